@@ -1,0 +1,14 @@
+DROP TABLE audit_log;
+DROP TABLE review_aggregates;
+DROP TABLE quick_ratings;
+DROP TABLE helpful_votes;
+DROP TABLE replies;
+DROP TABLE reviews;
+DROP TABLE flows;
+DROP TABLE order_items;
+DROP TABLE orders;
+DROP TABLE products;
+DROP TABLE api_keys;
+DROP TABLE refresh_tokens;
+DROP TABLE staff;
+DROP TABLE vendors;

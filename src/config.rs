@@ -1,0 +1,164 @@
+//! Typed settings: defaults → optional `truview.toml` → `TRUVIEW_*` environment
+//! (and plain `DATABASE_URL`). Secrets are not settings: they live in the key file
+//! (see `security::keys`) and are never logged.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use crate::db::{sqlite_path, Backend};
+use crate::domain::maturity::VendorThresholds;
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Listening address; port 0 picks a free port (the chosen one is logged).
+    pub bind: String,
+    /// `truview.db`, `sqlite://path` or `postgres://user:pass@host/db`.
+    pub database_url: String,
+    /// Base URL used in links sent to buyers.
+    pub public_url: Option<String>,
+    /// Connections per node.
+    pub pool_size: u32,
+    /// Secrets file (JWT signing keys, contact pepper); default beside the SQLite file,
+    /// `./truview.keys.json` for PostgreSQL. Every node of a deployment shares it.
+    pub key_file: Option<PathBuf>,
+    pub log_format: LogFormat,
+    /// `tracing` filter, e.g. `info` or `truview=debug,info`.
+    pub log_level: String,
+    /// Whether `POST /api/v1/vendors` accepts self-service sign-ups.
+    pub signup_enabled: bool,
+    /// Seed a demo vendor when `serve` starts on an empty database.
+    pub demo: bool,
+    /// Comma-separated IPs/CIDRs whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: String,
+    /// Requests per minute per client IP.
+    pub rate_limit_per_ip: u32,
+    /// Requests per minute per API key.
+    pub rate_limit_per_key: u32,
+    /// Failed logins per account per 15 minutes before it is throttled.
+    pub login_failures_per_account: u32,
+    /// Login attempts per IP per 15 minutes.
+    pub login_attempts_per_ip: u32,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_days: i64,
+    /// Clock skew tolerated when checking JWT `exp`/`iat`.
+    pub jwt_leeway_secs: i64,
+    /// How long a buyer's review flow stays open.
+    pub flow_ttl_minutes: i64,
+    /// HTTP worker threads (default: one per core).
+    pub http_workers: Option<usize>,
+    /// Seconds between maintenance passes of the worker.
+    pub worker_interval_secs: u64,
+    /// Vendor maturity thresholds (SPEC §3).
+    pub maturity: VendorThresholds,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bind: "127.0.0.1:8080".into(),
+            database_url: "truview.db".into(),
+            public_url: None,
+            pool_size: 8,
+            key_file: None,
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            signup_enabled: true,
+            demo: true,
+            trusted_proxies: String::new(),
+            rate_limit_per_ip: 600,
+            rate_limit_per_key: 1200,
+            login_failures_per_account: 5,
+            login_attempts_per_ip: 30,
+            access_token_ttl_secs: 900,
+            refresh_token_ttl_days: 30,
+            jwt_leeway_secs: 30,
+            flow_ttl_minutes: 24 * 60,
+            http_workers: None,
+            worker_interval_secs: 60,
+            maturity: VendorThresholds::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then `truview.toml` (or `config_file`), then the environment.
+    pub fn load(config_file: Option<&Path>) -> anyhow::Result<Settings> {
+        let file = config_file.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("truview.toml"));
+        if config_file.is_some() && !file.exists() {
+            anyhow::bail!("configuration file {} does not exist", file.display());
+        }
+        let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(&file))
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .merge(Env::prefixed("TRUVIEW_").split("__"))
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.trusted_proxy_nets()?;
+        if self.pool_size == 0 {
+            anyhow::bail!("pool_size must be at least 1");
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        Backend::from_url(&self.database_url)
+    }
+
+    /// Where the secrets file lives.
+    pub fn key_file_path(&self) -> PathBuf {
+        if let Some(p) = &self.key_file {
+            return p.clone();
+        }
+        match self.backend() {
+            Backend::Sqlite => {
+                let db = PathBuf::from(sqlite_path(&self.database_url));
+                let stem = db.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "truview".into());
+                db.with_file_name(format!("{stem}.keys.json"))
+            }
+            Backend::Postgres => PathBuf::from("truview.keys.json"),
+        }
+    }
+
+    pub fn trusted_proxy_nets(&self) -> anyhow::Result<Vec<IpNet>> {
+        self.trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<IpNet>()
+                    .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| anyhow::anyhow!("trusted_proxies: '{s}' is not an IP address or CIDR"))
+            })
+            .collect()
+    }
+
+    /// The database URL with any password masked, for logs.
+    pub fn database_url_for_logs(&self) -> String {
+        match url::Url::parse(&self.database_url) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("***"));
+                u.to_string()
+            }
+            _ => self.database_url.clone(),
+        }
+    }
+}

@@ -1,0 +1,235 @@
+// Diesel table definitions, kept by hand in step with migrations/{sqlite,postgres}
+// (a test migrates both backends and compares their tables and columns with these).
+
+diesel::table! {
+    vendors (id) {
+        id -> Text,
+        name -> Text,
+        origins -> Text,
+        auto_publish_min_level -> Nullable<Integer>,
+        widget_served_at -> Nullable<BigInt>,
+        audit_seq -> BigInt,
+        audit_head -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    staff (id) {
+        id -> Text,
+        vendor_id -> Text,
+        email -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        active -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        staff_id -> Text,
+        token_hash -> Text,
+        family_id -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        vendor_id -> Text,
+        kind -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        label -> Text,
+        created_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    products (vendor_id, sku) {
+        vendor_id -> Text,
+        sku -> Text,
+        name -> Text,
+        url -> Nullable<Text>,
+        gtin -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> Text,
+        vendor_id -> Text,
+        order_ref -> Text,
+        email_hmac -> Nullable<Text>,
+        phone_hmac -> Nullable<Text>,
+        customer_name -> Nullable<Text>,
+        total_minor -> Nullable<BigInt>,
+        currency -> Nullable<Text>,
+        purchased_at -> BigInt,
+        delivered_at -> Nullable<BigInt>,
+        locale -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    order_items (id) {
+        id -> Text,
+        order_id -> Text,
+        sku -> Text,
+        name -> Nullable<Text>,
+        price_minor -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    flows (id) {
+        id -> Text,
+        vendor_id -> Text,
+        token_hash -> Text,
+        sku -> Nullable<Text>,
+        order_id -> Nullable<Text>,
+        evidence -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        completed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    reviews (id) {
+        id -> Text,
+        vendor_id -> Text,
+        flow_id -> Nullable<Text>,
+        order_id -> Nullable<Text>,
+        sku -> Text,
+        rating -> Integer,
+        title -> Text,
+        body -> Text,
+        pros -> Nullable<Text>,
+        cons -> Nullable<Text>,
+        locale -> Text,
+        display_name -> Text,
+        author_email_hmac -> Nullable<Text>,
+        author_phone_hmac -> Nullable<Text>,
+        evidence -> Text,
+        maturity_level -> Integer,
+        checks -> Text,
+        insider -> Bool,
+        incentivised -> Bool,
+        status -> Text,
+        reject_reason -> Nullable<Text>,
+        helpful_count -> BigInt,
+        erased -> Bool,
+        created_at -> BigInt,
+        published_at -> Nullable<BigInt>,
+        decided_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    replies (review_id) {
+        review_id -> Text,
+        vendor_id -> Text,
+        staff_id -> Text,
+        body -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    helpful_votes (review_id, voter_key) {
+        review_id -> Text,
+        voter_key -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    quick_ratings (id) {
+        id -> Text,
+        vendor_id -> Text,
+        sku -> Text,
+        rating -> Integer,
+        voter_key -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    review_aggregates (vendor_id, scope, kind, bucket) {
+        vendor_id -> Text,
+        scope -> Text,
+        kind -> Text,
+        bucket -> Integer,
+        count -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_log (vendor_id, seq) {
+        vendor_id -> Text,
+        seq -> BigInt,
+        at -> BigInt,
+        actor -> Text,
+        action -> Text,
+        target -> Text,
+        details -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::joinable!(staff -> vendors (vendor_id));
+diesel::joinable!(api_keys -> vendors (vendor_id));
+diesel::joinable!(refresh_tokens -> staff (staff_id));
+diesel::joinable!(order_items -> orders (order_id));
+diesel::joinable!(replies -> reviews (review_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    vendors,
+    staff,
+    refresh_tokens,
+    api_keys,
+    products,
+    orders,
+    order_items,
+    flows,
+    reviews,
+    replies,
+    helpful_votes,
+    quick_ratings,
+    review_aggregates,
+    audit_log,
+);
+
+/// Every table name, for the migration-parity test.
+pub const TABLES: &[&str] = &[
+    "vendors",
+    "staff",
+    "refresh_tokens",
+    "api_keys",
+    "products",
+    "orders",
+    "order_items",
+    "flows",
+    "reviews",
+    "replies",
+    "helpful_votes",
+    "quick_ratings",
+    "review_aggregates",
+    "audit_log",
+];

@@ -1,0 +1,3 @@
+use serde::{Deserialize, Serialize};
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct VendorThresholds {}

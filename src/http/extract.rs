@@ -1,0 +1,1 @@
+//! Request extractors: who is calling (staff session, secret key, publishable key).

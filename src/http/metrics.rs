@@ -1,0 +1,81 @@
+//! Prometheus metrics: requests and latency by route and status, pool in use.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpResponse};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use tracing_actix_web::RequestId;
+
+use crate::app::{AppState, State};
+
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    pool_in_use: IntGauge,
+    pool_open: IntGauge,
+}
+
+impl Metrics {
+    pub fn new() -> anyhow::Result<Metrics> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("truview_http_requests_total", "HTTP requests by method, route and status"),
+            &["method", "route", "status"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new("truview_http_request_duration_seconds", "HTTP request latency by method and route")
+                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            &["method", "route"],
+        )?;
+        let pool_in_use = IntGauge::new("truview_db_pool_connections_in_use", "Database connections handed out")?;
+        let pool_open = IntGauge::new("truview_db_pool_connections_open", "Database connections open")?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(pool_in_use.clone()))?;
+        registry.register(Box::new(pool_open.clone()))?;
+        Ok(Metrics { registry, requests, latency, pool_in_use, pool_open })
+    }
+
+    pub fn render(&self, state: &AppState) -> String {
+        let (in_use, open) = state.db.state();
+        self.pool_in_use.set(i64::from(in_use));
+        self.pool_open.set(i64::from(open));
+        let mut out = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::error!(error = %e, "cannot encode metrics");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// Counts and times every request under its route pattern (not its raw path, which would
+/// let callers create unbounded label values), and echoes the request id.
+pub async fn track(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let start = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+    let state = req.app_data::<State>().cloned();
+    let mut res = next.call(req).await?;
+    if let Some(state) = state {
+        let m = &state.metrics;
+        m.requests.with_label_values(&[method.as_str(), route.as_str(), res.status().as_str()]).inc();
+        m.latency.with_label_values(&[method.as_str(), route.as_str()]).observe(start.elapsed().as_secs_f64());
+    }
+    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        res.headers_mut().insert(HeaderName::from_static("x-request-id"), id);
+    }
+    Ok(res)
+}
+
+pub async fn render(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render(&state))
+}

@@ -1,0 +1,182 @@
+//! The `truview` command line: serve, worker, migrate, vendor create, demo, openapi,
+//! audit verify, keys rotate.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use truview::config::{LogFormat, Settings};
+
+#[derive(Parser)]
+#[command(name = "truview", version, about = "TruView: verified customer reviews", long_about = None)]
+struct Cli {
+    /// Configuration file (default: ./truview.toml when it exists).
+    #[arg(long, global = true, env = "TRUVIEW_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database: a SQLite path, sqlite://path, or postgres://user:pass@host/db.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, global = true)]
+    json_logs: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service with an in-process worker.
+    Serve {
+        /// Listening address (port 0 picks a free port).
+        #[arg(long)]
+        bind: Option<String>,
+        /// Do not run the in-process worker (use standalone `truview worker` processes).
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run a standalone worker (scale-out on PostgreSQL).
+    Worker {
+        /// Run one pass and exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Apply pending database migrations and exit (idempotent).
+    Migrate,
+    /// Vendor administration.
+    Vendor {
+        #[command(subcommand)]
+        command: VendorCommand,
+    },
+    /// Create the demo vendor with sample reviews and print its logins and keys.
+    Demo,
+    /// Write the OpenAPI document (default: api-spec/openapi.json).
+    Openapi {
+        /// Output file, or - for standard output.
+        #[arg(long, default_value = "api-spec/openapi.json")]
+        out: PathBuf,
+    },
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// JWT signing-key rotation.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum VendorCommand {
+    /// Create a vendor with its owner; prints the keys and the console login once.
+    Create {
+        /// Vendor (shop) name.
+        #[arg(long)]
+        name: String,
+        /// Owner's e-mail (the console login).
+        #[arg(long)]
+        owner_email: String,
+        /// Website origins allowed to embed the widget, e.g. https://shop.example (repeatable).
+        #[arg(long = "origin")]
+        origins: Vec<String>,
+        /// Owner password (12–128 characters); generated and printed when omitted.
+        #[arg(long, env = "TRUVIEW_OWNER_PASSWORD")]
+        owner_password: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify every vendor's hash chain; exits non-zero naming the first altered or missing row.
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key; tokens signed by older keys stay valid until they expire.
+    Rotate,
+    /// Revoke a signing key: its tokens stop verifying at once.
+    Revoke {
+        /// The key id (`kid`).
+        kid: String,
+    },
+    /// List key ids, newest last.
+    List,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let mut settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("truview: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    if let Some(url) = cli.database_url.clone() {
+        settings.database_url = url;
+    }
+    if cli.json_logs {
+        settings.log_format = LogFormat::Json;
+    }
+    truview::telemetry::init(settings.log_format, &settings.log_level);
+    match run(cli.command, settings) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("truview: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command, mut settings: Settings) -> anyhow::Result<std::process::ExitCode> {
+    use std::process::ExitCode;
+    match command {
+        Command::Serve { bind, no_worker } => {
+            if let Some(bind) = bind {
+                settings.bind = bind;
+            }
+            actix_web::rt::System::new().block_on(truview::cli::serve(settings, !no_worker))?;
+        }
+        Command::Worker { once } => {
+            actix_web::rt::System::new().block_on(truview::cli::worker(settings, once))?;
+        }
+        Command::Migrate => truview::cli::migrate(&settings)?,
+        Command::Vendor { command: VendorCommand::Create { name, owner_email, origins, owner_password } } => {
+            actix_web::rt::System::new().block_on(truview::cli::vendor_create(
+                settings,
+                name,
+                owner_email,
+                origins,
+                owner_password,
+            ))?;
+        }
+        Command::Demo => actix_web::rt::System::new().block_on(truview::cli::demo(settings))?,
+        Command::Openapi { out } => truview::cli::openapi(&out)?,
+        Command::Audit { command: AuditCommand::Verify } => {
+            let ok = actix_web::rt::System::new().block_on(truview::cli::audit_verify(settings))?;
+            if !ok {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Keys { command } => {
+            let path = settings.key_file_path();
+            match command {
+                KeysCommand::Rotate => truview::cli::keys_rotate(&path)?,
+                KeysCommand::Revoke { kid } => truview::cli::keys_revoke(&path, &kid)?,
+                KeysCommand::List => truview::cli::keys_list(&path)?,
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,8 @@
+//! Secrets, tokens, passwords and limits.
+
+pub mod hmac;
+pub mod jwt;
+pub mod keys;
+pub mod password;
+pub mod ratelimit;
+pub mod tokens;

@@ -1,0 +1,16 @@
+//! Diesel queries, one file per aggregate. Every query that touches vendor data takes
+//! the vendor id and filters by it (R6): a foreign id reads as "not found".
+
+pub mod audit;
+pub mod keys;
+pub mod sessions;
+pub mod staff;
+pub mod vendors;
+
+/// A new time-ordered id (UUIDv7, text): sortable, unguessable enough for ids (never for secrets).
+pub fn new_id(clock: &dyn crate::clock::Clock, random: &dyn crate::clock::Random) -> String {
+    let mut rand_bytes = [0u8; 10];
+    random.fill(&mut rand_bytes);
+    let ms = u64::try_from(clock.now_ms()).unwrap_or_default();
+    uuid::Builder::from_unix_timestamp_millis(ms, &rand_bytes).into_uuid().to_string()
+}

@@ -1,0 +1,81 @@
+use diesel::prelude::*;
+
+use crate::db::schema::staff;
+use crate::db::DbConn;
+use crate::error::Result;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = staff)]
+pub struct Staff {
+    pub id: String,
+    pub vendor_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub active: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub fn insert(conn: &mut DbConn, member: &Staff) -> Result<()> {
+    diesel::insert_into(staff::table).values(member).execute(conn).map_err(|e| match crate::Error::from(e) {
+        crate::Error::Conflict(_) => crate::Error::Conflict("a staff account with this e-mail already exists".into()),
+        other => other,
+    })?;
+    Ok(())
+}
+
+/// Login lookup: e-mails are unique across vendors.
+pub fn by_email(conn: &mut DbConn, email: &str) -> Result<Option<Staff>> {
+    Ok(staff::table.filter(staff::email.eq(email)).select(Staff::as_select()).first(conn).optional()?)
+}
+
+pub fn get(conn: &mut DbConn, vendor_id: &str, staff_id: &str) -> Result<Staff> {
+    staff::table
+        .filter(staff::vendor_id.eq(vendor_id).and(staff::id.eq(staff_id)))
+        .select(Staff::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| crate::Error::not_found("staff member"))
+}
+
+pub fn list(conn: &mut DbConn, vendor_id: &str) -> Result<Vec<Staff>> {
+    Ok(staff::table
+        .filter(staff::vendor_id.eq(vendor_id))
+        .order(staff::created_at.asc())
+        .select(Staff::as_select())
+        .load(conn)?)
+}
+
+pub fn active_owner_count(conn: &mut DbConn, vendor_id: &str) -> Result<i64> {
+    Ok(staff::table
+        .filter(staff::vendor_id.eq(vendor_id).and(staff::role.eq("owner")).and(staff::active.eq(true)))
+        .count()
+        .get_result(conn)?)
+}
+
+pub fn emails(conn: &mut DbConn, vendor_id: &str) -> Result<Vec<String>> {
+    Ok(staff::table.filter(staff::vendor_id.eq(vendor_id)).select(staff::email).load(conn)?)
+}
+
+pub fn update_role_active(
+    conn: &mut DbConn,
+    vendor_id: &str,
+    staff_id: &str,
+    role: &str,
+    active: bool,
+    now: i64,
+) -> Result<()> {
+    diesel::update(staff::table.filter(staff::vendor_id.eq(vendor_id).and(staff::id.eq(staff_id))))
+        .set((staff::role.eq(role), staff::active.eq(active), staff::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_password_hash(conn: &mut DbConn, staff_id: &str, hash: &str, now: i64) -> Result<()> {
+    diesel::update(staff::table.find(staff_id))
+        .set((staff::password_hash.eq(hash), staff::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}

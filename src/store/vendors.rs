@@ -1,0 +1,76 @@
+use diesel::prelude::*;
+
+use crate::db::schema::vendors;
+use crate::db::DbConn;
+use crate::error::Result;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = vendors)]
+pub struct Vendor {
+    pub id: String,
+    pub name: String,
+    /// JSON array of origins, e.g. `["https://shop.example"]`.
+    pub origins: String,
+    pub auto_publish_min_level: Option<i32>,
+    pub widget_served_at: Option<i64>,
+    pub audit_seq: i64,
+    pub audit_head: String,
+    pub created_at: i64,
+}
+
+impl Vendor {
+    pub fn origin_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.origins).unwrap_or_default()
+    }
+}
+
+pub fn insert(conn: &mut DbConn, vendor: &Vendor) -> Result<()> {
+    diesel::insert_into(vendors::table).values(vendor).execute(conn)?;
+    Ok(())
+}
+
+pub fn get(conn: &mut DbConn, vendor_id: &str) -> Result<Vendor> {
+    vendors::table
+        .find(vendor_id)
+        .select(Vendor::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| crate::Error::not_found("vendor"))
+}
+
+pub fn all_ids(conn: &mut DbConn) -> Result<Vec<String>> {
+    Ok(vendors::table.select(vendors::id).order(vendors::id).load(conn)?)
+}
+
+pub fn count(conn: &mut DbConn) -> Result<i64> {
+    Ok(vendors::table.count().get_result(conn)?)
+}
+
+pub fn update_settings(
+    conn: &mut DbConn,
+    vendor_id: &str,
+    name: &str,
+    origins: &[String],
+    auto_publish_min_level: Option<i32>,
+) -> Result<()> {
+    diesel::update(vendors::table.find(vendor_id))
+        .set((
+            vendors::name.eq(name),
+            vendors::origins.eq(serde_json::to_string(origins).unwrap_or_else(|_| "[]".into())),
+            vendors::auto_publish_min_level.eq(auto_publish_min_level),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records that the widget API served this vendor (at most once a minute per vendor).
+pub fn mark_widget_served(conn: &mut DbConn, vendor_id: &str, now: i64) -> Result<()> {
+    diesel::update(
+        vendors::table
+            .find(vendor_id)
+            .filter(vendors::widget_served_at.is_null().or(vendors::widget_served_at.lt(now - 60_000))),
+    )
+    .set(vendors::widget_served_at.eq(now))
+    .execute(conn)?;
+    Ok(())
+}
