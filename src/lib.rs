@@ -3,6 +3,7 @@
 //! Layout (see `ARCHITECTURE.md`): `http` (thin actix-web handlers) → `domain` (pure rules)
 //! → `store` (diesel queries, one file per aggregate) over `db` (SQLite or PostgreSQL).
 
+pub mod accounts;
 pub mod app;
 pub mod cli;
 pub mod clock;

@@ -1,1 +1,7 @@
+//! Pure rules: no I/O, no clock, no database. Tested by unit tests.
+
+pub mod account;
+pub mod contact;
 pub mod maturity;
+pub mod moderation;
+pub mod text;

@@ -1,1 +1,205 @@
-//! Request extractors: who is calling (staff session, secret key, publishable key).
+//! Request extractors: who is calling. Staff sessions (JWT), secret keys (`sk_…`) and
+//! publishable keys (`pk_…`); each carries the vendor id every store query is scoped by.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+
+use crate::app::{AppState, State};
+use crate::domain::account::Role;
+use crate::error::{Error, Result};
+use crate::http::ClientIp;
+use crate::security::ratelimit;
+use crate::security::tokens::sha256_hex;
+use crate::store;
+
+/// A logged-in staff member, re-read from the database on every request so that a
+/// deactivation or role change takes effect at once.
+#[derive(Debug, Clone)]
+pub struct StaffSession {
+    pub staff_id: String,
+    pub vendor_id: String,
+    pub role: Role,
+    pub email: String,
+}
+
+impl StaffSession {
+    pub fn require_owner(&self) -> Result<()> {
+        if self.role == Role::Owner {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("this action requires the owner role".into()))
+        }
+    }
+
+    pub fn require_moderator(&self) -> Result<()> {
+        if self.role.can_moderate() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("this action requires the owner or moderator role".into()))
+        }
+    }
+
+    pub fn actor(&self) -> String {
+        format!("staff:{}", self.staff_id)
+    }
+}
+
+/// A vendor's server calling with its secret key.
+#[derive(Debug, Clone)]
+pub struct SecretKey {
+    pub key_id: String,
+    pub vendor_id: String,
+}
+
+/// Either a staff session or a secret key: for reads a vendor's back office may make too.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Staff(StaffSession),
+    Secret(SecretKey),
+}
+
+impl Principal {
+    pub fn vendor_id(&self) -> &str {
+        match self {
+            Principal::Staff(s) => &s.vendor_id,
+            Principal::Secret(k) => &k.vendor_id,
+        }
+    }
+
+    pub fn actor(&self) -> String {
+        match self {
+            Principal::Staff(s) => s.actor(),
+            Principal::Secret(k) => format!("key:{}", k.key_id),
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Result<String> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| Error::Unauthorized("missing Authorization: Bearer credentials".into()))?;
+    let value = value.to_str().map_err(|_| Error::Unauthorized("malformed Authorization header".into()))?;
+    let (scheme, token) =
+        value.split_once(' ').ok_or_else(|| Error::Unauthorized("malformed Authorization header".into()))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(Error::Unauthorized("expected Authorization: Bearer <token>".into()));
+    }
+    Ok(token.trim().to_owned())
+}
+
+fn state(req: &HttpRequest) -> Result<State> {
+    req.app_data::<State>().cloned().ok_or_else(|| Error::internal("application state missing"))
+}
+
+pub fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    req.extensions().get::<ClientIp>().and_then(|c| c.0)
+}
+
+async fn staff_from_token(state: State, token: String) -> Result<StaffSession> {
+    if token.starts_with("sk_") || token.starts_with("pk_") {
+        return Err(Error::Unauthorized("this endpoint needs a staff session token, not an API key".into()));
+    }
+    let claims = state
+        .keys
+        .verify(&token, state.clock.now().timestamp())
+        .map_err(|e| Error::Unauthorized(format!("invalid session token: {e}")))?;
+    let (vendor_id, staff_id) = (claims.vid.clone(), claims.sub.clone());
+    let member = state
+        .db
+        .run(move |conn| store::staff::get(conn, &vendor_id, &staff_id).map(Some).or_else(not_found_as_none))
+        .await?
+        .filter(|m| m.active)
+        .ok_or_else(|| Error::Unauthorized("the session's account is not active".into()))?;
+    Ok(StaffSession {
+        role: Role::parse(&member.role).map_err(|_| Error::internal("stored role is invalid"))?,
+        staff_id: member.id,
+        vendor_id: member.vendor_id,
+        email: member.email,
+    })
+}
+
+fn not_found_as_none<T>(e: Error) -> Result<Option<T>> {
+    match e {
+        Error::NotFound(_) => Ok(None),
+        other => Err(other),
+    }
+}
+
+/// Resolves a live API key of the given kind; applies the per-key rate limit.
+pub async fn resolve_key(state: &AppState, token: &str, kind: &str) -> Result<store::keys::ApiKey> {
+    let expected_prefix = if kind == "secret" { "sk_" } else { "pk_" };
+    if !token.starts_with(expected_prefix) || token.len() > 100 {
+        return Err(Error::Unauthorized(format!("expected a {kind} key ({expected_prefix}…)")));
+    }
+    let hash = sha256_hex(token);
+    let now = state.clock.now_ms();
+    let key = state
+        .db
+        .run(move |conn| {
+            let key = store::keys::live_by_hash(conn, &hash)?;
+            if let Some(k) = &key {
+                store::keys::touch(conn, &k.id, now)?;
+            }
+            Ok(key)
+        })
+        .await?
+        .filter(|k| k.kind == kind)
+        .ok_or_else(|| Error::Unauthorized(format!("unknown or revoked {kind} key")))?;
+    ratelimit::check(&state.limits.per_key, &key.id)?;
+    Ok(key)
+}
+
+async fn secret_from_token(state: State, token: String) -> Result<SecretKey> {
+    let key = resolve_key(&state, &token, "secret").await?;
+    Ok(SecretKey { key_id: key.id, vendor_id: key.vendor_id })
+}
+
+type Fut<T> = Pin<Box<dyn Future<Output = std::result::Result<T, actix_web::Error>>>>;
+
+impl FromRequest for StaffSession {
+    type Error = actix_web::Error;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parts = state(req).and_then(|s| bearer(req).map(|t| (s, t)));
+        Box::pin(async move {
+            let (state, token) = parts?;
+            Ok(staff_from_token(state, token).await?)
+        })
+    }
+}
+
+impl FromRequest for SecretKey {
+    type Error = actix_web::Error;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parts = state(req).and_then(|s| bearer(req).map(|t| (s, t)));
+        Box::pin(async move {
+            let (state, token) = parts?;
+            Ok(secret_from_token(state, token).await?)
+        })
+    }
+}
+
+impl FromRequest for Principal {
+    type Error = actix_web::Error;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parts = state(req).and_then(|s| bearer(req).map(|t| (s, t)));
+        Box::pin(async move {
+            let (state, token) = parts?;
+            if token.starts_with("sk_") {
+                Ok(Principal::Secret(secret_from_token(state, token).await?))
+            } else {
+                Ok(Principal::Staff(staff_from_token(state, token).await?))
+            }
+        })
+    }
+}

@@ -1,9 +1,14 @@
 //! actix-web: one file per area; handlers stay thin (extract → domain → store → respond).
 
+pub mod audit;
+pub mod auth;
 pub mod errors;
 pub mod extract;
+pub mod keys;
 pub mod metrics;
 pub mod ops;
+pub mod staff;
+pub mod vendors;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -59,7 +64,12 @@ impl Modify for SecuritySchemes {
 
 /// Every route, registered once: actix serves them and utoipa documents them.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.configure(ops::routes);
+    cfg.configure(ops::routes)
+        .configure(vendors::routes)
+        .configure(auth::routes)
+        .configure(staff::routes)
+        .configure(keys::routes)
+        .configure(audit::routes);
 }
 
 /// The whole application for one worker.
@@ -94,6 +104,15 @@ pub fn app(
                 .add((header::X_FRAME_OPTIONS, "DENY")),
         )
         .wrap(TracingLogger::default())
+}
+
+/// Deserialises a field that may be absent (`None`), `null` (`Some(None)`) or a value.
+pub fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(d).map(Some)
 }
 
 /// The client's address as the rate limiter sees it (after trusted-proxy handling).

@@ -16,8 +16,8 @@ use crate::error::{Error, Result};
 pub struct Limiters {
     pub per_ip: DefaultKeyedRateLimiter<IpAddr>,
     pub per_key: DefaultKeyedRateLimiter<String>,
-    pub login_account: DefaultKeyedRateLimiter<String>,
     pub login_ip: DefaultKeyedRateLimiter<IpAddr>,
+    pub login_failures: FailureThrottle,
     trusted_proxies: Vec<IpNet>,
 }
 
@@ -35,8 +35,8 @@ impl Limiters {
         Ok(Limiters {
             per_ip: RateLimiter::keyed(per_minute(settings.rate_limit_per_ip)),
             per_key: RateLimiter::keyed(per_minute(settings.rate_limit_per_key)),
-            login_account: RateLimiter::keyed(per_quarter_hour(settings.login_failures_per_account)),
             login_ip: RateLimiter::keyed(per_quarter_hour(settings.login_attempts_per_ip)),
+            login_failures: FailureThrottle::new(settings.login_failures_per_account, Duration::from_secs(15 * 60)),
             trusted_proxies: settings.trusted_proxy_nets()?,
         })
     }
@@ -72,7 +72,6 @@ impl Limiters {
     pub fn shrink(&self) {
         self.per_ip.retain_recent();
         self.per_key.retain_recent();
-        self.login_account.retain_recent();
         self.login_ip.retain_recent();
     }
 }
@@ -83,4 +82,48 @@ pub fn check<K: std::hash::Hash + Eq + Clone>(limiter: &DefaultKeyedRateLimiter<
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         Error::RateLimited { retry_after: wait.max(Duration::from_secs(1)) }
     })
+}
+
+/// Counts failed logins per account over a sliding window, on the injected clock.
+/// Only failures count, so a locked account is locked for everyone alike — whether or
+/// not it exists — and the answer reveals nothing.
+pub struct FailureThrottle {
+    window_ms: i64,
+    max_failures: usize,
+    failures: std::sync::Mutex<std::collections::HashMap<String, Vec<i64>>>,
+}
+
+impl FailureThrottle {
+    pub fn new(max_failures: u32, window: Duration) -> FailureThrottle {
+        FailureThrottle {
+            window_ms: i64::try_from(window.as_millis()).unwrap_or(i64::MAX),
+            max_failures: max_failures.max(1) as usize,
+            failures: Default::default(),
+        }
+    }
+
+    /// `Err(RateLimited)` while the account has too many recent failures.
+    pub fn check(&self, key: &str, now_ms: i64) -> Result<()> {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(times) = map.get_mut(key) else { return Ok(()) };
+        times.retain(|t| now_ms - t < self.window_ms);
+        if times.len() >= self.max_failures {
+            let oldest = times.iter().min().copied().unwrap_or(now_ms);
+            let wait_ms = (oldest + self.window_ms - now_ms).max(1000);
+            return Err(Error::RateLimited { retry_after: Duration::from_millis(wait_ms.unsigned_abs()) });
+        }
+        Ok(())
+    }
+
+    pub fn record_failure(&self, key: &str, now_ms: i64) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 100_000 {
+            map.retain(|_, times| times.iter().any(|t| now_ms - t < self.window_ms));
+        }
+        map.entry(key.to_owned()).or_default().push(now_ms);
+    }
+
+    pub fn clear(&self, key: &str) {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    }
 }

@@ -136,3 +136,13 @@ pub fn verify_vendor(conn: &mut DbConn, vendor_id: &str) -> Result<std::result::
     }
     Ok(Ok(last_seq))
 }
+
+/// Verifies every vendor's chain.
+pub fn verify_all(conn: &mut DbConn) -> Result<Vec<(String, std::result::Result<i64, ChainBreak>)>> {
+    let mut out = Vec::new();
+    for vendor_id in crate::store::vendors::all_ids(conn)? {
+        let outcome = verify_vendor(conn, &vendor_id)?;
+        out.push((vendor_id, outcome));
+    }
+    Ok(out)
+}

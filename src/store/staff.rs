@@ -79,3 +79,12 @@ pub fn set_password_hash(conn: &mut DbConn, staff_id: &str, hash: &str, now: i64
         .execute(conn)?;
     Ok(())
 }
+
+pub fn by_id(conn: &mut DbConn, staff_id: &str) -> Result<Staff> {
+    staff::table
+        .find(staff_id)
+        .select(Staff::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| crate::Error::not_found("staff member"))
+}

@@ -17,7 +17,8 @@ pub struct TestApp {
     pub state: web::Data<AppState>,
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
-    pub db: TestDb,
+    pub db: Arc<TestDb>,
+    pub settings: Settings,
 }
 
 /// A database that exists for one test.
@@ -94,20 +95,72 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    let db = TestDb::new();
+    let db = Arc::new(TestDb::new());
     let mut settings = test_settings(&db);
     configure(&mut settings);
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    start(db, settings, Arc::new(ManualClock::new(chrono::Utc::now())))
+}
+
+fn start(db: Arc<TestDb>, settings: Settings, clock: Arc<ManualClock>) -> TestApp {
     let deps = Deps { clock: clock.clone(), random: Arc::new(OsRandom) };
-    let app = Application::build(settings, deps).expect("application builds");
+    let app = Application::build(settings.clone(), deps).expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
     actix_web::rt::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    TestApp { address, state, clock, client, db }
+    TestApp { address, state, clock, client, db, settings }
 }
 
 impl TestApp {
+    /// A second node (or a restarted one) on the same database and key file.
+    pub fn another_node(&self) -> TestApp {
+        start(self.db.clone(), self.settings.clone(), self.clock.clone())
+    }
+
+    pub fn key_file(&self) -> std::path::PathBuf {
+        self.settings.key_file_path()
+    }
+
+    /// Signs up a vendor through the API and logs its owner in.
+    pub async fn vendor(&self, name: &str) -> Vendor {
+        let email = format!("owner-{}@{}.example", random_suffix(), name.to_lowercase().replace(' ', "-"));
+        let password = "correct-horse-staple-91".to_owned();
+        let body = json!({
+            "vendor_name": name,
+            "origins": [format!("https://{}.example", name.to_lowercase().replace(' ', "-"))],
+            "owner_email": email,
+            "owner_password": password,
+        });
+        let created = json(self.post("/api/v1/vendors", &body).await, StatusCode::CREATED).await;
+        let token = self.login(&email, &password).await;
+        Vendor {
+            id: created["vendor"]["id"].as_str().unwrap().to_owned(),
+            owner_id: created["owner"]["id"].as_str().unwrap().to_owned(),
+            email,
+            password,
+            pk: created["publishable_key"]["key"].as_str().unwrap().to_owned(),
+            pk_id: created["publishable_key"]["id"].as_str().unwrap().to_owned(),
+            sk: created["secret_key"]["key"].as_str().unwrap().to_owned(),
+            sk_id: created["secret_key"]["id"].as_str().unwrap().to_owned(),
+            token,
+        }
+    }
+
+    /// Logs in and returns the access token (panics unless 200).
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let res = self.post("/api/v1/auth/login", &json!({"email": email, "password": password})).await;
+        json(res, StatusCode::OK).await["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Adds a staff member with this role; returns (id, access token).
+    pub async fn add_staff(&self, owner: &Vendor, role: &str) -> (String, String) {
+        let email = format!("{role}-{}@staff.example", random_suffix());
+        let password = "purple-gravel-lantern-7".to_owned();
+        let body = json!({"email": email, "display_name": role, "role": role, "password": password});
+        let res = self.request(Method::POST, "/api/v1/staff", Some(&owner.token), Some(&body)).await;
+        let id = json(res, StatusCode::CREATED).await["id"].as_str().unwrap().to_owned();
+        (id, self.login(&email, &password).await)
+    }
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -130,6 +183,20 @@ impl TestApp {
     pub async fn post(&self, path: &str, body: &Value) -> Response {
         self.request(Method::POST, path, None, Some(body)).await
     }
+}
+
+/// A vendor made through the API, with its owner's session and its keys.
+#[derive(Debug, Clone)]
+pub struct Vendor {
+    pub id: String,
+    pub owner_id: String,
+    pub email: String,
+    pub password: String,
+    pub pk: String,
+    pub pk_id: String,
+    pub sk: String,
+    pub sk_id: String,
+    pub token: String,
 }
 
 /// Asserts a problem+json answer with this status and `type` slug; returns the body.

@@ -1,5 +1,11 @@
 //! The one integration-test binary (one link step on 2 cores). Runs on SQLite by
 //! default and on PostgreSQL when `TRUVIEW_TEST_DATABASE_URL` is set.
 
+mod accounts;
+mod audit;
 mod helpers;
+mod jwt;
+mod limits;
 mod ops;
+mod tenancy;
+mod tenancy_rows;

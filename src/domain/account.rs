@@ -1,0 +1,117 @@
+//! Vendor accounts: staff roles and website origins.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{Error, Result};
+
+/// What a staff member may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything, including staff, keys, settings and privacy requests.
+    Owner,
+    /// Moderates and replies.
+    Moderator,
+    /// Reads only.
+    Analyst,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Moderator => "moderator",
+            Role::Analyst => "analyst",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Role> {
+        match raw {
+            "owner" => Ok(Role::Owner),
+            "moderator" => Ok(Role::Moderator),
+            "analyst" => Ok(Role::Analyst),
+            _ => Err(Error::validation("role", "must be owner, moderator or analyst")),
+        }
+    }
+
+    pub fn can_moderate(self) -> bool {
+        matches!(self, Role::Owner | Role::Moderator)
+    }
+}
+
+/// A website origin allowed to embed the widget: `scheme://host[:port]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin(String);
+
+impl Origin {
+    pub fn parse(raw: &str) -> Result<Origin> {
+        let invalid = |why: &str| Error::validation("origins", format!("'{raw}' {why}"));
+        let url = url::Url::parse(raw.trim()).map_err(|_| invalid("is not a URL"))?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(invalid("must use https (or http)"));
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+            return Err(invalid("must be an origin only: scheme://host[:port]"));
+        }
+        let host = url.host_str().ok_or_else(|| invalid("has no host"))?;
+        Ok(Origin(match url.port() {
+            Some(port) => format!("{}://{host}:{port}", url.scheme()),
+            None => format!("{}://{host}", url.scheme()),
+        }))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The host without a leading `www.`, used to spot insiders by e-mail domain.
+    pub fn site_domain(&self) -> &str {
+        let host = self.0.split("://").nth(1).unwrap_or_default();
+        let host = host.split(':').next().unwrap_or_default();
+        host.strip_prefix("www.").unwrap_or(host)
+    }
+}
+
+/// Parses a list of origins (at most 20, no duplicates after normalisation).
+pub fn parse_origins(raw: &[String]) -> Result<Vec<String>> {
+    if raw.len() > 20 {
+        return Err(Error::validation("origins", "may list at most 20 origins"));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for r in raw {
+        let o = Origin::parse(r)?.0;
+        if !out.contains(&o) {
+            out.push(o);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_normalised_and_strict() {
+        assert_eq!(Origin::parse("https://Shop.Example").unwrap().as_str(), "https://shop.example");
+        assert_eq!(Origin::parse("http://localhost:8080/").unwrap().as_str(), "http://localhost:8080");
+        assert_eq!(Origin::parse("https://www.shop.example").unwrap().site_domain(), "shop.example");
+        for bad in [
+            "shop.example",
+            "ftp://shop.example",
+            "https://shop.example/path",
+            "https://shop.example/?q=1",
+            "javascript:alert(1)",
+        ] {
+            assert!(Origin::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn roles() {
+        assert_eq!(Role::parse("moderator").unwrap(), Role::Moderator);
+        assert!(Role::parse("admin").is_err());
+        assert!(Role::Owner.can_moderate() && Role::Moderator.can_moderate() && !Role::Analyst.can_moderate());
+    }
+}

@@ -1,0 +1,1 @@
+//! Moderation rules (see reviews core).

@@ -1,0 +1,164 @@
+//! Staff login, token refresh, logout and password change.
+
+use actix_web::{post, put, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::accounts::{self, Tokens};
+use crate::app::State;
+use crate::error::{Error, Result};
+use crate::http::errors::Problem;
+use crate::http::extract::{client_ip, StaffSession};
+use crate::security::password;
+use crate::security::ratelimit;
+use crate::store;
+use crate::store::audit::Entry;
+use crate::store::staff::Staff;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(login).service(refresh).service(logout).service(change_password);
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionStaff {
+    pub id: String,
+    pub vendor_id: String,
+    pub email: String,
+    pub role: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// Short-lived EdDSA JWT: send as `Authorization: Bearer …`.
+    pub access_token: String,
+    /// `Bearer`
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Exchange at `/api/v1/auth/refresh`; single use, rotated each time.
+    pub refresh_token: String,
+    pub staff: SessionStaff,
+}
+
+fn token_response(tokens: Tokens, member: Staff) -> HttpResponse {
+    HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(TokenResponse {
+        access_token: tokens.access_token,
+        token_type: "Bearer",
+        expires_in: tokens.expires_in,
+        refresh_token: tokens.refresh_token,
+        staff: SessionStaff { id: member.id, vendor_id: member.vendor_id, email: member.email, role: member.role },
+    })
+}
+
+/// Logs a staff member in. Unknown e-mail and wrong password give the same 401.
+#[utoipa::path(
+    tag = "auth",
+    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 429, body = Problem))
+)]
+#[post("/api/v1/auth/login")]
+async fn login(state: State, req: HttpRequest, body: web::Json<LoginRequest>) -> Result<HttpResponse> {
+    if let Some(ip) = client_ip(&req) {
+        ratelimit::check(&state.limits.login_ip, &ip)?;
+    }
+    let body = body.into_inner();
+    if body.email.len() > 254 || body.password.len() > 4 * password::MAX_LEN {
+        return Err(Error::Unauthorized("invalid e-mail or password".into()));
+    }
+    let (tokens, member) = accounts::login(&state, &body.email, body.password).await?;
+    Ok(token_response(tokens, member))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// Exchanges a refresh token for new tokens (the old one is spent).
+#[utoipa::path(tag = "auth", responses((status = 200, body = TokenResponse), (status = 401, body = Problem)))]
+#[post("/api/v1/auth/refresh")]
+async fn refresh(state: State, body: web::Json<RefreshRequest>) -> Result<HttpResponse> {
+    let (tokens, member) = accounts::refresh(&state, &body.refresh_token).await?;
+    Ok(token_response(tokens, member))
+}
+
+/// Ends the session: the refresh token's family is revoked.
+#[utoipa::path(tag = "auth", security(("staff" = [])), request_body = RefreshRequest, responses((status = 204), (status = 401, body = Problem)))]
+#[post("/api/v1/auth/logout")]
+async fn logout(state: State, session: StaffSession, body: web::Json<RefreshRequest>) -> Result<HttpResponse> {
+    let hash = crate::security::tokens::sha256_hex(body.refresh_token.trim());
+    let now = state.clock.now_ms();
+    state
+        .db
+        .write(move |conn| {
+            if let Some(token) = store::sessions::by_hash(conn, &hash)?.filter(|t| t.staff_id == session.staff_id) {
+                store::sessions::revoke_family(conn, &token.family_id, now)?;
+            }
+            store::audit::append(
+                conn,
+                &session.vendor_id,
+                now,
+                Entry {
+                    actor: &session.actor(),
+                    action: "staff.logout",
+                    target: &session.staff_id,
+                    details: json!({}),
+                },
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Changes the caller's password; every other session is logged out.
+#[utoipa::path(tag = "auth", security(("staff" = [])), responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
+#[put("/api/v1/auth/password")]
+async fn change_password(state: State, session: StaffSession, body: web::Json<PasswordChange>) -> Result<HttpResponse> {
+    let body = body.into_inner();
+    password::check_policy(&body.new_password, &session.email)?;
+    let (vendor_id, staff_id) = (session.vendor_id.clone(), session.staff_id.clone());
+    let member = state.db.run(move |conn| store::staff::get(conn, &vendor_id, &staff_id)).await?;
+    let current = body.current_password;
+    let ok = actix_web::rt::task::spawn_blocking(move || password::verify(&current, &member.password_hash).ok)
+        .await
+        .map_err(|e| Error::internal(e))?;
+    if !ok {
+        return Err(Error::validation("current_password", "is not correct"));
+    }
+    let hash = accounts::hash_password(body.new_password).await?;
+    let now = state.clock.now_ms();
+    state
+        .db
+        .write(move |conn| {
+            store::staff::set_password_hash(conn, &session.staff_id, &hash, now)?;
+            store::sessions::revoke_all_for_staff(conn, &session.staff_id, now)?;
+            store::audit::append(
+                conn,
+                &session.vendor_id,
+                now,
+                Entry {
+                    actor: &session.actor(),
+                    action: "staff.password_changed",
+                    target: &session.staff_id,
+                    details: json!({}),
+                },
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

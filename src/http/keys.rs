@@ -1,0 +1,127 @@
+//! API keys: `pk_…` publishable (widget) and `sk_…` secret (server). Shown once, stored hashed.
+
+use actix_web::{delete, get, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::accounts;
+use crate::app::State;
+use crate::domain::text::{clean, Lines};
+use crate::error::{Error, Result};
+use crate::http::errors::Problem;
+use crate::http::extract::StaffSession;
+use crate::http::vendors::IssuedKeyView;
+use crate::store;
+use crate::store::audit::Entry;
+use crate::store::keys::ApiKey;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(list_keys).service(create_key).service(revoke_key);
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct KeyView {
+    pub id: String,
+    pub kind: String,
+    pub label: String,
+    /// The visible start of the key, to tell keys apart.
+    pub prefix: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+impl From<ApiKey> for KeyView {
+    fn from(k: ApiKey) -> Self {
+        let ts = |ms: i64| crate::clock::from_ms(ms).to_rfc3339();
+        KeyView {
+            id: k.id,
+            kind: k.kind,
+            label: k.label,
+            prefix: k.prefix,
+            created_at: ts(k.created_at),
+            last_used_at: k.last_used_at.map(ts),
+            revoked_at: k.revoked_at.map(ts),
+        }
+    }
+}
+
+/// The vendor's keys (owner only); secrets are never shown again.
+#[utoipa::path(tag = "keys", security(("staff" = [])), responses((status = 200, body = Vec<KeyView>), (status = 403, body = Problem)))]
+#[get("/api/v1/keys")]
+async fn list_keys(state: State, session: StaffSession) -> Result<HttpResponse> {
+    session.require_owner()?;
+    let keys = state.db.run(move |conn| store::keys::list(conn, &session.vendor_id)).await?;
+    Ok(HttpResponse::Ok().json(keys.into_iter().map(KeyView::from).collect::<Vec<_>>()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyKind {
+    Publishable,
+    Secret,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    pub kind: KeyKind,
+    pub label: String,
+}
+
+/// Creates a key (owner only); the response is the only time the key is shown.
+#[utoipa::path(tag = "keys", security(("staff" = [])), responses((status = 201, body = IssuedKeyView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+#[post("/api/v1/keys")]
+async fn create_key(state: State, session: StaffSession, body: web::Json<NewKey>) -> Result<HttpResponse> {
+    session.require_owner()?;
+    let label = clean("label", &body.label, Lines::Single, 1, 60)?;
+    let kind = match body.kind {
+        KeyKind::Publishable => "publishable",
+        KeyKind::Secret => "secret",
+    };
+    let issued = accounts::new_key(&state, &session.vendor_id, kind, &label);
+    let row = issued.row.clone();
+    let now = state.clock.now_ms();
+    state
+        .db
+        .write(move |conn| {
+            store::keys::insert(conn, &row)?;
+            let details = json!({"kind": row.kind, "prefix": row.prefix, "label": row.label});
+            store::audit::append(
+                conn,
+                &session.vendor_id,
+                now,
+                Entry { actor: &session.actor(), action: "key.created", target: &row.id, details },
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(IssuedKeyView::from(issued)))
+}
+
+/// Revokes a key at once (owner only).
+#[utoipa::path(tag = "keys", security(("staff" = [])), params(("id" = String, Path)), responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[delete("/api/v1/keys/{id}")]
+async fn revoke_key(state: State, session: StaffSession, id: web::Path<String>) -> Result<HttpResponse> {
+    session.require_owner()?;
+    let key_id = id.into_inner();
+    let now = state.clock.now_ms();
+    state
+        .db
+        .write(move |conn| {
+            if !store::keys::revoke(conn, &session.vendor_id, &key_id, now)? {
+                return Err(Error::not_found("live key"));
+            }
+            store::audit::append(
+                conn,
+                &session.vendor_id,
+                now,
+                Entry { actor: &session.actor(), action: "key.revoked", target: &key_id, details: json!({}) },
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

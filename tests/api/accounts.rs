@@ -1,0 +1,292 @@
+//! Vendors, staff, keys, sessions: sign-up, roles, T8 password policy, T9 login throttle.
+
+use std::time::Instant;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{assert_problem, json, spawn_app, spawn_app_with};
+
+#[actix_web::test]
+async fn signup_returns_vendor_owner_and_keys_once() {
+    let app = spawn_app().await;
+    let body = json!({
+        "vendor_name": "Acme Tools",
+        "origins": ["https://Acme.example", "https://www.acme.example/"],
+        "owner_email": "Owner@Acme.example",
+        "owner_password": "correct-horse-staple-91",
+    });
+    let created = json(app.post("/api/v1/vendors", &body).await, StatusCode::CREATED).await;
+    assert_eq!(created["vendor"]["name"], "Acme Tools");
+    assert_eq!(created["vendor"]["origins"], json!(["https://acme.example", "https://www.acme.example"]));
+    assert_eq!(created["owner"]["email"], "owner@acme.example");
+    assert_eq!(created["owner"]["role"], "owner");
+    let pk = created["publishable_key"]["key"].as_str().unwrap();
+    let sk = created["secret_key"]["key"].as_str().unwrap();
+    assert!(pk.starts_with("pk_") && pk.len() == 46, "{pk}");
+    assert!(sk.starts_with("sk_") && sk.len() == 46, "{sk}");
+    assert_eq!(created["secret_key"]["prefix"], json!(&sk[..11]));
+
+    // The key listing never shows the secret again.
+    let token = app.login("owner@acme.example", "correct-horse-staple-91").await;
+    let keys = json(app.request(Method::GET, "/api/v1/keys", Some(&token), None).await, StatusCode::OK).await;
+    let listed = keys.to_string();
+    assert_eq!(keys.as_array().unwrap().len(), 2);
+    assert!(!listed.contains(sk) && !listed.contains(pk));
+
+    // The same e-mail cannot sign up twice.
+    assert_problem(app.post("/api/v1/vendors", &body).await, StatusCode::CONFLICT, "conflict").await;
+}
+
+#[actix_web::test]
+async fn signup_can_be_turned_off() {
+    let app = spawn_app_with(|s| s.signup_enabled = false).await;
+    let body = json!({"vendor_name": "X", "owner_email": "o@x.example", "owner_password": "correct-horse-staple-91"});
+    assert_problem(app.post("/api/v1/vendors", &body).await, StatusCode::FORBIDDEN, "forbidden").await;
+}
+
+#[actix_web::test]
+async fn signup_rejects_bad_fields_with_422_naming_the_field() {
+    let app = spawn_app().await;
+    let good = json!({"vendor_name": "Shop", "origins": ["https://shop.example"], "owner_email": "o@shop.example", "owner_password": "correct-horse-staple-91"});
+    let cases = [
+        ("vendor_name", json!("")),
+        ("vendor_name", json!("Shop\u{202E}evil")),
+        ("owner_email", json!("not-an-email")),
+        ("origins", json!(["shop.example"])),
+        ("origins", json!(["https://shop.example/path"])),
+    ];
+    for (field, value) in cases {
+        let mut body = good.clone();
+        body[field] = value;
+        let problem =
+            assert_problem(app.post("/api/v1/vendors", &body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation")
+                .await;
+        assert_eq!(problem["field"], field);
+    }
+}
+
+/// T8: short and common passwords are refused; stored hashes are argon2id m=19456,t=2,p=1.
+#[actix_web::test]
+async fn t8_password_policy() {
+    let app = spawn_app().await;
+    let attempt = |password: &str| json!({"vendor_name": "P", "owner_email": format!("p{}@p.example", password.len()), "owner_password": password});
+    for (password, detail) in [
+        ("short-pw-1", "password must be at least 12 characters"),
+        ("Password1234", "password is on the list of commonly used passwords"),
+        ("qwertyuiop123", "password is on the list of commonly used passwords"),
+        (&"ab1".repeat(43)[..129], "password must be at most 128 characters"),
+    ] {
+        let problem = assert_problem(
+            app.post("/api/v1/vendors", &attempt(password)).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+        )
+        .await;
+        assert_eq!(problem["detail"], detail);
+    }
+    let vendor = app.vendor("Hashes").await;
+    let email = vendor.email.clone();
+    let member = app.state.db.run(move |c| truview::store::staff::by_email(c, &email)).await.unwrap().unwrap();
+    assert!(member.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", member.password_hash);
+    assert!(!member.password_hash.contains(&vendor.password));
+
+    // Password change applies the same policy.
+    let res = app
+        .request(
+            Method::PUT,
+            "/api/v1/auth/password",
+            Some(&vendor.token),
+            Some(&json!({"current_password": vendor.password, "new_password": "password1234"})),
+        )
+        .await;
+    assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+}
+
+/// T9: unknown user and wrong password look the same; failures throttle the account.
+#[actix_web::test]
+async fn t9_login_throttle_without_enumeration() {
+    let app = spawn_app_with(|s| s.login_failures_per_account = 5).await;
+    let vendor = app.vendor("Throttle").await;
+
+    let attempt = |email: String, password: &'static str| {
+        let app = &app;
+        async move {
+            let started = Instant::now();
+            let res = app.post("/api/v1/auth/login", &json!({"email": email, "password": password})).await;
+            let status = res.status();
+            let body = res.text().await.unwrap();
+            (status, body, started.elapsed())
+        }
+    };
+    let (s1, b1, t_wrong) = attempt(vendor.email.clone(), "wrong-password-123").await;
+    let (s2, b2, t_unknown) = attempt("nobody@nowhere.example".into(), "wrong-password-123").await;
+    assert_eq!(s1, StatusCode::UNAUTHORIZED);
+    assert_eq!((s1, &b1), (s2, &b2), "unknown user and wrong password must answer identically");
+    assert!(
+        t_unknown.as_secs_f64() > 0.3 * t_wrong.as_secs_f64(),
+        "unknown user must cost a password verification too ({t_unknown:?} vs {t_wrong:?})"
+    );
+
+    // 5 failures in the window (one above) → locked, even with the right password.
+    for _ in 0..4 {
+        assert_eq!(attempt(vendor.email.clone(), "wrong-password-123").await.0, StatusCode::UNAUTHORIZED);
+    }
+    let res = app.post("/api/v1/auth/login", &json!({"email": vendor.email, "password": vendor.password})).await;
+    let retry_after: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert_problem(res, StatusCode::TOO_MANY_REQUESTS, "rate-limited").await;
+
+    // An unknown account locks the same way: the 429 reveals nothing.
+    for _ in 0..4 {
+        attempt("nobody@nowhere.example".into(), "wrong-password-123").await;
+    }
+    assert_eq!(attempt("nobody@nowhere.example".into(), "wrong-password-123").await.0, StatusCode::TOO_MANY_REQUESTS);
+
+    // The window slides on the injected clock.
+    app.clock.advance(chrono::Duration::minutes(16));
+    app.login(&vendor.email, &vendor.password).await;
+}
+
+#[actix_web::test]
+async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Refresh").await;
+    let login = json(
+        app.post("/api/v1/auth/login", &json!({"email": vendor.email, "password": vendor.password})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let first = login["refresh_token"].as_str().unwrap().to_owned();
+    let second = json(app.post("/api/v1/auth/refresh", &json!({"refresh_token": first})).await, StatusCode::OK).await;
+    let second_rt = second["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(first, second_rt);
+    // Presenting the spent token again: 401, and the family (including `second`) dies.
+    assert_problem(
+        app.post("/api/v1/auth/refresh", &json!({"refresh_token": first})).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    assert_problem(
+        app.post("/api/v1/auth/refresh", &json!({"refresh_token": second_rt})).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+
+    // Logout revokes the session's refresh token.
+    let login = json(
+        app.post("/api/v1/auth/login", &json!({"email": vendor.email, "password": vendor.password})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let (access, rt) = (login["access_token"].as_str().unwrap(), login["refresh_token"].as_str().unwrap());
+    let res = app.request(Method::POST, "/api/v1/auth/logout", Some(access), Some(&json!({"refresh_token": rt}))).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_problem(
+        app.post("/api/v1/auth/refresh", &json!({"refresh_token": rt})).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn roles_limit_what_staff_can_do() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Roles").await;
+    let (mod_id, moderator) = app.add_staff(&vendor, "moderator").await;
+    let (_, analyst) = app.add_staff(&vendor, "analyst").await;
+
+    let staff = json(app.request(Method::GET, "/api/v1/staff", Some(&analyst), None).await, StatusCode::OK).await;
+    assert_eq!(staff.as_array().unwrap().len(), 3);
+    for token in [&moderator, &analyst] {
+        let body = json!({"email": "x@y.example", "display_name": "X", "role": "owner", "password": "correct-horse-staple-91"});
+        let res = app.request(Method::POST, "/api/v1/staff", Some(token), Some(&body)).await;
+        assert_problem(res, StatusCode::FORBIDDEN, "forbidden").await;
+        let res = app
+            .request(Method::POST, "/api/v1/keys", Some(token), Some(&json!({"kind": "secret", "label": "x"})))
+            .await;
+        assert_problem(res, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+
+    // Deactivation ends the member's access at once.
+    let path = format!("/api/v1/staff/{mod_id}");
+    let res = app.request(Method::PATCH, &path, Some(&vendor.token), Some(&json!({"active": false}))).await;
+    assert_eq!(json(res, StatusCode::OK).await["active"], false);
+    let res = app.request(Method::GET, "/api/v1/me", Some(&moderator), None).await;
+    assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+
+    // The last owner cannot demote or deactivate themselves.
+    let own = format!("/api/v1/staff/{}", vendor.owner_id);
+    let res = app.request(Method::PATCH, &own, Some(&vendor.token), Some(&json!({"role": "analyst"}))).await;
+    assert_problem(res, StatusCode::CONFLICT, "conflict").await;
+}
+
+#[actix_web::test]
+async fn keys_can_be_created_and_revoked() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Keys").await;
+    let res = app
+        .request(Method::POST, "/api/v1/keys", Some(&vendor.token), Some(&json!({"kind": "secret", "label": "ERP"})))
+        .await;
+    let created = json(res, StatusCode::CREATED).await;
+    let sk = created["key"].as_str().unwrap().to_owned();
+    let me = json(app.request(Method::GET, "/api/v1/me", Some(&sk), None).await, StatusCode::OK).await;
+    assert_eq!(me["kind"], "secret_key");
+    assert_eq!(me["vendor_id"], vendor.id.as_str());
+
+    let keys = json(app.request(Method::GET, "/api/v1/keys", Some(&vendor.token), None).await, StatusCode::OK).await;
+    let listed = keys.as_array().unwrap().iter().find(|k| k["id"] == created["id"]).unwrap();
+    assert!(listed["last_used_at"].is_string(), "last use is recorded: {listed}");
+
+    let path = format!("/api/v1/keys/{}", created["id"].as_str().unwrap());
+    assert_eq!(app.request(Method::DELETE, &path, Some(&vendor.token), None).await.status(), StatusCode::NO_CONTENT);
+    assert_problem(
+        app.request(Method::GET, "/api/v1/me", Some(&sk), None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    assert_problem(
+        app.request(Method::DELETE, &path, Some(&vendor.token), None).await,
+        StatusCode::NOT_FOUND,
+        "not-found",
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn vendor_settings_are_owner_only_and_validated() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Settings").await;
+    let body = json!({"origins": ["https://new.example"], "auto_publish_min_level": 3});
+    let updated =
+        json(app.request(Method::PATCH, "/api/v1/vendor", Some(&vendor.token), Some(&body)).await, StatusCode::OK)
+            .await;
+    assert_eq!(updated["origins"], json!(["https://new.example"]));
+    assert_eq!(updated["auto_publish_min_level"], 3);
+    let res = app
+        .request(Method::PATCH, "/api/v1/vendor", Some(&vendor.token), Some(&json!({"auto_publish_min_level": 9})))
+        .await;
+    assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    let cleared = app
+        .request(Method::PATCH, "/api/v1/vendor", Some(&vendor.token), Some(&json!({"auto_publish_min_level": null})))
+        .await;
+    assert_eq!(json(cleared, StatusCode::OK).await["auto_publish_min_level"], serde_json::Value::Null);
+}
+
+/// Data survives a restart: a second node on the same database sees everything.
+#[actix_web::test]
+async fn data_survives_a_restart() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Durable").await;
+    let restarted = app.another_node();
+    let token = restarted.login(&vendor.email, &vendor.password).await;
+    let me = json(restarted.request(Method::GET, "/api/v1/vendor", Some(&token), None).await, StatusCode::OK).await;
+    assert_eq!(me["name"], "Durable");
+    // A token issued by the first node verifies on the second (shared key file).
+    let me = json(restarted.request(Method::GET, "/api/v1/me", Some(&vendor.token), None).await, StatusCode::OK).await;
+    assert_eq!(me["vendor_id"], vendor.id.as_str());
+}

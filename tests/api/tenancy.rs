@@ -1,0 +1,205 @@
+//! T13: key and tenant scope, table-driven over every endpoint of the API. A new endpoint
+//! fails `every_endpoint_has_a_scope_row` until it gets a row here.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, TestApp, Vendor};
+
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Access {
+    /// Anyone (ops, sign-up, login, refresh, public reads).
+    Public,
+    /// Any staff role of the vendor.
+    Staff,
+    /// Owners and moderators.
+    Moderator,
+    /// Owners only.
+    Owner,
+    /// Staff or the vendor's secret key.
+    StaffOrSecret,
+}
+
+pub struct Row {
+    pub method: Method,
+    /// The OpenAPI path template.
+    pub template: &'static str,
+    pub access: Access,
+    /// A valid body, if any.
+    pub body: fn(&Vendor) -> Option<Value>,
+}
+
+fn no_body(_: &Vendor) -> Option<Value> {
+    None
+}
+
+pub fn rows() -> Vec<Row> {
+    use Access::*;
+    let row = |method: Method, template: &'static str, access: Access, body: fn(&Vendor) -> Option<Value>| Row {
+        method,
+        template,
+        access,
+        body,
+    };
+    vec![
+        row(Method::GET, "/health", Public, no_body),
+        row(Method::GET, "/ready", Public, no_body),
+        row(Method::GET, "/metrics", Public, no_body),
+        row(Method::GET, "/api-spec/openapi.json", Public, no_body),
+        row(Method::POST, "/api/v1/vendors", Public, no_body),
+        row(Method::POST, "/api/v1/auth/login", Public, no_body),
+        row(Method::POST, "/api/v1/auth/refresh", Public, no_body),
+        row(Method::POST, "/api/v1/auth/logout", Staff, |_| Some(json!({"refresh_token": "rt_x"}))),
+        row(Method::PUT, "/api/v1/auth/password", Staff, |v| {
+            Some(json!({"current_password": v.password, "new_password": "another-long-secret-77"}))
+        }),
+        row(Method::GET, "/api/v1/me", StaffOrSecret, no_body),
+        row(Method::GET, "/api/v1/vendor", StaffOrSecret, no_body),
+        row(Method::PATCH, "/api/v1/vendor", Owner, |_| Some(json!({"name": "Renamed"}))),
+        row(Method::GET, "/api/v1/staff", Staff, no_body),
+        row(Method::POST, "/api/v1/staff", Owner, |_| {
+            Some(json!({"email": format!("n{}@x.example", crate::helpers::random_suffix()), "display_name": "N", "role": "analyst", "password": "another-long-secret-77"}))
+        }),
+        row(Method::PATCH, "/api/v1/staff/{id}", Owner, |_| Some(json!({"role": "analyst"}))),
+        row(Method::GET, "/api/v1/keys", Owner, no_body),
+        row(Method::POST, "/api/v1/keys", Owner, |_| Some(json!({"kind": "secret", "label": "t13"}))),
+        row(Method::DELETE, "/api/v1/keys/{id}", Owner, no_body),
+        row(Method::GET, "/api/v1/audit", Staff, no_body),
+    ]
+    .into_iter()
+    .chain(crate::tenancy_rows::rows())
+    .collect()
+}
+
+/// Fills `{id}`-style parameters with ids of `owner`'s resources.
+fn path_for(template: &str, owner: &Fixture) -> String {
+    let mut path = template.replace("{pk}", &owner.vendor.pk);
+    if path.contains("{id}") {
+        path = path.replace("{id}", &owner.resource_id(template));
+    }
+    path
+}
+
+pub struct Fixture {
+    pub vendor: Vendor,
+    pub analyst: String,
+    pub analyst_id: String,
+    pub moderator: String,
+    pub extra: crate::tenancy_rows::Extra,
+}
+
+impl Fixture {
+    async fn new(app: &TestApp, name: &str) -> Fixture {
+        let vendor = app.vendor(name).await;
+        let (analyst_id, analyst) = app.add_staff(&vendor, "analyst").await;
+        let (_, moderator) = app.add_staff(&vendor, "moderator").await;
+        let extra = crate::tenancy_rows::Extra::new(app, &vendor).await;
+        Fixture { vendor, analyst, analyst_id, moderator, extra }
+    }
+
+    fn resource_id(&self, template: &str) -> String {
+        if template.starts_with("/api/v1/staff/") {
+            self.analyst_id.clone()
+        } else if template.starts_with("/api/v1/keys/") {
+            self.vendor.sk_id.clone()
+        } else {
+            self.extra.resource_id(template)
+        }
+    }
+}
+
+#[test]
+fn every_endpoint_has_a_scope_row() {
+    let api = truview::app::openapi();
+    let mut missing = Vec::new();
+    let rows = rows();
+    for (path, item) in &api.paths.paths {
+        let methods = [
+            (Method::GET, item.get.is_some()),
+            (Method::POST, item.post.is_some()),
+            (Method::PUT, item.put.is_some()),
+            (Method::PATCH, item.patch.is_some()),
+            (Method::DELETE, item.delete.is_some()),
+        ];
+        for (method, present) in methods {
+            if present && !rows.iter().any(|r| r.method == method && r.template == path) {
+                missing.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "endpoints without a T13 row: {missing:?}");
+}
+
+/// T13: pk cannot write or read private data; A's secret key and staff cannot reach B.
+#[actix_web::test]
+async fn t13_key_scope() {
+    let app = spawn_app().await;
+    let a = Fixture::new(&app, "Alpha").await;
+    let b = Fixture::new(&app, "Bravo").await;
+    let mut checked = 0;
+    for row in rows().iter().filter(|r| r.access != Access::Public) {
+        let own_path = path_for(row.template, &a);
+        let foreign_path = path_for(row.template, &b);
+        let body = (row.body)(&a.vendor);
+        let call = |path: String, token: Option<String>| {
+            let app = &app;
+            let body = body.clone();
+            let method = row.method.clone();
+            async move { app.request(method, &path, token.as_deref(), body.as_ref()).await.status() }
+        };
+        let what = format!("{} {}", row.method, row.template);
+        // No credentials, A's publishable key, garbage: 401 everywhere.
+        for token in [None, Some(a.vendor.pk.clone()), Some("sk_forged".into())] {
+            assert_eq!(call(own_path.clone(), token.clone()).await, StatusCode::UNAUTHORIZED, "{what} with {token:?}");
+            checked += 1;
+        }
+        // A secret key only reaches StaffOrSecret endpoints.
+        let sk_status = call(own_path.clone(), Some(a.vendor.sk.clone())).await;
+        if row.access == Access::StaffOrSecret {
+            assert!(sk_status.is_success(), "{what}: A's sk on A = {sk_status}");
+        } else {
+            assert_eq!(sk_status, StatusCode::UNAUTHORIZED, "{what}: sk on a staff endpoint");
+        }
+        checked += 1;
+        // Analysts read only; moderators do not administer.
+        if matches!(row.access, Access::Owner | Access::Moderator) {
+            let status = call(own_path.clone(), Some(a.analyst.clone())).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{what}: analyst");
+            checked += 1;
+        }
+        if row.access == Access::Owner {
+            assert_eq!(
+                call(own_path.clone(), Some(a.moderator.clone())).await,
+                StatusCode::FORBIDDEN,
+                "{what}: moderator"
+            );
+            checked += 1;
+        }
+        // A's owner and A's sk on B's resources: not found, never B's data.
+        if foreign_path != own_path {
+            for token in [a.vendor.token.clone(), a.vendor.sk.clone()] {
+                let status = call(foreign_path.clone(), Some(token)).await;
+                assert!(
+                    status == StatusCode::NOT_FOUND || status == StatusCode::UNAUTHORIZED,
+                    "{what}: A on B's resource gave {status}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    // Listings show only the caller's vendor.
+    for (path, token) in
+        [("/api/v1/staff", &a.vendor.token), ("/api/v1/keys", &a.vendor.token), ("/api/v1/audit", &a.vendor.token)]
+    {
+        let text = app.request(Method::GET, path, Some(token), None).await.text().await.unwrap();
+        for foreign in [&b.vendor.id, &b.vendor.owner_id, &b.analyst_id, &b.vendor.sk_id, &b.vendor.email] {
+            assert!(!text.contains(foreign.as_str()), "{path} leaked B's {foreign}");
+        }
+        checked += 1;
+    }
+    let vendor = app.request(Method::GET, "/api/v1/vendor", Some(&a.vendor.sk), None).await.text().await.unwrap();
+    assert!(vendor.contains(&a.vendor.id) && !vendor.contains(&b.vendor.id));
+    crate::tenancy_rows::check_listings(&app, &a, &b).await;
+    println!("t13_key_scope: {checked} scope checks over {} endpoints, 0 leaks", rows().len());
+}
