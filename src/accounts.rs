@@ -72,7 +72,7 @@ pub async fn create_vendor(state: &AppState, input: NewVendor, actor: &str) -> R
     let vendor = Vendor {
         id: new_id(state.clock.as_ref(), state.random.as_ref()),
         name: input.name,
-        origins: serde_json::to_string(&input.origins).map_err(|e| Error::internal(e))?,
+        origins: serde_json::to_string(&input.origins).map_err(Error::internal)?,
         auto_publish_min_level: None,
         widget_served_at: None,
         audit_seq: 0,

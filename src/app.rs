@@ -42,6 +42,7 @@ pub struct AppState {
     pub limits: Limiters,
     pub metrics: Metrics,
     pub routes: http::RouteTable,
+    pub vendor_levels: crate::reviews::VendorLevelCache,
     pub openapi_json: String,
 }
 
@@ -69,6 +70,7 @@ impl AppState {
             limits,
             metrics: Metrics::new()?,
             routes,
+            vendor_levels: Default::default(),
             openapi_json,
         })
     }

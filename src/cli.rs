@@ -14,7 +14,7 @@ pub async fn serve(settings: Settings, with_worker: bool) -> anyhow::Result<()> 
     let state = app.state();
     if state.settings.demo {
         let st = state.clone();
-        let empty = state.db.run(move |conn| crate::store::vendors::count(conn)).await? == 0;
+        let empty = state.db.run(crate::store::vendors::count).await? == 0;
         if empty {
             let (created, password) = crate::demo::seed(&st).await?;
             println!("TruView is running at http://127.0.0.1:{}", app.port());
@@ -104,7 +104,7 @@ pub async fn demo(settings: Settings) -> anyhow::Result<()> {
 /// Verifies every vendor's audit chain; prints the first break of each broken chain.
 pub async fn audit_verify(settings: Settings) -> anyhow::Result<bool> {
     let state = crate::app::AppState::new(settings, Deps::default())?;
-    let report = state.db.run(|conn| crate::store::audit::verify_all(conn)).await?;
+    let report = state.db.run(crate::store::audit::verify_all).await?;
     let mut ok = true;
     for (vendor_id, outcome) in report {
         match outcome {

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod reviews;
 pub mod security;
 pub mod store;
 pub mod telemetry;

@@ -208,3 +208,16 @@ where
         }
     }
 }
+
+/// Backend-specific: a multi-row `INSERT`, which the common backend cannot express.
+/// Runs on the concrete connection; same SQL shape on both backends.
+#[macro_export]
+macro_rules! insert_many {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        use diesel::RunQueryDsl as _;
+        match $conn {
+            $crate::db::DbConn::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
+            $crate::db::DbConn::Pg(c) => diesel::insert_into($table).values($rows).execute(c),
+        }
+    }};
+}

@@ -115,3 +115,31 @@ mod tests {
         assert!(Role::Owner.can_moderate() && Role::Moderator.can_moderate() && !Role::Analyst.can_moderate());
     }
 }
+
+/// Insider (SPEC §2): the author is one of the vendor's staff, or writes from an e-mail
+/// on one of the vendor's own site domains (or a subdomain of one).
+pub fn is_insider(author_email: Option<&str>, site_domains: &[String], staff_emails: &[String]) -> bool {
+    let Some(email) = author_email else { return false };
+    if staff_emails.iter().any(|s| s == email) {
+        return true;
+    }
+    let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+    site_domains.iter().any(|site| !site.is_empty() && (domain == site || domain.ends_with(&format!(".{site}"))))
+}
+
+#[cfg(test)]
+mod insider_tests {
+    use super::is_insider;
+
+    #[test]
+    fn insiders_are_staff_or_site_domains() {
+        let sites = vec!["shop.example".to_owned()];
+        let staff = vec!["mod@agency.example".to_owned()];
+        assert!(is_insider(Some("ceo@shop.example"), &sites, &staff));
+        assert!(is_insider(Some("x@mail.shop.example"), &sites, &staff));
+        assert!(is_insider(Some("mod@agency.example"), &sites, &staff));
+        assert!(!is_insider(Some("buyer@gmail.example"), &sites, &staff));
+        assert!(!is_insider(Some("x@notshop.example"), &sites, &staff));
+        assert!(!is_insider(None, &sites, &staff));
+    }
+}

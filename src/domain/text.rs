@@ -23,7 +23,7 @@ pub fn clean(field: &str, raw: &str, lines: Lines, min: usize, max: usize) -> Re
         if is_bidi_control(c) {
             return Err(Error::validation(field, "contains bidirectional control characters"));
         }
-        let allowed_whitespace = c == '\n' && lines == Lines::Multi || c == '\t' && lines == Lines::Multi;
+        let allowed_whitespace = lines == Lines::Multi && (c == '\n' || c == '\t');
         if c.is_control() && !allowed_whitespace {
             return Err(Error::validation(field, "contains control characters"));
         }

@@ -135,7 +135,7 @@ async fn change_password(state: State, session: StaffSession, body: web::Json<Pa
     let current = body.current_password;
     let ok = actix_web::rt::task::spawn_blocking(move || password::verify(&current, &member.password_hash).ok)
         .await
-        .map_err(|e| Error::internal(e))?;
+        .map_err(Error::internal)?;
     if !ok {
         return Err(Error::validation("current_password", "is not correct"));
     }

@@ -6,7 +6,11 @@ pub mod errors;
 pub mod extract;
 pub mod keys;
 pub mod metrics;
+pub mod moderation;
 pub mod ops;
+pub mod privacy;
+pub mod public;
+pub mod reports;
 pub mod staff;
 pub mod vendors;
 
@@ -69,7 +73,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(auth::routes)
         .configure(staff::routes)
         .configure(keys::routes)
-        .configure(audit::routes);
+        .configure(audit::routes)
+        .configure(public::routes)
+        .configure(moderation::routes)
+        .configure(reports::routes)
+        .configure(privacy::routes);
 }
 
 /// The whole application for one worker.
@@ -94,7 +102,8 @@ pub fn app(
         .app_data(web::PayloadConfig::default().limit(JSON_LIMIT))
         .configure(routes)
         .split_for_parts();
-    app.default_service(web::to(fallback))
+    app.route("/api/v1/public/{tail:.*}", web::method(Method::OPTIONS).to(public::preflight))
+        .default_service(web::to(fallback))
         .wrap(actix_web::middleware::from_fn(client_limits))
         .wrap(actix_web::middleware::from_fn(metrics::track))
         .wrap(

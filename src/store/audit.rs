@@ -146,3 +146,11 @@ pub fn verify_all(conn: &mut DbConn) -> Result<Vec<(String, std::result::Result<
     }
     Ok(out)
 }
+
+/// How many entries of this action the vendor's log has since `since`.
+pub fn count_action_since(conn: &mut DbConn, vendor_id: &str, action: &str, since: i64) -> Result<i64> {
+    Ok(audit_log::table
+        .filter(audit_log::vendor_id.eq(vendor_id).and(audit_log::action.eq(action)).and(audit_log::at.ge(since)))
+        .count()
+        .get_result(conn)?)
+}

@@ -2,7 +2,10 @@
 //! the vendor id and filters by it (R6): a foreign id reads as "not found".
 
 pub mod audit;
+pub mod flows;
 pub mod keys;
+pub mod orders;
+pub mod reviews;
 pub mod sessions;
 pub mod staff;
 pub mod vendors;

@@ -74,3 +74,17 @@ pub fn mark_widget_served(conn: &mut DbConn, vendor_id: &str, now: i64) -> Resul
     .execute(conn)?;
     Ok(())
 }
+
+/// Whether any vendor registered this exact origin (CORS preflight).
+pub fn origin_registered(conn: &mut DbConn, origin: &str) -> Result<bool> {
+    let quoted = serde_json::to_string(origin).unwrap_or_default();
+    let candidates: Vec<String> = vendors::table
+        .filter(vendors::origins.like(format!("%{quoted}%")))
+        .select(vendors::origins)
+        .limit(50)
+        .load(conn)?;
+    // LIKE is only a pre-filter (`_` and `%` in a hostile Origin are wildcards): compare exactly.
+    Ok(candidates
+        .iter()
+        .any(|json| serde_json::from_str::<Vec<String>>(json).unwrap_or_default().iter().any(|o| o == origin)))
+}

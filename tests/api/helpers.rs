@@ -139,7 +139,6 @@ impl TestApp {
             email,
             password,
             pk: created["publishable_key"]["key"].as_str().unwrap().to_owned(),
-            pk_id: created["publishable_key"]["id"].as_str().unwrap().to_owned(),
             sk: created["secret_key"]["key"].as_str().unwrap().to_owned(),
             sk_id: created["secret_key"]["id"].as_str().unwrap().to_owned(),
             token,
@@ -193,7 +192,6 @@ pub struct Vendor {
     pub email: String,
     pub password: String,
     pub pk: String,
-    pub pk_id: String,
     pub sk: String,
     pub sk_id: String,
     pub token: String,
@@ -222,4 +220,145 @@ pub async fn json(res: Response, status: StatusCode) -> Value {
 pub fn random_suffix() -> String {
     use truview::clock::Random;
     OsRandom.token(6).to_lowercase().replace(['-', '_'], "x")
+}
+
+/// Review fixtures. Verified evidence is attached through the same store functions the
+/// KYC and KYP stages call (`flows::attach_identity`, `flows::attach_purchase`).
+pub mod fixtures {
+    use reqwest::StatusCode;
+    use serde_json::{json, Value};
+    use truview::domain::maturity::{Identity, Purchase, PurchaseMethod};
+    use truview::security::tokens::sha256_hex;
+    use truview::store::orders::{Order, OrderItem};
+
+    use super::{TestApp, Vendor};
+
+    impl TestApp {
+        /// Opens a review flow with the vendor's publishable key; returns the flow token.
+        pub async fn flow(&self, vendor: &Vendor, sku: Option<&str>) -> String {
+            let mut body = json!({"key": vendor.pk});
+            if let Some(sku) = sku {
+                body["sku"] = json!(sku);
+            }
+            let res = self.post("/api/v1/public/flows", &body).await;
+            super::json(res, StatusCode::CREATED).await["flow_token"].as_str().unwrap().to_owned()
+        }
+
+        /// Imports one order (store level, as the orders stage will) with these contacts.
+        pub async fn order(
+            &self,
+            vendor: &Vendor,
+            order_ref: &str,
+            email: Option<&str>,
+            phone: Option<&str>,
+            skus: &[&str],
+        ) -> String {
+            let state = self.state.clone();
+            let id = truview::store::new_id(state.clock.as_ref(), state.random.as_ref());
+            let order = Order {
+                id: id.clone(),
+                vendor_id: vendor.id.clone(),
+                order_ref: order_ref.to_owned(),
+                email_hmac: email.map(|e| state.contacts.email(e)),
+                phone_hmac: phone.map(|p| state.contacts.phone(p)),
+                customer_name: Some("Buyer Name".into()),
+                total_minor: Some(4999),
+                currency: Some("EUR".into()),
+                purchased_at: state.clock.now_ms(),
+                delivered_at: None,
+                locale: Some("en".into()),
+                created_at: state.clock.now_ms(),
+            };
+            let items: Vec<OrderItem> = skus
+                .iter()
+                .map(|sku| OrderItem {
+                    id: truview::store::new_id(state.clock.as_ref(), state.random.as_ref()),
+                    order_id: id.clone(),
+                    sku: (*sku).to_owned(),
+                    name: Some(format!("Product {sku}")),
+                    price_minor: Some(4999),
+                })
+                .collect();
+            state.db.write(move |conn| truview::store::orders::insert(conn, &order, &items)).await.unwrap();
+            id
+        }
+
+        /// Binds a flow to an order (KYP), as an invitation link for that order would.
+        pub async fn attach_purchase(&self, flow_token: &str, order_id: &str) {
+            let hash = sha256_hex(flow_token);
+            let order_id = order_id.to_owned();
+            self.state
+                .db
+                .write(move |conn| {
+                    let flow = truview::store::flows::by_token_hash(conn, &hash)?.expect("flow exists");
+                    let order = truview::store::orders::get(conn, &flow.vendor_id, &order_id)?;
+                    let purchase = Purchase {
+                        order_id: order.id,
+                        method: PurchaseMethod::Invitation,
+                        email_hmac: order.email_hmac,
+                        phone_hmac: order.phone_hmac,
+                    };
+                    truview::store::flows::attach_purchase(conn, &flow, purchase)
+                })
+                .await
+                .unwrap();
+        }
+
+        /// Records a verified identity (KYC) on a flow: `phone` or an OAuth e-mail.
+        pub async fn attach_identity(&self, flow_token: &str, email: Option<&str>, phone: Option<&str>) {
+            let identity = match (email, phone) {
+                (_, Some(p)) => Identity::Phone { phone_hmac: self.state.contacts.phone(p) },
+                (e, None) => Identity::Oauth {
+                    provider: "google".into(),
+                    issuer: "https://accounts.google.com".into(),
+                    email_hmac: e.map(|e| self.state.contacts.email(e)),
+                },
+            };
+            let hash = sha256_hex(flow_token);
+            self.state
+                .db
+                .write(move |conn| {
+                    let flow = truview::store::flows::by_token_hash(conn, &hash)?.expect("flow exists");
+                    truview::store::flows::attach_identity(conn, &flow, identity)
+                })
+                .await
+                .unwrap();
+        }
+
+        /// Submits a review through a flow; returns the response.
+        pub async fn submit(&self, flow_token: &str, rating: i64, extra: Value) -> reqwest::Response {
+            let mut body = json!({
+                "flow_token": flow_token,
+                "rating": rating,
+                "title": format!("{rating} stars"),
+                "body": "Arrived on time and works as described.",
+                "display_name": "Ann B.",
+            });
+            if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+                for (k, v) in e {
+                    b.insert(k.clone(), v.clone());
+                }
+            }
+            self.post("/api/v1/public/reviews", &body).await
+        }
+
+        /// Submits through a fresh flow and returns the review id (201 expected).
+        pub async fn review(&self, vendor: &Vendor, sku: Option<&str>, rating: i64) -> String {
+            let token = self.flow(vendor, sku).await;
+            super::json(self.submit(&token, rating, json!({})).await, StatusCode::CREATED).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+
+        /// A moderation decision by the vendor's owner.
+        pub async fn decide(&self, vendor: &Vendor, review_id: &str, body: Value) -> reqwest::Response {
+            let path = format!("/api/v1/reviews/{review_id}/decision");
+            self.request(reqwest::Method::POST, &path, Some(&vendor.token), Some(&body)).await
+        }
+
+        pub async fn publish(&self, vendor: &Vendor, review_id: &str) {
+            super::json(self.decide(vendor, review_id, json!({"action": "publish"})).await, StatusCode::OK).await;
+        }
+    }
 }

@@ -7,5 +7,7 @@ mod helpers;
 mod jwt;
 mod limits;
 mod ops;
+mod privacy;
+mod reviews;
 mod tenancy;
 mod tenancy_rows;

@@ -134,6 +134,8 @@ CREATE TABLE reviews (
 );
 CREATE INDEX reviews_public ON reviews(vendor_id, sku, status, published_at, id);
 CREATE INDEX reviews_queue ON reviews(vendor_id, status, created_at, id);
+CREATE INDEX reviews_published ON reviews(vendor_id, status, published_at, id);
+CREATE INDEX reviews_order ON reviews(order_id);
 CREATE INDEX reviews_email ON reviews(vendor_id, author_email_hmac);
 CREATE INDEX reviews_phone ON reviews(vendor_id, author_phone_hmac);
 

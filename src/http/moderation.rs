@@ -1,0 +1,309 @@
+//! Moderation: the review queue, decisions, public replies, CSV export.
+
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpResponse};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::app::State;
+use crate::domain::maturity::Check;
+use crate::domain::moderation::{Action, RejectReason, Status};
+use crate::domain::text::{clean, Lines};
+use crate::error::{Error, Result};
+use crate::http::errors::Problem;
+use crate::http::extract::{Principal, StaffSession};
+use crate::http::public::ReplyView;
+use crate::reviews;
+use crate::store;
+use crate::store::reviews::Review;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    // export.csv before {id}, so the literal path wins.
+    cfg.service(export_csv).service(list).service(get_one).service(decision).service(reply);
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StaffReview {
+    pub id: String,
+    pub status: String,
+    pub reject_reason: Option<String>,
+    pub sku: Option<String>,
+    pub order_id: Option<String>,
+    pub rating: i32,
+    pub title: String,
+    pub body: String,
+    pub pros: Option<String>,
+    pub cons: Option<String>,
+    pub locale: String,
+    pub author: String,
+    pub maturity_level: i32,
+    pub checks: Vec<Check>,
+    pub insider: bool,
+    pub incentivised: bool,
+    pub erased: bool,
+    pub helpful_count: i64,
+    pub created_at: String,
+    pub published_at: Option<String>,
+    pub decided_at: Option<String>,
+}
+
+impl From<Review> for StaffReview {
+    fn from(r: Review) -> Self {
+        let ts = |ms: i64| crate::clock::from_ms(ms).to_rfc3339();
+        StaffReview {
+            sku: (!r.sku.is_empty()).then_some(r.sku),
+            checks: serde_json::from_str(&r.checks).unwrap_or_default(),
+            id: r.id,
+            status: r.status,
+            reject_reason: r.reject_reason,
+            order_id: r.order_id,
+            rating: r.rating,
+            title: r.title,
+            body: r.body,
+            pros: r.pros,
+            cons: r.cons,
+            locale: r.locale,
+            author: r.display_name,
+            maturity_level: r.maturity_level,
+            insider: r.insider,
+            incentivised: r.incentivised,
+            erased: r.erased,
+            helpful_count: r.helpful_count,
+            created_at: ts(r.created_at),
+            published_at: r.published_at.map(ts),
+            decided_at: r.decided_at.map(ts),
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct QueueQuery {
+    /// pending, published, rejected or flagged; omit for all.
+    pub status: Option<String>,
+    pub cursor: Option<String>,
+    /// 1–100, default 50.
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StaffReviewPage {
+    pub reviews: Vec<StaffReview>,
+    pub next_cursor: Option<String>,
+}
+
+fn encode_cursor(created: i64, id: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{created}:{id}"))
+}
+
+fn decode_cursor(raw: &str) -> Result<(i64, String)> {
+    let bad = || Error::BadRequest("invalid cursor".into());
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+    let text = String::from_utf8(text).map_err(|_| bad())?;
+    let (created, id) = text.split_once(':').ok_or_else(bad)?;
+    Ok((created.parse().map_err(|_| bad())?, id.to_owned()))
+}
+
+/// The moderation queue, newest first (staff or secret key).
+#[utoipa::path(tag = "moderation", security(("staff" = []), ("secret_key" = [])), params(QueueQuery), responses((status = 200, body = StaffReviewPage), (status = 400, body = Problem), (status = 401, body = Problem)))]
+#[get("/api/v1/reviews")]
+async fn list(state: State, who: Principal, query: web::Query<QueueQuery>) -> Result<HttpResponse> {
+    let q = query.into_inner();
+    let status = q.status.as_deref().map(Status::parse).transpose()?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(Error::BadRequest("limit must be between 1 and 100".into()));
+    }
+    let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let vendor_id = who.vendor_id().to_owned();
+    let rows = state.db.run(move |conn| store::reviews::staff_page(conn, &vendor_id, status, after, limit)).await?;
+    let next_cursor =
+        (rows.len() as i64 == limit).then(|| rows.last().map(|r| encode_cursor(r.created_at, &r.id))).flatten();
+    Ok(HttpResponse::Ok()
+        .json(StaffReviewPage { reviews: rows.into_iter().map(StaffReview::from).collect(), next_cursor }))
+}
+
+/// One review of the vendor's.
+#[utoipa::path(tag = "moderation", security(("staff" = []), ("secret_key" = [])), params(("id" = String, Path)), responses((status = 200, body = StaffReview), (status = 401, body = Problem), (status = 404, body = Problem)))]
+#[get("/api/v1/reviews/{id}")]
+async fn get_one(state: State, who: Principal, id: web::Path<String>) -> Result<HttpResponse> {
+    let (vendor_id, review_id) = (who.vendor_id().to_owned(), id.into_inner());
+    let review = state.db.run(move |conn| store::reviews::get(conn, &vendor_id, &review_id)).await?;
+    Ok(HttpResponse::Ok().json(StaffReview::from(review)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    pub action: Action,
+    /// Required to reject, from the fixed list.
+    pub reason: Option<RejectReason>,
+}
+
+/// Publishes, rejects (with a reason from the fixed list) or flags a review. The same
+/// rules apply to every rating.
+#[utoipa::path(tag = "moderation", security(("staff" = [])), params(("id" = String, Path)), responses((status = 200, body = StaffReview), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[post("/api/v1/reviews/{id}/decision")]
+async fn decision(
+    state: State,
+    session: StaffSession,
+    id: web::Path<String>,
+    body: web::Json<DecisionRequest>,
+) -> Result<HttpResponse> {
+    session.require_moderator()?;
+    let body = body.into_inner();
+    let review =
+        reviews::decide(&state, session.vendor_id.clone(), id.into_inner(), session.actor(), body.action, body.reason)
+            .await?;
+    Ok(HttpResponse::Ok().json(StaffReview::from(review)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyRequest {
+    /// The vendor's public answer, 1–2000 characters.
+    pub body: String,
+}
+
+/// Creates or replaces the vendor's public reply to a review.
+#[utoipa::path(tag = "moderation", security(("staff" = [])), params(("id" = String, Path)), responses((status = 200, body = ReplyView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[post("/api/v1/reviews/{id}/reply")]
+async fn reply(
+    state: State,
+    session: StaffSession,
+    id: web::Path<String>,
+    body: web::Json<ReplyRequest>,
+) -> Result<HttpResponse> {
+    session.require_moderator()?;
+    let text = clean("body", &body.body, Lines::Multi, 1, 2000)?;
+    let reply =
+        reviews::reply(&state, session.vendor_id.clone(), id.into_inner(), session.staff_id.clone(), text).await?;
+    Ok(HttpResponse::Ok().json(ReplyView::from(reply)))
+}
+
+/// Neutralises spreadsheet formulas (R8, OWASP CSV injection): a cell starting with
+/// `=`, `+`, `-`, `@`, tab or carriage return is prefixed with `'`.
+pub fn csv_cell(value: &str) -> String {
+    match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
+        _ => value.to_owned(),
+    }
+}
+
+const CSV_HEADER: [&str; 18] = [
+    "id",
+    "created_at",
+    "published_at",
+    "status",
+    "reject_reason",
+    "sku",
+    "rating",
+    "title",
+    "body",
+    "pros",
+    "cons",
+    "locale",
+    "author",
+    "maturity_level",
+    "checks",
+    "insider",
+    "incentivised",
+    "helpful_count",
+];
+
+fn csv_row(r: &Review) -> Vec<String> {
+    let ts = |ms: i64| crate::clock::from_ms(ms).to_rfc3339();
+    let checks: Vec<Check> = serde_json::from_str(&r.checks).unwrap_or_default();
+    [
+        r.id.clone(),
+        ts(r.created_at),
+        r.published_at.map(ts).unwrap_or_default(),
+        r.status.clone(),
+        r.reject_reason.clone().unwrap_or_default(),
+        r.sku.clone(),
+        r.rating.to_string(),
+        r.title.clone(),
+        r.body.clone(),
+        r.pros.clone().unwrap_or_default(),
+        r.cons.clone().unwrap_or_default(),
+        r.locale.clone(),
+        r.display_name.clone(),
+        r.maturity_level.to_string(),
+        checks.iter().map(|c| c.code.as_str()).collect::<Vec<_>>().join(" "),
+        r.insider.to_string(),
+        r.incentivised.to_string(),
+        r.helpful_count.to_string(),
+    ]
+    .iter()
+    .map(|v| csv_cell(v))
+    .collect()
+}
+
+/// All the vendor's reviews as CSV, streamed in pages (staff or secret key).
+#[utoipa::path(tag = "moderation", security(("staff" = []), ("secret_key" = [])), responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = Problem)))]
+#[get("/api/v1/reviews/export.csv")]
+async fn export_csv(state: State, who: Principal) -> Result<HttpResponse> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::result::Result<web::Bytes, Error>>(4);
+    let vendor_id = who.vendor_id().to_owned();
+    let db = state.db.clone();
+    actix_web::rt::spawn(async move {
+        let mut after: Option<(i64, String)> = None;
+        let mut first = true;
+        loop {
+            let (vendor, cursor) = (vendor_id.clone(), after.clone());
+            let page = db.run(move |conn| store::reviews::export_page(conn, &vendor, cursor, 500)).await;
+            let rows = match page {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::error!(error = %e, "CSV export failed mid-stream");
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            if first {
+                let _ = writer.write_record(CSV_HEADER);
+                first = false;
+            }
+            for r in &rows {
+                let _ = writer.write_record(csv_row(r));
+            }
+            let chunk = writer.into_inner().unwrap_or_default();
+            if !chunk.is_empty() && tx.send(Ok(web::Bytes::from(chunk))).await.is_err() {
+                return;
+            }
+            match rows.last() {
+                Some(last) if rows.len() == 500 => after = Some((last.created_at, last.id.clone())),
+                _ => return,
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"reviews.csv\""))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .streaming(stream))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        for (raw, safe) in [
+            ("=1+1", "'=1+1"),
+            ("+cmd", "'+cmd"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("fine", "fine"),
+            ("", ""),
+        ] {
+            assert_eq!(csv_cell(raw), safe);
+        }
+    }
+}

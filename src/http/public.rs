@@ -1,0 +1,556 @@
+//! Public endpoints for buyers and the widget: review flows, submission, helpful votes,
+//! quick star ratings, summary and review list. Reads carry ETag + Cache-Control and CORS
+//! only for the vendor's registered origins.
+
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::app::{AppState, State};
+use crate::domain::contact::Email;
+use crate::domain::maturity::Check;
+use crate::domain::text::{clean, clean_optional, Lines};
+use crate::error::{Error, Result};
+use crate::http::errors::Problem;
+use crate::http::extract::resolve_key;
+use crate::reviews::{self, Submission};
+use crate::security::tokens::sha256_hex;
+use crate::store;
+use crate::store::reviews::{PublicCursor, PublicQuery, Reply, Review, Sort, ALL};
+use crate::store::vendors::Vendor;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(open_flow)
+        .service(submit_review)
+        .service(helpful)
+        .service(quick_rating)
+        .service(summary)
+        .service(list_reviews);
+}
+
+/// `OPTIONS` for the public API: allows an origin that some vendor registered; each
+/// request is then checked against its own vendor's origins.
+pub async fn preflight(state: State, req: HttpRequest) -> Result<HttpResponse> {
+    let mut res = HttpResponse::NoContent();
+    res.insert_header((header::VARY, "Origin"));
+    if let Some(origin) = origin_of(&req) {
+        let needle = origin.clone();
+        if state.db.run(move |conn| store::vendors::origin_registered(conn, &needle)).await? {
+            res.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin))
+                .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"))
+                .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type, If-None-Match"))
+                .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"));
+        }
+    }
+    Ok(res.finish())
+}
+
+fn origin_of(req: &HttpRequest) -> Option<String> {
+    req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// Adds CORS headers when the request's origin is one of the vendor's.
+fn cors(res: &mut HttpResponse, origin: Option<&str>, vendor: &Vendor) {
+    res.headers_mut().insert(header::VARY, header::HeaderValue::from_static("Origin"));
+    if let Some(origin) = origin.filter(|o| vendor.origin_list().iter().any(|a| a == o)) {
+        if let Ok(v) = header::HeaderValue::from_str(origin) {
+            res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        }
+    }
+}
+
+/// A JSON response with a strong ETag; `304` when the client already has it.
+fn cached_json<T: Serialize>(req: &HttpRequest, value: &T, max_age: u32) -> Result<HttpResponse> {
+    let body = serde_json::to_vec(value).map_err(Error::internal)?;
+    let etag = format!(
+        "\"{}\"",
+        &hex::encode(sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&body)))[..32]
+    );
+    let cache = format!("public, max-age={max_age}");
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut res = if matches { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    res.insert_header((header::ETAG, etag)).insert_header((header::CACHE_CONTROL, cache));
+    Ok(if matches { res.finish() } else { res.content_type("application/json").body(body) })
+}
+
+/// Resolves the publishable key in the path to its vendor, and notes that the widget
+/// API served this vendor (a maturity criterion).
+async fn vendor_for_pk(state: &AppState, pk: &str) -> Result<Vendor> {
+    let key = resolve_key(state, pk, "publishable").await?;
+    let now = state.clock.now_ms();
+    state
+        .db
+        .run(move |conn| {
+            store::vendors::mark_widget_served(conn, &key.vendor_id, now)?;
+            store::vendors::get(conn, &key.vendor_id)
+        })
+        .await
+}
+
+fn parse_sku(field: &str, raw: &str) -> Result<String> {
+    let sku = raw.trim();
+    let ok =
+        !sku.is_empty() && sku.len() <= 64 && sku.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c));
+    if ok {
+        Ok(sku.to_owned())
+    } else {
+        Err(Error::validation(field, "must be 1–64 characters of letters, digits and - _ . : /"))
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlowRequest {
+    /// The vendor's publishable key (`pk_…`).
+    pub key: String,
+    /// Product the review will be about; omit for a whole-shop review.
+    pub sku: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FlowResponse {
+    pub flow_id: String,
+    /// Secret of this review session: KYC/KYP steps and the submission present it.
+    pub flow_token: String,
+    pub expires_at: String,
+}
+
+/// Starts a buyer's review flow from the widget.
+#[utoipa::path(tag = "public", responses((status = 201, body = FlowResponse), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+#[post("/api/v1/public/flows")]
+async fn open_flow(state: State, req: HttpRequest, body: web::Json<FlowRequest>) -> Result<HttpResponse> {
+    let body = body.into_inner();
+    let sku = body.sku.as_deref().map(|s| parse_sku("sku", s)).transpose()?;
+    let key = resolve_key(&state, body.key.trim(), "publishable").await?;
+    let vendor_id = key.vendor_id.clone();
+    let vendor = state.db.run(move |conn| store::vendors::get(conn, &vendor_id)).await?;
+    let own = state.settings.public_url.as_deref().and_then(|u| crate::domain::account::Origin::parse(u).ok());
+    let origin = origin_of(&req);
+    reviews::check_origin(origin.as_deref(), &vendor.origin_list(), own.as_ref())?;
+    let (flow, token) = reviews::open_flow(&state, &vendor.id, sku).await?;
+    let mut res = HttpResponse::Created().insert_header((header::CACHE_CONTROL, "no-store")).json(FlowResponse {
+        flow_id: flow.id,
+        flow_token: token,
+        expires_at: crate::clock::from_ms(flow.expires_at).to_rfc3339(),
+    });
+    cors(&mut res, origin.as_deref(), &vendor);
+    Ok(res)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    pub flow_token: String,
+    /// 1–5 stars.
+    pub rating: i64,
+    /// 1–120 characters.
+    pub title: String,
+    /// 1–5000 characters.
+    pub body: String,
+    pub pros: Option<String>,
+    pub cons: Option<String>,
+    /// BCP 47 tag, e.g. `en` or `ru-RU`; default `en`.
+    pub locale: Option<String>,
+    /// Must match the flow's product, if the flow has one.
+    pub sku: Option<String>,
+    /// Shown with the review, 1–60 characters.
+    pub display_name: String,
+    /// Optional, never shown; stored only as a keyed hash.
+    pub email: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SubmittedReview {
+    pub id: String,
+    /// `pending` (awaiting moderation) or `published`.
+    pub status: String,
+    pub maturity_level: i32,
+    pub checks: Vec<Check>,
+}
+
+fn parse_locale(raw: Option<&str>) -> Result<String> {
+    let locale = raw.map(str::trim).filter(|l| !l.is_empty()).unwrap_or("en");
+    let ok = locale.len() <= 35
+        && locale
+            .split('-')
+            .all(|part| !part.is_empty() && part.len() <= 8 && part.chars().all(|c| c.is_ascii_alphanumeric()));
+    if ok {
+        Ok(locale.to_owned())
+    } else {
+        Err(Error::validation("locale", "must be a language tag such as en or ru-RU"))
+    }
+}
+
+/// Submits a review. Text is NFC-normalised; control and bidi-override characters are
+/// refused with 422; a second review for the same order and product is 409.
+#[utoipa::path(tag = "public", responses((status = 201, body = SubmittedReview), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[post("/api/v1/public/reviews")]
+async fn submit_review(state: State, req: HttpRequest, body: web::Json<ReviewRequest>) -> Result<HttpResponse> {
+    let b = body.into_inner();
+    if !(1..=5).contains(&b.rating) {
+        return Err(Error::validation("rating", "must be a whole number of stars from 1 to 5"));
+    }
+    let submission = Submission {
+        flow_token: b.flow_token,
+        rating: i32::try_from(b.rating).unwrap_or(1),
+        title: clean("title", &b.title, Lines::Single, 1, 120)?,
+        body: clean("body", &b.body, Lines::Multi, 1, 5000)?,
+        pros: clean_optional("pros", b.pros.as_deref(), Lines::Multi, 1000)?,
+        cons: clean_optional("cons", b.cons.as_deref(), Lines::Multi, 1000)?,
+        locale: parse_locale(b.locale.as_deref())?,
+        sku: b.sku.as_deref().map(|s| parse_sku("sku", s)).transpose()?,
+        display_name: clean("display_name", &b.display_name, Lines::Single, 1, 60)?,
+        email: b.email.as_deref().filter(|e| !e.trim().is_empty()).map(|e| Email::parse("email", e)).transpose()?,
+    };
+    let review = reviews::submit(&state, submission, origin_of(&req)).await?;
+    Ok(HttpResponse::Created().json(SubmittedReview {
+        id: review.id,
+        status: review.status,
+        maturity_level: review.maturity_level,
+        checks: serde_json::from_str(&review.checks).unwrap_or_default(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoteRequest {
+    /// A random token the browser keeps (16–128 characters): one vote per token.
+    pub voter_token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VoteResponse {
+    pub helpful_count: i64,
+}
+
+fn voter_key(vendor_id: &str, token: &str) -> Result<String> {
+    let token = token.trim();
+    if !(16..=128).contains(&token.len()) {
+        return Err(Error::validation("voter_token", "must be 16–128 characters"));
+    }
+    Ok(sha256_hex(&format!("{vendor_id}\0{token}")))
+}
+
+/// Marks a published review helpful (a level-0 signal); one vote per voter.
+#[utoipa::path(tag = "public", params(("id" = String, Path)), responses((status = 200, body = VoteResponse), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[post("/api/v1/public/reviews/{id}/helpful")]
+async fn helpful(state: State, id: web::Path<String>, body: web::Json<VoteRequest>) -> Result<HttpResponse> {
+    let review_id = id.into_inner();
+    let token = body.into_inner().voter_token;
+    let now = state.clock.now_ms();
+    let count = state
+        .db
+        .write(move |conn| {
+            let review = store::reviews::get_published(conn, &review_id)?;
+            let key = voter_key(&review.vendor_id, &token)?;
+            store::reviews::add_vote(conn, &review.id, &key, now)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(VoteResponse { helpful_count: count }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuickRatingRequest {
+    pub sku: Option<String>,
+    /// 1–5 stars.
+    pub rating: i64,
+    /// A random token the browser keeps (16–128 characters): one rating per product per token.
+    pub voter_token: String,
+}
+
+/// An anonymous star rating from the widget (level 0); counted apart from reviews.
+#[utoipa::path(tag = "public", params(("pk" = String, Path)), responses((status = 201), (status = 401, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[post("/api/v1/public/{pk}/ratings")]
+async fn quick_rating(
+    state: State,
+    req: HttpRequest,
+    pk: web::Path<String>,
+    body: web::Json<QuickRatingRequest>,
+) -> Result<HttpResponse> {
+    let b = body.into_inner();
+    if !(1..=5).contains(&b.rating) {
+        return Err(Error::validation("rating", "must be a whole number of stars from 1 to 5"));
+    }
+    let sku = b.sku.as_deref().map(|s| parse_sku("sku", s)).transpose()?.unwrap_or_default();
+    let vendor = vendor_for_pk(&state, &pk).await?;
+    let origin = origin_of(&req);
+    reviews::check_origin(origin.as_deref(), &vendor.origin_list(), None)?;
+    let key = voter_key(&vendor.id, &b.voter_token)?;
+    let id = store::new_id(state.clock.as_ref(), state.random.as_ref());
+    let now = state.clock.now_ms();
+    let vendor_id = vendor.id.clone();
+    let rating = i32::try_from(b.rating).unwrap_or(1);
+    state
+        .db
+        .write(move |conn| store::reviews::add_quick_rating(conn, &id, &vendor_id, &sku, rating, &key, now))
+        .await?;
+    let mut res = HttpResponse::Created().finish();
+    cors(&mut res, origin.as_deref(), &vendor);
+    Ok(res)
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct SummaryQuery {
+    /// Product SKU; omit for the whole vendor.
+    pub sku: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RatingHistogram {
+    #[serde(rename = "1")]
+    pub one: i64,
+    #[serde(rename = "2")]
+    pub two: i64,
+    #[serde(rename = "3")]
+    pub three: i64,
+    #[serde(rename = "4")]
+    pub four: i64,
+    #[serde(rename = "5")]
+    pub five: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LevelCounts {
+    #[serde(rename = "0")]
+    pub l0: i64,
+    #[serde(rename = "1")]
+    pub l1: i64,
+    #[serde(rename = "2")]
+    pub l2: i64,
+    #[serde(rename = "3")]
+    pub l3: i64,
+    #[serde(rename = "4")]
+    pub l4: i64,
+    #[serde(rename = "5")]
+    pub l5: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QuickRatings {
+    pub count: i64,
+    pub average: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Summary {
+    pub sku: Option<String>,
+    /// Published reviews.
+    pub count: i64,
+    /// Average stars of published reviews, one decimal.
+    pub average: Option<f64>,
+    pub histogram: RatingHistogram,
+    /// Published reviews per maturity level.
+    pub levels: LevelCounts,
+    /// Anonymous quick star ratings (level 0), kept apart from reviews.
+    pub quick_ratings: QuickRatings,
+    /// The vendor's maturity level 0–5.
+    pub vendor_level: u8,
+}
+
+fn average(count: i64, sum: i64) -> Option<f64> {
+    (count > 0).then(|| (sum as f64 / count as f64 * 10.0).round() / 10.0)
+}
+
+/// Rating summary for the widget.
+#[utoipa::path(tag = "public", params(("pk" = String, Path), SummaryQuery), responses((status = 200, body = Summary), (status = 304), (status = 401, body = Problem), (status = 422, body = Problem)))]
+#[get("/api/v1/public/{pk}/summary")]
+async fn summary(
+    state: State,
+    req: HttpRequest,
+    pk: web::Path<String>,
+    query: web::Query<SummaryQuery>,
+) -> Result<HttpResponse> {
+    let sku = query.into_inner().sku.as_deref().map(|s| parse_sku("sku", s)).transpose()?;
+    let vendor = vendor_for_pk(&state, &pk).await?;
+    let (vendor_id, scope) = (vendor.id.clone(), sku.clone());
+    let (agg, (quick_count, quick_sum)) = state
+        .db
+        .run(move |conn| {
+            let agg = store::reviews::aggregate(conn, &vendor_id, scope.as_deref().unwrap_or(ALL))?;
+            let quick = store::reviews::quick_totals(conn, &vendor_id, scope.as_deref())?;
+            Ok((agg, quick))
+        })
+        .await?;
+    let vendor_level = state.vendor_levels.get(&state, &vendor.id).await?;
+    let count: i64 = agg.ratings.iter().sum();
+    let sum: i64 = agg.ratings.iter().enumerate().map(|(i, c)| (i as i64 + 1) * c).sum();
+    let [one, two, three, four, five] = agg.ratings;
+    let [l0, l1, l2, l3, l4, l5] = agg.levels;
+    let body = Summary {
+        sku,
+        count,
+        average: average(count, sum),
+        histogram: RatingHistogram { one, two, three, four, five },
+        levels: LevelCounts { l0: l0 + quick_count, l1, l2, l3, l4, l5 },
+        quick_ratings: QuickRatings { count: quick_count, average: average(quick_count, quick_sum) },
+        vendor_level,
+    };
+    let mut res = cached_json(&req, &body, 60)?;
+    cors(&mut res, origin_of(&req).as_deref(), &vendor);
+    Ok(res)
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ReviewsQuery {
+    pub sku: Option<String>,
+    /// Only reviews at this maturity level or above (0–5).
+    pub min_level: Option<i32>,
+    /// `recent` (default), `helpful` or `rating`.
+    pub sort: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1–50, default 20.
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReplyView {
+    pub body: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Reply> for ReplyView {
+    fn from(r: Reply) -> Self {
+        ReplyView {
+            body: r.body,
+            created_at: crate::clock::from_ms(r.created_at).to_rfc3339(),
+            updated_at: crate::clock::from_ms(r.updated_at).to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PublicReview {
+    pub id: String,
+    /// Product SKU, or `null` for a whole-shop review.
+    pub sku: Option<String>,
+    pub rating: i32,
+    pub title: String,
+    pub body: String,
+    pub pros: Option<String>,
+    pub cons: Option<String>,
+    pub locale: String,
+    /// The author's display name; empty when erased on request.
+    pub author: String,
+    pub maturity_level: i32,
+    /// What was verified, shown with the review (disclosure of the method).
+    pub checks: Vec<Check>,
+    /// Written by the vendor's staff or from the vendor's own domain.
+    pub insider: bool,
+    /// The author received an incentive (given for any honest review).
+    pub incentivised: bool,
+    pub helpful_count: i64,
+    pub published_at: Option<String>,
+    pub reply: Option<ReplyView>,
+}
+
+impl PublicReview {
+    pub fn new(r: Review, reply: Option<Reply>) -> Self {
+        PublicReview {
+            sku: (!r.sku.is_empty()).then_some(r.sku),
+            checks: serde_json::from_str(&r.checks).unwrap_or_default(),
+            id: r.id,
+            rating: r.rating,
+            title: r.title,
+            body: r.body,
+            pros: r.pros,
+            cons: r.cons,
+            locale: r.locale,
+            author: r.display_name,
+            maturity_level: r.maturity_level,
+            insider: r.insider,
+            incentivised: r.incentivised,
+            helpful_count: r.helpful_count,
+            published_at: r.published_at.map(|ms| crate::clock::from_ms(ms).to_rfc3339()),
+            reply: reply.map(ReplyView::from),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReviewPage {
+    pub reviews: Vec<PublicReview>,
+    pub next_cursor: Option<String>,
+}
+
+fn encode_cursor(c: &PublicCursor) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(c).unwrap_or_default())
+}
+
+fn decode_cursor(raw: &str) -> Result<PublicCursor> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| Error::BadRequest("invalid cursor".into()))
+}
+
+/// Published reviews with their checks and replies, keyset-paginated.
+#[utoipa::path(tag = "public", params(("pk" = String, Path), ReviewsQuery), responses((status = 200, body = ReviewPage), (status = 304), (status = 400, body = Problem), (status = 401, body = Problem)))]
+#[get("/api/v1/public/{pk}/reviews")]
+async fn list_reviews(
+    state: State,
+    req: HttpRequest,
+    pk: web::Path<String>,
+    query: web::Query<ReviewsQuery>,
+) -> Result<HttpResponse> {
+    let q = query.into_inner();
+    let sort = match q.sort.as_deref().unwrap_or("recent") {
+        "recent" => Sort::Recent,
+        "helpful" => Sort::Helpful,
+        "rating" => Sort::Rating,
+        _ => return Err(Error::BadRequest("sort must be recent, helpful or rating".into())),
+    };
+    let min_level = q.min_level.unwrap_or(0);
+    if !(0..=5).contains(&min_level) {
+        return Err(Error::BadRequest("min_level must be between 0 and 5".into()));
+    }
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=50).contains(&limit) {
+        return Err(Error::BadRequest("limit must be between 1 and 50".into()));
+    }
+    let query = PublicQuery {
+        sku: q.sku.as_deref().map(|s| parse_sku("sku", s)).transpose()?,
+        min_level,
+        sort,
+        after: q.cursor.as_deref().map(decode_cursor).transpose()?,
+        limit,
+    };
+    let vendor = vendor_for_pk(&state, &pk).await?;
+    let vendor_id = vendor.id.clone();
+    let (rows, replies) = state
+        .db
+        .run(move |conn| {
+            let rows = store::reviews::public_page(conn, &vendor_id, &query)?;
+            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            Ok((rows, store::reviews::replies_for(conn, &ids)?))
+        })
+        .await?;
+    let next_cursor = (rows.len() as i64 == limit).then(|| rows.last()).flatten().map(|r| {
+        let key = match sort {
+            Sort::Recent => 0,
+            Sort::Helpful => r.helpful_count,
+            Sort::Rating => i64::from(r.rating),
+        };
+        encode_cursor(&PublicCursor(key, r.published_at.unwrap_or(0), r.id.clone()))
+    });
+    let mut replies: std::collections::HashMap<String, Reply> =
+        replies.into_iter().map(|r| (r.review_id.clone(), r)).collect();
+    let reviews = rows.into_iter().map(|r| {
+        let reply = replies.remove(&r.id);
+        PublicReview::new(r, reply)
+    });
+    let page = ReviewPage { reviews: reviews.collect(), next_cursor };
+    let mut res = cached_json(&req, &page, 60)?;
+    cors(&mut res, origin_of(&req).as_deref(), &vendor);
+    Ok(res)
+}

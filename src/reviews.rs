@@ -1,0 +1,308 @@
+//! Review use cases shared by the HTTP handlers: open a flow, submit, moderate, reply,
+//! erase and export a buyer, assess the vendor. Policy comes from `domain`, rows from `store`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::domain::account::{is_insider, Origin};
+use crate::domain::contact::{Email, Phone};
+use crate::domain::maturity::{review_level, vendor_level, Evidence, VendorAssessment, VendorFacts};
+use crate::domain::moderation::{self, Action, RejectReason, Status};
+use crate::error::{Error, Result};
+use crate::security::tokens::{new_token, sha256_hex};
+use crate::store::audit::Entry;
+use crate::store::flows::Flow;
+use crate::store::reviews::{Reply, Review};
+use crate::store::{self, new_id};
+
+/// A validated review submission.
+pub struct Submission {
+    pub flow_token: String,
+    pub rating: i32,
+    pub title: String,
+    pub body: String,
+    pub pros: Option<String>,
+    pub cons: Option<String>,
+    pub locale: String,
+    pub sku: Option<String>,
+    pub display_name: String,
+    pub email: Option<Email>,
+}
+
+/// Opens a review flow for a vendor; returns it with its plaintext token.
+pub async fn open_flow(state: &AppState, vendor_id: &str, sku: Option<String>) -> Result<(Flow, String)> {
+    let token = new_token("fl", state.random.as_ref());
+    let now = state.clock.now_ms();
+    let flow = Flow {
+        id: new_id(state.clock.as_ref(), state.random.as_ref()),
+        vendor_id: vendor_id.to_owned(),
+        token_hash: sha256_hex(&token),
+        sku,
+        order_id: None,
+        evidence: "{}".into(),
+        created_at: now,
+        expires_at: now + state.settings.flow_ttl_minutes * 60_000,
+        completed_at: None,
+    };
+    let row = flow.clone();
+    state.db.write(move |conn| store::flows::insert(conn, &row)).await?;
+    Ok((flow, token))
+}
+
+/// Submits a review through its flow. Exactly one review per (vendor, order, product)
+/// exists whatever the concurrency: the UNIQUE constraint decides, the loser gets 409.
+pub async fn submit(state: &AppState, s: Submission, origin: Option<String>) -> Result<Review> {
+    let hash = sha256_hex(s.flow_token.trim());
+    let now = state.clock.now_ms();
+    let email_hmac = s.email.as_ref().map(|e| state.contacts.email(e.as_str()));
+    let id = new_id(state.clock.as_ref(), state.random.as_ref());
+    let public_origin = state.settings.public_url.as_deref().and_then(|u| Origin::parse(u).ok());
+    state
+        .db
+        .write(move |conn| {
+            let flow = store::flows::by_token_hash(conn, &hash)?.ok_or_else(|| Error::not_found("review flow"))?;
+            if flow.expires_at <= now {
+                return Err(Error::validation("flow_token", "has expired: start a new review"));
+            }
+            let vendor = store::vendors::get(conn, &flow.vendor_id)?;
+            check_origin(origin.as_deref(), &vendor.origin_list(), public_origin.as_ref())?;
+            let sku = match (&flow.sku, s.sku) {
+                (Some(flow_sku), Some(given)) if *flow_sku != given => {
+                    return Err(Error::validation("sku", "does not match the product this review flow was opened for"))
+                }
+                (Some(flow_sku), _) => flow_sku.clone(),
+                (None, given) => given.unwrap_or_default(),
+            };
+            let mut evidence = flow.evidence();
+            evidence.self_declared = true;
+            let assessment = review_level(&evidence);
+            let sites: Vec<String> = vendor
+                .origin_list()
+                .iter()
+                .filter_map(|o| Origin::parse(o).ok())
+                .map(|o| o.site_domain().to_owned())
+                .collect();
+            let staff_emails = store::staff::emails(conn, &vendor.id)?;
+            let insider = is_insider(s.email.as_ref().map(Email::as_str), &sites, &staff_emails);
+            let status = moderation::initial_status(assessment.level, insider, vendor.auto_publish_min_level);
+            if !store::flows::complete(conn, &flow.id, now)? {
+                return Err(Error::Conflict("this review flow has already been used for a review".into()));
+            }
+            let review = Review {
+                id,
+                vendor_id: vendor.id.clone(),
+                flow_id: Some(flow.id.clone()),
+                order_id: flow.order_id.clone(),
+                sku,
+                rating: s.rating,
+                title: s.title,
+                body: s.body,
+                pros: s.pros,
+                cons: s.cons,
+                locale: s.locale,
+                display_name: s.display_name,
+                author_email_hmac: email_hmac,
+                author_phone_hmac: match &evidence.identity {
+                    Some(crate::domain::maturity::Identity::Phone { phone_hmac }) => Some(phone_hmac.clone()),
+                    _ => None,
+                },
+                evidence: serde_json::to_string(&evidence).map_err(Error::internal)?,
+                maturity_level: i32::from(assessment.level),
+                checks: serde_json::to_string(&assessment.checks).map_err(Error::internal)?,
+                insider,
+                incentivised: false,
+                status: status.as_str().into(),
+                reject_reason: None,
+                helpful_count: 0,
+                erased: false,
+                created_at: now,
+                published_at: (status == Status::Published).then_some(now),
+                decided_at: None,
+            };
+            store::reviews::insert(conn, &review)?;
+            Ok(review)
+        })
+        .await
+}
+
+/// Writes from a browser must come from one of the vendor's origins (or the service's own).
+pub fn check_origin(origin: Option<&str>, allowed: &[String], own: Option<&Origin>) -> Result<()> {
+    match origin {
+        None => Ok(()),
+        Some(o) if allowed.iter().any(|a| a == o) || own.is_some_and(|own| own.as_str() == o) => Ok(()),
+        Some(o) => Err(Error::Forbidden(format!("origin {o} is not registered for this vendor"))),
+    }
+}
+
+/// Applies a moderation decision; the rating plays no part in it (R7, FTC 16 CFR 465).
+pub async fn decide(
+    state: &AppState,
+    vendor_id: String,
+    review_id: String,
+    actor: String,
+    action: Action,
+    reason: Option<RejectReason>,
+) -> Result<Review> {
+    let now = state.clock.now_ms();
+    state
+        .db
+        .write(move |conn| {
+            let review = store::reviews::get(conn, &vendor_id, &review_id)?;
+            let current = Status::parse(&review.status)?;
+            let next = moderation::decide(current, action, reason)?;
+            let updated = store::reviews::set_status(conn, &review, next, reason.map(RejectReason::as_str), now)?;
+            let details =
+                json!({"from": current.as_str(), "to": next.as_str(), "reason": reason.map(RejectReason::as_str)});
+            store::audit::append(
+                conn,
+                &vendor_id,
+                now,
+                Entry { actor: &actor, action: "review.decision", target: &review_id, details },
+            )?;
+            Ok(updated)
+        })
+        .await
+}
+
+pub async fn reply(
+    state: &AppState,
+    vendor_id: String,
+    review_id: String,
+    staff_id: String,
+    body: String,
+) -> Result<Reply> {
+    let now = state.clock.now_ms();
+    state
+        .db
+        .write(move |conn| {
+            store::reviews::get(conn, &vendor_id, &review_id)?;
+            let reply = store::reviews::upsert_reply(
+                conn,
+                &Reply {
+                    review_id: review_id.clone(),
+                    vendor_id: vendor_id.clone(),
+                    staff_id: staff_id.clone(),
+                    body,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )?;
+            let details = json!({"length": reply.body.chars().count()});
+            store::audit::append(
+                conn,
+                &vendor_id,
+                now,
+                Entry { actor: &format!("staff:{staff_id}"), action: "review.reply", target: &review_id, details },
+            )?;
+            Ok(reply)
+        })
+        .await
+}
+
+/// A buyer named by e-mail or phone, as the HMAC the database knows them by.
+pub fn contact_hmac(state: &AppState, email: Option<&str>, phone: Option<&str>) -> Result<String> {
+    match (email, phone) {
+        (Some(e), None) => Ok(state.contacts.email(Email::parse("email", e)?.as_str())),
+        (None, Some(p)) => Ok(state.contacts.phone(Phone::parse("phone", p)?.as_str())),
+        _ => Err(Error::validation("email", "give exactly one of email or phone")),
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Erasure {
+    pub reviews_deidentified: usize,
+    pub orders_cleared: usize,
+    pub flows_deleted: usize,
+}
+
+/// Erases a buyer: order contacts deleted, reviews de-identified (level recomputed to 0,
+/// shown as "erased"), open flows deleted, one audit entry without the contact.
+pub async fn erase(state: &AppState, vendor_id: String, actor: String, hmac: String) -> Result<Erasure> {
+    let now = state.clock.now_ms();
+    let vendor_key = vendor_id.clone();
+    let result = state
+        .db
+        .write(move |conn| {
+            let orders = store::orders::by_contact(conn, &vendor_id, &hmac)?;
+            let order_ids: Vec<String> = orders.iter().map(|(o, _)| o.id.clone()).collect();
+            let reviews = store::reviews::by_contact(conn, &vendor_id, &hmac, &order_ids)?;
+            let erased = Evidence { erased: true, ..Default::default() };
+            let assessment = review_level(&erased);
+            let evidence_json = serde_json::to_string(&erased).map_err(Error::internal)?;
+            let checks_json = serde_json::to_string(&assessment.checks).map_err(Error::internal)?;
+            for review in &reviews {
+                store::reviews::deidentify(conn, review, &evidence_json, &checks_json, i32::from(assessment.level))?;
+            }
+            let orders_cleared = store::orders::clear_contacts(conn, &vendor_id, &order_ids)?;
+            let flows_deleted = store::flows::delete_mentioning(conn, &vendor_id, &hmac)?;
+            let out = Erasure { reviews_deidentified: reviews.len(), orders_cleared, flows_deleted };
+            let details = serde_json::to_value(&out).map_err(Error::internal)?;
+            store::audit::append(
+                conn,
+                &vendor_id,
+                now,
+                Entry { actor: &actor, action: "privacy.erased", target: "buyer", details },
+            )?;
+            Ok(out)
+        })
+        .await?;
+    state.vendor_levels.forget(&vendor_key);
+    Ok(result)
+}
+
+/// The vendor's maturity over the configured window.
+pub async fn assess_vendor(state: &AppState, vendor_id: &str) -> Result<VendorAssessment> {
+    let thresholds = state.settings.maturity.clone();
+    let since = state.clock.now_ms() - thresholds.window_days * 86_400_000;
+    let vendor_id = vendor_id.to_owned();
+    let facts = state
+        .db
+        .run(move |conn| {
+            let vendor = store::vendors::get(conn, &vendor_id)?;
+            let (published, at_least, negative, answered) = store::reviews::window_facts(conn, &vendor_id, since)?;
+            Ok(VendorFacts {
+                published,
+                at_least,
+                widget_served: vendor.widget_served_at.is_some(),
+                decisions_recorded: store::audit::count_action_since(conn, &vendor_id, "review.decision", since)?,
+                negative_published: negative,
+                negative_answered: answered,
+                orders_imported: store::orders::count(conn, &vendor_id)?,
+                // The funnel, KYC providers and triggers arrive in later stages; until then
+                // these criteria are reported as missing.
+                ..Default::default()
+            })
+        })
+        .await?;
+    Ok(vendor_level(&facts, &thresholds))
+}
+
+/// Vendor levels for the public summary, cached briefly (they change slowly and cost
+/// several queries).
+#[derive(Default)]
+pub struct VendorLevelCache {
+    entries: Mutex<HashMap<String, (i64, u8)>>,
+}
+
+impl VendorLevelCache {
+    pub const TTL_MS: i64 = 5 * 60_000;
+
+    pub async fn get(&self, state: &AppState, vendor_id: &str) -> Result<u8> {
+        let now = state.clock.now_ms();
+        if let Some((at, level)) = self.entries.lock().unwrap_or_else(|p| p.into_inner()).get(vendor_id) {
+            if now - at < Self::TTL_MS {
+                return Ok(*level);
+            }
+        }
+        let level = assess_vendor(state, vendor_id).await?.level;
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).insert(vendor_id.to_owned(), (now, level));
+        Ok(level)
+    }
+
+    pub fn forget(&self, vendor_id: &str) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(vendor_id);
+    }
+}

@@ -1,0 +1,544 @@
+//! Reviews core: flows, submission, levels end to end, public reads, votes, moderation,
+//! T15 (one-review race), T16 (moderation neutrality), T25 (input limits).
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, json, spawn_app, spawn_app_with, TestApp, Vendor};
+
+async fn public(app: &TestApp, vendor: &Vendor, path: &str) -> Value {
+    json(app.get(&format!("/api/v1/public/{}/{path}", vendor.pk)).await, StatusCode::OK).await
+}
+
+#[actix_web::test]
+async fn a_self_declared_review_is_level_1_and_waits_for_moderation() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Shop").await;
+    let token = app.flow(&vendor, Some("SKU-1")).await;
+    let created = json(app.submit(&token, 4, json!({"email": "ann@buyer.example"})).await, StatusCode::CREATED).await;
+    assert_eq!(created["status"], "pending");
+    assert_eq!(created["maturity_level"], 1);
+    assert_eq!(
+        created["checks"],
+        json!([{"code": "self_declared", "label": "Name given by the author, not verified"}])
+    );
+    // Not public until published.
+    assert_eq!(public(&app, &vendor, "reviews").await["reviews"], json!([]));
+    let id = created["id"].as_str().unwrap();
+    app.publish(&vendor, id).await;
+    let page = public(&app, &vendor, "reviews?sku=SKU-1").await;
+    let review = &page["reviews"][0];
+    assert_eq!(review["id"], id);
+    assert_eq!(review["author"], "Ann B.");
+    assert_eq!(review["sku"], "SKU-1");
+    assert_eq!(review["insider"], false);
+    assert!(
+        review.get("email").is_none() && !page.to_string().contains("ann@buyer.example"),
+        "contacts are never public"
+    );
+}
+
+/// SPEC §2 end to end: the evidence attached to a flow decides the level and checks.
+#[actix_web::test]
+async fn levels_follow_the_evidence() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Levels").await;
+    let order = |n: &str| format!("ORD-{n}");
+    let cases: Vec<(u8, Vec<&str>)> = vec![
+        (2, vec!["identity_phone"]),
+        (3, vec!["purchase_invitation"]),
+        (4, vec!["identity_oauth_google", "purchase_invitation"]),
+        (5, vec!["identity_phone", "purchase_invitation", "verified_buyer"]),
+        (5, vec!["identity_oauth_google", "purchase_invitation", "verified_buyer"]),
+    ];
+    for (i, (level, checks)) in cases.into_iter().enumerate() {
+        let token = app.flow(&vendor, Some("SKU-L")).await;
+        let order_id = app
+            .order(&vendor, &order(&i.to_string()), Some("buyer@mail.example"), Some("+441234567890"), &["SKU-L"])
+            .await;
+        match i {
+            0 => app.attach_identity(&token, None, Some("+449999999999")).await,
+            1 => app.attach_purchase(&token, &order_id).await,
+            2 => {
+                app.attach_identity(&token, Some("someone-else@mail.example"), None).await;
+                app.attach_purchase(&token, &order_id).await;
+            }
+            3 => {
+                app.attach_identity(&token, None, Some("+441234567890")).await;
+                app.attach_purchase(&token, &order_id).await;
+            }
+            _ => {
+                app.attach_identity(&token, Some("buyer@mail.example"), None).await;
+                app.attach_purchase(&token, &order_id).await;
+            }
+        }
+        let created = json(app.submit(&token, 5, json!({})).await, StatusCode::CREATED).await;
+        assert_eq!(created["maturity_level"], level, "case {i}: {created}");
+        let codes: Vec<&str> =
+            created["checks"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
+        assert_eq!(codes, checks, "case {i}");
+    }
+}
+
+/// T25: bad input is a 4xx naming the field, never a 5xx, and stores nothing.
+#[actix_web::test]
+async fn t25_review_input_limits() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Limits").await;
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"rating": 0}), "rating"),
+        (json!({"rating": 6}), "rating"),
+        (json!({"title": ""}), "title"),
+        (json!({"title": "a".repeat(121)}), "title"),
+        (json!({"title": "line\nbreak"}), "title"),
+        (json!({"body": "x".repeat(5001)}), "body"),
+        (json!({"body": "evil \u{202E}txt.exe"}), "body"),
+        (json!({"body": "isolate \u{2067}x\u{2069}"}), "body"),
+        (json!({"body": "bell \u{0007}"}), "body"),
+        (json!({"body": "nul \u{0000}"}), "body"),
+        (json!({"display_name": "\u{200F}admin"}), "display_name"),
+        (json!({"display_name": ""}), "display_name"),
+        (json!({"email": "not-an-email"}), "email"),
+        (json!({"locale": "en_US; drop"}), "locale"),
+        (json!({"sku": "bad sku with spaces"}), "sku"),
+        (json!({"pros": "p".repeat(1001)}), "pros"),
+    ];
+    let token = app.flow(&vendor, None).await;
+    for (extra, field) in &cases {
+        let problem =
+            assert_problem(app.submit(&token, 3, extra.clone()).await, StatusCode::UNPROCESSABLE_ENTITY, "validation")
+                .await;
+        assert_eq!(problem["field"], *field, "{extra}");
+    }
+    // Wrong JSON types are 422, unknown flows 404; the flow is still usable afterwards.
+    let res = app.post("/api/v1/public/reviews", &json!({"flow_token": token, "rating": "five"})).await;
+    assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_problem(app.submit("fl_unknown", 3, json!({})).await, StatusCode::NOT_FOUND, "not-found").await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/public/reviews"))
+        .header("content-type", "application/json")
+        .body(vec![b'{'; 70_000])
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large").await;
+    // NFC: the stored text is normalised.
+    let created = json(app.submit(&token, 3, json!({"title": "Cafe\u{301} au lait"})).await, StatusCode::CREATED).await;
+    let id = created["id"].as_str().unwrap();
+    let stored = json(
+        app.request(Method::GET, &format!("/api/v1/reviews/{id}"), Some(&vendor.token), None).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(stored["title"], "Café au lait");
+    let all = json(app.request(Method::GET, "/api/v1/reviews", Some(&vendor.token), None).await, StatusCode::OK).await;
+    assert_eq!(all["reviews"].as_array().unwrap().len(), 1, "{} rejected inputs stored nothing", cases.len());
+    println!("t25_input_limits: {} bad inputs, 0 stored, 0 5xx", cases.len() + 3);
+}
+
+#[actix_web::test]
+async fn flows_are_single_use_expire_and_keep_their_product() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Flows").await;
+    let token = app.flow(&vendor, Some("SKU-A")).await;
+    let problem = assert_problem(
+        app.submit(&token, 5, json!({"sku": "SKU-B"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    assert_eq!(problem["field"], "sku");
+    json(app.submit(&token, 5, json!({})).await, StatusCode::CREATED).await;
+    assert_problem(app.submit(&token, 5, json!({})).await, StatusCode::CONFLICT, "conflict").await;
+
+    let late = app.flow(&vendor, None).await;
+    app.clock.advance(chrono::Duration::hours(25));
+    let problem =
+        assert_problem(app.submit(&late, 5, json!({})).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(problem["field"], "flow_token");
+
+    // A publishable key of no vendor, and a secret key, cannot open flows.
+    let res = app.post("/api/v1/public/flows", &json!({"key": "pk_nope"})).await;
+    assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let res = app.post("/api/v1/public/flows", &json!({"key": vendor.sk})).await;
+    assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+
+#[actix_web::test]
+async fn browser_writes_must_come_from_the_vendors_origins() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Origin Shop").await;
+    let ok = app
+        .client
+        .post(app.url("/api/v1/public/flows"))
+        .header("Origin", "https://origin-shop.example")
+        .json(&json!({"key": vendor.pk}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.headers()["access-control-allow-origin"], "https://origin-shop.example");
+    let token = json(ok, StatusCode::CREATED).await["flow_token"].as_str().unwrap().to_owned();
+    let evil = app
+        .client
+        .post(app.url("/api/v1/public/flows"))
+        .header("Origin", "https://evil.example")
+        .json(&json!({"key": vendor.pk}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(evil, StatusCode::FORBIDDEN, "forbidden").await;
+    let body = json!({"flow_token": token, "rating": 5, "title": "t", "body": "b", "display_name": "n"});
+    let evil = app
+        .client
+        .post(app.url("/api/v1/public/reviews"))
+        .header("Origin", "https://evil.example")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(evil, StatusCode::FORBIDDEN, "forbidden").await;
+
+    // Preflight: registered origins are allowed, others get no CORS headers.
+    let pre = app
+        .client
+        .request(Method::OPTIONS, app.url("/api/v1/public/reviews"))
+        .header("Origin", "https://origin-shop.example")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.status(), StatusCode::NO_CONTENT);
+    assert_eq!(pre.headers()["access-control-allow-origin"], "https://origin-shop.example");
+    let pre = app
+        .client
+        .request(Method::OPTIONS, app.url("/api/v1/public/reviews"))
+        .header("Origin", "https://origin_shop.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(pre.headers().get("access-control-allow-origin").is_none());
+
+    // Reads: CORS only for the vendor's own origin.
+    let read = |origin: &'static str| {
+        app.client.get(app.url(&format!("/api/v1/public/{}/summary", vendor.pk))).header("Origin", origin).send()
+    };
+    assert_eq!(
+        read("https://origin-shop.example").await.unwrap().headers()["access-control-allow-origin"],
+        "https://origin-shop.example"
+    );
+    assert!(read("https://evil.example").await.unwrap().headers().get("access-control-allow-origin").is_none());
+}
+
+#[actix_web::test]
+async fn summary_counts_published_reviews_by_rating_and_level() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Summary").await;
+    for rating in [5, 4, 4, 1] {
+        let id = app.review(&vendor, Some("SKU-S"), rating).await;
+        app.publish(&vendor, &id).await;
+    }
+    app.review(&vendor, Some("SKU-S"), 2).await; // pending: not counted
+    let shop = app.review(&vendor, None, 3).await;
+    app.publish(&vendor, &shop).await;
+
+    let s = public(&app, &vendor, "summary?sku=SKU-S").await;
+    assert_eq!(s["count"], 4);
+    assert_eq!(s["average"], 3.5);
+    assert_eq!(s["histogram"], json!({"1": 1, "2": 0, "3": 0, "4": 2, "5": 1}));
+    assert_eq!(s["levels"], json!({"0": 0, "1": 4, "2": 0, "3": 0, "4": 0, "5": 0}));
+    let all = public(&app, &vendor, "summary").await;
+    assert_eq!(all["count"], 5);
+    assert_eq!(all["average"], 3.4);
+    assert_eq!(all["vendor_level"], 1, "published reviews + widget served = level 1");
+
+    // Unpublishing moves the counters back in the same transaction.
+    let reviews = public(&app, &vendor, "reviews?sku=SKU-S&sort=rating").await;
+    let top = reviews["reviews"][0]["id"].as_str().unwrap().to_owned();
+    json(app.decide(&vendor, &top, json!({"action": "reject", "reason": "off_topic"})).await, StatusCode::OK).await;
+    let s = public(&app, &vendor, "summary?sku=SKU-S").await;
+    assert_eq!((s["count"].clone(), s["histogram"]["5"].clone()), (json!(3), json!(0)));
+}
+
+#[actix_web::test]
+async fn public_reads_have_etags_and_cache_control() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Etag").await;
+    let path = format!("/api/v1/public/{}/reviews", vendor.pk);
+    let first = app.get(&path).await;
+    assert_eq!(first.headers()["cache-control"], "public, max-age=60");
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let again = app.client.get(app.url(&path)).header("If-None-Match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    let id = app.review(&vendor, None, 5).await;
+    app.publish(&vendor, &id).await;
+    let changed = app.client.get(app.url(&path)).header("If-None-Match", &etag).send().await.unwrap();
+    assert_eq!(changed.status(), StatusCode::OK, "a new review changes the ETag");
+}
+
+#[actix_web::test]
+async fn public_list_sorts_filters_and_paginates_with_replies() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Paging").await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let token = app.flow(&vendor, Some("SKU-P")).await;
+        if i % 2 == 0 {
+            app.attach_identity(&token, None, Some("+441111111111")).await;
+        }
+        let id = json(app.submit(&token, 1 + (i % 5), json!({})).await, StatusCode::CREATED).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.clock.advance(chrono::Duration::seconds(1));
+        app.publish(&vendor, &id).await;
+        ids.push(id);
+    }
+    let reply_path = format!("/api/v1/reviews/{}/reply", ids[6]);
+    let reply = app.request(Method::POST, &reply_path, Some(&vendor.token), Some(&json!({"body": "Thank you!"}))).await;
+    assert_eq!(json(reply, StatusCode::OK).await["body"], "Thank you!");
+
+    // Recent first, three per page, every review exactly once.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = "reviews?sku=SKU-P&limit=3".to_owned();
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let page = public(&app, &vendor, &path).await;
+        seen.extend(page["reviews"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()));
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    let expected: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(seen, expected);
+    let first = public(&app, &vendor, "reviews?limit=1").await;
+    assert_eq!(first["reviews"][0]["reply"]["body"], "Thank you!");
+
+    // Rating order with paging; minimum level filter.
+    let ratings: Vec<i64> = public(&app, &vendor, "reviews?sort=rating&limit=50").await["reviews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rating"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ratings, vec![5, 4, 3, 2, 2, 1, 1]);
+    let page1 = public(&app, &vendor, "reviews?sort=rating&limit=4").await;
+    let c = page1["next_cursor"].as_str().unwrap();
+    let page2 = public(&app, &vendor, &format!("reviews?sort=rating&limit=4&cursor={c}")).await;
+    let rest: Vec<i64> = page2["reviews"].as_array().unwrap().iter().map(|r| r["rating"].as_i64().unwrap()).collect();
+    assert_eq!(rest, vec![2, 1, 1]);
+    let verified = public(&app, &vendor, "reviews?min_level=2").await;
+    assert_eq!(verified["reviews"].as_array().unwrap().len(), 4);
+    for bad in
+        ["reviews?sort=worst", "reviews?min_level=9", "reviews?limit=0", "reviews?cursor=%%%", "reviews?cursor=bm9wZQ"]
+    {
+        assert_problem(
+            app.get(&format!("/api/v1/public/{}/{bad}", vendor.pk)).await,
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        )
+        .await;
+    }
+}
+
+#[actix_web::test]
+async fn helpful_votes_and_quick_ratings_count_once_per_voter() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Votes").await;
+    let id = app.review(&vendor, None, 4).await;
+    let vote = |token: &'static str| {
+        let (path, body) = (format!("/api/v1/public/reviews/{id}/helpful"), json!({"voter_token": token}));
+        let app = &app;
+        async move { app.post(&path, &body).await }
+    };
+    assert_problem(vote("browser-token-aaaaaaaa").await, StatusCode::NOT_FOUND, "not-found").await; // pending review
+    app.publish(&vendor, &id).await;
+    assert_eq!(json(vote("browser-token-aaaaaaaa").await, StatusCode::OK).await["helpful_count"], 1);
+    assert_problem(vote("browser-token-aaaaaaaa").await, StatusCode::CONFLICT, "conflict").await;
+    assert_eq!(json(vote("browser-token-bbbbbbbb").await, StatusCode::OK).await["helpful_count"], 2);
+    assert_problem(vote("short").await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    let top = public(&app, &vendor, "reviews?sort=helpful").await;
+    assert_eq!(top["reviews"][0]["helpful_count"], 2);
+
+    let rate = |rating: i64, token: &'static str| {
+        let path = format!("/api/v1/public/{}/ratings", vendor.pk);
+        let body = json!({"sku": "SKU-Q", "rating": rating, "voter_token": token});
+        let app = &app;
+        async move { app.post(&path, &body).await }
+    };
+    assert_eq!(rate(5, "browser-token-aaaaaaaa").await.status(), StatusCode::CREATED);
+    assert_eq!(rate(2, "browser-token-bbbbbbbb").await.status(), StatusCode::CREATED);
+    assert_problem(rate(4, "browser-token-aaaaaaaa").await, StatusCode::CONFLICT, "conflict").await;
+    assert_problem(rate(7, "browser-token-cccccccc").await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    let s = public(&app, &vendor, "summary?sku=SKU-Q").await;
+    assert_eq!(s["quick_ratings"], json!({"count": 2, "average": 3.5}));
+    assert_eq!(s["count"], 0, "quick ratings are not reviews");
+    assert_eq!(s["levels"]["0"], 2);
+}
+
+#[actix_web::test]
+async fn insiders_are_flagged_and_never_auto_published() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Inside").await;
+    let set = app
+        .request(Method::PATCH, "/api/v1/vendor", Some(&vendor.token), Some(&json!({"auto_publish_min_level": 1})))
+        .await;
+    assert_eq!(set.status(), StatusCode::OK);
+    let outsider = app.flow(&vendor, None).await;
+    let r = json(app.submit(&outsider, 5, json!({"email": "fan@gmail.example"})).await, StatusCode::CREATED).await;
+    assert_eq!(r["status"], "published", "level 1 ≥ auto-publish level 1");
+    let staff = app.flow(&vendor, None).await;
+    let r = json(app.submit(&staff, 5, json!({"email": vendor.email})).await, StatusCode::CREATED).await;
+    assert_eq!(r["status"], "pending");
+    let domain = app.flow(&vendor, None).await;
+    let r = json(app.submit(&domain, 5, json!({"email": "ceo@inside.example"})).await, StatusCode::CREATED).await;
+    let id = r["id"].as_str().unwrap();
+    assert_eq!(r["status"], "pending");
+    app.publish(&vendor, id).await;
+    let shown = public(&app, &vendor, "reviews").await;
+    let insider = shown["reviews"].as_array().unwrap().iter().find(|x| x["id"] == id).unwrap();
+    assert_eq!(insider["insider"], true);
+}
+
+/// T15: 100 concurrent submissions for one order → exactly one review row, 99 × 409.
+#[actix_web::test]
+async fn t15_one_review_race() {
+    let app = spawn_app_with(|s| s.pool_size = 16).await;
+    let vendor = app.vendor("Race").await;
+    let order = app.order(&vendor, "ORD-RACE", Some("buyer@mail.example"), None, &["SKU-R"]).await;
+    let mut tokens = Vec::new();
+    for _ in 0..100 {
+        let token = app.flow(&vendor, Some("SKU-R")).await;
+        app.attach_purchase(&token, &order).await;
+        tokens.push(token);
+    }
+    let submissions = tokens.iter().map(|t| app.submit(t, 5, json!({})));
+    let statuses: Vec<StatusCode> = futures::future::join_all(submissions).await.iter().map(|r| r.status()).collect();
+    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
+    let conflicts = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
+    let vendor_id = vendor.id.clone();
+    let rows = app
+        .state
+        .db
+        .run(move |c| truview::store::reviews::staff_page(c, &vendor_id, None, None, 1000))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.order_id.as_deref() == Some(order.as_str()))
+        .count();
+    println!(
+        "t15_one_review_race: 100 submissions → {created} created, {conflicts} × 409, {rows} row(s) in the database"
+    );
+    assert_eq!((created, conflicts, rows), (1, 99, 1), "{statuses:?}");
+}
+
+/// T16 (moderation half): a 1★ and a 5★ review take exactly the same path.
+#[actix_web::test]
+async fn t16_moderation_is_neutral_to_rating() {
+    for auto in [None, Some(1)] {
+        let app = spawn_app().await;
+        let vendor = app.vendor("Neutral").await;
+        let set = app
+            .request(
+                Method::PATCH,
+                "/api/v1/vendor",
+                Some(&vendor.token),
+                Some(&json!({"auto_publish_min_level": auto})),
+            )
+            .await;
+        assert_eq!(set.status(), StatusCode::OK);
+        let mut paths = Vec::new();
+        for rating in [1, 5] {
+            let token = app.flow(&vendor, Some("SKU-N")).await;
+            let created = json(app.submit(&token, rating, json!({})).await, StatusCode::CREATED).await;
+            let id = created["id"].as_str().unwrap().to_owned();
+            let mut path = vec![created["status"].as_str().unwrap().to_owned()];
+            for decision in [
+                json!({"action": "flag"}),
+                json!({"action": "publish"}),
+                json!({"action": "reject", "reason": "spam"}),
+                json!({"action": "publish"}),
+            ] {
+                let res = app.decide(&vendor, &id, decision).await;
+                let status = res.status();
+                let body: Value = res.json().await.unwrap();
+                path.push(format!("{status} {}", body["status"].as_str().or(body["type"].as_str()).unwrap_or("")));
+            }
+            let public_ids: Vec<String> = public(&app, &vendor, "reviews").await["reviews"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_owned())
+                .collect();
+            path.push(format!("public={}", public_ids.contains(&id)));
+            paths.push(path);
+        }
+        assert_eq!(paths[0], paths[1], "1★ and 5★ must be moderated identically (auto-publish {auto:?})");
+        println!("t16_moderation_neutrality (auto-publish {auto:?}): {:?}", paths[0]);
+        // The audit entries of both reviews are the same decisions.
+        let audit =
+            json(app.request(Method::GET, "/api/v1/audit?limit=200", Some(&vendor.token), None).await, StatusCode::OK)
+                .await;
+        let decisions: Vec<Value> = audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "review.decision")
+            .map(|e| e["details"].clone())
+            .collect();
+        let half = decisions.len() / 2;
+        assert_eq!(decisions[..half], decisions[half..]);
+    }
+}
+
+#[actix_web::test]
+async fn decisions_need_a_reason_from_the_list_and_valid_transitions() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Decide").await;
+    let id = app.review(&vendor, None, 3).await;
+    let p = assert_problem(
+        app.decide(&vendor, &id, json!({"action": "reject"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    assert_eq!(p["field"], "reason");
+    assert_problem(
+        app.decide(&vendor, &id, json!({"action": "reject", "reason": "bad vibes"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    let rejected = json(
+        app.decide(&vendor, &id, json!({"action": "reject", "reason": "conflict_of_interest"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (rejected["status"].clone(), rejected["reject_reason"].clone()),
+        (json!("rejected"), json!("conflict_of_interest"))
+    );
+    assert_problem(app.decide(&vendor, &id, json!({"action": "flag"})).await, StatusCode::CONFLICT, "conflict").await;
+    // Analysts cannot decide; other vendors cannot see the review.
+    let (_, analyst) = app.add_staff(&vendor, "analyst").await;
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/reviews/{id}/decision"),
+            Some(&analyst),
+            Some(&json!({"action": "publish"})),
+        )
+        .await;
+    assert_problem(res, StatusCode::FORBIDDEN, "forbidden").await;
+    let other = app.vendor("Other").await;
+    assert_problem(app.decide(&other, &id, json!({"action": "publish"})).await, StatusCode::NOT_FOUND, "not-found")
+        .await;
+    let queue =
+        json(app.request(Method::GET, "/api/v1/reviews?status=rejected", Some(&vendor.sk), None).await, StatusCode::OK)
+            .await;
+    assert_eq!(queue["reviews"][0]["id"], id.as_str());
+}
