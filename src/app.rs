@@ -43,6 +43,7 @@ pub struct AppState {
     pub metrics: Metrics,
     pub routes: http::RouteTable,
     pub vendor_levels: crate::reviews::VendorLevelCache,
+    pub public_cache: http::cache::PublicCache,
     pub openapi_json: String,
 }
 
@@ -57,6 +58,7 @@ impl AppState {
         let keys = KeyRing::from_secrets(&secrets, settings.jwt_leeway_secs)?;
         let contacts = ContactHasher::new(secrets.pepper()?);
         let limits = Limiters::new(&settings)?;
+        let public_cache = http::cache::PublicCache::new(settings.public_cache_ttl_secs, 50_000);
         let api = openapi();
         let routes = http::RouteTable::from_openapi(&api);
         let openapi_json = api.to_pretty_json()?;
@@ -71,6 +73,7 @@ impl AppState {
             metrics: Metrics::new()?,
             routes,
             vendor_levels: Default::default(),
+            public_cache,
             openapi_json,
         })
     }

@@ -36,7 +36,8 @@ pub async fn serve(settings: Settings, with_worker: bool) -> anyhow::Result<()> 
 pub async fn worker(settings: Settings, once: bool) -> anyhow::Result<()> {
     let state = actix_web::web::Data::new(crate::app::AppState::new(settings, Deps::default())?);
     if once {
-        crate::worker::run_once(&state).await?;
+        let pass = crate::worker::run_once(&state).await?;
+        println!("{pass:?}");
         return Ok(());
     }
     tokio::select! {

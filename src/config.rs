@@ -60,6 +60,9 @@ pub struct Settings {
     pub flow_ttl_minutes: i64,
     /// HTTP worker threads (default: one per core).
     pub http_workers: Option<usize>,
+    /// Seconds a node serves a widget read from memory (0 = off); a node's own writes
+    /// refresh at once, other nodes' within this time.
+    pub public_cache_ttl_secs: u64,
     /// Seconds between maintenance passes of the worker.
     pub worker_interval_secs: u64,
     /// Vendor maturity thresholds (SPEC §3).
@@ -88,6 +91,7 @@ impl Default for Settings {
             jwt_leeway_secs: 30,
             flow_ttl_minutes: 24 * 60,
             http_workers: None,
+            public_cache_ttl_secs: 5,
             worker_interval_secs: 60,
             maturity: VendorThresholds::default(),
         }

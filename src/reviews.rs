@@ -126,6 +126,7 @@ pub async fn submit(state: &AppState, s: Submission, origin: Option<String>) -> 
             Ok(review)
         })
         .await
+        .inspect(|review| state.public_cache.forget_vendor(&review.vendor_id))
 }
 
 /// Writes from a browser must come from one of the vendor's origins (or the service's own).
@@ -165,6 +166,7 @@ pub async fn decide(
             Ok(updated)
         })
         .await
+        .inspect(|review| state.public_cache.forget_vendor(&review.vendor_id))
 }
 
 pub async fn reply(
@@ -200,6 +202,7 @@ pub async fn reply(
             Ok(reply)
         })
         .await
+        .inspect(|reply| state.public_cache.forget_vendor(&reply.vendor_id))
 }
 
 /// A buyer named by e-mail or phone, as the HMAC the database knows them by.
@@ -250,6 +253,7 @@ pub async fn erase(state: &AppState, vendor_id: String, actor: String, hmac: Str
         })
         .await?;
     state.vendor_levels.forget(&vendor_key);
+    state.public_cache.forget_vendor(&vendor_key);
     Ok(result)
 }
 

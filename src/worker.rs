@@ -1,16 +1,40 @@
-//! The background worker. Today it does maintenance (expired flows and refresh tokens,
-//! rate-limiter memory); the funnel's job queue joins it in a later stage.
+//! The background worker. Today it does maintenance: expired review flows and refresh
+//! tokens are deleted and rate-limiter memory is trimmed. The funnel's job queue joins
+//! it in a later stage. Several workers may run at once: every pass is idempotent.
 
 use std::time::Duration;
 
-use crate::app::State;
+use crate::app::AppState;
+use crate::store;
 
-pub async fn run_once(state: &State) -> anyhow::Result<()> {
-    state.limits.shrink();
-    Ok(())
+/// Flows are kept a day past expiry so a late submission is told "expired", not "unknown".
+const FLOW_GRACE_MS: i64 = 86_400_000;
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub flows_deleted: usize,
+    pub refresh_tokens_deleted: usize,
 }
 
-pub async fn run_forever(state: State) {
+pub async fn run_once(state: &AppState) -> crate::error::Result<Pass> {
+    state.limits.shrink();
+    let now = state.clock.now_ms();
+    let pass = state
+        .db
+        .write(move |conn| {
+            Ok(Pass {
+                flows_deleted: store::flows::purge_expired(conn, now - FLOW_GRACE_MS)?,
+                refresh_tokens_deleted: store::sessions::purge_expired(conn, now)?,
+            })
+        })
+        .await?;
+    if pass != Pass::default() {
+        tracing::info!(flows = pass.flows_deleted, refresh_tokens = pass.refresh_tokens_deleted, "maintenance pass");
+    }
+    Ok(pass)
+}
+
+pub async fn run_forever(state: actix_web::web::Data<AppState>) {
     let mut interval = tokio::time::interval(Duration::from_secs(state.settings.worker_interval_secs.max(1)));
     loop {
         interval.tick().await;

@@ -106,6 +106,7 @@ async fn create_key(state: State, session: StaffSession, body: web::Json<NewKey>
 #[delete("/api/v1/keys/{id}")]
 async fn revoke_key(state: State, session: StaffSession, id: web::Path<String>) -> Result<HttpResponse> {
     session.require_owner()?;
+    let vendor_id = session.vendor_id.clone();
     let key_id = id.into_inner();
     let now = state.clock.now_ms();
     state
@@ -123,5 +124,7 @@ async fn revoke_key(state: State, session: StaffSession, id: web::Path<String>) 
             Ok(())
         })
         .await?;
+    // A revoked publishable key must stop reading at once on this node.
+    state.public_cache.forget_vendor(&vendor_id);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -14,6 +14,7 @@ use crate::domain::contact::Email;
 use crate::domain::maturity::Check;
 use crate::domain::text::{clean, clean_optional, Lines};
 use crate::error::{Error, Result};
+use crate::http::cache::Cached;
 use crate::http::errors::Problem;
 use crate::http::extract::resolve_key;
 use crate::reviews::{self, Submission};
@@ -21,6 +22,7 @@ use crate::security::tokens::sha256_hex;
 use crate::store;
 use crate::store::reviews::{PublicCursor, PublicQuery, Reply, Review, Sort, ALL};
 use crate::store::vendors::Vendor;
+use std::sync::Arc;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(open_flow)
@@ -53,31 +55,55 @@ fn origin_of(req: &HttpRequest) -> Option<String> {
 }
 
 /// Adds CORS headers when the request's origin is one of the vendor's.
-fn cors(res: &mut HttpResponse, origin: Option<&str>, vendor: &Vendor) {
+fn cors(res: &mut HttpResponse, origin: Option<&str>, origins: &[String]) {
     res.headers_mut().insert(header::VARY, header::HeaderValue::from_static("Origin"));
-    if let Some(origin) = origin.filter(|o| vendor.origin_list().iter().any(|a| a == o)) {
+    if let Some(origin) = origin.filter(|o| origins.iter().any(|a| a == o)) {
         if let Ok(v) = header::HeaderValue::from_str(origin) {
             res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
         }
     }
 }
 
-/// A JSON response with a strong ETag; `304` when the client already has it.
-fn cached_json<T: Serialize>(req: &HttpRequest, value: &T, max_age: u32) -> Result<HttpResponse> {
+/// Serialises a widget read once: body, strong ETag, and what CORS needs.
+fn to_cached<T: Serialize>(vendor: &Vendor, value: &T) -> Result<Cached> {
     let body = serde_json::to_vec(value).map_err(Error::internal)?;
-    let etag = format!(
-        "\"{}\"",
-        &hex::encode(sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&body)))[..32]
-    );
-    let cache = format!("public, max-age={max_age}");
+    let digest = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&body));
+    Ok(Cached {
+        vendor_id: vendor.id.clone(),
+        origins: Arc::new(vendor.origin_list()),
+        etag: format!("\"{}\"", &hex::encode(digest)[..32]),
+        body: web::Bytes::from(body),
+    })
+}
+
+/// The response for a widget read: `304` when the client already has this ETag.
+fn widget_response(req: &HttpRequest, cached: &Cached) -> HttpResponse {
     let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == cached.etag || t.trim() == "*"));
     let mut res = if matches { HttpResponse::NotModified() } else { HttpResponse::Ok() };
-    res.insert_header((header::ETAG, etag)).insert_header((header::CACHE_CONTROL, cache));
-    Ok(if matches { res.finish() } else { res.content_type("application/json").body(body) })
+    res.insert_header((header::ETAG, cached.etag.clone())).insert_header((header::CACHE_CONTROL, "public, max-age=60"));
+    let mut res = if matches { res.finish() } else { res.content_type("application/json").body(cached.body.clone()) };
+    cors(&mut res, origin_of(req).as_deref(), &cached.origins);
+    res
+}
+
+/// Serves a widget read from the node's cache, or computes, caches and serves it.
+async fn cached_read<F, Fut>(state: &AppState, req: &HttpRequest, compute: F) -> Result<HttpResponse>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Cached>>,
+{
+    let key = req.uri().to_string();
+    if let Some(hit) = state.public_cache.get(&key, state.clock.as_ref()) {
+        return Ok(widget_response(req, &hit));
+    }
+    let fresh = compute().await?;
+    let res = widget_response(req, &fresh);
+    state.public_cache.put(key, fresh, state.clock.as_ref());
+    Ok(res)
 }
 
 /// Resolves the publishable key in the path to its vendor, and notes that the widget
@@ -140,7 +166,7 @@ async fn open_flow(state: State, req: HttpRequest, body: web::Json<FlowRequest>)
         flow_token: token,
         expires_at: crate::clock::from_ms(flow.expires_at).to_rfc3339(),
     });
-    cors(&mut res, origin.as_deref(), &vendor);
+    cors(&mut res, origin.as_deref(), &vendor.origin_list());
     Ok(res)
 }
 
@@ -250,9 +276,11 @@ async fn helpful(state: State, id: web::Path<String>, body: web::Json<VoteReques
         .write(move |conn| {
             let review = store::reviews::get_published(conn, &review_id)?;
             let key = voter_key(&review.vendor_id, &token)?;
-            store::reviews::add_vote(conn, &review.id, &key, now)
+            Ok((review.vendor_id.clone(), store::reviews::add_vote(conn, &review.id, &key, now)?))
         })
         .await?;
+    let (vendor_id, count) = count;
+    state.public_cache.forget_vendor(&vendor_id);
     Ok(HttpResponse::Ok().json(VoteResponse { helpful_count: count }))
 }
 
@@ -292,8 +320,9 @@ async fn quick_rating(
         .db
         .write(move |conn| store::reviews::add_quick_rating(conn, &id, &vendor_id, &sku, rating, &key, now))
         .await?;
+    state.public_cache.forget_vendor(&vendor.id);
     let mut res = HttpResponse::Created().finish();
-    cors(&mut res, origin.as_deref(), &vendor);
+    cors(&mut res, origin.as_deref(), &vendor.origin_list());
     Ok(res)
 }
 
@@ -369,7 +398,11 @@ async fn summary(
     query: web::Query<SummaryQuery>,
 ) -> Result<HttpResponse> {
     let sku = query.into_inner().sku.as_deref().map(|s| parse_sku("sku", s)).transpose()?;
-    let vendor = vendor_for_pk(&state, &pk).await?;
+    cached_read(&state, &req, || summary_of(&state, pk.into_inner(), sku)).await
+}
+
+async fn summary_of(state: &AppState, pk: String, sku: Option<String>) -> Result<Cached> {
+    let vendor = vendor_for_pk(state, &pk).await?;
     let (vendor_id, scope) = (vendor.id.clone(), sku.clone());
     let (agg, (quick_count, quick_sum)) = state
         .db
@@ -379,7 +412,7 @@ async fn summary(
             Ok((agg, quick))
         })
         .await?;
-    let vendor_level = state.vendor_levels.get(&state, &vendor.id).await?;
+    let vendor_level = state.vendor_levels.get(state, &vendor.id).await?;
     let count: i64 = agg.ratings.iter().sum();
     let sum: i64 = agg.ratings.iter().enumerate().map(|(i, c)| (i as i64 + 1) * c).sum();
     let [one, two, three, four, five] = agg.ratings;
@@ -393,9 +426,7 @@ async fn summary(
         quick_ratings: QuickRatings { count: quick_count, average: average(quick_count, quick_sum) },
         vendor_level,
     };
-    let mut res = cached_json(&req, &body, 60)?;
-    cors(&mut res, origin_of(&req).as_deref(), &vendor);
-    Ok(res)
+    to_cached(&vendor, &body)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -525,7 +556,12 @@ async fn list_reviews(
         after: q.cursor.as_deref().map(decode_cursor).transpose()?,
         limit,
     };
-    let vendor = vendor_for_pk(&state, &pk).await?;
+    cached_read(&state, &req, || page_of(&state, pk.into_inner(), query)).await
+}
+
+async fn page_of(state: &AppState, pk: String, query: PublicQuery) -> Result<Cached> {
+    let (sort, limit) = (query.sort, query.limit);
+    let vendor = vendor_for_pk(state, &pk).await?;
     let vendor_id = vendor.id.clone();
     let (rows, replies) = state
         .db
@@ -550,7 +586,5 @@ async fn list_reviews(
         PublicReview::new(r, reply)
     });
     let page = ReviewPage { reviews: reviews.collect(), next_cursor };
-    let mut res = cached_json(&req, &page, 60)?;
-    cors(&mut res, origin_of(&req).as_deref(), &vendor);
-    Ok(res)
+    to_cached(&vendor, &page)
 }

@@ -178,6 +178,7 @@ async fn update_vendor(state: State, session: StaffSession, body: web::Json<Vend
             store::vendors::get(conn, &session.vendor_id)
         })
         .await?;
+    state.public_cache.forget_vendor(&vendor.id);
     Ok(HttpResponse::Ok().json(VendorView::from(vendor)))
 }
 

@@ -363,7 +363,12 @@ async fn helpful_votes_and_quick_ratings_count_once_per_voter() {
     assert_problem(vote("short").await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
     let top = public(&app, &vendor, "reviews?sort=helpful").await;
     assert_eq!(top["reviews"][0]["helpful_count"], 2);
+    assert_eq!(json(vote("browser-token-cccccccc").await, StatusCode::OK).await["helpful_count"], 3);
+    let top = public(&app, &vendor, "reviews?sort=helpful").await;
+    assert_eq!(top["reviews"][0]["helpful_count"], 3, "a vote refreshes the cached list");
 
+    let warm = public(&app, &vendor, "summary?sku=SKU-Q").await;
+    assert_eq!(warm["quick_ratings"]["count"], 0);
     let rate = |rating: i64, token: &'static str| {
         let path = format!("/api/v1/public/{}/ratings", vendor.pk);
         let body = json!({"sku": "SKU-Q", "rating": rating, "voter_token": token});
@@ -541,4 +546,66 @@ async fn decisions_need_a_reason_from_the_list_and_valid_transitions() {
         json(app.request(Method::GET, "/api/v1/reviews?status=rejected", Some(&vendor.sk), None).await, StatusCode::OK)
             .await;
     assert_eq!(queue["reviews"][0]["id"], id.as_str());
+}
+
+#[actix_web::test]
+async fn the_worker_purges_expired_flows_and_sessions() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Worker").await;
+    let token = app.flow(&vendor, None).await;
+    let pass = truview::worker::run_once(&app.state).await.unwrap();
+    assert_eq!(pass, truview::worker::Pass { flows_deleted: 0, refresh_tokens_deleted: 0 });
+    app.clock.advance(chrono::Duration::days(31));
+    let pass = truview::worker::run_once(&app.state).await.unwrap();
+    assert_eq!(pass, truview::worker::Pass { flows_deleted: 1, refresh_tokens_deleted: 1 });
+    assert_problem(app.submit(&token, 5, json!({})).await, StatusCode::NOT_FOUND, "not-found").await;
+}
+
+/// Widget reads are served from the node's cache until the TTL passes on the injected
+/// clock; the node's own writes show at once.
+#[actix_web::test]
+async fn widget_reads_are_cached_for_the_ttl() {
+    let app = spawn_app_with(|s| s.public_cache_ttl_secs = 5).await;
+    let vendor = app.vendor("Cache").await;
+    let first = public(&app, &vendor, "summary").await;
+    assert_eq!(first["count"], 0);
+    // A change made behind the API's back (another node, say) is not seen within the TTL...
+    let state = app.state.clone();
+    let review = truview::store::reviews::Review {
+        id: "rev-behind-the-back".into(),
+        vendor_id: vendor.id.clone(),
+        flow_id: None,
+        order_id: None,
+        sku: String::new(),
+        rating: 5,
+        title: "t".into(),
+        body: "b".into(),
+        pros: None,
+        cons: None,
+        locale: "en".into(),
+        display_name: "n".into(),
+        author_email_hmac: None,
+        author_phone_hmac: None,
+        evidence: "{}".into(),
+        maturity_level: 0,
+        checks: "[]".into(),
+        insider: false,
+        incentivised: false,
+        status: "published".into(),
+        reject_reason: None,
+        helpful_count: 0,
+        erased: false,
+        created_at: 0,
+        published_at: Some(0),
+        decided_at: None,
+    };
+    state.db.write(move |c| truview::store::reviews::insert(c, &review)).await.unwrap();
+    assert_eq!(public(&app, &vendor, "summary").await["count"], 0, "served from cache");
+    // ...and is seen once the TTL has passed on the clock.
+    app.clock.advance(chrono::Duration::seconds(5));
+    assert_eq!(public(&app, &vendor, "summary").await["count"], 1);
+    // The node's own writes refresh at once.
+    let id = app.review(&vendor, None, 1).await;
+    app.publish(&vendor, &id).await;
+    assert_eq!(public(&app, &vendor, "summary").await["count"], 2);
 }
