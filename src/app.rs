@@ -120,6 +120,11 @@ impl Application {
         self.state.clone()
     }
 
+    /// The running server (for embedding: benches, custom runtimes).
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+
     /// Runs until SIGINT/SIGTERM; in-flight requests are drained first.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await

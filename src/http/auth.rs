@@ -14,7 +14,6 @@ use crate::http::extract::{client_ip, StaffSession};
 use crate::security::password;
 use crate::security::ratelimit;
 use crate::store;
-use crate::store::audit::Entry;
 use crate::store::staff::Staff;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -101,17 +100,7 @@ async fn logout(state: State, session: StaffSession, body: web::Json<RefreshRequ
             if let Some(token) = store::sessions::by_hash(conn, &hash)?.filter(|t| t.staff_id == session.staff_id) {
                 store::sessions::revoke_family(conn, &token.family_id, now)?;
             }
-            store::audit::append(
-                conn,
-                &session.vendor_id,
-                now,
-                Entry {
-                    actor: &session.actor(),
-                    action: "staff.logout",
-                    target: &session.staff_id,
-                    details: json!({}),
-                },
-            )?;
+            session.audit(conn, now, "staff.logout", &session.staff_id, json!({}))?;
             Ok(())
         })
         .await?;
@@ -146,17 +135,7 @@ async fn change_password(state: State, session: StaffSession, body: web::Json<Pa
         .write(move |conn| {
             store::staff::set_password_hash(conn, &session.staff_id, &hash, now)?;
             store::sessions::revoke_all_for_staff(conn, &session.staff_id, now)?;
-            store::audit::append(
-                conn,
-                &session.vendor_id,
-                now,
-                Entry {
-                    actor: &session.actor(),
-                    action: "staff.password_changed",
-                    target: &session.staff_id,
-                    details: json!({}),
-                },
-            )?;
+            session.audit(conn, now, "staff.password_changed", &session.staff_id, json!({}))?;
             Ok(())
         })
         .await?;

@@ -9,12 +9,14 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 
 use crate::app::{AppState, State};
+use crate::db::DbConn;
 use crate::domain::account::Role;
 use crate::error::{Error, Result};
 use crate::http::ClientIp;
 use crate::security::ratelimit;
 use crate::security::tokens::sha256_hex;
 use crate::store;
+use crate::store::audit::Entry;
 
 /// A logged-in staff member, re-read from the database on every request so that a
 /// deactivation or role change takes effect at once.
@@ -45,6 +47,18 @@ impl StaffSession {
 
     pub fn actor(&self) -> String {
         format!("staff:{}", self.staff_id)
+    }
+
+    /// Appends this member's action to the vendor's audit log (inside the action's transaction).
+    pub fn audit(
+        &self,
+        conn: &mut DbConn,
+        at: i64,
+        action: &str,
+        target: &str,
+        details: serde_json::Value,
+    ) -> Result<i64> {
+        store::audit::append(conn, &self.vendor_id, at, Entry { actor: &self.actor(), action, target, details })
     }
 }
 
@@ -142,7 +156,9 @@ pub async fn resolve_key(state: &AppState, token: &str, kind: &str) -> Result<st
         .db
         .run(move |conn| {
             let key = store::keys::live_by_hash(conn, &hash)?;
-            if let Some(k) = &key {
+            // Write only when the recorded use is stale: an UPDATE takes SQLite's write
+            // lock even when it matches nothing.
+            if let Some(k) = key.as_ref().filter(|k| store::keys::use_is_stale(k, now)) {
                 store::keys::touch(conn, &k.id, now)?;
             }
             Ok(key)
@@ -161,16 +177,26 @@ async fn secret_from_token(state: State, token: String) -> Result<SecretKey> {
 
 type Fut<T> = Pin<Box<dyn Future<Output = std::result::Result<T, actix_web::Error>>>>;
 
+/// The shared shape of the three extractors: read the bearer token, then resolve it.
+fn from_bearer<T, F, R>(req: &HttpRequest, resolve: F) -> Fut<T>
+where
+    T: 'static,
+    F: FnOnce(State, String) -> R + 'static,
+    R: Future<Output = Result<T>> + 'static,
+{
+    let parts = state(req).and_then(|s| bearer(req).map(|t| (s, t)));
+    Box::pin(async move {
+        let (state, token) = parts?;
+        Ok(resolve(state, token).await?)
+    })
+}
+
 impl FromRequest for StaffSession {
     type Error = actix_web::Error;
     type Future = Fut<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parts = state(req).and_then(|s| bearer(req).map(|t| (s, t)));
-        Box::pin(async move {
-            let (state, token) = parts?;
-            Ok(staff_from_token(state, token).await?)
-        })
+        from_bearer(req, staff_from_token)
     }
 }
 
@@ -179,11 +205,7 @@ impl FromRequest for SecretKey {
     type Future = Fut<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parts = state(req).and_then(|s| bearer(req).map(|t| (s, t)));
-        Box::pin(async move {
-            let (state, token) = parts?;
-            Ok(secret_from_token(state, token).await?)
-        })
+        from_bearer(req, secret_from_token)
     }
 }
 
@@ -192,9 +214,7 @@ impl FromRequest for Principal {
     type Future = Fut<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parts = state(req).and_then(|s| bearer(req).map(|t| (s, t)));
-        Box::pin(async move {
-            let (state, token) = parts?;
+        from_bearer(req, |state, token| async move {
             if token.starts_with("sk_") {
                 Ok(Principal::Secret(secret_from_token(state, token).await?))
             } else {

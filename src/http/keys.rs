@@ -14,7 +14,6 @@ use crate::http::errors::Problem;
 use crate::http::extract::StaffSession;
 use crate::http::vendors::IssuedKeyView;
 use crate::store;
-use crate::store::audit::Entry;
 use crate::store::keys::ApiKey;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -89,12 +88,7 @@ async fn create_key(state: State, session: StaffSession, body: web::Json<NewKey>
         .write(move |conn| {
             store::keys::insert(conn, &row)?;
             let details = json!({"kind": row.kind, "prefix": row.prefix, "label": row.label});
-            store::audit::append(
-                conn,
-                &session.vendor_id,
-                now,
-                Entry { actor: &session.actor(), action: "key.created", target: &row.id, details },
-            )?;
+            session.audit(conn, now, "key.created", &row.id, details)?;
             Ok(())
         })
         .await?;
@@ -115,12 +109,7 @@ async fn revoke_key(state: State, session: StaffSession, id: web::Path<String>) 
             if !store::keys::revoke(conn, &session.vendor_id, &key_id, now)? {
                 return Err(Error::not_found("live key"));
             }
-            store::audit::append(
-                conn,
-                &session.vendor_id,
-                now,
-                Entry { actor: &session.actor(), action: "key.revoked", target: &key_id, details: json!({}) },
-            )?;
+            session.audit(conn, now, "key.revoked", &key_id, json!({}))?;
             Ok(())
         })
         .await?;

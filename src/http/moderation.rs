@@ -14,67 +14,49 @@ use crate::domain::text::{clean, Lines};
 use crate::error::{Error, Result};
 use crate::http::errors::Problem;
 use crate::http::extract::{Principal, StaffSession};
-use crate::http::public::ReplyView;
+use crate::http::public::{PublicReview, ReplyView};
 use crate::reviews;
 use crate::store;
-use crate::store::reviews::Review;
+use crate::store::reviews::{Reply, Review};
 
 pub fn routes(cfg: &mut ServiceConfig) {
     // export.csv before {id}, so the literal path wins.
-    cfg.service(export_csv).service(list).service(get_one).service(decision).service(reply);
+    cfg.service(export_csv).service(list).service(get_one).service(decision).service(post_reply);
 }
 
+/// A review as staff see it: what readers see, plus moderation state.
 #[derive(Serialize, ToSchema)]
 pub struct StaffReview {
-    pub id: String,
+    #[serde(flatten)]
+    pub review: PublicReview,
     pub status: String,
     pub reject_reason: Option<String>,
-    pub sku: Option<String>,
+    /// The imported order this review is bound to (KYP), if any.
     pub order_id: Option<String>,
-    pub rating: i32,
-    pub title: String,
-    pub body: String,
-    pub pros: Option<String>,
-    pub cons: Option<String>,
-    pub locale: String,
-    pub author: String,
-    pub maturity_level: i32,
-    pub checks: Vec<Check>,
-    pub insider: bool,
-    pub incentivised: bool,
+    /// The author's data was erased on request.
     pub erased: bool,
-    pub helpful_count: i64,
     pub created_at: String,
-    pub published_at: Option<String>,
     pub decided_at: Option<String>,
+}
+
+impl StaffReview {
+    pub fn new(r: Review, reply: Option<Reply>) -> Self {
+        let ts = |ms: i64| crate::clock::from_ms(ms).to_rfc3339();
+        StaffReview {
+            status: r.status.clone(),
+            reject_reason: r.reject_reason.clone(),
+            order_id: r.order_id.clone(),
+            erased: r.erased,
+            created_at: ts(r.created_at),
+            decided_at: r.decided_at.map(ts),
+            review: PublicReview::new(r, reply),
+        }
+    }
 }
 
 impl From<Review> for StaffReview {
     fn from(r: Review) -> Self {
-        let ts = |ms: i64| crate::clock::from_ms(ms).to_rfc3339();
-        StaffReview {
-            sku: (!r.sku.is_empty()).then_some(r.sku),
-            checks: serde_json::from_str(&r.checks).unwrap_or_default(),
-            id: r.id,
-            status: r.status,
-            reject_reason: r.reject_reason,
-            order_id: r.order_id,
-            rating: r.rating,
-            title: r.title,
-            body: r.body,
-            pros: r.pros,
-            cons: r.cons,
-            locale: r.locale,
-            author: r.display_name,
-            maturity_level: r.maturity_level,
-            insider: r.insider,
-            incentivised: r.incentivised,
-            erased: r.erased,
-            helpful_count: r.helpful_count,
-            created_at: ts(r.created_at),
-            published_at: r.published_at.map(ts),
-            decided_at: r.decided_at.map(ts),
-        }
+        StaffReview::new(r, None)
     }
 }
 
@@ -117,11 +99,17 @@ async fn list(state: State, who: Principal, query: web::Query<QueueQuery>) -> Re
     }
     let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
     let vendor_id = who.vendor_id().to_owned();
-    let rows = state.db.run(move |conn| store::reviews::staff_page(conn, &vendor_id, status, after, limit)).await?;
+    let rows = state
+        .db
+        .run(move |conn| {
+            let rows = store::reviews::staff_page(conn, &vendor_id, status, after, limit)?;
+            store::reviews::with_replies(conn, rows)
+        })
+        .await?;
     let next_cursor =
-        (rows.len() as i64 == limit).then(|| rows.last().map(|r| encode_cursor(r.created_at, &r.id))).flatten();
-    Ok(HttpResponse::Ok()
-        .json(StaffReviewPage { reviews: rows.into_iter().map(StaffReview::from).collect(), next_cursor }))
+        (rows.len() as i64 == limit).then(|| rows.last().map(|(r, _)| encode_cursor(r.created_at, &r.id))).flatten();
+    let reviews = rows.into_iter().map(|(r, reply)| StaffReview::new(r, reply));
+    Ok(HttpResponse::Ok().json(StaffReviewPage { reviews: reviews.collect(), next_cursor }))
 }
 
 /// One review of the vendor's.
@@ -169,7 +157,7 @@ pub struct ReplyRequest {
 /// Creates or replaces the vendor's public reply to a review.
 #[utoipa::path(tag = "moderation", security(("staff" = [])), params(("id" = String, Path)), responses((status = 200, body = ReplyView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[post("/api/v1/reviews/{id}/reply")]
-async fn reply(
+async fn post_reply(
     state: State,
     session: StaffSession,
     id: web::Path<String>,

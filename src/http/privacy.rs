@@ -13,7 +13,6 @@ use crate::http::extract::StaffSession;
 use crate::http::moderation::StaffReview;
 use crate::reviews::{self, Erasure};
 use crate::store;
-use crate::store::audit::Entry;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(erase).service(export);
@@ -77,12 +76,7 @@ async fn export(state: State, session: StaffSession, query: web::Query<BuyerRef>
             let ids: Vec<String> = orders.iter().map(|(o, _)| o.id.clone()).collect();
             let reviews = store::reviews::by_contact(conn, &session.vendor_id, &hmac, &ids)?;
             let details = json!({"orders": orders.len(), "reviews": reviews.len()});
-            store::audit::append(
-                conn,
-                &session.vendor_id,
-                now,
-                Entry { actor: &session.actor(), action: "privacy.exported", target: "buyer", details },
-            )?;
+            session.audit(conn, now, "privacy.exported", "buyer", details)?;
             Ok((orders, reviews))
         })
         .await

@@ -114,8 +114,11 @@ async fn vendor_for_pk(state: &AppState, pk: &str) -> Result<Vendor> {
     state
         .db
         .run(move |conn| {
-            store::vendors::mark_widget_served(conn, &key.vendor_id, now)?;
-            store::vendors::get(conn, &key.vendor_id)
+            let vendor = store::vendors::get(conn, &key.vendor_id)?;
+            if vendor.widget_served_at.is_none_or(|t| t < now - 60_000) {
+                store::vendors::mark_widget_served(conn, &key.vendor_id, now)?;
+            }
+            Ok(vendor)
         })
         .await
 }
@@ -563,15 +566,14 @@ async fn page_of(state: &AppState, pk: String, query: PublicQuery) -> Result<Cac
     let (sort, limit) = (query.sort, query.limit);
     let vendor = vendor_for_pk(state, &pk).await?;
     let vendor_id = vendor.id.clone();
-    let (rows, replies) = state
+    let rows = state
         .db
         .run(move |conn| {
             let rows = store::reviews::public_page(conn, &vendor_id, &query)?;
-            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-            Ok((rows, store::reviews::replies_for(conn, &ids)?))
+            store::reviews::with_replies(conn, rows)
         })
         .await?;
-    let next_cursor = (rows.len() as i64 == limit).then(|| rows.last()).flatten().map(|r| {
+    let next_cursor = (rows.len() as i64 == limit).then(|| rows.last()).flatten().map(|(r, _)| {
         let key = match sort {
             Sort::Recent => 0,
             Sort::Helpful => r.helpful_count,
@@ -579,12 +581,7 @@ async fn page_of(state: &AppState, pk: String, query: PublicQuery) -> Result<Cac
         };
         encode_cursor(&PublicCursor(key, r.published_at.unwrap_or(0), r.id.clone()))
     });
-    let mut replies: std::collections::HashMap<String, Reply> =
-        replies.into_iter().map(|r| (r.review_id.clone(), r)).collect();
-    let reviews = rows.into_iter().map(|r| {
-        let reply = replies.remove(&r.id);
-        PublicReview::new(r, reply)
-    });
+    let reviews = rows.into_iter().map(|(r, reply)| PublicReview::new(r, reply));
     let page = ReviewPage { reviews: reviews.collect(), next_cursor };
     to_cached(&vendor, &page)
 }

@@ -16,7 +16,6 @@ use crate::http::errors::Problem;
 use crate::http::extract::StaffSession;
 use crate::security::password;
 use crate::store;
-use crate::store::audit::Entry;
 use crate::store::staff::Staff;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -92,12 +91,7 @@ async fn add_staff(state: State, session: StaffSession, body: web::Json<NewStaff
         .write(move |conn| {
             store::staff::insert(conn, &row)?;
             let details = json!({"email": row.email, "role": row.role});
-            store::audit::append(
-                conn,
-                &session.vendor_id,
-                now,
-                Entry { actor: &session.actor(), action: "staff.created", target: &row.id, details },
-            )?;
+            session.audit(conn, now, "staff.created", &row.id, details)?;
             Ok(())
         })
         .await?;
@@ -146,12 +140,7 @@ async fn update_staff(
             }
             let details =
                 json!({"role": role, "active": active, "previous_role": current.role, "was_active": current.active});
-            store::audit::append(
-                conn,
-                &session.vendor_id,
-                now,
-                Entry { actor: &session.actor(), action: "staff.updated", target: &staff_id, details },
-            )?;
+            session.audit(conn, now, "staff.updated", &staff_id, details)?;
             store::staff::get(conn, &session.vendor_id, &staff_id)
         })
         .await?;

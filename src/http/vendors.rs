@@ -15,7 +15,6 @@ use crate::error::{Error, Result};
 use crate::http::errors::Problem;
 use crate::http::extract::{Principal, StaffSession};
 use crate::store;
-use crate::store::audit::Entry;
 use crate::store::vendors::Vendor;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -169,12 +168,7 @@ async fn update_vendor(state: State, session: StaffSession, body: web::Json<Vend
             let auto = body.auto_publish_min_level.unwrap_or(current.auto_publish_min_level);
             store::vendors::update_settings(conn, &session.vendor_id, &name, &origins, auto)?;
             let details = json!({"name": name, "origins": origins, "auto_publish_min_level": auto});
-            store::audit::append(
-                conn,
-                &session.vendor_id,
-                now,
-                Entry { actor: &session.actor(), action: "vendor.updated", target: &session.vendor_id, details },
-            )?;
+            session.audit(conn, now, "vendor.updated", &session.vendor_id, details)?;
             store::vendors::get(conn, &session.vendor_id)
         })
         .await?;

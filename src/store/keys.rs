@@ -52,6 +52,11 @@ pub fn revoke(conn: &mut DbConn, vendor_id: &str, key_id: &str, now: i64) -> Res
     Ok(n == 1)
 }
 
+/// Whether the key's recorded last use is older than a minute.
+pub fn use_is_stale(key: &ApiKey, now: i64) -> bool {
+    key.last_used_at.is_none_or(|t| t < now - 60_000)
+}
+
 /// Records use, at most once a minute per key to spare the database.
 pub fn touch(conn: &mut DbConn, key_id: &str, now: i64) -> Result<()> {
     diesel::update(

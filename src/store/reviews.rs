@@ -161,6 +161,20 @@ pub fn replies_for(conn: &mut DbConn, review_ids: &[String]) -> Result<Vec<Reply
     Ok(replies::table.filter(replies::review_id.eq_any(review_ids)).select(Reply::as_select()).load(conn)?)
 }
 
+/// Pairs each review with its public reply, if any (one query for the page).
+pub fn with_replies(conn: &mut DbConn, rows: Vec<Review>) -> Result<Vec<(Review, Option<Reply>)>> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut replies: std::collections::HashMap<String, Reply> =
+        replies_for(conn, &ids)?.into_iter().map(|r| (r.review_id.clone(), r)).collect();
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let reply = replies.remove(&r.id);
+            (r, reply)
+        })
+        .collect())
+}
+
 /// Moves a review to `next`, keeping the aggregates in step.
 pub fn set_status(conn: &mut DbConn, review: &Review, next: Status, reason: Option<&str>, now: i64) -> Result<Review> {
     let was_published = review.status == Status::Published.as_str();
@@ -424,4 +438,47 @@ pub fn window_facts(conn: &mut DbConn, vendor_id: &str, since: i64) -> Result<(i
         .count()
         .get_result(conn)?;
     Ok((at_least[0], at_least, negative, answered))
+}
+
+/// Inserts many reviews in one statement per backend (seeding, imports). Aggregates are
+/// not touched: call [`rebuild_aggregates`] afterwards.
+pub fn insert_batch(conn: &mut DbConn, rows: &[Review]) -> Result<usize> {
+    Ok(crate::insert_many!(conn, reviews::table, rows)?)
+}
+
+/// Recomputes a vendor's aggregates from its published reviews (repair, bulk loads).
+pub fn rebuild_aggregates(conn: &mut DbConn, vendor_id: &str) -> Result<()> {
+    diesel::delete(review_aggregates::table.filter(review_aggregates::vendor_id.eq(vendor_id))).execute(conn)?;
+    let published =
+        || reviews::table.filter(reviews::vendor_id.eq(vendor_id).and(reviews::status.eq(Status::Published.as_str())));
+    let by_sku_rating: Vec<(String, i32, i64)> = published()
+        .group_by((reviews::sku, reviews::rating))
+        .select((reviews::sku, reviews::rating, diesel::dsl::count_star()))
+        .load(conn)?;
+    let by_sku_level: Vec<(String, i32, i64)> = published()
+        .group_by((reviews::sku, reviews::maturity_level))
+        .select((reviews::sku, reviews::maturity_level, diesel::dsl::count_star()))
+        .load(conn)?;
+    let mut totals: std::collections::BTreeMap<(String, &str, i32), i64> = Default::default();
+    for (rows, kind) in [(by_sku_rating, "rating"), (by_sku_level, "level")] {
+        for (sku, bucket, count) in rows {
+            *totals.entry((ALL.to_owned(), kind, bucket)).or_default() += count;
+            if !sku.is_empty() {
+                *totals.entry((sku, kind, bucket)).or_default() += count;
+            }
+        }
+    }
+    let scopes: std::collections::BTreeSet<String> = totals.keys().map(|(s, _, _)| s.clone()).collect();
+    for scope in scopes {
+        ensure_aggregate_rows(conn, vendor_id, &scope)?;
+    }
+    for ((scope, kind, bucket), count) in totals {
+        bump(conn, vendor_id, &scope, kind, bucket, count)?;
+    }
+    Ok(())
+}
+
+/// Inserts many replies in one statement per backend (seeding, imports).
+pub fn insert_replies_batch(conn: &mut DbConn, rows: &[Reply]) -> Result<usize> {
+    Ok(crate::insert_many!(conn, replies::table, rows)?)
 }
