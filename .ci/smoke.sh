@@ -34,6 +34,7 @@ stop() {
 }
 
 out=$("$bin" migrate) && echo "$out"
+echo "$out" | grep -q "^0 migration(s) applied" && fail "first migrate on a fresh database applied nothing: $out"
 out=$("$bin" migrate) && echo "$out"
 echo "$out" | grep -q "^0 migration(s) applied" || fail "second migrate applied something: $out"
 
