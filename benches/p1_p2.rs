@@ -21,6 +21,10 @@ use truview::domain::maturity::{review_level, Evidence, Identity, Purchase, Purc
 use truview::store;
 use truview::store::reviews::{Reply, Review};
 
+/// The same allocator as the `truview` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Cfg {
     reviews: usize,
     products: usize,

@@ -144,28 +144,35 @@ fn not_found_as_none<T>(e: Error) -> Result<Option<T>> {
     }
 }
 
-/// Resolves a live API key of the given kind; applies the per-key rate limit.
-pub async fn resolve_key(state: &AppState, token: &str, kind: &str) -> Result<store::keys::ApiKey> {
+fn check_key_shape(token: &str, kind: &str) -> Result<()> {
     let expected_prefix = if kind == "secret" { "sk_" } else { "pk_" };
     if !token.starts_with(expected_prefix) || token.len() > 100 {
         return Err(Error::Unauthorized(format!("expected a {kind} key ({expected_prefix}…)")));
     }
-    let hash = sha256_hex(token);
-    let now = state.clock.now_ms();
-    let key = state
-        .db
-        .run(move |conn| {
-            let key = store::keys::live_by_hash(conn, &hash)?;
-            // Write only when the recorded use is stale: an UPDATE takes SQLite's write
-            // lock even when it matches nothing.
-            if let Some(k) = key.as_ref().filter(|k| store::keys::use_is_stale(k, now)) {
-                store::keys::touch(conn, &k.id, now)?;
-            }
-            Ok(key)
-        })
-        .await?
+    Ok(())
+}
+
+/// Looks up a live key of `kind` by its plaintext and records its use; runs inside a
+/// database closure so callers can do more work on the same connection.
+pub fn lookup_key(conn: &mut DbConn, token: &str, kind: &str, now: i64) -> Result<store::keys::ApiKey> {
+    check_key_shape(token, kind)?;
+    let key = store::keys::live_by_hash(conn, &sha256_hex(token))?
         .filter(|k| k.kind == kind)
         .ok_or_else(|| Error::Unauthorized(format!("unknown or revoked {kind} key")))?;
+    // Write only when the recorded use is stale: an UPDATE takes SQLite's write lock even
+    // when it matches nothing.
+    if store::keys::use_is_stale(&key, now) {
+        store::keys::touch(conn, &key.id, now)?;
+    }
+    Ok(key)
+}
+
+/// Resolves a live API key of the given kind; applies the per-key rate limit.
+pub async fn resolve_key(state: &AppState, token: &str, kind: &'static str) -> Result<store::keys::ApiKey> {
+    check_key_shape(token, kind)?;
+    let token = token.to_owned();
+    let now = state.clock.now_ms();
+    let key = state.db.run(move |conn| lookup_key(conn, &token, kind, now)).await?;
     ratelimit::check(&state.limits.per_key, &key.id)?;
     Ok(key)
 }

@@ -10,27 +10,29 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::{AppState, State};
+use crate::db::DbConn;
 use crate::domain::contact::Email;
 use crate::domain::maturity::Check;
 use crate::domain::text::{clean, clean_optional, Lines};
 use crate::error::{Error, Result};
 use crate::http::cache::Cached;
 use crate::http::errors::Problem;
-use crate::http::extract::resolve_key;
+use crate::http::extract::{lookup_key, resolve_key};
 use crate::reviews::{self, Submission};
+use crate::security::ratelimit;
 use crate::security::tokens::sha256_hex;
 use crate::store;
 use crate::store::reviews::{PublicCursor, PublicQuery, Reply, Review, Sort, ALL};
 use crate::store::vendors::Vendor;
 use std::sync::Arc;
 
+/// The widget's reads (registered first: see `http::routes`).
+pub fn widget_reads(cfg: &mut ServiceConfig) {
+    cfg.service(list_reviews).service(summary);
+}
+
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(open_flow)
-        .service(submit_review)
-        .service(helpful)
-        .service(quick_rating)
-        .service(summary)
-        .service(list_reviews);
+    cfg.service(open_flow).service(submit_review).service(helpful).service(quick_rating);
 }
 
 /// `OPTIONS` for the public API: allows an origin that some vendor registered; each
@@ -106,19 +108,29 @@ where
     Ok(res)
 }
 
-/// Resolves the publishable key in the path to its vendor, and notes that the widget
-/// API served this vendor (a maturity criterion).
-async fn vendor_for_pk(state: &AppState, pk: &str) -> Result<Vendor> {
-    let key = resolve_key(state, pk, "publishable").await?;
+/// Resolves the publishable key in the path and runs `read` on the same connection (one
+/// blocking hop per cache miss); notes that the widget API served this vendor (a maturity
+/// criterion). The per-key limit is keyed by the presented key, before any database work.
+async fn widget_read<T, F>(state: &AppState, pk: String, read: F) -> Result<(Vendor, T)>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, &Vendor) -> Result<T> + Send + 'static,
+{
+    if pk.len() > 100 {
+        return Err(Error::Unauthorized("expected a publishable key (pk_…)".into()));
+    }
+    ratelimit::check(&state.limits.per_key, &pk)?;
     let now = state.clock.now_ms();
     state
         .db
         .run(move |conn| {
+            let key = lookup_key(conn, &pk, "publishable", now)?;
             let vendor = store::vendors::get(conn, &key.vendor_id)?;
             if vendor.widget_served_at.is_none_or(|t| t < now - 60_000) {
-                store::vendors::mark_widget_served(conn, &key.vendor_id, now)?;
+                store::vendors::mark_widget_served(conn, &vendor.id, now)?;
             }
-            Ok(vendor)
+            let out = read(conn, &vendor)?;
+            Ok((vendor, out))
         })
         .await
 }
@@ -311,7 +323,7 @@ async fn quick_rating(
         return Err(Error::validation("rating", "must be a whole number of stars from 1 to 5"));
     }
     let sku = b.sku.as_deref().map(|s| parse_sku("sku", s)).transpose()?.unwrap_or_default();
-    let vendor = vendor_for_pk(&state, &pk).await?;
+    let (vendor, ()) = widget_read(&state, pk.into_inner(), |_, _| Ok(())).await?;
     let origin = origin_of(&req);
     reviews::check_origin(origin.as_deref(), &vendor.origin_list(), None)?;
     let key = voter_key(&vendor.id, &b.voter_token)?;
@@ -405,16 +417,13 @@ async fn summary(
 }
 
 async fn summary_of(state: &AppState, pk: String, sku: Option<String>) -> Result<Cached> {
-    let vendor = vendor_for_pk(state, &pk).await?;
-    let (vendor_id, scope) = (vendor.id.clone(), sku.clone());
-    let (agg, (quick_count, quick_sum)) = state
-        .db
-        .run(move |conn| {
-            let agg = store::reviews::aggregate(conn, &vendor_id, scope.as_deref().unwrap_or(ALL))?;
-            let quick = store::reviews::quick_totals(conn, &vendor_id, scope.as_deref())?;
-            Ok((agg, quick))
-        })
-        .await?;
+    let scope = sku.clone();
+    let (vendor, (agg, (quick_count, quick_sum))) = widget_read(state, pk, move |conn, vendor| {
+        let agg = store::reviews::aggregate(conn, &vendor.id, scope.as_deref().unwrap_or(ALL))?;
+        let quick = store::reviews::quick_totals(conn, &vendor.id, scope.as_deref())?;
+        Ok((agg, quick))
+    })
+    .await?;
     let vendor_level = state.vendor_levels.get(state, &vendor.id).await?;
     let count: i64 = agg.ratings.iter().sum();
     let sum: i64 = agg.ratings.iter().enumerate().map(|(i, c)| (i as i64 + 1) * c).sum();
@@ -564,15 +573,8 @@ async fn list_reviews(
 
 async fn page_of(state: &AppState, pk: String, query: PublicQuery) -> Result<Cached> {
     let (sort, limit) = (query.sort, query.limit);
-    let vendor = vendor_for_pk(state, &pk).await?;
-    let vendor_id = vendor.id.clone();
-    let rows = state
-        .db
-        .run(move |conn| {
-            let rows = store::reviews::public_page(conn, &vendor_id, &query)?;
-            store::reviews::with_replies(conn, rows)
-        })
-        .await?;
+    let (vendor, rows) =
+        widget_read(state, pk, move |conn, vendor| store::reviews::public_page(conn, &vendor.id, &query)).await?;
     let next_cursor = (rows.len() as i64 == limit).then(|| rows.last()).flatten().map(|(r, _)| {
         let key = match sort {
             Sort::Recent => 0,

@@ -124,9 +124,10 @@ pub struct PublicQuery {
     pub limit: i64,
 }
 
-/// Published reviews for the widget, keyset-paginated.
-pub fn public_page(conn: &mut DbConn, vendor_id: &str, q: &PublicQuery) -> Result<Vec<Review>> {
+/// Published reviews for the widget with their replies, keyset-paginated.
+pub fn public_page(conn: &mut DbConn, vendor_id: &str, q: &PublicQuery) -> Result<Vec<(Review, Option<Reply>)>> {
     let mut query = reviews::table
+        .left_join(replies::table)
         .filter(reviews::vendor_id.eq(vendor_id).and(reviews::status.eq(Status::Published.as_str())))
         .into_boxed();
     if let Some(sku) = &q.sku {
@@ -151,7 +152,7 @@ pub fn public_page(conn: &mut DbConn, vendor_id: &str, q: &PublicQuery) -> Resul
         Sort::Helpful => query.order((reviews::helpful_count.desc(), reviews::published_at.desc(), reviews::id.desc())),
         Sort::Rating => query.order((reviews::rating.desc(), reviews::published_at.desc(), reviews::id.desc())),
     };
-    Ok(query.limit(q.limit).select(Review::as_select()).load(conn)?)
+    Ok(query.limit(q.limit).select((Review::as_select(), Option::<Reply>::as_select())).load(conn)?)
 }
 
 pub fn replies_for(conn: &mut DbConn, review_ids: &[String]) -> Result<Vec<Reply>> {
