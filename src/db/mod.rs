@@ -61,10 +61,13 @@ pub fn establish(url: &str) -> std::result::Result<DbConn, diesel::ConnectionErr
         Backend::Sqlite => {
             let mut conn = SqliteConnection::establish(sqlite_path(url))?;
             // WAL lets readers run beside the one writer; busy_timeout makes a writer wait
-            // for the lock instead of failing with "database is locked".
+            // for the lock instead of failing with "database is locked". Reads go through a
+            // memory map and a 16 MiB page cache per connection instead of read() calls
+            // (measured by the P1 benchmark).
             conn.batch_execute(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                 PRAGMA mmap_size = 268435456; PRAGMA cache_size = -16384;",
             )
             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             Ok(DbConn::Sqlite(conn))

@@ -98,13 +98,13 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<Cached>>,
 {
-    let key = req.uri().to_string();
-    if let Some(hit) = state.public_cache.get(&key, state.clock.as_ref()) {
+    let key = req.uri().path_and_query().map_or(req.path(), |pq| pq.as_str());
+    if let Some(hit) = state.public_cache.get(key, state.clock.as_ref()) {
         return Ok(widget_response(req, &hit));
     }
     let fresh = compute().await?;
     let res = widget_response(req, &fresh);
-    state.public_cache.put(key, fresh, state.clock.as_ref());
+    state.public_cache.put(key.to_owned(), fresh, state.clock.as_ref());
     Ok(res)
 }
 
@@ -342,6 +342,7 @@ async fn quick_rating(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
     /// Product SKU; omit for the whole vendor.
     pub sku: Option<String>,
@@ -406,14 +407,24 @@ fn average(count: i64, sum: i64) -> Option<f64> {
 /// Rating summary for the widget.
 #[utoipa::path(tag = "public", params(("pk" = String, Path), SummaryQuery), responses((status = 200, body = Summary), (status = 304), (status = 401, body = Problem), (status = 422, body = Problem)))]
 #[get("/api/v1/public/{pk}/summary")]
-async fn summary(
-    state: State,
-    req: HttpRequest,
-    pk: web::Path<String>,
-    query: web::Query<SummaryQuery>,
-) -> Result<HttpResponse> {
-    let sku = query.into_inner().sku.as_deref().map(|s| parse_sku("sku", s)).transpose()?;
-    cached_read(&state, &req, || summary_of(&state, pk.into_inner(), sku)).await
+async fn summary(state: State, req: HttpRequest) -> Result<HttpResponse> {
+    cached_read(&state, &req, || async {
+        let query: SummaryQuery = parse_query(&req)?;
+        let sku = query.sku.as_deref().map(|s| parse_sku("sku", s)).transpose()?;
+        summary_of(&state, path_pk(&req), sku).await
+    })
+    .await
+}
+
+/// The `{pk}` path segment (widget reads parse their input only on a cache miss).
+fn path_pk(req: &HttpRequest) -> String {
+    req.match_info().get("pk").unwrap_or_default().to_owned()
+}
+
+fn parse_query<T: serde::de::DeserializeOwned>(req: &HttpRequest) -> Result<T> {
+    web::Query::<T>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|e| Error::BadRequest(format!("invalid query string: {e}")))
 }
 
 async fn summary_of(state: &AppState, pk: String, sku: Option<String>) -> Result<Cached> {
@@ -442,6 +453,7 @@ async fn summary_of(state: &AppState, pk: String, sku: Option<String>) -> Result
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReviewsQuery {
     pub sku: Option<String>,
     /// Only reviews at this maturity level or above (0–5).
@@ -540,13 +552,15 @@ fn decode_cursor(raw: &str) -> Result<PublicCursor> {
 /// Published reviews with their checks and replies, keyset-paginated.
 #[utoipa::path(tag = "public", params(("pk" = String, Path), ReviewsQuery), responses((status = 200, body = ReviewPage), (status = 304), (status = 400, body = Problem), (status = 401, body = Problem)))]
 #[get("/api/v1/public/{pk}/reviews")]
-async fn list_reviews(
-    state: State,
-    req: HttpRequest,
-    pk: web::Path<String>,
-    query: web::Query<ReviewsQuery>,
-) -> Result<HttpResponse> {
-    let q = query.into_inner();
+async fn list_reviews(state: State, req: HttpRequest) -> Result<HttpResponse> {
+    cached_read(&state, &req, || async {
+        let query = parse_reviews_query(parse_query(&req)?)?;
+        page_of(&state, path_pk(&req), query).await
+    })
+    .await
+}
+
+fn parse_reviews_query(q: ReviewsQuery) -> Result<PublicQuery> {
     let sort = match q.sort.as_deref().unwrap_or("recent") {
         "recent" => Sort::Recent,
         "helpful" => Sort::Helpful,
@@ -561,14 +575,13 @@ async fn list_reviews(
     if !(1..=50).contains(&limit) {
         return Err(Error::BadRequest("limit must be between 1 and 50".into()));
     }
-    let query = PublicQuery {
+    Ok(PublicQuery {
         sku: q.sku.as_deref().map(|s| parse_sku("sku", s)).transpose()?,
         min_level,
         sort,
         after: q.cursor.as_deref().map(decode_cursor).transpose()?,
         limit,
-    };
-    cached_read(&state, &req, || page_of(&state, pk.into_inner(), query)).await
+    })
 }
 
 async fn page_of(state: &AppState, pk: String, query: PublicQuery) -> Result<Cached> {
