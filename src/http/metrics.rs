@@ -28,9 +28,12 @@ impl Metrics {
             &["method", "route", "status"],
         )?;
         let latency = HistogramVec::new(
-            HistogramOpts::new("truview_http_request_duration_seconds", "HTTP request latency by method and route")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
-            &["method", "route"],
+            HistogramOpts::new(
+                "truview_http_request_duration_seconds",
+                "HTTP request latency by method, route and status",
+            )
+            .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            &["method", "route", "status"],
         )?;
         let pool_in_use = IntGauge::new("truview_db_pool_connections_in_use", "Database connections handed out")?;
         let pool_open = IntGauge::new("truview_db_pool_connections_open", "Database connections open")?;
@@ -67,8 +70,10 @@ pub async fn track(
     let mut res = next.call(req).await?;
     if let Some(state) = state {
         let m = &state.metrics;
-        m.requests.with_label_values(&[method.as_str(), route.as_str(), res.status().as_str()]).inc();
-        m.latency.with_label_values(&[method.as_str(), route.as_str()]).observe(start.elapsed().as_secs_f64());
+        let status = res.status();
+        let labels = [method.as_str(), route.as_str(), status.as_str()];
+        m.requests.with_label_values(&labels).inc();
+        m.latency.with_label_values(&labels).observe(start.elapsed().as_secs_f64());
     }
     if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
         res.headers_mut().insert(HeaderName::from_static("x-request-id"), id);

@@ -290,3 +290,43 @@ async fn data_survives_a_restart() {
     let me = json(restarted.request(Method::GET, "/api/v1/me", Some(&vendor.token), None).await, StatusCode::OK).await;
     assert_eq!(me["vendor_id"], vendor.id.as_str());
 }
+
+/// A hash made with weaker parameters is replaced by an argon2id m=19456,t=2,p=1 hash at
+/// the next successful login.
+#[actix_web::test]
+async fn weaker_password_hashes_are_upgraded_at_login() {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let app = spawn_app().await;
+    let vendor = app.vendor("Rehash").await;
+    let weak = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(8192, 1, 1, None).unwrap(),
+    )
+    .hash_password(vendor.password.as_bytes(), &SaltString::generate(&mut OsRng))
+    .unwrap()
+    .to_string();
+    let (id, hash) = (vendor.owner_id.clone(), weak.clone());
+    app.state.db.write(move |c| truview::store::staff::set_password_hash(c, &id, &hash, 0)).await.unwrap();
+    app.login(&vendor.email, &vendor.password).await;
+    let email = vendor.email.clone();
+    let member = app.state.db.run(move |c| truview::store::staff::by_email(c, &email)).await.unwrap().unwrap();
+    assert_ne!(member.password_hash, weak);
+    assert!(member.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", member.password_hash);
+    app.login(&vendor.email, &vendor.password).await;
+}
+
+/// Login attempts are limited per client IP too, whichever accounts they name.
+#[actix_web::test]
+async fn login_attempts_are_limited_per_ip() {
+    let app = spawn_app_with(|s| s.login_attempts_per_ip = 3).await;
+    for i in 0..3 {
+        let res = app
+            .post("/api/v1/auth/login", &json!({"email": format!("u{i}@x.example"), "password": "wrong-password-123"}))
+            .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = app.post("/api/v1/auth/login", &json!({"email": "u9@x.example", "password": "wrong-password-123"})).await;
+    assert!(res.headers().contains_key("retry-after"));
+    assert_problem(res, StatusCode::TOO_MANY_REQUESTS, "rate-limited").await;
+}

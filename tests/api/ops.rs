@@ -27,6 +27,10 @@ async fn metrics_count_requests_by_route_and_status() {
     let text = app.get("/metrics").await.text().await.unwrap();
     assert!(text.contains(r#"truview_http_requests_total{method="GET",route="/health",status="200"} 3"#), "{text}");
     assert!(text.contains(r#"truview_http_requests_total{method="GET",route="unmatched",status="404"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"truview_http_request_duration_seconds_count{method="GET",route="/health",status="200"} 3"#),
+        "{text}"
+    );
     assert!(text.contains("truview_db_pool_connections_in_use"), "{text}");
 }
 
