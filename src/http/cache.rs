@@ -1,7 +1,10 @@
 //! In-process cache of public widget reads (summary, review list): body + ETag per exact
-//! path and query, for a short TTL on the injected clock. A node drops a vendor's entries
-//! whenever it changes what that vendor's widget shows; other nodes see the change within
-//! the TTL (the same order as the `Cache-Control: max-age` a CDN honours anyway).
+//! path and query, on the injected clock. An entry is fresh for the TTL; after that, for up
+//! to `STALE_WINDOW_MS` (the `Cache-Control: max-age` a CDN honours anyway), it is still
+//! served while exactly one request's worth of work refreshes it in the background
+//! (stale-while-revalidate), so no reader waits for the database. A node drops a vendor's
+//! entries whenever it changes what that vendor's widget shows, so its own writes show at
+//! once; other nodes' writes show within the TTL under traffic.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,10 +21,34 @@ pub struct Cached {
     pub etag: String,
 }
 
+/// How long an expired entry may still be served while it is being refreshed.
+pub const STALE_WINDOW_MS: i64 = 60_000;
+
+struct Entry {
+    stored_at: i64,
+    value: Arc<Cached>,
+    refreshing: bool,
+}
+
+/// What a lookup found.
+pub enum Lookup {
+    Fresh(Arc<Cached>),
+    /// Expired but servable; `refresh` is true for exactly one caller, who must refresh
+    /// the entry (`put`) or give up (`refresh_failed`).
+    Stale {
+        value: Arc<Cached>,
+        refresh: bool,
+    },
+    Miss,
+}
+
 pub struct PublicCache {
     ttl_ms: i64,
     max_entries: usize,
-    entries: Mutex<HashMap<String, (i64, Arc<Cached>)>>,
+    entries: Mutex<HashMap<String, Entry>>,
+    /// Bumped by every invalidation: a value computed from the database before a write
+    /// must not be stored after that write's invalidation.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl PublicCache {
@@ -30,10 +57,11 @@ impl PublicCache {
             ttl_ms: i64::try_from(ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
             max_entries,
             entries: Mutex::new(HashMap::new()),
+            generation: Default::default(),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, Arc<Cached>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -41,34 +69,76 @@ impl PublicCache {
         self.ttl_ms > 0
     }
 
-    pub fn get(&self, key: &str, clock: &dyn Clock) -> Option<Arc<Cached>> {
+    pub fn lookup(&self, key: &str, clock: &dyn Clock) -> Lookup {
         if !self.enabled() {
-            return None;
+            return Lookup::Miss;
         }
         let now = clock.now_ms();
-        let map = self.lock();
-        map.get(key).filter(|(at, _)| now - at < self.ttl_ms).map(|(_, c)| c.clone())
+        let mut map = self.lock();
+        let Some(entry) = map.get_mut(key) else { return Lookup::Miss };
+        let age = now - entry.stored_at;
+        if age < self.ttl_ms {
+            return Lookup::Fresh(entry.value.clone());
+        }
+        if age < self.ttl_ms.max(STALE_WINDOW_MS) {
+            let refresh = !entry.refreshing;
+            entry.refreshing = true;
+            return Lookup::Stale { value: entry.value.clone(), refresh };
+        }
+        map.remove(key);
+        Lookup::Miss
     }
 
-    pub fn put(&self, key: String, value: Cached, clock: &dyn Clock) {
+    /// A fresh value (only when the lookup was a hit; for tests and simple callers).
+    pub fn get(&self, key: &str, clock: &dyn Clock) -> Option<Arc<Cached>> {
+        match self.lookup(key, clock) {
+            Lookup::Fresh(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Take before reading the database for a value to `put`.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Stores a value computed since `generation`, unless an invalidation came in between.
+    pub fn put(&self, key: String, value: Cached, generation: u64, clock: &dyn Clock) {
         if !self.enabled() {
             return;
         }
         let now = clock.now_ms();
         let mut map = self.lock();
+        if self.generation() != generation {
+            // Computed from data an invalidation has since superseded.
+            if let Some(entry) = map.get_mut(&key) {
+                entry.refreshing = false;
+            }
+            return;
+        }
         if map.len() >= self.max_entries {
-            map.retain(|_, (at, _)| now - *at < self.ttl_ms);
+            let window = self.ttl_ms.max(STALE_WINDOW_MS);
+            map.retain(|_, e| now - e.stored_at < window);
             if map.len() >= self.max_entries {
                 map.clear();
             }
         }
-        map.insert(key, (now, Arc::new(value)));
+        map.insert(key, Entry { stored_at: now, value: Arc::new(value), refreshing: false });
+    }
+
+    /// The refresh a `Stale { refresh: true }` asked for failed: let another caller try.
+    pub fn refresh_failed(&self, key: &str) {
+        if let Some(entry) = self.lock().get_mut(key) {
+            entry.refreshing = false;
+        }
     }
 
     /// Drops every entry of a vendor (after a change to what its widget shows).
     pub fn forget_vendor(&self, vendor_id: &str) {
         if self.enabled() {
-            self.lock().retain(|_, (_, c)| c.vendor_id != vendor_id);
+            let mut map = self.lock();
+            self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            map.retain(|_, e| e.value.vendor_id != vendor_id);
         }
     }
 
@@ -99,14 +169,40 @@ mod tests {
     fn entries_expire_on_the_clock_and_are_dropped_per_vendor() {
         let clock = ManualClock::new(chrono::Utc::now());
         let cache = PublicCache::new(5, 100);
-        cache.put("/a".into(), entry("v1"), &clock);
-        cache.put("/b".into(), entry("v2"), &clock);
+        cache.put("/a".into(), entry("v1"), cache.generation(), &clock);
+        cache.put("/b".into(), entry("v2"), cache.generation(), &clock);
         assert!(cache.get("/a", &clock).is_some());
         cache.forget_vendor("v1");
         assert!(cache.get("/a", &clock).is_none());
         assert!(cache.get("/b", &clock).is_some());
         clock.advance(chrono::Duration::seconds(5));
-        assert!(cache.get("/b", &clock).is_none());
+        assert!(cache.get("/b", &clock).is_none(), "no longer fresh");
+    }
+
+    #[test]
+    fn stale_entries_are_served_while_exactly_one_caller_refreshes() {
+        let clock = ManualClock::new(chrono::Utc::now());
+        let cache = PublicCache::new(5, 100);
+        cache.put("/a".into(), entry("v1"), cache.generation(), &clock);
+        clock.advance(chrono::Duration::seconds(6));
+        assert!(matches!(cache.lookup("/a", &clock), Lookup::Stale { refresh: true, .. }));
+        assert!(matches!(cache.lookup("/a", &clock), Lookup::Stale { refresh: false, .. }));
+        cache.refresh_failed("/a");
+        assert!(matches!(cache.lookup("/a", &clock), Lookup::Stale { refresh: true, .. }));
+        cache.put("/a".into(), entry("v1"), cache.generation(), &clock);
+        assert!(matches!(cache.lookup("/a", &clock), Lookup::Fresh(_)));
+        clock.advance(chrono::Duration::seconds(61));
+        assert!(matches!(cache.lookup("/a", &clock), Lookup::Miss), "past the stale window");
+    }
+
+    #[test]
+    fn a_value_computed_before_an_invalidation_is_not_stored() {
+        let clock = ManualClock::new(chrono::Utc::now());
+        let cache = PublicCache::new(5, 100);
+        let before_write = cache.generation();
+        cache.forget_vendor("v1");
+        cache.put("/a".into(), entry("v1"), before_write, &clock);
+        assert!(matches!(cache.lookup("/a", &clock), Lookup::Miss));
     }
 
     #[test]
@@ -114,11 +210,11 @@ mod tests {
         let clock = ManualClock::new(chrono::Utc::now());
         let cache = PublicCache::new(5, 2);
         for k in ["/1", "/2", "/3"] {
-            cache.put(k.into(), entry("v"), &clock);
+            cache.put(k.into(), entry("v"), cache.generation(), &clock);
         }
         assert!(cache.len() <= 2);
         let off = PublicCache::new(0, 10);
-        off.put("/x".into(), entry("v"), &clock);
+        off.put("/x".into(), entry("v"), off.generation(), &clock);
         assert!(off.get("/x", &clock).is_none());
     }
 }

@@ -15,7 +15,7 @@ use crate::domain::contact::Email;
 use crate::domain::maturity::Check;
 use crate::domain::text::{clean, clean_optional, Lines};
 use crate::error::{Error, Result};
-use crate::http::cache::Cached;
+use crate::http::cache::{Cached, Lookup};
 use crate::http::errors::Problem;
 use crate::http::extract::{lookup_key, resolve_key};
 use crate::reviews::{self, Submission};
@@ -92,20 +92,40 @@ fn widget_response(req: &HttpRequest, cached: &Cached) -> HttpResponse {
     res
 }
 
-/// Serves a widget read from the node's cache, or computes, caches and serves it.
-async fn cached_read<F, Fut>(state: &AppState, req: &HttpRequest, compute: F) -> Result<HttpResponse>
+/// Serves a widget read from the node's cache: fresh entries at once, stale ones at once
+/// while one background task refreshes them, and misses by computing inline.
+async fn cached_read<F, Fut>(state: &State, req: &HttpRequest, compute: F) -> Result<HttpResponse>
 where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<Cached>>,
+    F: FnOnce() -> Fut + 'static,
+    Fut: std::future::Future<Output = Result<Cached>> + 'static,
 {
     let key = req.uri().path_and_query().map_or(req.path(), |pq| pq.as_str());
-    if let Some(hit) = state.public_cache.get(key, state.clock.as_ref()) {
-        return Ok(widget_response(req, &hit));
+    let cache = &state.public_cache;
+    match cache.lookup(key, state.clock.as_ref()) {
+        Lookup::Fresh(hit) => Ok(widget_response(req, &hit)),
+        Lookup::Stale { value, refresh } => {
+            if refresh {
+                let (state, key, generation) = (state.clone(), key.to_owned(), cache.generation());
+                actix_web::rt::spawn(async move {
+                    match compute().await {
+                        Ok(fresh) => state.public_cache.put(key, fresh, generation, state.clock.as_ref()),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "widget read refresh failed");
+                            state.public_cache.refresh_failed(&key);
+                        }
+                    }
+                });
+            }
+            Ok(widget_response(req, &value))
+        }
+        Lookup::Miss => {
+            let generation = cache.generation();
+            let fresh = compute().await?;
+            let res = widget_response(req, &fresh);
+            cache.put(key.to_owned(), fresh, generation, state.clock.as_ref());
+            Ok(res)
+        }
     }
-    let fresh = compute().await?;
-    let res = widget_response(req, &fresh);
-    state.public_cache.put(key.to_owned(), fresh, state.clock.as_ref());
-    Ok(res)
 }
 
 /// Resolves the publishable key in the path and runs `read` on the same connection (one
@@ -408,10 +428,11 @@ fn average(count: i64, sum: i64) -> Option<f64> {
 #[utoipa::path(tag = "public", params(("pk" = String, Path), SummaryQuery), responses((status = 200, body = Summary), (status = 304), (status = 401, body = Problem), (status = 422, body = Problem)))]
 #[get("/api/v1/public/{pk}/summary")]
 async fn summary(state: State, req: HttpRequest) -> Result<HttpResponse> {
-    cached_read(&state, &req, || async {
-        let query: SummaryQuery = parse_query(&req)?;
+    let (st, pk, query) = (state.clone(), path_pk(&req), req.query_string().to_owned());
+    cached_read(&state, &req, move || async move {
+        let query: SummaryQuery = parse_query(&query)?;
         let sku = query.sku.as_deref().map(|s| parse_sku("sku", s)).transpose()?;
-        summary_of(&state, path_pk(&req), sku).await
+        summary_of(&st, pk, sku).await
     })
     .await
 }
@@ -421,8 +442,8 @@ fn path_pk(req: &HttpRequest) -> String {
     req.match_info().get("pk").unwrap_or_default().to_owned()
 }
 
-fn parse_query<T: serde::de::DeserializeOwned>(req: &HttpRequest) -> Result<T> {
-    web::Query::<T>::from_query(req.query_string())
+fn parse_query<T: serde::de::DeserializeOwned>(query_string: &str) -> Result<T> {
+    web::Query::<T>::from_query(query_string)
         .map(web::Query::into_inner)
         .map_err(|e| Error::BadRequest(format!("invalid query string: {e}")))
 }
@@ -553,9 +574,10 @@ fn decode_cursor(raw: &str) -> Result<PublicCursor> {
 #[utoipa::path(tag = "public", params(("pk" = String, Path), ReviewsQuery), responses((status = 200, body = ReviewPage), (status = 304), (status = 400, body = Problem), (status = 401, body = Problem)))]
 #[get("/api/v1/public/{pk}/reviews")]
 async fn list_reviews(state: State, req: HttpRequest) -> Result<HttpResponse> {
-    cached_read(&state, &req, || async {
-        let query = parse_reviews_query(parse_query(&req)?)?;
-        page_of(&state, path_pk(&req), query).await
+    let (st, pk, query) = (state.clone(), path_pk(&req), req.query_string().to_owned());
+    cached_read(&state, &req, move || async move {
+        let query = parse_reviews_query(parse_query(&query)?)?;
+        page_of(&st, pk, query).await
     })
     .await
 }

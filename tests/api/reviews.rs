@@ -571,9 +571,59 @@ async fn widget_reads_are_cached_for_the_ttl() {
     assert_eq!(first["count"], 0);
     // A change made behind the API's back (another node, say) is not seen within the TTL...
     let state = app.state.clone();
-    let review = truview::store::reviews::Review {
-        id: "rev-behind-the-back".into(),
-        vendor_id: vendor.id.clone(),
+    let review = truview::store::reviews::Review { id: "rev-behind-the-back".into(), ..review_template(&vendor.id) };
+    state.db.write(move |c| truview::store::reviews::insert(c, &review)).await.unwrap();
+    assert_eq!(public(&app, &vendor, "summary").await["count"], 0, "served from cache");
+    // ...once the TTL has passed, the stale value is served once more while one background
+    // task refreshes it; the next reads see the refreshed value (polled, bounded).
+    app.clock.advance(chrono::Duration::seconds(5));
+    assert_eq!(public(&app, &vendor, "summary").await["count"], 0, "stale while revalidating");
+    let mut seen = 0;
+    for _ in 0..200 {
+        seen = public(&app, &vendor, "summary").await["count"].as_i64().unwrap();
+        if seen == 1 {
+            break;
+        }
+        actix_web::rt::task::yield_now().await;
+    }
+    assert_eq!(seen, 1, "the background refresh stored the new value");
+    // The node's own writes refresh at once.
+    let id = app.review(&vendor, None, 1).await;
+    app.publish(&vendor, &id).await;
+    assert_eq!(public(&app, &vendor, "summary").await["count"], 2);
+    // Past the stale window a read waits for the database instead of serving old data.
+    let behind = truview::store::reviews::Review { id: "rev-behind-2".into(), ..review_template(&vendor.id) };
+    app.state.db.write(move |c| truview::store::reviews::insert(c, &behind)).await.unwrap();
+    app.clock.advance(chrono::Duration::seconds(61));
+    assert_eq!(public(&app, &vendor, "summary").await["count"], 3);
+}
+
+#[actix_web::test]
+async fn rebuilt_aggregates_match_the_incremental_ones() {
+    let app = spawn_app_with(|s| s.public_cache_ttl_secs = 0).await;
+    let vendor = app.vendor("Rebuild").await;
+    for (sku, rating) in [(Some("A"), 5), (Some("A"), 3), (Some("B"), 1), (None, 4)] {
+        let id = app.review(&vendor, sku, rating).await;
+        app.publish(&vendor, &id).await;
+    }
+    app.review(&vendor, Some("A"), 2).await; // pending
+    let before: Vec<Value> =
+        futures::future::join_all(["summary", "summary?sku=A", "summary?sku=B"].map(|p| public(&app, &vendor, p)))
+            .await;
+    let vendor_id = vendor.id.clone();
+    app.state.db.write(move |c| truview::store::reviews::rebuild_aggregates(c, &vendor_id)).await.unwrap();
+    let after: Vec<Value> =
+        futures::future::join_all(["summary", "summary?sku=A", "summary?sku=B"].map(|p| public(&app, &vendor, p)))
+            .await;
+    assert_eq!(before, after);
+    assert_eq!(after[1]["histogram"], json!({"1": 0, "2": 0, "3": 1, "4": 0, "5": 1}));
+}
+
+/// A published 5★ review row, for writes made behind the API's back (another node, say).
+fn review_template(vendor_id: &str) -> truview::store::reviews::Review {
+    truview::store::reviews::Review {
+        id: String::new(),
+        vendor_id: vendor_id.to_owned(),
         flow_id: None,
         order_id: None,
         sku: String::new(),
@@ -598,35 +648,5 @@ async fn widget_reads_are_cached_for_the_ttl() {
         created_at: 0,
         published_at: Some(0),
         decided_at: None,
-    };
-    state.db.write(move |c| truview::store::reviews::insert(c, &review)).await.unwrap();
-    assert_eq!(public(&app, &vendor, "summary").await["count"], 0, "served from cache");
-    // ...and is seen once the TTL has passed on the clock.
-    app.clock.advance(chrono::Duration::seconds(5));
-    assert_eq!(public(&app, &vendor, "summary").await["count"], 1);
-    // The node's own writes refresh at once.
-    let id = app.review(&vendor, None, 1).await;
-    app.publish(&vendor, &id).await;
-    assert_eq!(public(&app, &vendor, "summary").await["count"], 2);
-}
-
-#[actix_web::test]
-async fn rebuilt_aggregates_match_the_incremental_ones() {
-    let app = spawn_app_with(|s| s.public_cache_ttl_secs = 0).await;
-    let vendor = app.vendor("Rebuild").await;
-    for (sku, rating) in [(Some("A"), 5), (Some("A"), 3), (Some("B"), 1), (None, 4)] {
-        let id = app.review(&vendor, sku, rating).await;
-        app.publish(&vendor, &id).await;
     }
-    app.review(&vendor, Some("A"), 2).await; // pending
-    let before: Vec<Value> =
-        futures::future::join_all(["summary", "summary?sku=A", "summary?sku=B"].map(|p| public(&app, &vendor, p)))
-            .await;
-    let vendor_id = vendor.id.clone();
-    app.state.db.write(move |c| truview::store::reviews::rebuild_aggregates(c, &vendor_id)).await.unwrap();
-    let after: Vec<Value> =
-        futures::future::join_all(["summary", "summary?sku=A", "summary?sku=B"].map(|p| public(&app, &vendor, p)))
-            .await;
-    assert_eq!(before, after);
-    assert_eq!(after[1]["histogram"], json!({"1": 0, "2": 0, "3": 1, "4": 0, "5": 1}));
 }
