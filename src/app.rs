@@ -44,6 +44,8 @@ pub struct AppState {
     pub routes: http::RouteTable,
     pub vendor_levels: crate::reviews::VendorLevelCache,
     pub public_cache: http::cache::PublicCache,
+    /// The service's own origin (from `public_url`): its pages may write to the public API.
+    pub own_origin: Option<crate::domain::account::Origin>,
     pub openapi_json: String,
 }
 
@@ -59,6 +61,7 @@ impl AppState {
         let contacts = ContactHasher::new(secrets.pepper()?);
         let limits = Limiters::new(&settings)?;
         let public_cache = http::cache::PublicCache::new(settings.public_cache_ttl_secs, 50_000);
+        let own_origin = settings.public_url.as_deref().and_then(|u| crate::domain::account::Origin::parse(u).ok());
         let api = openapi();
         let routes = http::RouteTable::from_openapi(&api);
         let openapi_json = api.to_pretty_json()?;
@@ -74,6 +77,7 @@ impl AppState {
             routes,
             vendor_levels: Default::default(),
             public_cache,
+            own_origin,
             openapi_json,
         })
     }

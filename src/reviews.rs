@@ -59,7 +59,7 @@ pub async fn submit(state: &AppState, s: Submission, origin: Option<String>) -> 
     let now = state.clock.now_ms();
     let email_hmac = s.email.as_ref().map(|e| state.contacts.email(e.as_str()));
     let id = new_id(state.clock.as_ref(), state.random.as_ref());
-    let public_origin = state.settings.public_url.as_deref().and_then(|u| Origin::parse(u).ok());
+    let public_origin = state.own_origin.clone();
     state
         .db
         .write(move |conn| {

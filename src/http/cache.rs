@@ -89,7 +89,8 @@ impl PublicCache {
         Lookup::Miss
     }
 
-    /// A fresh value (only when the lookup was a hit; for tests and simple callers).
+    /// A fresh value, or nothing (tests).
+    #[cfg(test)]
     pub fn get(&self, key: &str, clock: &dyn Clock) -> Option<Arc<Cached>> {
         match self.lookup(key, clock) {
             Lookup::Fresh(v) => Some(v),

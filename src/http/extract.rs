@@ -144,7 +144,8 @@ fn not_found_as_none<T>(e: Error) -> Result<Option<T>> {
     }
 }
 
-fn check_key_shape(token: &str, kind: &str) -> Result<()> {
+/// Refuses a token that cannot be a key of `kind`, before any database work.
+pub fn check_key_shape(token: &str, kind: &str) -> Result<()> {
     let expected_prefix = if kind == "secret" { "sk_" } else { "pk_" };
     if !token.starts_with(expected_prefix) || token.len() > 100 {
         return Err(Error::Unauthorized(format!("expected a {kind} key ({expected_prefix}…)")));

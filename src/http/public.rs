@@ -17,7 +17,7 @@ use crate::domain::text::{clean, clean_optional, Lines};
 use crate::error::{Error, Result};
 use crate::http::cache::{Cached, Lookup};
 use crate::http::errors::Problem;
-use crate::http::extract::{lookup_key, resolve_key};
+use crate::http::extract::{check_key_shape, lookup_key, resolve_key};
 use crate::reviews::{self, Submission};
 use crate::security::ratelimit;
 use crate::security::tokens::sha256_hex;
@@ -136,9 +136,7 @@ where
     T: Send + 'static,
     F: FnOnce(&mut DbConn, &Vendor) -> Result<T> + Send + 'static,
 {
-    if pk.len() > 100 {
-        return Err(Error::Unauthorized("expected a publishable key (pk_…)".into()));
-    }
+    check_key_shape(&pk, "publishable")?;
     ratelimit::check(&state.limits.per_key, &pk)?;
     let now = state.clock.now_ms();
     state
@@ -146,7 +144,7 @@ where
         .run(move |conn| {
             let key = lookup_key(conn, &pk, "publishable", now)?;
             let vendor = store::vendors::get(conn, &key.vendor_id)?;
-            if vendor.widget_served_at.is_none_or(|t| t < now - 60_000) {
+            if store::vendors::widget_mark_is_stale(&vendor, now) {
                 store::vendors::mark_widget_served(conn, &vendor.id, now)?;
             }
             let out = read(conn, &vendor)?;
@@ -192,9 +190,8 @@ async fn open_flow(state: State, req: HttpRequest, body: web::Json<FlowRequest>)
     let key = resolve_key(&state, body.key.trim(), "publishable").await?;
     let vendor_id = key.vendor_id.clone();
     let vendor = state.db.run(move |conn| store::vendors::get(conn, &vendor_id)).await?;
-    let own = state.settings.public_url.as_deref().and_then(|u| crate::domain::account::Origin::parse(u).ok());
     let origin = origin_of(&req);
-    reviews::check_origin(origin.as_deref(), &vendor.origin_list(), own.as_ref())?;
+    reviews::check_origin(origin.as_deref(), &vendor.origin_list(), state.own_origin.as_ref())?;
     let (flow, token) = reviews::open_flow(&state, &vendor.id, sku).await?;
     let mut res = HttpResponse::Created().insert_header((header::CACHE_CONTROL, "no-store")).json(FlowResponse {
         flow_id: flow.id,

@@ -54,15 +54,15 @@ pub fn revoke(conn: &mut DbConn, vendor_id: &str, key_id: &str, now: i64) -> Res
 
 /// Whether the key's recorded last use is older than a minute.
 pub fn use_is_stale(key: &ApiKey, now: i64) -> bool {
-    key.last_used_at.is_none_or(|t| t < now - 60_000)
+    super::mark_is_stale(key.last_used_at, now)
 }
 
-/// Records use, at most once a minute per key to spare the database.
+/// Records use; the filter keeps concurrent callers to one write per interval.
 pub fn touch(conn: &mut DbConn, key_id: &str, now: i64) -> Result<()> {
     diesel::update(
         api_keys::table
             .find(key_id)
-            .filter(api_keys::last_used_at.is_null().or(api_keys::last_used_at.lt(now - 60_000))),
+            .filter(api_keys::last_used_at.is_null().or(api_keys::last_used_at.lt(now - super::MARK_INTERVAL_MS))),
     )
     .set(api_keys::last_used_at.eq(now))
     .execute(conn)?;

@@ -10,6 +10,15 @@ pub mod sessions;
 pub mod staff;
 pub mod vendors;
 
+/// Key use and "widget served" are recorded at most this often, sparing the database a
+/// write per request.
+pub const MARK_INTERVAL_MS: i64 = 60_000;
+
+/// Whether a mark last written at `last` is due to be written again.
+pub fn mark_is_stale(last: Option<i64>, now: i64) -> bool {
+    last.is_none_or(|t| t < now - MARK_INTERVAL_MS)
+}
+
 /// A new time-ordered id (UUIDv7, text): sortable, unguessable enough for ids (never for secrets).
 pub fn new_id(clock: &dyn crate::clock::Clock, random: &dyn crate::clock::Random) -> String {
     let mut rand_bytes = [0u8; 10];

@@ -63,12 +63,17 @@ pub fn update_settings(
     Ok(())
 }
 
+/// Whether the "widget served" mark is due (see [`super::mark_is_stale`]).
+pub fn widget_mark_is_stale(vendor: &Vendor, now: i64) -> bool {
+    super::mark_is_stale(vendor.widget_served_at, now)
+}
+
 /// Records that the widget API served this vendor (at most once a minute per vendor).
 pub fn mark_widget_served(conn: &mut DbConn, vendor_id: &str, now: i64) -> Result<()> {
     diesel::update(
-        vendors::table
-            .find(vendor_id)
-            .filter(vendors::widget_served_at.is_null().or(vendors::widget_served_at.lt(now - 60_000))),
+        vendors::table.find(vendor_id).filter(
+            vendors::widget_served_at.is_null().or(vendors::widget_served_at.lt(now - super::MARK_INTERVAL_MS)),
+        ),
     )
     .set(vendors::widget_served_at.eq(now))
     .execute(conn)?;
