@@ -4,14 +4,14 @@
 
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::core::Core;
 use crate::domain::account::Role;
 use crate::domain::contact::Email;
 use crate::error::{Error, Result};
 use crate::security::jwt::{StaffClaims, AUDIENCE, ISSUER};
 use crate::security::password;
 use crate::security::tokens::{new_token, sha256_hex, visible_prefix};
-use crate::store::audit::{self, Entry};
+use crate::store::audit::Entry;
 use crate::store::keys::ApiKey;
 use crate::store::sessions::RefreshToken;
 use crate::store::staff::Staff;
@@ -48,29 +48,29 @@ pub async fn hash_password(password: String) -> Result<String> {
         .map_err(|e| Error::internal(format!("hashing task failed: {e}")))?
 }
 
-pub fn new_key(state: &AppState, vendor_id: &str, kind: &str, label: &str) -> IssuedKey {
+pub fn new_key(core: &Core, vendor_id: &str, kind: &str, label: &str) -> IssuedKey {
     let prefix = if kind == "secret" { "sk" } else { "pk" };
-    let plaintext = new_token(prefix, state.random.as_ref());
+    let plaintext = new_token(prefix, core.random.as_ref());
     let row = ApiKey {
-        id: new_id(state.clock.as_ref(), state.random.as_ref()),
+        id: new_id(core.clock.as_ref(), core.random.as_ref()),
         vendor_id: vendor_id.to_owned(),
         kind: kind.to_owned(),
         prefix: visible_prefix(&plaintext),
         key_hash: sha256_hex(&plaintext),
         label: label.to_owned(),
-        created_at: state.clock.now_ms(),
+        created_at: core.clock.now_ms(),
         revoked_at: None,
         last_used_at: None,
     };
     IssuedKey { row, plaintext }
 }
 
-pub async fn create_vendor(state: &AppState, input: NewVendor, actor: &str) -> Result<CreatedVendor> {
+pub async fn create_vendor(core: &Core, input: NewVendor, actor: &str) -> Result<CreatedVendor> {
     password::check_policy(&input.owner_password, input.owner_email.as_str())?;
     let hash = hash_password(input.owner_password).await?;
-    let now = state.clock.now_ms();
+    let now = core.clock.now_ms();
     let vendor = Vendor {
-        id: new_id(state.clock.as_ref(), state.random.as_ref()),
+        id: new_id(core.clock.as_ref(), core.random.as_ref()),
         name: input.name,
         origins: serde_json::to_string(&input.origins).map_err(Error::internal)?,
         auto_publish_min_level: None,
@@ -80,7 +80,7 @@ pub async fn create_vendor(state: &AppState, input: NewVendor, actor: &str) -> R
         created_at: now,
     };
     let owner = Staff {
-        id: new_id(state.clock.as_ref(), state.random.as_ref()),
+        id: new_id(core.clock.as_ref(), core.random.as_ref()),
         vendor_id: vendor.id.clone(),
         email: input.owner_email.as_str().to_owned(),
         display_name: input.owner_name,
@@ -90,14 +90,14 @@ pub async fn create_vendor(state: &AppState, input: NewVendor, actor: &str) -> R
         created_at: now,
         updated_at: now,
     };
-    let publishable = new_key(state, &vendor.id, "publishable", "widget");
-    let secret = new_key(state, &vendor.id, "secret", "server");
+    let publishable = new_key(core, &vendor.id, "publishable", "widget");
+    let secret = new_key(core, &vendor.id, "secret", "server");
     let created = CreatedVendor { vendor, owner, publishable, secret };
     let rows =
         (created.vendor.clone(), created.owner.clone(), created.publishable.row.clone(), created.secret.row.clone());
     let actor = actor.to_owned();
-    state
-        .db
+    let audit = core.audit.clone();
+    core.db
         .write(move |conn| {
             let (vendor, owner, pk, sk) = rows;
             store::vendors::insert(conn, &vendor)?;
@@ -106,12 +106,12 @@ pub async fn create_vendor(state: &AppState, input: NewVendor, actor: &str) -> R
             store::keys::insert(conn, &sk)?;
             let v = vendor.id.as_str();
             let details = json!({"name": vendor.name, "origins": vendor.origin_list()});
-            audit::append(conn, v, now, Entry { actor: &actor, action: "vendor.created", target: v, details })?;
+            audit.append(conn, v, now, Entry { actor: &actor, action: "vendor.created", target: v, details })?;
             let details = json!({"email": owner.email, "role": owner.role});
-            audit::append(conn, v, now, Entry { actor: &actor, action: "staff.created", target: &owner.id, details })?;
+            audit.append(conn, v, now, Entry { actor: &actor, action: "staff.created", target: &owner.id, details })?;
             for key in [&pk, &sk] {
                 let details = json!({"kind": key.kind, "prefix": key.prefix, "label": key.label});
-                audit::append(conn, v, now, Entry { actor: &actor, action: "key.created", target: &key.id, details })?;
+                audit.append(conn, v, now, Entry { actor: &actor, action: "key.created", target: &key.id, details })?;
             }
             Ok(())
         })
@@ -126,8 +126,8 @@ pub struct Tokens {
     pub refresh_token: String,
 }
 
-fn issue_tokens(state: &AppState, member: &Staff, family_id: &str) -> Result<(Tokens, RefreshToken)> {
-    let now = state.clock.now();
+fn issue_tokens(core: &Core, member: &Staff, family_id: &str) -> Result<(Tokens, RefreshToken)> {
+    let now = core.clock.now();
     let claims = StaffClaims {
         iss: ISSUER.into(),
         aud: AUDIENCE.into(),
@@ -135,33 +135,33 @@ fn issue_tokens(state: &AppState, member: &Staff, family_id: &str) -> Result<(To
         vid: member.vendor_id.clone(),
         role: member.role.clone(),
         iat: now.timestamp(),
-        exp: now.timestamp() + state.settings.access_token_ttl_secs,
+        exp: now.timestamp() + core.settings.access_token_ttl_secs,
     };
-    let access_token = state.keys.sign(&claims).map_err(Error::Internal)?;
-    let refresh_token = new_token("rt", state.random.as_ref());
+    let access_token = core.keys.sign(&claims).map_err(Error::Internal)?;
+    let refresh_token = new_token("rt", core.random.as_ref());
     let row = RefreshToken {
-        id: new_id(state.clock.as_ref(), state.random.as_ref()),
+        id: new_id(core.clock.as_ref(), core.random.as_ref()),
         staff_id: member.id.clone(),
         token_hash: sha256_hex(&refresh_token),
         family_id: family_id.to_owned(),
         created_at: now.timestamp_millis(),
-        expires_at: now.timestamp_millis() + state.settings.refresh_token_ttl_days * 86_400_000,
+        expires_at: now.timestamp_millis() + core.settings.refresh_token_ttl_days * 86_400_000,
         used_at: None,
         revoked_at: None,
     };
-    Ok((Tokens { access_token, expires_in: state.settings.access_token_ttl_secs, refresh_token }, row))
+    Ok((Tokens { access_token, expires_in: core.settings.access_token_ttl_secs, refresh_token }, row))
 }
 
 const BAD_LOGIN: &str = "invalid e-mail or password";
 
 /// Password login. Unknown accounts, inactive accounts and wrong passwords give the same
 /// answer after the same work (an argon2 verification either way).
-pub async fn login(state: &AppState, email: &str, password_attempt: String) -> Result<(Tokens, Staff)> {
+pub async fn login(core: &Core, email: &str, password_attempt: String) -> Result<(Tokens, Staff)> {
     let key = email.trim().to_lowercase();
-    let now = state.clock.now_ms();
-    state.limits.login_failures.check(&key, now)?;
+    let now = core.clock.now_ms();
+    core.login_failures.check(&key, now)?;
     let lookup = key.clone();
-    let member = state.db.run(move |conn| store::staff::by_email(conn, &lookup)).await?;
+    let member = core.db.run(move |conn| store::staff::by_email(conn, &lookup)).await?;
     let stored = member.as_ref().map(|m| m.password_hash.clone()).unwrap_or_else(|| password::dummy_hash().to_owned());
     let (verified, attempt) = actix_web::rt::task::spawn_blocking(move || {
         let verified = password::verify(&password_attempt, &stored);
@@ -172,24 +172,24 @@ pub async fn login(state: &AppState, email: &str, password_attempt: String) -> R
     let member = match member {
         Some(m) if verified.ok && m.active => m,
         _ => {
-            state.limits.login_failures.record_failure(&key, now);
+            core.login_failures.record_failure(&key, now);
             return Err(Error::Unauthorized(BAD_LOGIN.into()));
         }
     };
-    state.limits.login_failures.clear(&key);
+    core.login_failures.clear(&key);
     let new_hash = if verified.needs_rehash { Some(hash_password(attempt).await?) } else { None };
-    let family = new_id(state.clock.as_ref(), state.random.as_ref());
-    let (tokens, row) = issue_tokens(state, &member, &family)?;
+    let family = new_id(core.clock.as_ref(), core.random.as_ref());
+    let (tokens, row) = issue_tokens(core, &member, &family)?;
     let m = member.clone();
-    state
-        .db
+    let audit = core.audit.clone();
+    core.db
         .write(move |conn| {
             store::sessions::insert(conn, &row)?;
             if let Some(hash) = &new_hash {
                 store::staff::set_password_hash(conn, &m.id, hash, now)?;
             }
             let details = json!({"rehashed": new_hash.is_some()});
-            audit::append(
+            audit.append(
                 conn,
                 &m.vendor_id,
                 now,
@@ -203,10 +203,10 @@ pub async fn login(state: &AppState, email: &str, password_attempt: String) -> R
 
 /// Rotates a refresh token. A token presented twice means it leaked: the whole family
 /// (every token descended from that login) is revoked.
-pub async fn refresh(state: &AppState, presented: &str) -> Result<(Tokens, Staff)> {
+pub async fn refresh(core: &Core, presented: &str) -> Result<(Tokens, Staff)> {
     let hash = sha256_hex(presented.trim());
-    let now = state.clock.now_ms();
-    let found = state
+    let now = core.clock.now_ms();
+    let found = core
         .db
         .run(move |conn| {
             let Some(token) = store::sessions::by_hash(conn, &hash)? else { return Ok(None) };
@@ -219,8 +219,8 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<(Tokens, Staff
     if token.revoked_at.is_some() || token.expires_at <= now || !member.active {
         return Err(invalid());
     }
-    let (tokens, row) = issue_tokens(state, &member, &token.family_id)?;
-    let rotated = state
+    let (tokens, row) = issue_tokens(core, &member, &token.family_id)?;
+    let rotated = core
         .db
         .write(move |conn| {
             if !store::sessions::spend(conn, &token.id, now)? {
@@ -234,12 +234,12 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<(Tokens, Staff
         let family = token.family_id.clone();
         let vendor = member.vendor_id.clone();
         let staff_id = member.id.clone();
-        state
-            .db
+        let audit = core.audit.clone();
+        core.db
             .write(move |conn| {
                 store::sessions::revoke_family(conn, &family, now)?;
                 let details = json!({"family": family});
-                audit::append(
+                audit.append(
                     conn,
                     &vendor,
                     now,

@@ -8,45 +8,30 @@ use actix_web::{web, App, HttpServer};
 use utoipa::OpenApi as _;
 use utoipa_actix_web::AppExt;
 
-use crate::clock::{Clock, OsRandom, Random, SystemClock};
 use crate::config::Settings;
-use crate::db::Db;
+use crate::core::Core;
 use crate::http;
 use crate::http::metrics::Metrics;
-use crate::security::hmac::ContactHasher;
-use crate::security::jwt::KeyRing;
-use crate::security::keys::SecretsFile;
 use crate::security::ratelimit::Limiters;
 
-/// Time and randomness, injected so tests can drive them.
-#[derive(Clone)]
-pub struct Deps {
-    pub clock: Arc<dyn Clock>,
-    pub random: Arc<dyn Random>,
-}
+pub use crate::core::Deps;
 
-impl Default for Deps {
-    fn default() -> Self {
-        Deps { clock: Arc::new(SystemClock), random: Arc::new(OsRandom) }
-    }
-}
-
-/// Everything a handler may need; shared by all workers of a node.
+/// What an HTTP node adds to `Core`: the edge limits, metrics, the route table and the
+/// served OpenAPI document. Derefs to `Core`, so handlers pass `&state` to use cases.
 pub struct AppState {
-    pub db: Db,
-    pub settings: Settings,
-    pub clock: Arc<dyn Clock>,
-    pub random: Arc<dyn Random>,
-    pub keys: KeyRing,
-    pub contacts: ContactHasher,
+    pub core: Arc<Core>,
     pub limits: Limiters,
     pub metrics: Metrics,
     pub routes: http::RouteTable,
-    pub vendor_levels: crate::reviews::VendorLevelCache,
-    pub public_cache: http::cache::PublicCache,
-    /// The service's own origin (from `public_url`): its pages may write to the public API.
-    pub own_origin: Option<crate::domain::account::Origin>,
     pub openapi_json: String,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
 }
 
 pub type State = web::Data<AppState>;
@@ -54,32 +39,15 @@ pub type State = web::Data<AppState>;
 impl AppState {
     /// Opens (and migrates) the database and loads or creates the key file.
     pub fn new(settings: Settings, deps: Deps) -> anyhow::Result<AppState> {
-        let db = Db::connect(&settings.database_url, settings.pool_size)?;
-        let secrets =
-            SecretsFile::load_or_create(&settings.key_file_path(), deps.clock.as_ref(), deps.random.as_ref())?;
-        let keys = KeyRing::from_secrets(&secrets, settings.jwt_leeway_secs)?;
-        let contacts = ContactHasher::new(secrets.pepper()?);
-        let limits = Limiters::new(&settings)?;
-        let public_cache = http::cache::PublicCache::new(settings.public_cache_ttl_secs, 50_000);
-        let own_origin = settings.public_url.as_deref().and_then(|u| crate::domain::account::Origin::parse(u).ok());
+        AppState::from_core(Arc::new(Core::new(settings, deps)?))
+    }
+
+    pub fn from_core(core: Arc<Core>) -> anyhow::Result<AppState> {
+        let limits = Limiters::new(&core.settings)?;
         let api = openapi();
         let routes = http::RouteTable::from_openapi(&api);
         let openapi_json = api.to_pretty_json()?;
-        Ok(AppState {
-            db,
-            settings,
-            clock: deps.clock,
-            random: deps.random,
-            keys,
-            contacts,
-            limits,
-            metrics: Metrics::new()?,
-            routes,
-            vendor_levels: Default::default(),
-            public_cache,
-            own_origin,
-            openapi_json,
-        })
+        Ok(AppState { core, limits, metrics: Metrics::new()?, routes, openapi_json })
     }
 }
 

@@ -1,10 +1,12 @@
 //! What the `truview` subcommands do (kept in the library so tests can call them).
 
 use std::path::Path;
+use std::sync::Arc;
 
-use crate::app::{Application, Deps};
+use crate::app::Application;
 use crate::clock::{OsRandom, SystemClock};
 use crate::config::Settings;
+use crate::core::{Core, Deps};
 use crate::db;
 use crate::security::keys::SecretsFile;
 
@@ -12,11 +14,11 @@ pub async fn serve(settings: Settings, with_worker: bool) -> anyhow::Result<()> 
     tracing::info!(database = %settings.database_url_for_logs(), "starting");
     let app = Application::build(settings, Deps::default())?;
     let state = app.state();
-    if state.settings.demo {
-        let st = state.clone();
-        let empty = state.db.run(crate::store::vendors::count).await? == 0;
+    let core = state.core.clone();
+    if core.settings.demo {
+        let empty = core.db.run(crate::store::vendors::count).await? == 0;
         if empty {
-            let (created, password) = crate::demo::seed(&st).await?;
+            let (created, password) = crate::demo::seed(&core).await?;
             println!("TruView is running at http://127.0.0.1:{}", app.port());
             println!(
                 "A demo vendor was created on this empty database:{}",
@@ -24,8 +26,11 @@ pub async fn serve(settings: Settings, with_worker: bool) -> anyhow::Result<()> 
             );
         }
     }
-    let worker = with_worker.then(|| actix_web::rt::spawn(crate::worker::run_forever(state.clone())));
+    // Every serving process trims its own limiter memory, whether or not it runs the worker.
+    let trimmer = actix_web::rt::spawn(crate::http::trim_limiters(state.clone()));
+    let worker = with_worker.then(|| actix_web::rt::spawn(crate::worker::run_forever(core.clone())));
     app.run_until_stopped().await?;
+    trimmer.abort();
     if let Some(worker) = worker {
         worker.abort();
     }
@@ -34,14 +39,14 @@ pub async fn serve(settings: Settings, with_worker: bool) -> anyhow::Result<()> 
 }
 
 pub async fn worker(settings: Settings, once: bool) -> anyhow::Result<()> {
-    let state = actix_web::web::Data::new(crate::app::AppState::new(settings, Deps::default())?);
+    let core = Arc::new(Core::new(settings, Deps::default())?);
     if once {
-        let pass = crate::worker::run_once(&state).await?;
+        let pass = crate::worker::run_once(&core).await?;
         println!("{pass:?}");
         return Ok(());
     }
     tokio::select! {
-        _ = crate::worker::run_forever(state) => {}
+        _ = crate::worker::run_forever(core) => {}
         _ = tokio::signal::ctrl_c() => tracing::info!("worker stopping"),
     }
     Ok(())
@@ -78,10 +83,10 @@ pub async fn vendor_create(
 ) -> anyhow::Result<()> {
     use crate::domain::account::parse_origins;
     use crate::domain::text::{clean, Lines};
-    let state = crate::app::AppState::new(settings, Deps::default())?;
+    let core = Core::new(settings, Deps::default())?;
     let generated = owner_password.is_none();
     let password =
-        owner_password.unwrap_or_else(|| format!("tv-{}", crate::clock::Random::token(state.random.as_ref(), 12)));
+        owner_password.unwrap_or_else(|| format!("tv-{}", crate::clock::Random::token(core.random.as_ref(), 12)));
     let email = crate::domain::contact::Email::parse("owner_email", &owner_email)?;
     let input = crate::accounts::NewVendor {
         name: clean("name", &name, Lines::Single, 1, 100)?,
@@ -90,22 +95,22 @@ pub async fn vendor_create(
         owner_email: email,
         owner_password: password.clone(),
     };
-    let created = crate::accounts::create_vendor(&state, input, "cli").await?;
+    let created = crate::accounts::create_vendor(&core, input, "cli").await?;
     println!("Vendor created.{}", crate::demo::credentials_banner(&created, generated.then_some(password.as_str())));
     Ok(())
 }
 
 pub async fn demo(settings: Settings) -> anyhow::Result<()> {
-    let state = crate::app::AppState::new(settings, Deps::default())?;
-    let (created, password) = crate::demo::seed(&state).await?;
+    let core = Core::new(settings, Deps::default())?;
+    let (created, password) = crate::demo::seed(&core).await?;
     println!("Demo vendor created.{}", crate::demo::credentials_banner(&created, Some(&password)));
     Ok(())
 }
 
 /// Verifies every vendor's audit chain; prints the first break of each broken chain.
 pub async fn audit_verify(settings: Settings) -> anyhow::Result<bool> {
-    let state = crate::app::AppState::new(settings, Deps::default())?;
-    let report = state.db.run(crate::store::audit::verify_all).await?;
+    let core = Core::new(settings, Deps::default())?;
+    let report = core.db.run(crate::store::audit::verify_all).await?;
     let mut ok = true;
     for (vendor_id, outcome) in report {
         match outcome {

@@ -117,14 +117,16 @@ impl Settings {
 
     fn validate(&self) -> anyhow::Result<()> {
         self.trusted_proxy_nets()?;
+        Backend::from_url(&self.database_url).map_err(|e| anyhow::anyhow!("database_url: {e}"))?;
         if self.pool_size == 0 {
             anyhow::bail!("pool_size must be at least 1");
         }
         Ok(())
     }
 
+    /// The backend `database_url` names (`load` has refused unknown schemes; SQLite otherwise).
     pub fn backend(&self) -> Backend {
-        Backend::from_url(&self.database_url)
+        Backend::from_url(&self.database_url).unwrap_or(Backend::Sqlite)
     }
 
     /// Where the secrets file lives.

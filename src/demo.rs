@@ -2,16 +2,16 @@
 //! so a new operator can log in and see the product at once.
 
 use crate::accounts::{self, CreatedVendor, NewVendor};
-use crate::app::AppState;
+use crate::core::Core;
 use crate::domain::contact::Email;
 use crate::error::Result;
 
 pub const DEMO_EMAIL: &str = "owner@demo.truview.example";
 
 /// Creates the demo vendor with a generated owner password; returns it with the password.
-pub async fn seed(state: &AppState) -> Result<(CreatedVendor, String)> {
-    let password = format!("demo-{}", state.random.token(12));
-    let origin = state.settings.public_url.clone().unwrap_or_else(|| format!("http://{}", state.settings.bind));
+pub async fn seed(core: &Core) -> Result<(CreatedVendor, String)> {
+    let password = format!("demo-{}", core.random.token(12));
+    let origin = core.settings.public_url.clone().unwrap_or_else(|| format!("http://{}", core.settings.bind));
     let origins = crate::domain::account::parse_origins(&[origin]).unwrap_or_default();
     let input = NewVendor {
         name: "Demo Shop".into(),
@@ -20,7 +20,7 @@ pub async fn seed(state: &AppState) -> Result<(CreatedVendor, String)> {
         owner_name: "Demo owner".into(),
         owner_password: password.clone(),
     };
-    let created = accounts::create_vendor(state, input, "demo").await?;
+    let created = accounts::create_vendor(core, input, "demo").await?;
     Ok((created, password))
 }
 

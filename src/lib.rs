@@ -1,13 +1,18 @@
 //! TruView: a verified customer-review service.
 //!
-//! Layout (see `ARCHITECTURE.md`): `http` (thin actix-web handlers) → `domain` (pure rules)
-//! → `store` (diesel queries, one file per aggregate) over `db` (SQLite or PostgreSQL).
+//! Layout (see `ARCHITECTURE.md`): `http` and `cli` are thin doors over the capability
+//! modules (`accounts`, `reviews`), which take `&Core` and own each write's transaction,
+//! audit entry and cache invalidation; they decide with `domain` (pure rules) and read and
+//! write through `store` (diesel queries, one file per aggregate) over `db` (SQLite or
+//! PostgreSQL).
 
 pub mod accounts;
 pub mod app;
+pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod core;
 pub mod db;
 pub mod demo;
 pub mod domain;

@@ -1,15 +1,12 @@
 //! Review use cases shared by the HTTP handlers: open a flow, submit, moderate, reply,
 //! erase and export a buyer, assess the vendor. Policy comes from `domain`, rows from `store`.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::core::Core;
 use crate::domain::account::{is_insider, Origin};
 use crate::domain::contact::{Email, Phone};
-use crate::domain::maturity::{review_level, vendor_level, Evidence, VendorAssessment, VendorFacts};
+use crate::domain::maturity::{self, review_level, Evidence, VendorAssessment, VendorFacts};
 use crate::domain::moderation::{self, Action, RejectReason, Status};
 use crate::error::{Error, Result};
 use crate::security::tokens::{new_token, sha256_hex};
@@ -33,35 +30,34 @@ pub struct Submission {
 }
 
 /// Opens a review flow for a vendor; returns it with its plaintext token.
-pub async fn open_flow(state: &AppState, vendor_id: &str, sku: Option<String>) -> Result<(Flow, String)> {
-    let token = new_token("fl", state.random.as_ref());
-    let now = state.clock.now_ms();
+pub async fn open_flow(core: &Core, vendor_id: &str, sku: Option<String>) -> Result<(Flow, String)> {
+    let token = new_token("fl", core.random.as_ref());
+    let now = core.clock.now_ms();
     let flow = Flow {
-        id: new_id(state.clock.as_ref(), state.random.as_ref()),
+        id: new_id(core.clock.as_ref(), core.random.as_ref()),
         vendor_id: vendor_id.to_owned(),
         token_hash: sha256_hex(&token),
         sku,
         order_id: None,
         evidence: "{}".into(),
         created_at: now,
-        expires_at: now + state.settings.flow_ttl_minutes * 60_000,
+        expires_at: now + core.settings.flow_ttl_minutes * 60_000,
         completed_at: None,
     };
     let row = flow.clone();
-    state.db.write(move |conn| store::flows::insert(conn, &row)).await?;
+    core.db.write(move |conn| store::flows::insert(conn, &row)).await?;
     Ok((flow, token))
 }
 
 /// Submits a review through its flow. Exactly one review per (vendor, order, product)
 /// exists whatever the concurrency: the UNIQUE constraint decides, the loser gets 409.
-pub async fn submit(state: &AppState, s: Submission, origin: Option<String>) -> Result<Review> {
+pub async fn submit(core: &Core, s: Submission, origin: Option<String>) -> Result<Review> {
     let hash = sha256_hex(s.flow_token.trim());
-    let now = state.clock.now_ms();
-    let email_hmac = s.email.as_ref().map(|e| state.contacts.email(e.as_str()));
-    let id = new_id(state.clock.as_ref(), state.random.as_ref());
-    let public_origin = state.own_origin.clone();
-    state
-        .db
+    let now = core.clock.now_ms();
+    let email_hmac = s.email.as_ref().map(|e| core.contacts.email(e.as_str()));
+    let id = new_id(core.clock.as_ref(), core.random.as_ref());
+    let public_origin = core.own_origin.clone();
+    core.db
         .write(move |conn| {
             let flow = store::flows::by_token_hash(conn, &hash)?.ok_or_else(|| Error::not_found("review flow"))?;
             if flow.expires_at <= now {
@@ -126,7 +122,7 @@ pub async fn submit(state: &AppState, s: Submission, origin: Option<String>) -> 
             Ok(review)
         })
         .await
-        .inspect(|review| state.public_cache.forget_vendor(&review.vendor_id))
+        .inspect(|review| core.public_cache.forget_vendor(&review.vendor_id))
 }
 
 /// Writes from a browser must come from one of the vendor's origins (or the service's own).
@@ -140,16 +136,16 @@ pub fn check_origin(origin: Option<&str>, allowed: &[String], own: Option<&Origi
 
 /// Applies a moderation decision; the rating plays no part in it (R7, FTC 16 CFR 465).
 pub async fn decide(
-    state: &AppState,
+    core: &Core,
     vendor_id: String,
     review_id: String,
     actor: String,
     action: Action,
     reason: Option<RejectReason>,
 ) -> Result<Review> {
-    let now = state.clock.now_ms();
-    state
-        .db
+    let now = core.clock.now_ms();
+    let audit = core.audit.clone();
+    core.db
         .write(move |conn| {
             let review = store::reviews::get(conn, &vendor_id, &review_id)?;
             let current = Status::parse(&review.status)?;
@@ -157,7 +153,7 @@ pub async fn decide(
             let updated = store::reviews::set_status(conn, &review, next, reason.map(RejectReason::as_str), now)?;
             let details =
                 json!({"from": current.as_str(), "to": next.as_str(), "reason": reason.map(RejectReason::as_str)});
-            store::audit::append(
+            audit.append(
                 conn,
                 &vendor_id,
                 now,
@@ -166,19 +162,13 @@ pub async fn decide(
             Ok(updated)
         })
         .await
-        .inspect(|review| state.public_cache.forget_vendor(&review.vendor_id))
+        .inspect(|review| core.public_cache.forget_vendor(&review.vendor_id))
 }
 
-pub async fn reply(
-    state: &AppState,
-    vendor_id: String,
-    review_id: String,
-    staff_id: String,
-    body: String,
-) -> Result<Reply> {
-    let now = state.clock.now_ms();
-    state
-        .db
+pub async fn reply(core: &Core, vendor_id: String, review_id: String, staff_id: String, body: String) -> Result<Reply> {
+    let now = core.clock.now_ms();
+    let audit = core.audit.clone();
+    core.db
         .write(move |conn| {
             store::reviews::get(conn, &vendor_id, &review_id)?;
             let reply = store::reviews::upsert_reply(
@@ -193,7 +183,7 @@ pub async fn reply(
                 },
             )?;
             let details = json!({"length": reply.body.chars().count()});
-            store::audit::append(
+            audit.append(
                 conn,
                 &vendor_id,
                 now,
@@ -202,14 +192,14 @@ pub async fn reply(
             Ok(reply)
         })
         .await
-        .inspect(|reply| state.public_cache.forget_vendor(&reply.vendor_id))
+        .inspect(|reply| core.public_cache.forget_vendor(&reply.vendor_id))
 }
 
 /// A buyer named by e-mail or phone, as the HMAC the database knows them by.
-pub fn contact_hmac(state: &AppState, email: Option<&str>, phone: Option<&str>) -> Result<String> {
+pub fn contact_hmac(core: &Core, email: Option<&str>, phone: Option<&str>) -> Result<String> {
     match (email, phone) {
-        (Some(e), None) => Ok(state.contacts.email(Email::parse("email", e)?.as_str())),
-        (None, Some(p)) => Ok(state.contacts.phone(Phone::parse("phone", p)?.as_str())),
+        (Some(e), None) => Ok(core.contacts.email(Email::parse("email", e)?.as_str())),
+        (None, Some(p)) => Ok(core.contacts.phone(Phone::parse("phone", p)?.as_str())),
         _ => Err(Error::validation("email", "give exactly one of email or phone")),
     }
 }
@@ -223,10 +213,11 @@ pub struct Erasure {
 
 /// Erases a buyer: order contacts deleted, reviews de-identified (level recomputed to 0,
 /// shown as "erased"), open flows deleted, one audit entry without the contact.
-pub async fn erase(state: &AppState, vendor_id: String, actor: String, hmac: String) -> Result<Erasure> {
-    let now = state.clock.now_ms();
+pub async fn erase(core: &Core, vendor_id: String, actor: String, hmac: String) -> Result<Erasure> {
+    let now = core.clock.now_ms();
     let vendor_key = vendor_id.clone();
-    let result = state
+    let audit = core.audit.clone();
+    let result = core
         .db
         .write(move |conn| {
             let orders = store::orders::by_contact(conn, &vendor_id, &hmac)?;
@@ -243,7 +234,7 @@ pub async fn erase(state: &AppState, vendor_id: String, actor: String, hmac: Str
             let flows_deleted = store::flows::delete_mentioning(conn, &vendor_id, &hmac)?;
             let out = Erasure { reviews_deidentified: reviews.len(), orders_cleared, flows_deleted };
             let details = serde_json::to_value(&out).map_err(Error::internal)?;
-            store::audit::append(
+            audit.append(
                 conn,
                 &vendor_id,
                 now,
@@ -252,17 +243,17 @@ pub async fn erase(state: &AppState, vendor_id: String, actor: String, hmac: Str
             Ok(out)
         })
         .await?;
-    state.vendor_levels.forget(&vendor_key);
-    state.public_cache.forget_vendor(&vendor_key);
+    core.vendor_levels.forget(&vendor_key);
+    core.public_cache.forget_vendor(&vendor_key);
     Ok(result)
 }
 
 /// The vendor's maturity over the configured window.
-pub async fn assess_vendor(state: &AppState, vendor_id: &str) -> Result<VendorAssessment> {
-    let thresholds = state.settings.maturity.clone();
-    let since = state.clock.now_ms() - thresholds.window_days * 86_400_000;
+pub async fn assess_vendor(core: &Core, vendor_id: &str) -> Result<VendorAssessment> {
+    let thresholds = core.settings.maturity.clone();
+    let since = core.clock.now_ms() - thresholds.window_days * 86_400_000;
     let vendor_id = vendor_id.to_owned();
-    let facts = state
+    let facts = core
         .db
         .run(move |conn| {
             let vendor = store::vendors::get(conn, &vendor_id)?;
@@ -281,32 +272,16 @@ pub async fn assess_vendor(state: &AppState, vendor_id: &str) -> Result<VendorAs
             })
         })
         .await?;
-    Ok(vendor_level(&facts, &thresholds))
+    Ok(maturity::vendor_level(&facts, &thresholds))
 }
 
-/// Vendor levels for the public summary, cached briefly (they change slowly and cost
-/// several queries).
-#[derive(Default)]
-pub struct VendorLevelCache {
-    entries: Mutex<HashMap<String, (i64, u8)>>,
-}
-
-impl VendorLevelCache {
-    pub const TTL_MS: i64 = 5 * 60_000;
-
-    pub async fn get(&self, state: &AppState, vendor_id: &str) -> Result<u8> {
-        let now = state.clock.now_ms();
-        if let Some((at, level)) = self.entries.lock().unwrap_or_else(|p| p.into_inner()).get(vendor_id) {
-            if now - at < Self::TTL_MS {
-                return Ok(*level);
-            }
-        }
-        let level = assess_vendor(state, vendor_id).await?.level;
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).insert(vendor_id.to_owned(), (now, level));
-        Ok(level)
+/// The vendor's level for the public summary, from the per-node cache when recent.
+pub async fn cached_vendor_level(core: &Core, vendor_id: &str) -> Result<u8> {
+    let now = core.now_ms();
+    if let Some(level) = core.vendor_levels.get(vendor_id, now) {
+        return Ok(level);
     }
-
-    pub fn forget(&self, vendor_id: &str) {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(vendor_id);
-    }
+    let level = assess_vendor(core, vendor_id).await?.level;
+    core.vendor_levels.put(vendor_id, level, now);
+    Ok(level)
 }

@@ -1,10 +1,11 @@
 //! The background worker. Today it does maintenance: expired review flows and refresh
-//! tokens are deleted and rate-limiter memory is trimmed. The funnel's job queue joins
+//! tokens are deleted. (Each serving process trims its own rate-limiter memory on a timer:
+//! see `http::trim_limiters`.) The funnel's job queue joins
 //! it in a later stage. Several workers may run at once: every pass is idempotent.
 
 use std::time::Duration;
 
-use crate::app::AppState;
+use crate::core::Core;
 use crate::store;
 
 /// Flows are kept a day past expiry so a late submission is told "expired", not "unknown".
@@ -16,10 +17,9 @@ pub struct Pass {
     pub refresh_tokens_deleted: usize,
 }
 
-pub async fn run_once(state: &AppState) -> crate::error::Result<Pass> {
-    state.limits.shrink();
-    let now = state.clock.now_ms();
-    let pass = state
+pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
+    let now = core.clock.now_ms();
+    let pass = core
         .db
         .write(move |conn| {
             Ok(Pass {
@@ -34,11 +34,11 @@ pub async fn run_once(state: &AppState) -> crate::error::Result<Pass> {
     Ok(pass)
 }
 
-pub async fn run_forever(state: actix_web::web::Data<AppState>) {
-    let mut interval = tokio::time::interval(Duration::from_secs(state.settings.worker_interval_secs.max(1)));
+pub async fn run_forever(core: std::sync::Arc<Core>) {
+    let mut interval = tokio::time::interval(Duration::from_secs(core.settings.worker_interval_secs.max(1)));
     loop {
         interval.tick().await;
-        if let Err(e) = run_once(&state).await {
+        if let Err(e) = run_once(&core).await {
             tracing::warn!(error = %e, "worker pass failed");
         }
     }

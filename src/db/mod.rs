@@ -33,11 +33,22 @@ pub enum Backend {
 }
 
 impl Backend {
-    pub fn from_url(url: &str) -> Backend {
+    /// `postgres://`/`postgresql://` → PostgreSQL; `sqlite://`, `sqlite:` or a plain file
+    /// path → SQLite. Any other scheme (a typo such as `postgress://`, or `mysql://`) is
+    /// refused rather than silently becoming an empty SQLite file of that name.
+    pub fn from_url(url: &str) -> std::result::Result<Backend, String> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres
-        } else {
-            Backend::Sqlite
+            return Ok(Backend::Postgres);
+        }
+        if url.starts_with("sqlite:") {
+            return Ok(Backend::Sqlite);
+        }
+        match url.split_once("://") {
+            Some((scheme, _)) => Err(format!(
+                "unsupported database URL scheme '{scheme}://': use postgres://…, sqlite://PATH or a file path"
+            )),
+            None if url.trim().is_empty() => Err("the database URL is empty".into()),
+            None => Ok(Backend::Sqlite),
         }
     }
 
@@ -56,7 +67,7 @@ pub fn sqlite_path(url: &str) -> &str {
 
 /// Opens one connection of the backend the URL names, with per-connection set-up.
 pub fn establish(url: &str) -> std::result::Result<DbConn, diesel::ConnectionError> {
-    match Backend::from_url(url) {
+    match Backend::from_url(url).map_err(diesel::ConnectionError::InvalidConnectionUrl)? {
         Backend::Postgres => Ok(DbConn::Pg(PgConnection::establish(url)?)),
         Backend::Sqlite => {
             let mut conn = SqliteConnection::establish(sqlite_path(url))?;
@@ -112,7 +123,7 @@ pub struct Db {
 impl Db {
     /// Connects, applies pending migrations, and builds the pool.
     pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Db> {
-        let backend = Backend::from_url(url);
+        let backend = Backend::from_url(url).map_err(|e| anyhow::anyhow!("database_url: {e}"))?;
         let mut conn =
             establish(url).map_err(|e| anyhow::anyhow!("cannot open the {} database: {e}", backend.name()))?;
         run_migrations(&mut conn)?;

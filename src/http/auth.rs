@@ -94,13 +94,14 @@ async fn refresh(state: State, body: web::Json<RefreshRequest>) -> Result<HttpRe
 async fn logout(state: State, session: StaffSession, body: web::Json<RefreshRequest>) -> Result<HttpResponse> {
     let hash = crate::security::tokens::sha256_hex(body.refresh_token.trim());
     let now = state.clock.now_ms();
+    let audit = state.audit.clone();
     state
         .db
         .write(move |conn| {
             if let Some(token) = store::sessions::by_hash(conn, &hash)?.filter(|t| t.staff_id == session.staff_id) {
                 store::sessions::revoke_family(conn, &token.family_id, now)?;
             }
-            session.audit(conn, now, "staff.logout", &session.staff_id, json!({}))?;
+            session.audit(&audit, conn, now, "staff.logout", &session.staff_id, json!({}))?;
             Ok(())
         })
         .await?;
@@ -130,12 +131,13 @@ async fn change_password(state: State, session: StaffSession, body: web::Json<Pa
     }
     let hash = accounts::hash_password(body.new_password).await?;
     let now = state.clock.now_ms();
+    let audit = state.audit.clone();
     state
         .db
         .write(move |conn| {
             store::staff::set_password_hash(conn, &session.staff_id, &hash, now)?;
             store::sessions::revoke_all_for_staff(conn, &session.staff_id, now)?;
-            session.audit(conn, now, "staff.password_changed", &session.staff_id, json!({}))?;
+            session.audit(&audit, conn, now, "staff.password_changed", &session.staff_id, json!({}))?;
             Ok(())
         })
         .await?;

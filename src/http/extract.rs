@@ -52,13 +52,14 @@ impl StaffSession {
     /// Appends this member's action to the vendor's audit log (inside the action's transaction).
     pub fn audit(
         &self,
+        log: &crate::store::audit::AuditLog,
         conn: &mut DbConn,
         at: i64,
         action: &str,
         target: &str,
         details: serde_json::Value,
     ) -> Result<i64> {
-        store::audit::append(conn, &self.vendor_id, at, Entry { actor: &self.actor(), action, target, details })
+        log.append(conn, &self.vendor_id, at, Entry { actor: &self.actor(), action, target, details })
     }
 }
 

@@ -83,12 +83,13 @@ async fn create_key(state: State, session: StaffSession, body: web::Json<NewKey>
     let issued = accounts::new_key(&state, &session.vendor_id, kind, &label);
     let row = issued.row.clone();
     let now = state.clock.now_ms();
+    let audit = state.audit.clone();
     state
         .db
         .write(move |conn| {
             store::keys::insert(conn, &row)?;
             let details = json!({"kind": row.kind, "prefix": row.prefix, "label": row.label});
-            session.audit(conn, now, "key.created", &row.id, details)?;
+            session.audit(&audit, conn, now, "key.created", &row.id, details)?;
             Ok(())
         })
         .await?;
@@ -103,13 +104,14 @@ async fn revoke_key(state: State, session: StaffSession, id: web::Path<String>) 
     let vendor_id = session.vendor_id.clone();
     let key_id = id.into_inner();
     let now = state.clock.now_ms();
+    let audit = state.audit.clone();
     state
         .db
         .write(move |conn| {
             if !store::keys::revoke(conn, &session.vendor_id, &key_id, now)? {
                 return Err(Error::not_found("live key"));
             }
-            session.audit(conn, now, "key.revoked", &key_id, json!({}))?;
+            session.audit(&audit, conn, now, "key.revoked", &key_id, json!({}))?;
             Ok(())
         })
         .await?;

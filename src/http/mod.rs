@@ -2,7 +2,6 @@
 
 pub mod audit;
 pub mod auth;
-pub mod cache;
 pub mod errors;
 pub mod extract;
 pub mod keys;
@@ -150,6 +149,17 @@ async fn client_limits(
         }
     }
     Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// Trims the node's limiter memory once a minute (per-IP, per-key and login buckets that
+/// have refilled are forgotten), so it stays bounded under `serve --no-worker` too.
+pub async fn trim_limiters(state: State) {
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        interval.tick().await;
+        state.limits.shrink();
+        state.login_failures.trim(state.clock.now_ms());
+    }
 }
 
 /// Known path templates and their methods, taken from the OpenAPI document, so an

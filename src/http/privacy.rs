@@ -69,6 +69,7 @@ async fn export(state: State, session: StaffSession, query: web::Query<BuyerRef>
     let hmac = reviews::contact_hmac(&state, query.email.as_deref(), query.phone.as_deref())?;
     let now = state.clock.now_ms();
     let ts = |ms: i64| crate::clock::from_ms(ms).to_rfc3339();
+    let audit = state.audit.clone();
     let (orders, reviews) = state
         .db
         .write(move |conn| {
@@ -76,7 +77,7 @@ async fn export(state: State, session: StaffSession, query: web::Query<BuyerRef>
             let ids: Vec<String> = orders.iter().map(|(o, _)| o.id.clone()).collect();
             let reviews = store::reviews::by_contact(conn, &session.vendor_id, &hmac, &ids)?;
             let details = json!({"orders": orders.len(), "reviews": reviews.len()});
-            session.audit(conn, now, "privacy.exported", "buyer", details)?;
+            session.audit(&audit, conn, now, "privacy.exported", "buyer", details)?;
             Ok((orders, reviews))
         })
         .await

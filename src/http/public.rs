@@ -10,12 +10,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::{AppState, State};
+use crate::cache::{Cached, Lookup};
 use crate::db::DbConn;
 use crate::domain::contact::Email;
 use crate::domain::maturity::Check;
 use crate::domain::text::{clean, clean_optional, Lines};
 use crate::error::{Error, Result};
-use crate::http::cache::{Cached, Lookup};
 use crate::http::errors::Problem;
 use crate::http::extract::{check_key_shape, lookup_key, resolve_key};
 use crate::reviews::{self, Submission};
@@ -453,7 +453,7 @@ async fn summary_of(state: &AppState, pk: String, sku: Option<String>) -> Result
         Ok((agg, quick))
     })
     .await?;
-    let vendor_level = state.vendor_levels.get(state, &vendor.id).await?;
+    let vendor_level = reviews::cached_vendor_level(state, &vendor.id).await?;
     let count: i64 = agg.ratings.iter().sum();
     let sum: i64 = agg.ratings.iter().enumerate().map(|(i, c)| (i as i64 + 1) * c).sum();
     let [one, two, three, four, five] = agg.ratings;

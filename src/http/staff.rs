@@ -86,12 +86,13 @@ async fn add_staff(state: State, session: StaffSession, body: web::Json<NewStaff
         updated_at: now,
     };
     let row = member.clone();
+    let audit = state.audit.clone();
     state
         .db
         .write(move |conn| {
             store::staff::insert(conn, &row)?;
             let details = json!({"email": row.email, "role": row.role});
-            session.audit(conn, now, "staff.created", &row.id, details)?;
+            session.audit(&audit, conn, now, "staff.created", &row.id, details)?;
             Ok(())
         })
         .await?;
@@ -120,6 +121,7 @@ async fn update_staff(
     let body = body.into_inner();
     let staff_id = id.into_inner();
     let now = state.clock.now_ms();
+    let audit = state.audit.clone();
     let member = state
         .db
         .write(move |conn| {
@@ -140,7 +142,7 @@ async fn update_staff(
             }
             let details =
                 json!({"role": role, "active": active, "previous_role": current.role, "was_active": current.active});
-            session.audit(conn, now, "staff.updated", &staff_id, details)?;
+            session.audit(&audit, conn, now, "staff.updated", &staff_id, details)?;
             store::staff::get(conn, &session.vendor_id, &staff_id)
         })
         .await?;

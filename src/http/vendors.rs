@@ -159,6 +159,7 @@ async fn update_vendor(state: State, session: StaffSession, body: web::Json<Vend
         }
     }
     let now = state.clock.now_ms();
+    let audit = state.audit.clone();
     let vendor = state
         .db
         .write(move |conn| {
@@ -168,7 +169,7 @@ async fn update_vendor(state: State, session: StaffSession, body: web::Json<Vend
             let auto = body.auto_publish_min_level.unwrap_or(current.auto_publish_min_level);
             store::vendors::update_settings(conn, &session.vendor_id, &name, &origins, auto)?;
             let details = json!({"name": name, "origins": origins, "auto_publish_min_level": auto});
-            session.audit(conn, now, "vendor.updated", &session.vendor_id, details)?;
+            session.audit(&audit, conn, now, "vendor.updated", &session.vendor_id, details)?;
             store::vendors::get(conn, &session.vendor_id)
         })
         .await?;

@@ -17,7 +17,6 @@ pub struct Limiters {
     pub per_ip: DefaultKeyedRateLimiter<IpAddr>,
     pub per_key: DefaultKeyedRateLimiter<String>,
     pub login_ip: DefaultKeyedRateLimiter<IpAddr>,
-    pub login_failures: FailureThrottle,
     trusted_proxies: Vec<IpNet>,
 }
 
@@ -36,7 +35,6 @@ impl Limiters {
             per_ip: RateLimiter::keyed(per_minute(settings.rate_limit_per_ip)),
             per_key: RateLimiter::keyed(per_minute(settings.rate_limit_per_key)),
             login_ip: RateLimiter::keyed(per_quarter_hour(settings.login_attempts_per_ip)),
-            login_failures: FailureThrottle::new(settings.login_failures_per_account, Duration::from_secs(15 * 60)),
             trusted_proxies: settings.trusted_proxy_nets()?,
         })
     }
@@ -121,6 +119,12 @@ impl FailureThrottle {
             map.retain(|_, times| times.iter().any(|t| now_ms - t < self.window_ms));
         }
         map.entry(key.to_owned()).or_default().push(now_ms);
+    }
+
+    /// Forgets accounts whose failures are all older than the window.
+    pub fn trim(&self, now_ms: i64) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, times| times.iter().any(|t| now_ms - t < self.window_ms));
     }
 
     pub fn clear(&self, key: &str) {

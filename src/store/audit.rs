@@ -48,8 +48,23 @@ fn chain_hash(prev_hash: &str, row: &AuditRow) -> String {
     hex::encode(h.finalize())
 }
 
+/// The handle use cases append through (cloned into their write closures).
+#[derive(Clone, Default)]
+pub struct AuditLog {}
+
+impl AuditLog {
+    pub fn new() -> AuditLog {
+        AuditLog {}
+    }
+
+    /// Appends one entry; call inside the action's write transaction.
+    pub fn append(&self, conn: &mut DbConn, vendor_id: &str, at: i64, entry: Entry<'_>) -> Result<i64> {
+        append(conn, vendor_id, at, entry)
+    }
+}
+
 /// Appends one entry; call inside the action's write transaction.
-pub fn append(conn: &mut DbConn, vendor_id: &str, at: i64, entry: Entry<'_>) -> Result<i64> {
+fn append(conn: &mut DbConn, vendor_id: &str, at: i64, entry: Entry<'_>) -> Result<i64> {
     // Taking the vendor row's write lock first serialises concurrent appenders.
     diesel::update(vendors::table.find(vendor_id)).set(vendors::audit_seq.eq(vendors::audit_seq + 1)).execute(conn)?;
     let (seq, prev_hash): (i64, String) =

@@ -1,4 +1,6 @@
-//! In-process cache of public widget reads (summary, review list): body + ETag per exact
+//! Per-node caches owned by `Core`.
+//!
+//! `PublicCache`: in-process cache of public widget reads (summary, review list): body + ETag per exact
 //! path and query, on the injected clock. An entry is fresh for the TTL; after that, for up
 //! to `STALE_WINDOW_MS` (the `Cache-Control: max-age` a CDN honours anyway), it is still
 //! served while exactly one request's worth of work refreshes it in the background
@@ -9,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use actix_web::web::Bytes;
+use bytes::Bytes;
 
 use crate::clock::Clock;
 
@@ -149,6 +151,30 @@ impl PublicCache {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Vendor levels for the public summary, cached briefly (they change slowly and cost
+/// several queries). `reviews::vendor_level` fills it; writes that change a level forget it.
+#[derive(Default)]
+pub struct VendorLevelCache {
+    entries: Mutex<HashMap<String, (i64, u8)>>,
+}
+
+impl VendorLevelCache {
+    pub const TTL_MS: i64 = 5 * 60_000;
+
+    pub fn get(&self, vendor_id: &str, now_ms: i64) -> Option<u8> {
+        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(vendor_id).filter(|(at, _)| now_ms - at < Self::TTL_MS).map(|(_, level)| *level)
+    }
+
+    pub fn put(&self, vendor_id: &str, level: u8, now_ms: i64) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).insert(vendor_id.to_owned(), (now_ms, level));
+    }
+
+    pub fn forget(&self, vendor_id: &str) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(vendor_id);
     }
 }
 

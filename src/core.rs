@@ -1,0 +1,83 @@
+//! The use cases' context: database, clock, randomness, contact hasher, key ring, audit
+//! chain, settings and the per-node caches. No HTTP: `serve`, `worker`, the CLI, the demo
+//! and the tests build it the same way, and `http::State` wraps it.
+
+use std::sync::Arc;
+
+use crate::cache::{PublicCache, VendorLevelCache};
+use crate::clock::{Clock, OsRandom, Random, SystemClock};
+use crate::config::Settings;
+use crate::db::Db;
+use crate::domain::account::Origin;
+use crate::security::hmac::ContactHasher;
+use crate::security::jwt::KeyRing;
+use crate::security::keys::SecretsFile;
+use crate::security::ratelimit::FailureThrottle;
+use crate::store::audit::AuditLog;
+
+/// Time and randomness, injected so tests can drive them.
+#[derive(Clone)]
+pub struct Deps {
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn Random>,
+}
+
+impl Default for Deps {
+    fn default() -> Self {
+        Deps { clock: Arc::new(SystemClock), random: Arc::new(OsRandom) }
+    }
+}
+
+pub struct Core {
+    pub db: Db,
+    pub settings: Settings,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn Random>,
+    pub keys: KeyRing,
+    pub contacts: ContactHasher,
+    /// Appends to the vendors' audit chains (cloned into write closures).
+    pub audit: AuditLog,
+    /// Failed logins per account (the lockout is account policy, so it lives here).
+    pub login_failures: FailureThrottle,
+    pub public_cache: PublicCache,
+    pub vendor_levels: VendorLevelCache,
+    /// The service's own origin (from `public_url`): its pages may write to the public API.
+    pub own_origin: Option<Origin>,
+}
+
+impl Core {
+    /// Opens (and migrates) the database and loads or creates the key file.
+    pub fn new(settings: Settings, deps: Deps) -> anyhow::Result<Core> {
+        let db = Db::connect(&settings.database_url, settings.pool_size)?;
+        let secrets =
+            SecretsFile::load_or_create(&settings.key_file_path(), deps.clock.as_ref(), deps.random.as_ref())?;
+        let keys = KeyRing::from_secrets(&secrets, settings.jwt_leeway_secs)?;
+        let contacts = ContactHasher::new(secrets.pepper()?);
+        let own_origin = settings.public_url.as_deref().and_then(|u| Origin::parse(u).ok());
+        Ok(Core {
+            db,
+            clock: deps.clock,
+            random: deps.random,
+            keys,
+            contacts,
+            audit: AuditLog::new(),
+            login_failures: FailureThrottle::new(
+                settings.login_failures_per_account,
+                std::time::Duration::from_secs(15 * 60),
+            ),
+            public_cache: PublicCache::new(settings.public_cache_ttl_secs, 50_000),
+            vendor_levels: VendorLevelCache::default(),
+            own_origin,
+            settings,
+        })
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// A new time-ordered id.
+    pub fn new_id(&self) -> String {
+        crate::store::new_id(self.clock.as_ref(), self.random.as_ref())
+    }
+}
