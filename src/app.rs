@@ -53,8 +53,9 @@ impl AppState {
 
 /// The OpenAPI document, collected from the same registrations that serve the routes.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, api) =
+    let (_, mut api) =
         App::new().into_utoipa_app().openapi(http::ApiDoc::openapi()).configure(http::routes).split_for_parts();
+    http::spec::document_shared_errors(&mut api);
     api
 }
 

@@ -11,6 +11,7 @@ pub mod ops;
 pub mod privacy;
 pub mod public;
 pub mod reports;
+pub mod spec;
 pub mod staff;
 pub mod vendors;
 
