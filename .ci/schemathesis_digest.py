@@ -4,7 +4,7 @@
 Usage: schemathesis_digest.py REPORT.ndjson [--markdown]
 
 Groups the failures of all phases by (operation, check, status, what the check said) and
-prints, per group, how many cases hit it and one example request with the response.
+prints, per group, how many cases hit it and the shortest example request with its response.
 Produce the NDJSON with `SCHEMATHESIS_REPORTS=junit,json,ndjson .ci/schemathesis.sh …`.
 Standard library only.
 """
@@ -97,25 +97,25 @@ def main():
                 ):
                     norm += " | " + reason_of(decode_body(response.get("content")))
                 key = (op, info.get("code") or result.get("name"), result.get("name"), status, norm)
+                body = case.get("body")
+                example = {
+                    "message": message,
+                    "request": f"{method} {urllib.parse.urlsplit(uri).path}"
+                    + (("?" + urllib.parse.urlsplit(uri).query) if urllib.parse.urlsplit(uri).query else ""),
+                    "auth": "Authorization" in (request.get("headers") or {}),
+                    "body": body,
+                    "media_type": case.get("media_type"),
+                    "response": short(decode_body(response.get("content"))),
+                    "content_type": ((response.get("headers") or {}).get("content-type") or [""])[0],
+                }
+                size = len(example["request"]) + len(json.dumps(body, ensure_ascii=True))
                 g = groups.get(key)
                 if g is None:
-                    body = case.get("body")
-                    g = groups[key] = {
-                        "count": 0,
-                        "phases": set(),
-                        "title": info.get("title", ""),
-                        "message": message,
-                        "request": f"{method} {urllib.parse.urlsplit(uri).path}"
-                        + (("?" + urllib.parse.urlsplit(uri).query) if urllib.parse.urlsplit(uri).query else ""),
-                        "headers": {
-                            k: v for k, v in (request.get("headers") or {}).items() if k.lower() in ("content-type",)
-                        },
-                        "auth": "Authorization" in (request.get("headers") or {}),
-                        "body": body,
-                        "media_type": case.get("media_type"),
-                        "response": short(decode_body(response.get("content"))),
-                        "content_type": ((response.get("headers") or {}).get("content-type") or [""])[0],
-                    }
+                    g = groups[key] = {"count": 0, "phases": set(), "size": None}
+                # Keep the shortest example: the easiest to read and to replay.
+                if g["size"] is None or size < g["size"]:
+                    g.update(example)
+                    g["size"] = size
                 g["count"] += 1
                 g["phases"].add(phase)
 
@@ -127,7 +127,9 @@ def main():
         print(f"\n### {op}\n" if args.markdown else f"\n== {op}")
         for (op_, code, check, status, _), g in items:
             body = ""
-            if g["body"] is not None:
+            if isinstance(g["body"], dict) and set(g["body"]) == {"$base64"}:
+                body = " raw body=" + short(repr(base64.b64decode(g["body"]["$base64"])), 80)
+            elif g["body"] is not None:
                 body = " body=" + short(json.dumps(g["body"], ensure_ascii=True), 160)
             elif g["media_type"] is None and op.split(" ")[0] in ("POST", "PUT", "PATCH"):
                 body = " (no body)"
