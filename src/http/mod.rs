@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod body;
 pub mod errors;
 pub mod extract;
 pub mod keys;
