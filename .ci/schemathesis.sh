@@ -88,7 +88,7 @@ trap 'exit 130' INT TERM
 fail() { log "FAIL: $*"; [ -f "$work/serve.log" ] && tail -20 "$work/serve.log" >&2; keep=1; exit 1; }
 
 # Rate limits would turn most of the fuzzing into 429s: raise them for this run only.
-export DATABASE_URL=$url TRUVIEW_KEY_FILE=$work/keys.json TRUVIEW_LOG_LEVEL=warn \
+export DATABASE_URL=$url TRUVIEW_KEY_FILE=$work/keys.json TRUVIEW_LOG_LEVEL=warn TRUVIEW_DEMO=true \
   TRUVIEW_RATE_LIMIT_PER_IP=10000000 TRUVIEW_RATE_LIMIT_PER_KEY=10000000 \
   TRUVIEW_LOGIN_FAILURES_PER_ACCOUNT=10000000 TRUVIEW_LOGIN_ATTEMPTS_PER_IP=10000000
 (cd "$work" && exec "$bin" serve --bind "127.0.0.1:$port") >"$work/serve.log" 2>&1 &

@@ -8,7 +8,7 @@ bin=$1
 work=$(mktemp -d)
 url=${2:-$work/truview.db}
 port=$((20000 + RANDOM % 20000))
-export DATABASE_URL=$url TRUVIEW_KEY_FILE=$work/keys.json TRUVIEW_LOG_LEVEL=warn
+export DATABASE_URL=$url TRUVIEW_KEY_FILE=$work/keys.json TRUVIEW_LOG_LEVEL=warn TRUVIEW_DEMO=true
 cd "$work"
 
 fail() { echo "smoke: FAIL: $*" >&2; [ -f serve.log ] && tail -20 serve.log >&2; exit 1; }
