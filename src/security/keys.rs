@@ -307,3 +307,118 @@ pub fn public_pem(stored: &StoredJwtKey) -> anyhow::Result<String> {
         .to_public_key_pem(Default::default())
         .map_err(|e| anyhow::anyhow!("cannot encode public key: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{OsRandom, SystemClock};
+
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[cfg(unix)]
+    fn chmod(path: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn l2_saved_key_file_is_0600_and_a_leftover_tmp_is_not_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("truview.keys.json");
+        let secrets = SecretsFile::load_or_create(&path, &SystemClock, &OsRandom).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        // A world-readable leftover tmp file is refused, never written through and renamed.
+        let tmp = tmp_path(&path);
+        std::fs::write(&tmp, b"stale").unwrap();
+        chmod(&tmp, 0o644);
+        let err = secrets.save(&path).unwrap_err().to_string();
+        assert!(err.contains("already exists"), "{err}");
+        assert_eq!(std::fs::read(&tmp).unwrap(), b"stale");
+        assert_eq!(mode(&path), 0o600);
+        std::fs::remove_file(&tmp).unwrap();
+        secrets.save(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert!(!tmp.exists());
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn l2_symlinked_tmp_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("truview.keys.json");
+        let secrets = SecretsFile::generate(&SystemClock, &OsRandom).unwrap();
+        let target = dir.path().join("attacker-readable");
+        std::fs::write(&target, b"").unwrap();
+        std::os::unix::fs::symlink(&target, tmp_path(&path)).unwrap();
+        assert!(secrets.save(&path).is_err());
+        assert_eq!(std::fs::read(&target).unwrap(), b"", "no secret written through the symlink");
+        assert!(!path.exists());
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn l2_group_or_world_readable_key_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("truview.keys.json");
+        SecretsFile::load_or_create(&path, &SystemClock, &OsRandom).unwrap();
+        for loose in [0o640, 0o604, 0o660] {
+            chmod(&path, loose);
+            let err = SecretsFile::load_existing(&path, &OsRandom).unwrap_err().to_string();
+            assert!(err.contains(&format!("mode {loose:04o}")) && err.contains("chmod 600"), "{err}");
+            let err = SecretsFile::load_or_create(&path, &SystemClock, &OsRandom).unwrap_err().to_string();
+            assert!(err.contains("chmod 600"), "{err}");
+        }
+        chmod(&path, 0o400);
+        SecretsFile::load_existing(&path, &OsRandom).unwrap();
+    }
+
+    #[test]
+    fn l2_keys_commands_never_create_a_key_ring() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("typo.keys.json");
+        for err in [
+            crate::cli::keys_list(&path).unwrap_err(),
+            crate::cli::keys_rotate(&path).unwrap_err(),
+            crate::cli::keys_revoke(&path, "k1").unwrap_err(),
+            SecretsFile::load_existing(&path, &OsRandom).unwrap_err(),
+        ] {
+            assert!(err.to_string().contains("does not exist"), "{err}");
+        }
+        assert!(!path.exists(), "no new key ring was created");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn h3_audit_keys_are_added_to_an_older_file_and_kept_across_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("truview.keys.json");
+        let mut old = SecretsFile::generate(&SystemClock, &OsRandom).unwrap();
+        old.audit_key = None;
+        old.checkpoint_key = None;
+        old.save(&path).unwrap();
+        assert!(!std::fs::read_to_string(&path).unwrap().contains("audit_key"));
+
+        let loaded = SecretsFile::load_existing(&path, &OsRandom).unwrap();
+        let audit_key = loaded.audit_key().unwrap();
+        assert_eq!(audit_key.len(), 32);
+        assert!(loaded.audit_legacy_prefix, "an upgraded file accepts the unkeyed prefix");
+        let on_disk: SecretsFile = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(on_disk.audit_key, loaded.audit_key, "the added key was saved");
+
+        crate::cli::keys_rotate(&path).unwrap();
+        let rotated = SecretsFile::load_existing(&path, &OsRandom).unwrap();
+        assert_eq!(rotated.jwt_keys.len(), 2);
+        assert_eq!(rotated.audit_key().unwrap(), audit_key, "rotation keeps the audit key");
+        assert_eq!(
+            rotated.checkpoint_signing_key().unwrap().to_bytes(),
+            loaded.checkpoint_signing_key().unwrap().to_bytes()
+        );
+        let fresh = SecretsFile::load_or_create(&dir.path().join("new.json"), &SystemClock, &OsRandom).unwrap();
+        assert!(!fresh.audit_legacy_prefix, "a new file accepts no unkeyed row");
+    }
+}
