@@ -250,7 +250,7 @@ async fn h3_edited_and_recomputed_tail_is_detected() {
 
 fn cp_time(path: &PathBuf) -> String {
     let text = std::fs::read_to_string(path).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&text[text.find('{').unwrap()..].trim()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(text[text.find('{').unwrap()..].trim()).unwrap();
     json["at"].as_str().unwrap().to_owned()
 }
 
