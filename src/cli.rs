@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::app::Application;
-use crate::clock::{OsRandom, SystemClock};
+use crate::clock::{Clock, OsRandom, SystemClock};
 use crate::config::Settings;
 use crate::core::{Core, Deps};
 use crate::db;
@@ -107,28 +107,62 @@ pub async fn demo(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Verifies every vendor's audit chain; prints the first break of each broken chain.
-pub async fn audit_verify(settings: Settings) -> anyhow::Result<bool> {
-    let core = Core::new(settings, Deps::default())?;
-    let report = core.db.run(crate::store::audit::verify_all).await?;
-    let mut ok = true;
-    for (vendor_id, outcome) in report {
-        match outcome {
-            Ok(rows) => println!("ok      vendor {vendor_id}: {rows} audit row(s) verified"),
-            Err(brk) => {
-                ok = false;
-                println!("BROKEN  {brk}");
-            }
+/// The audit handle and a read-only connection for `audit verify|checkpoint`: no
+/// migrations, no pool, no new key file (a wrong path is an error, not a new key).
+fn audit_reader(settings: &Settings) -> anyhow::Result<(crate::store::audit::AuditLog, db::DbConn)> {
+    let secrets = SecretsFile::load_existing(&settings.key_file_path(), &OsRandom)?;
+    let audit = crate::store::audit::AuditLog::new(&secrets)?;
+    let conn = db::establish_read_only(&settings.database_url)
+        .map_err(|e| anyhow::anyhow!("cannot open {} read-only: {e}", settings.database_url_for_logs()))?;
+    Ok((audit, conn))
+}
+
+/// Verifies every vendor's audit chain read-only in one snapshot (safe beside a running
+/// server), and against a signed checkpoint when one is given (a file holding the line
+/// `audit checkpoint` printed, or a log with `audit_checkpoint` lines: the newest is used).
+pub fn audit_verify_report(
+    settings: &Settings,
+    checkpoint: Option<&Path>,
+) -> anyhow::Result<crate::store::audit::Report> {
+    let (audit, mut conn) = audit_reader(settings)?;
+    let checkpoint = match checkpoint {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read checkpoint {}: {e}", path.display()))?;
+            Some(audit.read_checkpoint(&text).map_err(|e| anyhow::anyhow!("checkpoint {}: {e}", path.display()))?)
         }
+        None => None,
+    };
+    Ok(db::read_snapshot(&mut conn, |conn| audit.verify(conn, checkpoint.as_ref()))?)
+}
+
+/// `truview audit verify`: prints one line per chain and per break; false when broken.
+pub fn audit_verify(settings: &Settings, checkpoint: Option<&Path>) -> anyhow::Result<bool> {
+    let report = audit_verify_report(settings, checkpoint)?;
+    for line in report.lines() {
+        println!("{line}");
     }
-    if !ok {
-        eprintln!("audit verification failed: the log was altered");
+    if !report.ok() {
+        eprintln!("audit verification failed: the log was altered ({} break(s))", report.breaks.len());
     }
-    Ok(ok)
+    Ok(report.ok())
+}
+
+/// A signed checkpoint of every vendor's chain position, as one line of JSON.
+pub fn audit_checkpoint_line(settings: &Settings) -> anyhow::Result<String> {
+    let (audit, mut conn) = audit_reader(settings)?;
+    let now = SystemClock.now_ms();
+    Ok(db::read_snapshot(&mut conn, |conn| audit.checkpoint(conn, now))?.to_line())
+}
+
+/// `truview audit checkpoint`: prints the line; keep it outside the database.
+pub fn audit_checkpoint(settings: &Settings) -> anyhow::Result<()> {
+    println!("{}", audit_checkpoint_line(settings)?);
+    Ok(())
 }
 
 pub fn keys_rotate(path: &Path) -> anyhow::Result<()> {
-    let mut secrets = SecretsFile::load_or_create(path, &SystemClock, &OsRandom)?;
+    let mut secrets = SecretsFile::load_existing(path, &OsRandom)?;
     let kid = secrets.rotate(&SystemClock, &OsRandom)?;
     secrets.save(path)?;
     println!("new signing key {kid}; restart every node so it signs with it (older keys keep verifying)");
@@ -136,7 +170,7 @@ pub fn keys_rotate(path: &Path) -> anyhow::Result<()> {
 }
 
 pub fn keys_revoke(path: &Path, kid: &str) -> anyhow::Result<()> {
-    let mut secrets = SecretsFile::load_or_create(path, &SystemClock, &OsRandom)?;
+    let mut secrets = SecretsFile::load_existing(path, &OsRandom)?;
     secrets.revoke(kid)?;
     secrets.save(path)?;
     println!("revoked {kid}; restart every node");
@@ -144,7 +178,7 @@ pub fn keys_revoke(path: &Path, kid: &str) -> anyhow::Result<()> {
 }
 
 pub fn keys_list(path: &Path) -> anyhow::Result<()> {
-    let secrets = SecretsFile::load_or_create(path, &SystemClock, &OsRandom)?;
+    let secrets = SecretsFile::load_existing(path, &OsRandom)?;
     for key in &secrets.jwt_keys {
         let created = crate::clock::from_ms(key.created_at).to_rfc3339();
         println!("{}\t{}\t{}", key.kid, created, if key.revoked { "revoked" } else { "live" });

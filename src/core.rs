@@ -53,6 +53,7 @@ impl Core {
             SecretsFile::load_or_create(&settings.key_file_path(), deps.clock.as_ref(), deps.random.as_ref())?;
         let keys = KeyRing::from_secrets(&secrets, settings.jwt_leeway_secs)?;
         let contacts = ContactHasher::new(secrets.pepper()?);
+        let audit = AuditLog::new(&secrets)?;
         let own_origin = settings.public_url.as_deref().and_then(|u| Origin::parse(u).ok());
         Ok(Core {
             db,
@@ -60,7 +61,7 @@ impl Core {
             random: deps.random,
             keys,
             contacts,
-            audit: AuditLog::new(),
+            audit,
             login_failures: FailureThrottle::new(
                 settings.login_failures_per_account,
                 std::time::Duration::from_secs(15 * 60),

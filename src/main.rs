@@ -1,5 +1,5 @@
 //! The `truview` command line: serve, worker, migrate, vendor create, demo, openapi,
-//! audit verify, keys rotate.
+//! audit verify|checkpoint, keys rotate|revoke|list.
 
 use std::path::PathBuf;
 
@@ -92,8 +92,18 @@ enum VendorCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Verify every vendor's hash chain; exits non-zero naming the first altered or missing row.
-    Verify,
+    /// Verify every vendor's keyed hash chain (read-only, safe beside a running server);
+    /// exits non-zero naming each break.
+    Verify {
+        /// A signed checkpoint (the line `audit checkpoint` printed, or a log holding
+        /// `audit_checkpoint` lines: the newest is used). Also detects a cut tail with the
+        /// head rolled back, a rewritten history and a deleted vendor.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Print a signed checkpoint {vendor -> (seq, head)} as one line of JSON; keep it
+    /// outside the database (the worker also logs one hourly, target `audit_checkpoint`).
+    Checkpoint,
 }
 
 #[derive(Subcommand)]
@@ -158,12 +168,12 @@ fn run(command: Command, mut settings: Settings) -> anyhow::Result<std::process:
         }
         Command::Demo => actix_web::rt::System::new().block_on(truview::cli::demo(settings))?,
         Command::Openapi { out } => truview::cli::openapi(&out)?,
-        Command::Audit { command: AuditCommand::Verify } => {
-            let ok = actix_web::rt::System::new().block_on(truview::cli::audit_verify(settings))?;
-            if !ok {
+        Command::Audit { command: AuditCommand::Verify { checkpoint } } => {
+            if !truview::cli::audit_verify(&settings, checkpoint.as_deref())? {
                 return Ok(ExitCode::FAILURE);
             }
         }
+        Command::Audit { command: AuditCommand::Checkpoint } => truview::cli::audit_checkpoint(&settings)?,
         Command::Keys { command } => {
             let path = settings.key_file_path();
             match command {

@@ -34,12 +34,35 @@ pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
     Ok(pass)
 }
 
+/// How often the worker logs a signed audit checkpoint (H3).
+const AUDIT_CHECKPOINT_EVERY: Duration = Duration::from_secs(3600);
+
+/// Logs a signed checkpoint of every vendor's audit chain as one line with target
+/// `audit_checkpoint`; the operator's log store keeps it outside the database, and
+/// `truview audit verify --checkpoint` checks the database against it.
+pub async fn log_audit_checkpoint(core: &Core) -> crate::error::Result<()> {
+    let audit = core.audit.clone();
+    let now = core.clock.now_ms();
+    let checkpoint = core.db.run(move |conn| audit.checkpoint(conn, now)).await?;
+    tracing::info!(target: "audit_checkpoint", "{}", checkpoint.to_line());
+    Ok(())
+}
+
 pub async fn run_forever(core: std::sync::Arc<Core>) {
     let mut interval = tokio::time::interval(Duration::from_secs(core.settings.worker_interval_secs.max(1)));
+    let mut checkpoints = tokio::time::interval(AUDIT_CHECKPOINT_EVERY);
     loop {
-        interval.tick().await;
-        if let Err(e) = run_once(&core).await {
-            tracing::warn!(error = %e, "worker pass failed");
+        tokio::select! {
+            _ = interval.tick() => {
+                if let Err(e) = run_once(&core).await {
+                    tracing::warn!(error = %e, "worker pass failed");
+                }
+            }
+            _ = checkpoints.tick() => {
+                if let Err(e) = log_audit_checkpoint(&core).await {
+                    tracing::warn!(error = %e, "audit checkpoint failed");
+                }
+            }
         }
     }
 }

@@ -75,15 +75,63 @@ pub fn establish(url: &str) -> std::result::Result<DbConn, diesel::ConnectionErr
             // for the lock instead of failing with "database is locked". Reads go through a
             // memory map and a 16 MiB page cache per connection instead of read() calls
             // (measured by the P1 benchmark).
+            // busy_timeout comes first: `journal_mode` needs a lock too, and without the
+            // timeout it failed at once with "database is locked" while another process
+            // was opening, closing or checkpointing the same file.
             conn.batch_execute(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                 PRAGMA mmap_size = 268435456; PRAGMA cache_size = -16384;",
+                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456; PRAGMA cache_size = -16384;",
             )
             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             Ok(DbConn::Sqlite(conn))
         }
     }
+}
+
+/// Opens one read-only connection (for `audit verify|checkpoint` against a live
+/// database): no migrations, no pool; on SQLite `mode=ro` with busy_timeout set before
+/// anything else, on PostgreSQL a session whose transactions are read-only.
+pub fn establish_read_only(url: &str) -> std::result::Result<DbConn, diesel::ConnectionError> {
+    match Backend::from_url(url).map_err(diesel::ConnectionError::InvalidConnectionUrl)? {
+        Backend::Postgres => {
+            let mut conn = PgConnection::establish(url)?;
+            conn.batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(DbConn::Pg(conn))
+        }
+        Backend::Sqlite => {
+            let path = sqlite_path(url);
+            if !std::path::Path::new(path).exists() {
+                return Err(diesel::ConnectionError::BadConnection(format!("{path} does not exist")));
+            }
+            let escaped = path.replace('%', "%25").replace('?', "%3f").replace('#', "%23");
+            let mut conn = SqliteConnection::establish(&format!("file:{escaped}?mode=ro"))?;
+            conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA query_only = ON;")
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(DbConn::Sqlite(conn))
+        }
+    }
+}
+
+/// Runs `f` in one read transaction that sees a single snapshot: SQLite's deferred `BEGIN`
+/// (WAL readers see the database as of their first read), PostgreSQL's
+/// `REPEATABLE READ READ ONLY`.
+pub fn read_snapshot<T, F>(conn: &mut DbConn, f: F) -> Result<T>
+where
+    F: FnOnce(&mut DbConn) -> Result<T>,
+{
+    type Tm = <DbConn as Connection>::TransactionManager;
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?,
+        DbConn::Pg(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?
+        }
+    }
+    let out = f(conn);
+    if let Err(e) = Tm::rollback_transaction(conn) {
+        tracing::warn!(error = %e, "ending a read snapshot failed");
+    }
+    out
 }
 
 /// r2d2 manager that picks the variant from the URL scheme (the derived `establish`

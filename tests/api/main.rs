@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit;
+mod contention;
 mod helpers;
 mod jwt;
 mod limits;
