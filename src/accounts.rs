@@ -270,7 +270,10 @@ pub async fn login(
     let checks = if candidates.is_empty() {
         vec![core.passwords.verify(password_attempt.clone(), None)]
     } else {
-        candidates.iter().map(|m| core.passwords.verify(password_attempt.clone(), Some(m.password_hash.clone()))).collect()
+        candidates
+            .iter()
+            .map(|m| core.passwords.verify(password_attempt.clone(), Some(m.password_hash.clone())))
+            .collect()
     };
     let verdicts = futures_util::future::join_all(checks).await.into_iter().collect::<Result<Vec<_>>>()?;
     let matched = candidates.into_iter().zip(verdicts).find(|(m, v)| v.ok && m.active);
@@ -375,7 +378,8 @@ pub async fn logout(core: &Core, actor: &Actor, refresh_token: &str) -> Result<(
             if let Some(token) = store::sessions::by_hash(conn, &hash)?.filter(|t| t.staff_id == actor.staff_id) {
                 store::sessions::revoke_family(conn, &token.family_id, now)?;
             }
-            let entry = Entry { actor: &actor.label(), action: "staff.logout", target: &actor.staff_id, details: json!({}) };
+            let entry =
+                Entry { actor: &actor.label(), action: "staff.logout", target: &actor.staff_id, details: json!({}) };
             audit.append(conn, &actor.vendor_id, now, entry)?;
             Ok(())
         })

@@ -81,7 +81,14 @@ mod tests {
 
     #[test]
     fn l6_emails_refuse_control_and_format_characters() {
-        for bad in ["a\u{0000}@b.example", "ann\u{202E}@shop.example", "an\u{200B}n@shop.example", "ann@shop\u{2066}.example", "ann\u{00AD}@shop.example", "a\u{0007}@b.example"] {
+        for bad in [
+            "a\u{0000}@b.example",
+            "ann\u{202E}@shop.example",
+            "an\u{200B}n@shop.example",
+            "ann@shop\u{2066}.example",
+            "ann\u{00AD}@shop.example",
+            "a\u{0007}@b.example",
+        ] {
             assert!(Email::parse("e", bad).is_err(), "{bad:?}");
         }
     }

@@ -97,10 +97,14 @@ mod tests {
 
     #[test]
     fn l6_single_line_fields_refuse_line_separators_and_zero_width() {
-        for bad in ["a\u{2028}b", "a\u{2029}b", "Ad\u{200B}min", "a\u{200C}b", "a\u{200D}b", "a\u{2060}b", "\u{FEFF}ab"] {
+        for bad in ["a\u{2028}b", "a\u{2029}b", "Ad\u{200B}min", "a\u{200C}b", "a\u{200D}b", "a\u{2060}b", "\u{FEFF}ab"]
+        {
             assert!(clean("name", bad, Lines::Single, 1, 80).is_err(), "{bad:?}");
         }
-        assert_eq!(clean("body", "\u{1F469}\u{200D}\u{1F4BB}", Lines::Multi, 1, 80).unwrap(), "\u{1F469}\u{200D}\u{1F4BB}");
+        assert_eq!(
+            clean("body", "\u{1F469}\u{200D}\u{1F4BB}", Lines::Multi, 1, 80).unwrap(),
+            "\u{1F469}\u{200D}\u{1F4BB}"
+        );
         assert!(is_format_char('\u{202E}') && is_format_char('\u{00AD}') && is_format_char('\u{E0041}'));
         assert!(!is_format_char('a') && !is_format_char('\u{00E9}'));
     }

@@ -7,8 +7,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::accounts;
 use crate::app::State;
-use crate::domain::text::{clean, Lines};
 use crate::domain::account::KeyKind;
+use crate::domain::text::{clean, Lines};
 use crate::error::Result;
 use crate::http::errors::Problem;
 use crate::http::extract::StaffSession;

@@ -37,7 +37,9 @@ impl std::fmt::Debug for Staff {
 
 pub fn insert(conn: &mut DbConn, member: &Staff) -> Result<()> {
     diesel::insert_into(staff::table).values(member).execute(conn).map_err(|e| match crate::Error::from(e) {
-        crate::Error::Conflict(_) => crate::Error::Conflict("this vendor already has a staff account with this e-mail".into()),
+        crate::Error::Conflict(_) => {
+            crate::Error::Conflict("this vendor already has a staff account with this e-mail".into())
+        }
         other => other,
     })?;
     Ok(())

@@ -77,7 +77,11 @@ async fn m3_refresh_cannot_outlive_logout() {
         };
         let (last, logout) = futures::join!(attacker, victim);
         assert_eq!(logout, StatusCode::NO_CONTENT);
-        assert_eq!(refresh(&app, &last).await.0, StatusCode::UNAUTHORIZED, "round {round}: the attacker's token outlived logout");
+        assert_eq!(
+            refresh(&app, &last).await.0,
+            StatusCode::UNAUTHORIZED,
+            "round {round}: the attacker's token outlived logout"
+        );
         assert_eq!(me(&app, &access).await, StatusCode::UNAUTHORIZED);
     }
 }
@@ -109,11 +113,20 @@ async fn m11_access_token_dies_with_logout() {
     let access = session["access_token"].as_str().unwrap();
     assert_eq!(me(&app, access).await, StatusCode::OK);
     let res = app
-        .request(Method::POST, "/api/v1/auth/logout", Some(access), Some(&json!({"refresh_token": session["refresh_token"]})))
+        .request(
+            Method::POST,
+            "/api/v1/auth/logout",
+            Some(access),
+            Some(&json!({"refresh_token": session["refresh_token"]})),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    assert_problem(app.request(Method::GET, "/api/v1/me", Some(access), None).await, StatusCode::UNAUTHORIZED, "unauthorized")
-        .await;
+    assert_problem(
+        app.request(Method::GET, "/api/v1/me", Some(access), None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
     assert_eq!(me(&app, &vendor.token).await, StatusCode::OK, "another session is not affected");
     // A refreshed access token of the surviving session carries on too.
     let other = login_json(&app, &vendor.email, &vendor.password).await;
@@ -173,7 +186,8 @@ async fn m9_two_owners_cannot_demote_each_other_to_zero() {
                 app.request(Method::PATCH, &path, Some(&token), Some(&json!({"role": "analyst"}))).await.status()
             }
         };
-        let (a, b) = futures::join!(demote(b_id.clone(), vendor.token.clone()), demote(vendor.owner_id.clone(), b_token));
+        let (a, b) =
+            futures::join!(demote(b_id.clone(), vendor.token.clone()), demote(vendor.owner_id.clone(), b_token));
         let mut statuses = vec![a.as_u16(), b.as_u16()];
         statuses.sort();
         // The loser is refused: 409 by the last-owner rule, or 403 when the winner's
@@ -215,14 +229,21 @@ async fn m2_current_password_guesses_are_throttled() {
     let vendor = app.vendor("Guess").await;
     let change = |current: &str| json!({"current_password": current, "new_password": "fresh-granite-otter-58"});
     for _ in 0..5 {
-        let res = app.request(Method::PUT, "/api/v1/auth/password", Some(&vendor.token), Some(&change("wrong-guess-0001"))).await;
+        let res = app
+            .request(Method::PUT, "/api/v1/auth/password", Some(&vendor.token), Some(&change("wrong-guess-0001")))
+            .await;
         let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
         assert_eq!(problem["field"], "current_password");
     }
-    let res = app.request(Method::PUT, "/api/v1/auth/password", Some(&vendor.token), Some(&change(&vendor.password))).await;
+    let res =
+        app.request(Method::PUT, "/api/v1/auth/password", Some(&vendor.token), Some(&change(&vendor.password))).await;
     assert_problem(res, StatusCode::TOO_MANY_REQUESTS, "rate-limited").await;
     let login = json!({"email": vendor.email, "password": vendor.password});
-    assert_eq!(app.post("/api/v1/auth/login", &login).await.status(), StatusCode::TOO_MANY_REQUESTS, "one lockout per account");
+    assert_eq!(
+        app.post("/api/v1/auth/login", &login).await.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "one lockout per account"
+    );
     app.clock.advance(chrono::Duration::minutes(16));
     let token = app.login(&vendor.email, &vendor.password).await;
     let res = app.request(Method::PUT, "/api/v1/auth/password", Some(&token), Some(&change(&vendor.password))).await;
@@ -235,7 +256,8 @@ async fn m2_current_password_guesses_are_throttled() {
 async fn m10_signup_does_not_reveal_existing_staff_emails() {
     let app = spawn_app().await;
     let vendor = app.vendor("Employer").await;
-    let (staff_email, staff_password) = (format!("clerk-{}@employer.example", random_suffix()), "purple-gravel-lantern-7");
+    let (staff_email, staff_password) =
+        (format!("clerk-{}@employer.example", random_suffix()), "purple-gravel-lantern-7");
     let body = json!({"email": staff_email, "display_name": "Clerk", "role": "analyst", "password": staff_password});
     json(app.request(Method::POST, "/api/v1/staff", Some(&vendor.token), Some(&body)).await, StatusCode::CREATED).await;
 
@@ -244,7 +266,11 @@ async fn m10_signup_does_not_reveal_existing_staff_emails() {
         keys.sort();
         keys
     };
-    let fresh = json(app.post("/api/v1/vendors", &signup_body(&format!("new-{}@else.example", random_suffix()))).await, StatusCode::CREATED).await;
+    let fresh = json(
+        app.post("/api/v1/vendors", &signup_body(&format!("new-{}@else.example", random_suffix()))).await,
+        StatusCode::CREATED,
+    )
+    .await;
     for taken in [&vendor.email, &staff_email] {
         let res = app.post("/api/v1/vendors", &signup_body(taken)).await;
         assert_eq!(res.headers()["cache-control"], "no-store");
@@ -285,7 +311,10 @@ async fn m4_login_email_with_nul_is_not_a_server_error() {
         assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
     }
     let res = app
-        .post("/api/v1/auth/login", &json!({"email": vendor.email, "password": vendor.password, "vendor_id": "x\u{0000}"}))
+        .post(
+            "/api/v1/auth/login",
+            &json!({"email": vendor.email, "password": vendor.password, "vendor_id": "x\u{0000}"}),
+        )
         .await;
     assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
     for (method, path) in [(Method::PATCH, "/api/v1/staff/%00"), (Method::DELETE, "/api/v1/keys/%00")] {

@@ -87,7 +87,8 @@ async fn t8_password_policy() {
     }
     let vendor = app.vendor("Hashes").await;
     let email = vendor.email.clone();
-    let member = app.state.db.run(move |c| truview::store::staff::by_email(c, &email, None, 1)).await.unwrap().remove(0);
+    let member =
+        app.state.db.run(move |c| truview::store::staff::by_email(c, &email, None, 1)).await.unwrap().remove(0);
     assert!(member.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", member.password_hash);
     assert!(!member.password_hash.contains(&vendor.password));
 
@@ -311,7 +312,8 @@ async fn weaker_password_hashes_are_upgraded_at_login() {
     app.state.db.write(move |c| truview::store::staff::set_password_hash(c, &id, &hash, 0)).await.unwrap();
     app.login(&vendor.email, &vendor.password).await;
     let email = vendor.email.clone();
-    let member = app.state.db.run(move |c| truview::store::staff::by_email(c, &email, None, 1)).await.unwrap().remove(0);
+    let member =
+        app.state.db.run(move |c| truview::store::staff::by_email(c, &email, None, 1)).await.unwrap().remove(0);
     assert_ne!(member.password_hash, weak);
     assert!(member.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", member.password_hash);
     app.login(&vendor.email, &vendor.password).await;
