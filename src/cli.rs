@@ -91,7 +91,7 @@ pub async fn vendor_create(
     let input = crate::accounts::NewVendor {
         name: clean("name", &name, Lines::Single, 1, 100)?,
         origins: parse_origins(&origins)?,
-        owner_name: email.as_str().split('@').next().unwrap_or_default().to_owned(),
+        owner_name: crate::accounts::owner_name(None, &email)?,
         owner_email: email,
         owner_password: password.clone(),
     };

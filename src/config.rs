@@ -21,7 +21,7 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     /// Listening address; port 0 picks a free port (the chosen one is logged).
@@ -67,6 +67,19 @@ pub struct Settings {
     pub worker_interval_secs: u64,
     /// Vendor maturity thresholds (SPEC §3).
     pub maturity: VendorThresholds,
+    /// Self-service sign-ups per client IP in any 24 hours.
+    pub signups_per_ip_per_day: u32,
+    /// Concurrent argon2 hashes/verifications per process (0 = one per core).
+    pub hashing_threads: usize,
+}
+
+/// Debug masks the database password (L3), so a stray `{:?}` cannot leak it.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown = serde_json::to_value(self).map_err(|_| std::fmt::Error)?;
+        shown["database_url"] = serde_json::Value::String(self.database_url_for_logs());
+        write!(f, "Settings {shown}")
+    }
 }
 
 impl Default for Settings {
@@ -94,6 +107,8 @@ impl Default for Settings {
             public_cache_ttl_secs: 5,
             worker_interval_secs: 60,
             maturity: VendorThresholds::default(),
+            signups_per_ip_per_day: 20,
+            hashing_threads: 0,
         }
     }
 }
@@ -105,12 +120,19 @@ impl Settings {
         if config_file.is_some() && !file.exists() {
             anyhow::bail!("configuration file {} does not exist", file.display());
         }
-        let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
+        let given = Figment::new()
             .merge(Toml::file(&file))
             .merge(Env::raw().only(&["DATABASE_URL"]))
-            .merge(Env::prefixed("TRUVIEW_").split("__"))
+            .merge(Env::prefixed("TRUVIEW_").split("__"));
+        let mut settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(given.clone())
             .extract()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        // L3: the demo vendor (an owner password and keys printed to stdout) is for trying
+        // TruView out; on PostgreSQL, i.e. a real deployment, it needs an explicit `demo = true`.
+        if given.find_value("demo").is_err() {
+            settings.demo = Settings::default_demo(settings.backend());
+        }
         settings.validate()?;
         Ok(settings)
     }
@@ -122,6 +144,11 @@ impl Settings {
             anyhow::bail!("pool_size must be at least 1");
         }
         Ok(())
+    }
+
+    /// Whether the demo vendor is seeded when `demo` is not configured: on SQLite only.
+    pub fn default_demo(backend: Backend) -> bool {
+        backend == Backend::Sqlite
     }
 
     /// The backend `database_url` names (`load` has refused unknown schemes; SQLite otherwise).

@@ -12,7 +12,8 @@ use crate::domain::account::Origin;
 use crate::security::hmac::ContactHasher;
 use crate::security::jwt::KeyRing;
 use crate::security::keys::SecretsFile;
-use crate::security::ratelimit::FailureThrottle;
+use crate::security::lockout::{DailyCap, LoginThrottle};
+use crate::security::password::HashPool;
 use crate::store::audit::AuditLog;
 
 /// Time and randomness, injected so tests can drive them.
@@ -37,8 +38,12 @@ pub struct Core {
     pub contacts: ContactHasher,
     /// Appends to the vendors' audit chains (cloned into write closures).
     pub audit: AuditLog,
-    /// Failed logins per account (the lockout is account policy, so it lives here).
-    pub login_failures: FailureThrottle,
+    /// Password attempts per account (the lockout is account policy, so it lives here).
+    pub login_failures: LoginThrottle,
+    /// Self-service sign-ups per client IP and day.
+    pub signups: DailyCap,
+    /// The bounded argon2 pool.
+    pub passwords: HashPool,
     pub public_cache: PublicCache,
     pub vendor_levels: VendorLevelCache,
     /// The service's own origin (from `public_url`): its pages may write to the public API.
@@ -62,10 +67,12 @@ impl Core {
             keys,
             contacts,
             audit,
-            login_failures: FailureThrottle::new(
+            login_failures: LoginThrottle::new(
                 settings.login_failures_per_account,
                 std::time::Duration::from_secs(15 * 60),
             ),
+            signups: DailyCap::new(settings.signups_per_ip_per_day),
+            passwords: HashPool::new(settings.hashing_threads),
             public_cache: PublicCache::new(settings.public_cache_ttl_secs, 50_000),
             vendor_levels: VendorLevelCache::default(),
             own_origin,

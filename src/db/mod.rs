@@ -271,6 +271,27 @@ where
     }
 }
 
+/// Backend-specific: locks a staff row until the write transaction ends (`SELECT … FOR
+/// UPDATE` on PostgreSQL; on SQLite [`write_tx`] already holds the database's write lock).
+/// Session changes of one member (refresh, logout, password change, deactivation) take it.
+pub fn lock_staff_row(conn: &mut DbConn, staff_id: &str) -> Result<()> {
+    use diesel::prelude::*;
+    if let DbConn::Pg(c) = conn {
+        schema::staff::table.find(staff_id).select(schema::staff::id).for_update().load::<String>(c)?;
+    }
+    Ok(())
+}
+
+/// Backend-specific: locks a vendor row until the write transaction ends (see
+/// [`lock_staff_row`]); staff role changes take it so the last-owner rule is race-free.
+pub fn lock_vendor_row(conn: &mut DbConn, vendor_id: &str) -> Result<()> {
+    use diesel::prelude::*;
+    if let DbConn::Pg(c) = conn {
+        schema::vendors::table.find(vendor_id).select(schema::vendors::id).for_update().load::<String>(c)?;
+    }
+    Ok(())
+}
+
 /// Backend-specific: a multi-row `INSERT`, which the common backend cannot express.
 /// Runs on the concrete connection; same SQL shape on both backends.
 #[macro_export]

@@ -40,6 +40,62 @@ impl Role {
     }
 }
 
+/// A member's standing: what the last-owner rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub role: Role,
+    pub active: bool,
+}
+
+impl Standing {
+    pub fn is_active_owner(self) -> bool {
+        self.active && self.role == Role::Owner
+    }
+}
+
+/// The last-owner rule: a change that takes an active owner out of that standing is
+/// allowed only while another active owner remains (`active_owners` counts the member).
+pub fn owner_change_allowed(current: Standing, next: Standing, active_owners: i64) -> Result<()> {
+    if current.is_active_owner() && !next.is_active_owner() && active_owners <= 1 {
+        return Err(Error::Conflict("the vendor must keep at least one active owner".into()));
+    }
+    Ok(())
+}
+
+/// What an API key is for: `pk_…` publishable (the widget, public) or `sk_…` secret (the
+/// vendor's server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyKind {
+    Publishable,
+    Secret,
+}
+
+impl KeyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Publishable => "publishable",
+            KeyKind::Secret => "secret",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<KeyKind> {
+        match raw {
+            "publishable" => Ok(KeyKind::Publishable),
+            "secret" => Ok(KeyKind::Secret),
+            _ => Err(Error::validation("kind", "must be publishable or secret")),
+        }
+    }
+
+    /// The token prefix, without the underscore.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            KeyKind::Publishable => "pk",
+            KeyKind::Secret => "sk",
+        }
+    }
+}
+
 /// A website origin allowed to embed the widget: `scheme://host[:port]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin(String);
@@ -113,6 +169,26 @@ mod tests {
         assert_eq!(Role::parse("moderator").unwrap(), Role::Moderator);
         assert!(Role::parse("admin").is_err());
         assert!(Role::Owner.can_moderate() && Role::Moderator.can_moderate() && !Role::Analyst.can_moderate());
+    }
+
+    #[test]
+    fn key_kinds() {
+        assert_eq!(KeyKind::parse("secret").unwrap(), KeyKind::Secret);
+        assert_eq!(KeyKind::Publishable.prefix(), "pk");
+        assert!(KeyKind::parse("sk").is_err());
+    }
+
+    #[test]
+    fn m9_last_owner_rule() {
+        let owner = Standing { role: Role::Owner, active: true };
+        let demoted = Standing { role: Role::Analyst, active: true };
+        let gone = Standing { role: Role::Owner, active: false };
+        assert!(owner_change_allowed(owner, demoted, 1).is_err());
+        assert!(owner_change_allowed(owner, gone, 1).is_err());
+        assert!(owner_change_allowed(owner, demoted, 2).is_ok());
+        assert!(owner_change_allowed(owner, owner, 1).is_ok());
+        assert!(owner_change_allowed(demoted, owner, 0).is_ok());
+        assert!(owner_change_allowed(gone, demoted, 1).is_ok());
     }
 }
 

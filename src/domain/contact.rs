@@ -10,7 +10,10 @@ impl Email {
     pub fn parse(field: &str, raw: &str) -> Result<Email> {
         let email = raw.trim().to_lowercase();
         let invalid = || Error::validation(field, "is not a valid e-mail address");
-        if email.is_empty() || email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        // L6: control characters (NUL would also be a 500 on PostgreSQL), whitespace and
+        // invisible format characters (bidi overrides, zero-width) are refused.
+        let hidden = |c: char| c.is_whitespace() || c.is_control() || crate::domain::text::is_format_char(c);
+        if email.is_empty() || email.len() > 254 || email.chars().any(hidden) {
             return Err(invalid());
         }
         let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
@@ -73,6 +76,20 @@ mod tests {
             ["", "ann", "ann@", "@shop.example", "ann@shop", "a b@shop.example", "ann@-x.example", "ann@shop..example"]
         {
             assert!(Email::parse("e", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn l6_emails_refuse_control_and_format_characters() {
+        for bad in [
+            "a\u{0000}@b.example",
+            "ann\u{202E}@shop.example",
+            "an\u{200B}n@shop.example",
+            "ann@shop\u{2066}.example",
+            "ann\u{00AD}@shop.example",
+            "a\u{0007}@b.example",
+        ] {
+            assert!(Email::parse("e", bad).is_err(), "{bad:?}");
         }
     }
 

@@ -2,7 +2,6 @@
 
 use actix_web::{post, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -13,7 +12,6 @@ use crate::http::errors::Problem;
 use crate::http::extract::{client_ip, StaffSession};
 use crate::security::password;
 use crate::security::ratelimit;
-use crate::store;
 use crate::store::staff::Staff;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -24,6 +22,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// The vendor to log in to, for an e-mail address that is staff at several vendors
+    /// (e-mails are unique per vendor). Without it, the oldest account whose password
+    /// matches is used.
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub vendor_id: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -57,7 +61,8 @@ fn token_response(tokens: Tokens, member: Staff) -> HttpResponse {
     })
 }
 
-/// Logs a staff member in. Unknown e-mail and wrong password give the same 401.
+/// Logs a staff member in. Unknown e-mail and wrong password give the same 401; five
+/// failures per account in 15 minutes lock it (429).
 #[utoipa::path(
     tag = "auth",
     responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 429, body = Problem))
@@ -71,7 +76,7 @@ async fn login(state: State, req: HttpRequest, body: web::Json<LoginRequest>) ->
     if body.email.len() > 254 || body.password.len() > 4 * password::MAX_LEN {
         return Err(Error::Unauthorized("invalid e-mail or password".into()));
     }
-    let (tokens, member) = accounts::login(&state, &body.email, body.password).await?;
+    let (tokens, member) = accounts::login(&state, &body.email, body.password, body.vendor_id.as_deref()).await?;
     Ok(token_response(tokens, member))
 }
 
@@ -88,23 +93,12 @@ async fn refresh(state: State, body: web::Json<RefreshRequest>) -> Result<HttpRe
     Ok(token_response(tokens, member))
 }
 
-/// Ends the session: the refresh token's family is revoked.
+/// Ends the session: the refresh token's family is revoked, and the session's access
+/// tokens stop working at once.
 #[utoipa::path(tag = "auth", security(("staff" = [])), request_body = RefreshRequest, responses((status = 204), (status = 401, body = Problem)))]
 #[post("/api/v1/auth/logout")]
 async fn logout(state: State, session: StaffSession, body: web::Json<RefreshRequest>) -> Result<HttpResponse> {
-    let hash = crate::security::tokens::sha256_hex(body.refresh_token.trim());
-    let now = state.clock.now_ms();
-    let audit = state.audit.clone();
-    state
-        .db
-        .write(move |conn| {
-            if let Some(token) = store::sessions::by_hash(conn, &hash)?.filter(|t| t.staff_id == session.staff_id) {
-                store::sessions::revoke_family(conn, &token.family_id, now)?;
-            }
-            session.audit(&audit, conn, now, "staff.logout", &session.staff_id, json!({}))?;
-            Ok(())
-        })
-        .await?;
+    accounts::logout(&state, &session.as_actor(), &body.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -114,32 +108,13 @@ pub struct PasswordChange {
     pub new_password: String,
 }
 
-/// Changes the caller's password; every other session is logged out.
-#[utoipa::path(tag = "auth", security(("staff" = [])), responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
+/// Changes the caller's password. Every session of the member ends, this one included
+/// (log in again with the new password). Wrong `current_password` guesses count against
+/// the account's login lockout (429).
+#[utoipa::path(tag = "auth", security(("staff" = [])), responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 #[put("/api/v1/auth/password")]
 async fn change_password(state: State, session: StaffSession, body: web::Json<PasswordChange>) -> Result<HttpResponse> {
     let body = body.into_inner();
-    password::check_policy(&body.new_password, &session.email)?;
-    let (vendor_id, staff_id) = (session.vendor_id.clone(), session.staff_id.clone());
-    let member = state.db.run(move |conn| store::staff::get(conn, &vendor_id, &staff_id)).await?;
-    let current = body.current_password;
-    let ok = actix_web::rt::task::spawn_blocking(move || password::verify(&current, &member.password_hash).ok)
-        .await
-        .map_err(Error::internal)?;
-    if !ok {
-        return Err(Error::validation("current_password", "is not correct"));
-    }
-    let hash = accounts::hash_password(body.new_password).await?;
-    let now = state.clock.now_ms();
-    let audit = state.audit.clone();
-    state
-        .db
-        .write(move |conn| {
-            store::staff::set_password_hash(conn, &session.staff_id, &hash, now)?;
-            store::sessions::revoke_all_for_staff(conn, &session.staff_id, now)?;
-            session.audit(&audit, conn, now, "staff.password_changed", &session.staff_id, json!({}))?;
-            Ok(())
-        })
-        .await?;
+    accounts::change_password(&state, &session.as_actor(), body.current_password, body.new_password).await?;
     Ok(HttpResponse::NoContent().finish())
 }

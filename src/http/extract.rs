@@ -8,6 +8,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 
+use crate::accounts::Actor;
 use crate::app::{AppState, State};
 use crate::db::DbConn;
 use crate::domain::account::Role;
@@ -49,7 +50,19 @@ impl StaffSession {
         format!("staff:{}", self.staff_id)
     }
 
-    /// Appends this member's action to the vendor's audit log (inside the action's transaction).
+    /// The member as the account use cases take them.
+    pub fn as_actor(&self) -> Actor {
+        Actor {
+            vendor_id: self.vendor_id.clone(),
+            staff_id: self.staff_id.clone(),
+            role: self.role,
+            email: self.email.clone(),
+        }
+    }
+
+    /// Appends this member's action to the vendor's audit log (inside the action's
+    /// transaction). Account writes pass an [`Actor`] to their use case instead; this stays
+    /// only for handlers outside the accounts area that still write through it.
     pub fn audit(
         &self,
         log: &crate::store::audit::AuditLog,
@@ -123,19 +136,41 @@ async fn staff_from_token(state: State, token: String) -> Result<StaffSession> {
         .keys
         .verify(&token, state.clock.now().timestamp())
         .map_err(|e| Error::Unauthorized(format!("invalid session token: {e}")))?;
-    let (vendor_id, staff_id) = (claims.vid.clone(), claims.sub.clone());
+    let (vendor_id, staff_id, sid) = (claims.vid, claims.sub, claims.sid);
+    // M11: the token lives only as long as its session (refresh-token family).
+    if sid.is_empty() || sid.len() > 64 {
+        return Err(Error::Unauthorized("the session token names no session".into()));
+    }
     let member = state
         .db
-        .run(move |conn| store::staff::get(conn, &vendor_id, &staff_id).map(Some).or_else(not_found_as_none))
+        .run(move |conn| {
+            let Some(member) = store::staff::get(conn, &vendor_id, &staff_id).map(Some).or_else(not_found_as_none)?
+            else {
+                return Ok(None);
+            };
+            Ok(store::sessions::family_alive(conn, &member.id, &sid)?.then_some(member))
+        })
         .await?
-        .filter(|m| m.active)
-        .ok_or_else(|| Error::Unauthorized("the session's account is not active".into()))?;
+        .ok_or_else(|| Error::Unauthorized("the session has ended".into()))?;
+    if !member.active {
+        return Err(Error::Unauthorized("the session's account is not active".into()));
+    }
     Ok(StaffSession {
         role: Role::parse(&member.role).map_err(|_| Error::internal("stored role is invalid"))?,
         staff_id: member.id,
         vendor_id: member.vendor_id,
         email: member.email,
     })
+}
+
+/// An id from the URL path. Ids are UUIDs: anything else (a NUL byte, which PostgreSQL
+/// would refuse with a 500, or any other control character) names nothing, so it is a
+/// 404 before any query (M4).
+pub fn path_id<'a>(what: &str, raw: &'a str) -> Result<&'a str> {
+    if raw.is_empty() || raw.len() > 64 || !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(Error::not_found(what.to_owned()));
+    }
+    Ok(raw)
 }
 
 fn not_found_as_none<T>(e: Error) -> Result<Option<T>> {

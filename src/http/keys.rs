@@ -2,14 +2,14 @@
 
 use actix_web::{delete, get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::accounts;
 use crate::app::State;
+use crate::domain::account::KeyKind;
 use crate::domain::text::{clean, Lines};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::errors::Problem;
 use crate::http::extract::StaffSession;
 use crate::http::vendors::IssuedKeyView;
@@ -57,16 +57,10 @@ async fn list_keys(state: State, session: StaffSession) -> Result<HttpResponse> 
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum KeyKind {
-    Publishable,
-    Secret,
-}
-
-#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     pub kind: KeyKind,
+    #[schema(min_length = 1, max_length = 60)]
     pub label: String,
 }
 
@@ -74,25 +68,8 @@ pub struct NewKey {
 #[utoipa::path(tag = "keys", security(("staff" = [])), responses((status = 201, body = IssuedKeyView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 #[post("/api/v1/keys")]
 async fn create_key(state: State, session: StaffSession, body: web::Json<NewKey>) -> Result<HttpResponse> {
-    session.require_owner()?;
     let label = clean("label", &body.label, Lines::Single, 1, 60)?;
-    let kind = match body.kind {
-        KeyKind::Publishable => "publishable",
-        KeyKind::Secret => "secret",
-    };
-    let issued = accounts::new_key(&state, &session.vendor_id, kind, &label);
-    let row = issued.row.clone();
-    let now = state.clock.now_ms();
-    let audit = state.audit.clone();
-    state
-        .db
-        .write(move |conn| {
-            store::keys::insert(conn, &row)?;
-            let details = json!({"kind": row.kind, "prefix": row.prefix, "label": row.label});
-            session.audit(&audit, conn, now, "key.created", &row.id, details)?;
-            Ok(())
-        })
-        .await?;
+    let issued = accounts::create_key(&state, &session.as_actor(), body.kind, &label).await?;
     Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(IssuedKeyView::from(issued)))
 }
 
@@ -100,22 +77,7 @@ async fn create_key(state: State, session: StaffSession, body: web::Json<NewKey>
 #[utoipa::path(tag = "keys", security(("staff" = [])), params(("id" = String, Path)), responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
 #[delete("/api/v1/keys/{id}")]
 async fn revoke_key(state: State, session: StaffSession, id: web::Path<String>) -> Result<HttpResponse> {
-    session.require_owner()?;
-    let vendor_id = session.vendor_id.clone();
-    let key_id = id.into_inner();
-    let now = state.clock.now_ms();
-    let audit = state.audit.clone();
-    state
-        .db
-        .write(move |conn| {
-            if !store::keys::revoke(conn, &session.vendor_id, &key_id, now)? {
-                return Err(Error::not_found("live key"));
-            }
-            session.audit(&audit, conn, now, "key.revoked", &key_id, json!({}))?;
-            Ok(())
-        })
-        .await?;
-    // A revoked publishable key must stop reading at once on this node.
-    state.public_cache.forget_vendor(&vendor_id);
+    let key_id = crate::http::extract::path_id("id", &id)?;
+    accounts::revoke_key(&state, &session.as_actor(), key_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,19 +1,18 @@
 //! Vendor sign-up and settings.
 
-use actix_web::{get, patch, post, web, HttpResponse};
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::accounts::{self, IssuedKey, NewVendor};
+use crate::accounts::{self, IssuedKey, NewVendor, VendorChanges};
 use crate::app::State;
 use crate::domain::account::parse_origins;
 use crate::domain::contact::Email;
 use crate::domain::text::{clean, Lines};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::errors::Problem;
-use crate::http::extract::{Principal, StaffSession};
+use crate::http::extract::{client_ip, Principal, StaffSession};
 use crate::store;
 use crate::store::vendors::Vendor;
 
@@ -89,35 +88,33 @@ pub struct SignupResponse {
     pub secret_key: IssuedKeyView,
 }
 
-/// Self-service sign-up: a vendor, its owner account and its first keys.
+/// Self-service sign-up: a vendor, its owner account and its first keys. Staff e-mails
+/// are unique per vendor, so an address already used at another vendor signs up like any
+/// other (the answer reveals nothing about other vendors' staff). At most
+/// `signups_per_ip_per_day` sign-ups per client IP (429).
 #[utoipa::path(
     tag = "vendors",
     responses(
         (status = 201, body = SignupResponse),
         (status = 403, description = "sign-up is turned off", body = Problem),
-        (status = 409, description = "the e-mail is taken", body = Problem),
         (status = 422, body = Problem),
+        (status = 429, description = "too many sign-ups from this address today", body = Problem),
     )
 )]
 #[post("/api/v1/vendors")]
-async fn signup(state: State, body: web::Json<SignupRequest>) -> Result<HttpResponse> {
-    if !state.settings.signup_enabled {
-        return Err(Error::Forbidden("self-service sign-up is turned off on this deployment".into()));
-    }
+async fn signup(state: State, req: HttpRequest, body: web::Json<SignupRequest>) -> Result<HttpResponse> {
     let body = body.into_inner();
     let owner_email = Email::parse("owner_email", &body.owner_email)?;
     let input = NewVendor {
         name: clean("vendor_name", &body.vendor_name, Lines::Single, 1, 100)?,
         origins: parse_origins(&body.origins)?,
-        owner_name: match body.owner_name.as_deref() {
-            Some(n) => clean("owner_name", n, Lines::Single, 1, 80)?,
-            None => owner_email.as_str().split('@').next().unwrap_or_default().to_owned(),
-        },
+        owner_name: accounts::owner_name(body.owner_name.as_deref(), &owner_email)?,
         owner_email,
         owner_password: body.owner_password,
     };
-    let created = accounts::create_vendor(&state, input, "signup").await?;
-    Ok(HttpResponse::Created().json(SignupResponse {
+    let created = accounts::signup(&state, input, client_ip(&req)).await?;
+    // The body carries the secret key: no cache may keep it (L3).
+    Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(SignupResponse {
         owner: OwnerView { id: created.owner.id, email: created.owner.email, role: created.owner.role },
         vendor: created.vendor.into(),
         publishable_key: created.publishable.into(),
@@ -149,31 +146,13 @@ pub struct VendorUpdate {
 #[utoipa::path(tag = "vendors", security(("staff" = [])), request_body = VendorUpdate, responses((status = 200, body = VendorView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 #[patch("/api/v1/vendor")]
 async fn update_vendor(state: State, session: StaffSession, body: web::Json<VendorUpdate>) -> Result<HttpResponse> {
-    session.require_owner()?;
     let body = body.into_inner();
-    let name = body.name.as_deref().map(|n| clean("name", n, Lines::Single, 1, 100)).transpose()?;
-    let origins = body.origins.as_deref().map(parse_origins).transpose()?;
-    if let Some(Some(level)) = body.auto_publish_min_level {
-        if !(0..=5).contains(&level) {
-            return Err(Error::validation("auto_publish_min_level", "must be between 0 and 5, or null"));
-        }
-    }
-    let now = state.clock.now_ms();
-    let audit = state.audit.clone();
-    let vendor = state
-        .db
-        .write(move |conn| {
-            let current = store::vendors::get(conn, &session.vendor_id)?;
-            let name = name.unwrap_or_else(|| current.name.clone());
-            let origins = origins.unwrap_or_else(|| current.origin_list());
-            let auto = body.auto_publish_min_level.unwrap_or(current.auto_publish_min_level);
-            store::vendors::update_settings(conn, &session.vendor_id, &name, &origins, auto)?;
-            let details = json!({"name": name, "origins": origins, "auto_publish_min_level": auto});
-            session.audit(&audit, conn, now, "vendor.updated", &session.vendor_id, details)?;
-            store::vendors::get(conn, &session.vendor_id)
-        })
-        .await?;
-    state.public_cache.forget_vendor(&vendor.id);
+    let changes = VendorChanges {
+        name: body.name.as_deref().map(|n| clean("name", n, Lines::Single, 1, 100)).transpose()?,
+        origins: body.origins.as_deref().map(parse_origins).transpose()?,
+        auto_publish_min_level: body.auto_publish_min_level,
+    };
+    let vendor = accounts::update_vendor(&state, &session.as_actor(), changes).await?;
     Ok(HttpResponse::Ok().json(VendorView::from(vendor)))
 }
 

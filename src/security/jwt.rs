@@ -22,6 +22,10 @@ pub struct StaffClaims {
     /// Vendor id.
     pub vid: String,
     pub role: String,
+    /// Session id: the refresh-token family the token was issued with. Checked on every
+    /// request, so the access token ends with its session (logout, password change).
+    #[serde(default)]
+    pub sid: String,
     pub iat: i64,
     pub exp: i64,
 }

@@ -3,6 +3,7 @@
 pub mod hmac;
 pub mod jwt;
 pub mod keys;
+pub mod lockout;
 pub mod password;
 pub mod ratelimit;
 pub mod tokens;

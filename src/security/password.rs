@@ -110,6 +110,59 @@ pub fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash("dummy-password-for-timing-equalisation").unwrap_or_default())
 }
 
+/// The bounded hashing pool (M2): every argon2 hash and verification of the process runs
+/// here, at most `permits` at a time (default: one per core), so a flood of sign-ups or
+/// logins queues instead of filling the blocking pool with 19 MiB hashes and starving
+/// database calls. It also counts verifications, which the timing tests compare.
+#[derive(Clone)]
+pub struct HashPool {
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+    verifications: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl std::fmt::Debug for HashPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashPool").field("available", &self.permits.available_permits()).finish()
+    }
+}
+
+impl HashPool {
+    /// `permits` = 0 means one per available core.
+    pub fn new(permits: usize) -> HashPool {
+        let permits = if permits == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { permits };
+        // Computed now, so the first unknown-account login does not pay for it.
+        let _ = dummy_hash();
+        HashPool {
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(permits)),
+            verifications: Default::default(),
+        }
+    }
+
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let _permit = self.permits.acquire().await.map_err(|e| Error::internal(format!("hashing pool closed: {e}")))?;
+        actix_web::rt::task::spawn_blocking(work)
+            .await
+            .map_err(|e| Error::internal(format!("hashing task failed: {e}")))
+    }
+
+    /// argon2id hash of `password`, on the pool.
+    pub async fn hash(&self, password: String) -> Result<String> {
+        self.run(move || hash(&password)).await?
+    }
+
+    /// Verifies `password` against `stored` (a PHC string; `None` = the dummy hash, so
+    /// unknown accounts cost the same), on the pool.
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<Verified> {
+        self.verifications.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.run(move || verify(&password, stored.as_deref().unwrap_or_else(|| dummy_hash()))).await
+    }
+
+    /// argon2 verifications started so far.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

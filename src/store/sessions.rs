@@ -32,12 +32,36 @@ pub fn by_hash(conn: &mut DbConn, token_hash: &str) -> Result<Option<RefreshToke
         .optional()?)
 }
 
-/// Marks a token spent; false if another request spent it first.
+/// Marks a token spent; false if it was spent, revoked or expired (M3: a revoked token can
+/// never be spent, whatever the caller read before).
 pub fn spend(conn: &mut DbConn, id: &str, now: i64) -> Result<bool> {
-    let n = diesel::update(refresh_tokens::table.find(id).filter(refresh_tokens::used_at.is_null()))
-        .set(refresh_tokens::used_at.eq(now))
-        .execute(conn)?;
+    let n = diesel::update(
+        refresh_tokens::table.find(id).filter(
+            refresh_tokens::used_at
+                .is_null()
+                .and(refresh_tokens::revoked_at.is_null())
+                .and(refresh_tokens::expires_at.gt(now)),
+        ),
+    )
+    .set(refresh_tokens::used_at.eq(now))
+    .execute(conn)?;
     Ok(n == 1)
+}
+
+/// Whether the session (refresh-token family) `family_id` of `staff_id` is alive: it has
+/// a token that was not revoked. Logout, password change, deactivation and reuse detection
+/// revoke every token of the family, which ends its access tokens too (M11).
+pub fn family_alive(conn: &mut DbConn, staff_id: &str, family_id: &str) -> Result<bool> {
+    let alive: i64 = refresh_tokens::table
+        .filter(
+            refresh_tokens::family_id
+                .eq(family_id)
+                .and(refresh_tokens::staff_id.eq(staff_id))
+                .and(refresh_tokens::revoked_at.is_null()),
+        )
+        .count()
+        .get_result(conn)?;
+    Ok(alive > 0)
 }
 
 pub fn revoke_family(conn: &mut DbConn, family_id: &str, now: i64) -> Result<()> {

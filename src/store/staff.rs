@@ -4,7 +4,7 @@ use crate::db::schema::staff;
 use crate::db::DbConn;
 use crate::error::Result;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = staff)]
 pub struct Staff {
     pub id: String,
@@ -18,17 +18,41 @@ pub struct Staff {
     pub updated_at: i64,
 }
 
+/// Debug leaves the password hash out (L3).
+impl std::fmt::Debug for Staff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Staff")
+            .field("id", &self.id)
+            .field("vendor_id", &self.vendor_id)
+            .field("email", &self.email)
+            .field("display_name", &self.display_name)
+            .field("password_hash", &"<redacted>")
+            .field("role", &self.role)
+            .field("active", &self.active)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
 pub fn insert(conn: &mut DbConn, member: &Staff) -> Result<()> {
     diesel::insert_into(staff::table).values(member).execute(conn).map_err(|e| match crate::Error::from(e) {
-        crate::Error::Conflict(_) => crate::Error::Conflict("a staff account with this e-mail already exists".into()),
+        crate::Error::Conflict(_) => {
+            crate::Error::Conflict("this vendor already has a staff account with this e-mail".into())
+        }
         other => other,
     })?;
     Ok(())
 }
 
-/// Login lookup: e-mails are unique across vendors.
-pub fn by_email(conn: &mut DbConn, email: &str) -> Result<Option<Staff>> {
-    Ok(staff::table.filter(staff::email.eq(email)).select(Staff::as_select()).first(conn).optional()?)
+/// Login lookup: e-mails are unique per vendor (M10), so an address may have accounts at
+/// several vendors; these, oldest first (at most `limit`), or the one at `vendor_id`.
+pub fn by_email(conn: &mut DbConn, email: &str, vendor_id: Option<&str>, limit: i64) -> Result<Vec<Staff>> {
+    let mut query = staff::table.filter(staff::email.eq(email)).into_boxed();
+    if let Some(vendor_id) = vendor_id {
+        query = query.filter(staff::vendor_id.eq(vendor_id));
+    }
+    Ok(query.order((staff::created_at.asc(), staff::id.asc())).limit(limit).select(Staff::as_select()).load(conn)?)
 }
 
 pub fn get(conn: &mut DbConn, vendor_id: &str, staff_id: &str) -> Result<Staff> {

@@ -1,6 +1,7 @@
 //! The one integration-test binary (one link step on 2 cores). Runs on SQLite by
 //! default and on PostgreSQL when `TRUVIEW_TEST_DATABASE_URL` is set.
 
+mod account_security;
 mod accounts;
 mod audit;
 mod contention;
