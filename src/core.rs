@@ -65,7 +65,7 @@ impl Core {
                 settings.login_failures_per_account,
                 std::time::Duration::from_secs(15 * 60),
             ),
-            public_cache: PublicCache::new(settings.public_cache_ttl_secs, 50_000),
+            public_cache: PublicCache::new(settings.public_cache_ttl_secs, settings.public_cache_max_bytes),
             vendor_levels: VendorLevelCache::default(),
             own_origin,
             settings,
