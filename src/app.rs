@@ -85,7 +85,8 @@ impl Application {
         // Every serving process trims its own limiter memory, whether or not it runs the
         // worker (`serve --no-worker`, tests).
         let every = std::time::Duration::from_secs(state.settings.limiter_trim_interval_secs.max(1));
-        let trimmer = actix_web::rt::spawn(http::trim_limiters(std::sync::Arc::downgrade(&state.clone().into_inner()), every));
+        let trimmer =
+            actix_web::rt::spawn(http::trim_limiters(std::sync::Arc::downgrade(&state.clone().into_inner()), every));
         Ok(Application { port: address.port(), server: server.run(), state, trimmer })
     }
 

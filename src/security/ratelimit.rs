@@ -335,19 +335,16 @@ mod tests {
         assert_eq!(l.client_ip(proxy, ["[2001:db8::7]"].into_iter()), Some(ip("2001:db8::7")));
         let a = l.client_ip(proxy, ["unknown"].into_iter()).unwrap();
         let b = l.client_ip(proxy, ["garbage"].into_iter()).unwrap();
-        assert_ne!(a, proxy.unwrap(), "not the proxy's bucket");
+        assert_ne!(Some(a), proxy, "not the proxy's bucket");
         assert_ne!(ClientKey::of(a), ClientKey::of(b));
         assert_eq!(Some(a), l.client_ip(proxy, ["unknown"].into_iter()), "stable");
     }
 
     #[test]
     fn a_flood_on_one_client_leaves_the_key_to_others() {
-        let l = Limiters::new(&Settings {
-            rate_limit_per_key: 3,
-            rate_limit_per_vendor_public: 5,
-            ..Settings::default()
-        })
-        .unwrap();
+        let l =
+            Limiters::new(&Settings { rate_limit_per_key: 3, rate_limit_per_vendor_public: 5, ..Settings::default() })
+                .unwrap();
         let (a, b) = (Some(ip("192.0.2.1")), Some(ip("192.0.2.2")));
         for _ in 0..3 {
             l.keys.check("k", "v", true, a).unwrap();

@@ -68,6 +68,8 @@ async fn h2_flood_of_one_vendor_does_not_flush_another() {
     assert!(cache.contains(&widget_key::summary(&attacker.pk, Some("FLOOD-299"))));
     assert!(!cache.contains(&widget_key::summary(&attacker.pk, Some("FLOOD-0"))), "its oldest went first");
     assert!(cache.contains(&widget_key::summary(&victim.pk, None)), "the victim's entry survives");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains(&format!("truview_public_cache_bytes {}", cache.bytes())), "{metrics}");
 }
 
 /// M7: writes for one vendor (anonymous quick ratings here) neither drop another vendor's
