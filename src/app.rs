@@ -64,6 +64,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: State,
+    trimmer: actix_web::rt::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -82,7 +83,12 @@ impl Application {
             server = server.workers(workers.max(1));
         }
         tracing::info!(%address, backend = state.db.backend().name(), "listening");
-        Ok(Application { port: address.port(), server: server.run(), state })
+        // Every serving process trims its own limiter memory, whether or not it runs the
+        // worker (`serve --no-worker`, tests).
+        let every = std::time::Duration::from_secs(state.settings.limiter_trim_interval_secs.max(1));
+        let trimmer =
+            actix_web::rt::spawn(http::trim_limiters(std::sync::Arc::downgrade(&state.clone().into_inner()), every));
+        Ok(Application { port: address.port(), server: server.run(), state, trimmer })
     }
 
     pub fn port(&self) -> u16 {
@@ -100,6 +106,8 @@ impl Application {
 
     /// Runs until SIGINT/SIGTERM; in-flight requests are drained first.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let stopped = self.server.await;
+        self.trimmer.abort();
+        stopped
     }
 }

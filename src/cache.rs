@@ -1,17 +1,26 @@
 //! Per-node caches owned by `Core`.
 //!
-//! `PublicCache`: in-process cache of public widget reads (summary, review list): body + ETag per exact
-//! path and query, on the injected clock. An entry is fresh for the TTL; after that, for up
-//! to `STALE_WINDOW_MS` (the `Cache-Control: max-age` a CDN honours anyway), it is still
-//! served while exactly one request's worth of work refreshes it in the background
-//! (stale-while-revalidate), so no reader waits for the database. A node drops a vendor's
-//! entries whenever it changes what that vendor's widget shows, so its own writes show at
-//! once; other nodes' writes show within the TTL under traffic.
+//! `PublicCache`: in-process cache of public widget reads (summary, review list): body + ETag
+//! per *parsed* widget query (the caller builds the key from validated input, so unknown
+//! query parameters or spelling variants share one entry), on the injected clock. An entry
+//! is fresh for the TTL; after that, for up to `STALE_WINDOW_MS` (the `Cache-Control:
+//! max-age` a CDN honours anyway), it is still served while exactly one request's worth of
+//! work refreshes it in the background (stale-while-revalidate), so no reader waits for the
+//! database. A node drops a vendor's entries whenever it changes what that vendor's widget
+//! shows, so its own writes show at once; other nodes' writes show within the TTL under
+//! traffic.
+//!
+//! Memory is bounded by bytes (body, ETag, key, origins and a fixed per-entry overhead),
+//! not entries, with least-recently-used eviction; one vendor may hold at most
+//! `1 / VENDOR_SHARE` of the bytes, so a flood of distinct queries against one vendor evicts
+//! only that vendor's own entries. Invalidation is per vendor: a write for one vendor
+//! neither drops nor refuses another vendor's entries, and costs O(that vendor's entries).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use lru::LruCache;
 
 use crate::clock::Clock;
 
@@ -26,10 +35,81 @@ pub struct Cached {
 /// How long an expired entry may still be served while it is being refreshed.
 pub const STALE_WINDOW_MS: i64 = 60_000;
 
+/// A vendor may hold at most this fraction (1/n) of the cache's bytes.
+pub const VENDOR_SHARE: usize = 8;
+
+/// Bytes charged per entry on top of its strings: the entry, its `Arc`s, the two LRU
+/// nodes and the hash-table slots.
+pub const ENTRY_OVERHEAD: usize = 256;
+
+/// Vendors with no entries whose invalidation stamp is still remembered; past this many,
+/// the oldest stamps are folded into one floor (puts computed before it are refused).
+const MAX_IDLE_VENDORS: usize = 65_536;
+
 struct Entry {
     stored_at: i64,
     value: Arc<Cached>,
     refreshing: bool,
+    size: usize,
+}
+
+/// One vendor's share: its entries (in its own LRU order), their bytes, and the epoch of
+/// its last invalidation.
+struct VendorEntries {
+    invalidated_at: u64,
+    bytes: usize,
+    keys: LruCache<String, ()>,
+}
+
+impl VendorEntries {
+    fn new(invalidated_at: u64) -> VendorEntries {
+        VendorEntries { invalidated_at, bytes: 0, keys: LruCache::unbounded() }
+    }
+}
+
+struct Inner {
+    /// All entries, in global LRU order.
+    entries: LruCache<String, Entry>,
+    vendors: HashMap<String, VendorEntries>,
+    bytes: usize,
+    /// Bumped by every invalidation; callers snapshot it before reading the database.
+    epoch: u64,
+    /// Puts computed before this epoch are refused (stamps of forgotten idle vendors).
+    floor: u64,
+}
+
+impl Inner {
+    /// Removes one entry from both indexes and the byte counts.
+    fn remove(&mut self, key: &str) -> Option<Entry> {
+        let entry = self.entries.pop(key)?;
+        self.bytes -= entry.size;
+        if let Some(v) = self.vendors.get_mut(&entry.value.vendor_id) {
+            v.keys.pop(key);
+            v.bytes -= entry.size;
+        }
+        Some(entry)
+    }
+
+    /// Whether a value for `vendor_id` computed at epoch `snapshot` is still current.
+    fn current(&self, vendor_id: &str, snapshot: u64) -> bool {
+        snapshot >= self.floor && self.vendors.get(vendor_id).is_none_or(|v| snapshot >= v.invalidated_at)
+    }
+
+    /// Forgets the stamps of vendors without entries once there are too many of them.
+    fn trim_idle_vendors(&mut self) {
+        if self.vendors.len() <= self.entries.len() + MAX_IDLE_VENDORS {
+            return;
+        }
+        let mut floor = self.floor;
+        self.vendors.retain(|_, v| {
+            let keep = !v.keys.is_empty();
+            if !keep {
+                floor = floor.max(v.invalidated_at);
+            }
+            keep
+        });
+        self.floor = floor;
+    }
 }
 
 /// What a lookup found.
@@ -46,29 +126,45 @@ pub enum Lookup {
 
 pub struct PublicCache {
     ttl_ms: i64,
-    max_entries: usize,
-    entries: Mutex<HashMap<String, Entry>>,
-    /// Bumped by every invalidation: a value computed from the database before a write
-    /// must not be stored after that write's invalidation.
-    generation: std::sync::atomic::AtomicU64,
+    max_bytes: usize,
+    inner: Mutex<Inner>,
 }
 
 impl PublicCache {
-    pub fn new(ttl_secs: u64, max_entries: usize) -> PublicCache {
+    /// A cache whose entries are fresh for `ttl_secs` (0 = off) and that holds at most
+    /// `max_bytes`.
+    pub fn new(ttl_secs: u64, max_bytes: usize) -> PublicCache {
         PublicCache {
             ttl_ms: i64::try_from(ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
-            max_entries,
-            entries: Mutex::new(HashMap::new()),
-            generation: Default::default(),
+            max_bytes,
+            inner: Mutex::new(Inner {
+                entries: LruCache::unbounded(),
+                vendors: HashMap::new(),
+                bytes: 0,
+                epoch: 0,
+                floor: 0,
+            }),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn enabled(&self) -> bool {
-        self.ttl_ms > 0
+        self.ttl_ms > 0 && self.max_bytes > 0
+    }
+
+    /// The most one vendor's entries may occupy.
+    pub fn vendor_max_bytes(&self) -> usize {
+        self.max_bytes / VENDOR_SHARE
+    }
+
+    /// The bytes an entry is charged: what it holds plus a fixed overhead. The key is
+    /// counted twice (the global and the vendor's index each hold a copy).
+    pub fn entry_size(key: &str, value: &Cached) -> usize {
+        let origins: usize = value.origins.iter().map(|o| o.len() + 24).sum();
+        2 * key.len() + value.body.len() + value.etag.len() + value.vendor_id.len() + origins + ENTRY_OVERHEAD
     }
 
     pub fn lookup(&self, key: &str, clock: &dyn Clock) -> Lookup {
@@ -76,19 +172,27 @@ impl PublicCache {
             return Lookup::Miss;
         }
         let now = clock.now_ms();
-        let mut map = self.lock();
-        let Some(entry) = map.get_mut(key) else { return Lookup::Miss };
+        let mut inner = self.lock();
+        let Some(entry) = inner.entries.get_mut(key) else { return Lookup::Miss };
         let age = now - entry.stored_at;
-        if age < self.ttl_ms {
-            return Lookup::Fresh(entry.value.clone());
-        }
-        if age < self.ttl_ms.max(STALE_WINDOW_MS) {
+        let found = if age < self.ttl_ms {
+            Lookup::Fresh(entry.value.clone())
+        } else if age < self.ttl_ms.max(STALE_WINDOW_MS) {
             let refresh = !entry.refreshing;
             entry.refreshing = true;
-            return Lookup::Stale { value: entry.value.clone(), refresh };
+            Lookup::Stale { value: entry.value.clone(), refresh }
+        } else {
+            inner.remove(key);
+            return Lookup::Miss;
+        };
+        let value = match &found {
+            Lookup::Fresh(v) | Lookup::Stale { value: v, .. } => v.clone(),
+            Lookup::Miss => return found,
+        };
+        if let Some(v) = inner.vendors.get_mut(&value.vendor_id) {
+            v.keys.promote(key);
         }
-        map.remove(key);
-        Lookup::Miss
+        found
     }
 
     /// A fresh value, or nothing (tests).
@@ -102,55 +206,118 @@ impl PublicCache {
 
     /// Take before reading the database for a value to `put`.
     pub fn generation(&self) -> u64 {
-        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+        self.lock().epoch
     }
 
-    /// Stores a value computed since `generation`, unless an invalidation came in between.
+    /// Stores a value computed since `generation`, unless its vendor was invalidated in
+    /// between. Evicts the vendor's own least recently used entries past its share, then the
+    /// least recently used entries overall past the byte bound.
     pub fn put(&self, key: String, value: Cached, generation: u64, clock: &dyn Clock) {
         if !self.enabled() {
             return;
         }
         let now = clock.now_ms();
-        let mut map = self.lock();
-        if self.generation() != generation {
-            // Computed from data an invalidation has since superseded.
-            if let Some(entry) = map.get_mut(&key) {
+        let size = Self::entry_size(&key, &value);
+        let vendor_max = self.vendor_max_bytes();
+        let mut inner = self.lock();
+        let stale_or_too_big = !inner.current(&value.vendor_id, generation) || size > vendor_max;
+        if stale_or_too_big {
+            // Computed from data an invalidation has since superseded (or never storable).
+            if let Some(entry) = inner.entries.peek_mut(&key) {
                 entry.refreshing = false;
             }
             return;
         }
-        if map.len() >= self.max_entries {
-            let window = self.ttl_ms.max(STALE_WINDOW_MS);
-            map.retain(|_, e| now - e.stored_at < window);
-            if map.len() >= self.max_entries {
-                map.clear();
+        inner.remove(&key);
+        // The vendor's own share first: a flood of one vendor's queries evicts only its own.
+        loop {
+            let over = inner.vendors.get(&value.vendor_id).is_some_and(|v| v.bytes + size > vendor_max);
+            let victim = if over {
+                inner.vendors.get_mut(&value.vendor_id).and_then(|v| v.keys.peek_lru().map(|(k, ())| k.clone()))
+            } else {
+                None
+            };
+            match victim {
+                Some(k) => {
+                    inner.remove(&k);
+                }
+                None => break,
             }
         }
-        map.insert(key, Entry { stored_at: now, value: Arc::new(value), refreshing: false });
+        while inner.bytes + size > self.max_bytes {
+            let Some(k) = inner.entries.peek_lru().map(|(k, _)| k.clone()) else { break };
+            inner.remove(&k);
+        }
+        // A vendor without a record was not invalidated since `floor` (checked above).
+        let vendor = inner.vendors.entry(value.vendor_id.clone()).or_insert_with(|| VendorEntries::new(0));
+        vendor.keys.put(key.clone(), ());
+        vendor.bytes += size;
+        inner.bytes += size;
+        inner.entries.put(key, Entry { stored_at: now, value: Arc::new(value), refreshing: false, size });
     }
 
     /// The refresh a `Stale { refresh: true }` asked for failed: let another caller try.
     pub fn refresh_failed(&self, key: &str) {
-        if let Some(entry) = self.lock().get_mut(key) {
+        if let Some(entry) = self.lock().entries.peek_mut(key) {
             entry.refreshing = false;
         }
     }
 
-    /// Drops every entry of a vendor (after a change to what its widget shows).
+    /// Drops every entry of a vendor (after a change to what its widget shows), and refuses
+    /// that vendor's values computed before now. Other vendors are untouched.
     pub fn forget_vendor(&self, vendor_id: &str) {
-        if self.enabled() {
-            let mut map = self.lock();
-            self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            map.retain(|_, e| e.value.vendor_id != vendor_id);
+        if !self.enabled() {
+            return;
         }
+        let mut inner = self.lock();
+        inner.epoch += 1;
+        let epoch = inner.epoch;
+        let keys: Vec<String> = match inner.vendors.get_mut(vendor_id) {
+            Some(v) => {
+                v.invalidated_at = epoch;
+                let keys = std::mem::replace(&mut v.keys, LruCache::unbounded());
+                v.bytes = 0;
+                keys.into_iter().map(|(k, ())| k).collect()
+            }
+            None => {
+                inner.vendors.insert(vendor_id.to_owned(), VendorEntries::new(epoch));
+                Vec::new()
+            }
+        };
+        for key in keys {
+            if let Some(entry) = inner.entries.pop(&key) {
+                inner.bytes -= entry.size;
+            }
+        }
+        inner.trim_idle_vendors();
     }
 
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Bytes currently charged to entries.
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    /// Bytes currently charged to one vendor's entries.
+    pub fn vendor_bytes(&self, vendor_id: &str) -> usize {
+        self.lock().vendors.get(vendor_id).map_or(0, |v| v.bytes)
+    }
+
+    /// Entries currently held for one vendor.
+    pub fn vendor_len(&self, vendor_id: &str) -> usize {
+        self.lock().vendors.get(vendor_id).map_or(0, |v| v.keys.len())
+    }
+
+    /// Whether an entry (fresh or stale) is held under `key`; does not touch its recency.
+    pub fn contains(&self, key: &str) -> bool {
+        self.lock().entries.contains(key)
     }
 }
 
@@ -184,18 +351,26 @@ mod tests {
     use crate::clock::ManualClock;
 
     fn entry(vendor: &str) -> Cached {
+        sized(vendor, 2)
+    }
+
+    fn sized(vendor: &str, body: usize) -> Cached {
         Cached {
             vendor_id: vendor.into(),
             origins: Arc::new(vec![]),
-            body: Bytes::from_static(b"{}"),
+            body: Bytes::from(vec![b'x'; body]),
             etag: "\"e\"".into(),
         }
     }
 
+    fn clock() -> ManualClock {
+        ManualClock::new(chrono::Utc::now())
+    }
+
     #[test]
     fn entries_expire_on_the_clock_and_are_dropped_per_vendor() {
-        let clock = ManualClock::new(chrono::Utc::now());
-        let cache = PublicCache::new(5, 100);
+        let clock = clock();
+        let cache = PublicCache::new(5, 1 << 20);
         cache.put("/a".into(), entry("v1"), cache.generation(), &clock);
         cache.put("/b".into(), entry("v2"), cache.generation(), &clock);
         assert!(cache.get("/a", &clock).is_some());
@@ -208,8 +383,8 @@ mod tests {
 
     #[test]
     fn stale_entries_are_served_while_exactly_one_caller_refreshes() {
-        let clock = ManualClock::new(chrono::Utc::now());
-        let cache = PublicCache::new(5, 100);
+        let clock = clock();
+        let cache = PublicCache::new(5, 1 << 20);
         cache.put("/a".into(), entry("v1"), cache.generation(), &clock);
         clock.advance(chrono::Duration::seconds(6));
         assert!(matches!(cache.lookup("/a", &clock), Lookup::Stale { refresh: true, .. }));
@@ -220,28 +395,113 @@ mod tests {
         assert!(matches!(cache.lookup("/a", &clock), Lookup::Fresh(_)));
         clock.advance(chrono::Duration::seconds(61));
         assert!(matches!(cache.lookup("/a", &clock), Lookup::Miss), "past the stale window");
+        assert_eq!((cache.len(), cache.bytes(), cache.vendor_bytes("v1")), (0, 0, 0), "and dropped");
     }
 
     #[test]
     fn a_value_computed_before_an_invalidation_is_not_stored() {
-        let clock = ManualClock::new(chrono::Utc::now());
-        let cache = PublicCache::new(5, 100);
+        let clock = clock();
+        let cache = PublicCache::new(5, 1 << 20);
         let before_write = cache.generation();
         cache.forget_vendor("v1");
         cache.put("/a".into(), entry("v1"), before_write, &clock);
         assert!(matches!(cache.lookup("/a", &clock), Lookup::Miss));
     }
 
+    /// M7: one vendor's invalidation neither drops nor refuses another vendor's values.
     #[test]
-    fn size_is_bounded_and_ttl_zero_disables() {
-        let clock = ManualClock::new(chrono::Utc::now());
-        let cache = PublicCache::new(5, 2);
-        for k in ["/1", "/2", "/3"] {
-            cache.put(k.into(), entry("v"), cache.generation(), &clock);
+    fn generations_are_per_vendor() {
+        let clock = clock();
+        let cache = PublicCache::new(5, 1 << 20);
+        let before = cache.generation();
+        for _ in 0..100 {
+            cache.forget_vendor("noisy");
         }
-        assert!(cache.len() <= 2);
-        let off = PublicCache::new(0, 10);
+        cache.put("/quiet".into(), entry("quiet"), before, &clock);
+        assert!(cache.contains("/quiet"), "another vendor's writes do not refuse this put");
+        cache.put("/noisy".into(), entry("noisy"), before, &clock);
+        assert!(!cache.contains("/noisy"), "the vendor's own write does");
+        cache.put("/noisy".into(), entry("noisy"), cache.generation(), &clock);
+        assert!(cache.contains("/noisy"));
+    }
+
+    /// H2: the bound is in bytes (body included), not entries.
+    #[test]
+    fn size_is_bounded_in_bytes() {
+        let clock = clock();
+        let cache = PublicCache::new(5, 64 * 1024);
+        for i in 0..100 {
+            // Spread over vendors so the per-vendor share is not what bounds it.
+            cache.put(format!("/{i:02}"), sized(&format!("v{i:02}"), 3000), cache.generation(), &clock);
+            assert!(cache.bytes() <= 64 * 1024, "{} bytes after {i}", cache.bytes());
+        }
+        let one = PublicCache::entry_size("/99", &sized("v99", 3000));
+        assert_eq!(cache.bytes(), cache.len() * one);
+        assert_eq!(cache.len(), 64 * 1024 / one, "evicts only what it must");
+        assert!(cache.contains("/99") && !cache.contains("/00"));
+        // A value bigger than a vendor's share is not stored at all.
+        cache.put("/huge".into(), sized("big", 9 * 1024), cache.generation(), &clock);
+        assert!(!cache.contains("/huge"));
+        assert!(cache.bytes() <= 64 * 1024);
+    }
+
+    #[test]
+    fn eviction_is_least_recently_used() {
+        let clock = clock();
+        let one = PublicCache::entry_size("/k00", &sized("v00", 1000));
+        let cache = PublicCache::new(5, 3 * one * VENDOR_SHARE);
+        let n = 3 * VENDOR_SHARE;
+        for i in 0..n {
+            cache.put(format!("/k{i:02}"), sized(&format!("v{i:02}"), 1000), cache.generation(), &clock);
+        }
+        assert_eq!(cache.len(), n);
+        // Reading /k00 makes it the most recent: the next put evicts /k01 instead.
+        assert!(cache.get("/k00", &clock).is_some());
+        cache.put("/new".into(), sized("vnw", 1000), cache.generation(), &clock);
+        assert!(cache.contains("/k00"), "recently read");
+        assert!(!cache.contains("/k01"), "least recently used");
+        assert!(cache.contains("/k02") && cache.contains("/new"));
+        assert_eq!(cache.len(), n);
+    }
+
+    /// H2: a flood of distinct keys for one vendor evicts that vendor's own entries only.
+    #[test]
+    fn one_vendor_holds_at_most_its_share() {
+        let clock = clock();
+        let cache = PublicCache::new(5, 256 * 1024);
+        cache.put("/victim".into(), sized("victim", 1000), cache.generation(), &clock);
+        for i in 0..10_000 {
+            cache.put(format!("/flood?{i}"), sized("attacker", 1000), cache.generation(), &clock);
+        }
+        assert!(cache.vendor_bytes("attacker") <= cache.vendor_max_bytes());
+        assert!(cache.vendor_len("attacker") >= 20, "{}", cache.vendor_len("attacker"));
+        assert!(cache.contains("/victim"), "another vendor's entry survives the flood");
+        assert!(cache.contains("/flood?9999") && !cache.contains("/flood?0"));
+        assert_eq!(cache.bytes(), cache.vendor_bytes("attacker") + cache.vendor_bytes("victim"));
+    }
+
+    #[test]
+    fn forgetting_a_vendor_releases_its_bytes_and_keeps_the_others() {
+        let clock = clock();
+        let cache = PublicCache::new(5, 1 << 20);
+        for i in 0..10 {
+            cache.put(format!("/a{i}"), sized("a", 100), cache.generation(), &clock);
+            cache.put(format!("/b{i}"), sized("b", 100), cache.generation(), &clock);
+        }
+        let b_bytes = cache.vendor_bytes("b");
+        cache.forget_vendor("a");
+        assert_eq!((cache.len(), cache.bytes(), cache.vendor_len("a")), (10, b_bytes, 0));
+        // Replacing an entry re-counts it instead of adding to it.
+        cache.put("/b0".into(), sized("b", 100), cache.generation(), &clock);
+        assert_eq!(cache.bytes(), b_bytes);
+    }
+
+    #[test]
+    fn ttl_zero_disables() {
+        let clock = clock();
+        let off = PublicCache::new(0, 1 << 20);
         off.put("/x".into(), entry("v"), off.generation(), &clock);
         assert!(off.get("/x", &clock).is_none());
+        assert!(off.is_empty());
     }
 }

@@ -26,11 +26,9 @@ pub async fn serve(settings: Settings, with_worker: bool) -> anyhow::Result<()> 
             );
         }
     }
-    // Every serving process trims its own limiter memory, whether or not it runs the worker.
-    let trimmer = actix_web::rt::spawn(crate::http::trim_limiters(state.clone()));
     let worker = with_worker.then(|| actix_web::rt::spawn(crate::worker::run_forever(core.clone())));
+    // `Application` trims the node's limiter memory itself, with or without the worker.
     app.run_until_stopped().await?;
-    trimmer.abort();
     if let Some(worker) = worker {
         worker.abort();
     }

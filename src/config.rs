@@ -46,7 +46,8 @@ pub struct Settings {
     pub trusted_proxies: String,
     /// Requests per minute per client IP.
     pub rate_limit_per_ip: u32,
-    /// Requests per minute per API key.
+    /// Requests per minute per API key: per (key, client) for publishable keys, per key
+    /// for secret keys.
     pub rate_limit_per_key: u32,
     /// Failed logins per account per 15 minutes before it is throttled.
     pub login_failures_per_account: u32,
@@ -71,6 +72,14 @@ pub struct Settings {
     pub signups_per_ip_per_day: u32,
     /// Concurrent argon2 hashes/verifications per process (0 = one per core).
     pub hashing_threads: usize,
+    /// Bytes the widget-read cache may hold per node (bodies, keys and overhead); one
+    /// vendor may use at most an eighth of it.
+    pub public_cache_max_bytes: usize,
+    /// Requests per minute through one vendor's publishable keys from all clients together
+    /// on a node: a high ceiling above the per-(key, client) `rate_limit_per_key`.
+    pub rate_limit_per_vendor_public: u32,
+    /// Seconds between passes that forget refilled rate-limit buckets in each serving process.
+    pub limiter_trim_interval_secs: u64,
 }
 
 /// Debug masks the database password (L3), so a stray `{:?}` cannot leak it.
@@ -109,6 +118,9 @@ impl Default for Settings {
             maturity: VendorThresholds::default(),
             signups_per_ip_per_day: 20,
             hashing_threads: 0,
+            public_cache_max_bytes: 64 * 1024 * 1024,
+            rate_limit_per_vendor_public: 20 * 1200,
+            limiter_trim_interval_secs: 60,
         }
     }
 }

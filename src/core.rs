@@ -73,7 +73,7 @@ impl Core {
             ),
             signups: DailyCap::new(settings.signups_per_ip_per_day),
             passwords: HashPool::new(settings.hashing_threads),
-            public_cache: PublicCache::new(settings.public_cache_ttl_secs, 50_000),
+            public_cache: PublicCache::new(settings.public_cache_ttl_secs, settings.public_cache_max_bytes),
             vendor_levels: VendorLevelCache::default(),
             own_origin,
             settings,

@@ -210,7 +210,7 @@ pub async fn resolve_key(state: &AppState, token: &str, kind: &'static str) -> R
     let token = token.to_owned();
     let now = state.clock.now_ms();
     let key = state.db.run(move |conn| lookup_key(conn, &token, kind, now)).await?;
-    ratelimit::check(&state.limits.per_key, &key.id)?;
+    state.limits.keys.check(&key.id, &key.vendor_id, kind == "publishable", ratelimit::current_client())?;
     Ok(key)
 }
 

@@ -1,4 +1,5 @@
-//! Prometheus metrics: requests and latency by route and status, pool in use.
+//! Prometheus metrics: requests and latency by route and status, pool in use, the
+//! widget-read cache's size and the rate limiters' memory.
 
 use std::time::Instant;
 
@@ -18,6 +19,9 @@ pub struct Metrics {
     latency: HistogramVec,
     pool_in_use: IntGauge,
     pool_open: IntGauge,
+    cache_bytes: IntGauge,
+    cache_entries: IntGauge,
+    limiter_keys: IntGauge,
 }
 
 impl Metrics {
@@ -40,14 +44,23 @@ impl Metrics {
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool_in_use.clone()))?;
+        let cache_bytes = IntGauge::new("truview_public_cache_bytes", "Bytes held by the widget-read cache")?;
+        let cache_entries = IntGauge::new("truview_public_cache_entries", "Entries in the widget-read cache")?;
+        let limiter_keys = IntGauge::new("truview_rate_limiter_keys", "Buckets held by the node's rate limiters")?;
         registry.register(Box::new(pool_open.clone()))?;
-        Ok(Metrics { registry, requests, latency, pool_in_use, pool_open })
+        registry.register(Box::new(cache_bytes.clone()))?;
+        registry.register(Box::new(cache_entries.clone()))?;
+        registry.register(Box::new(limiter_keys.clone()))?;
+        Ok(Metrics { registry, requests, latency, pool_in_use, pool_open, cache_bytes, cache_entries, limiter_keys })
     }
 
     pub fn render(&self, state: &AppState) -> String {
         let (in_use, open) = state.db.state();
         self.pool_in_use.set(i64::from(in_use));
         self.pool_open.set(i64::from(open));
+        self.cache_bytes.set(i64::try_from(state.public_cache.bytes()).unwrap_or(i64::MAX));
+        self.cache_entries.set(i64::try_from(state.public_cache.len()).unwrap_or(i64::MAX));
+        self.limiter_keys.set(i64::try_from(state.limits.tracked()).unwrap_or(i64::MAX));
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
             tracing::error!(error = %e, "cannot encode metrics");

@@ -15,13 +15,14 @@ pub mod reports;
 pub mod spec;
 pub mod staff;
 pub mod vendors;
+pub mod widget_key;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse};
-use tracing_actix_web::TracingLogger;
+use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder, TracingLogger};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::OpenApi;
 use utoipa::Modify;
@@ -117,7 +118,7 @@ pub fn app(
                 .add((header::REFERRER_POLICY, "no-referrer"))
                 .add((header::X_FRAME_OPTIONS, "DENY")),
         )
-        .wrap(TracingLogger::default())
+        .wrap(TracingLogger::<ClientSpan>::new())
 }
 
 /// Deserialises a field that may be absent (`None`), `null` (`Some(None)`) or a value.
@@ -129,38 +130,111 @@ where
     serde::Deserialize::deserialize(d).map(Some)
 }
 
-/// The client's address as the rate limiter sees it (after trusted-proxy handling).
+/// The client's address as the rate limiter sees it (after trusted-proxy handling); the
+/// same value is logged as `http.client_ip`.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<std::net::IpAddr>);
 
-/// Resolves the client IP and applies the per-IP limit to the API.
+/// `X-Forwarded-For` lines read (the right-most ones); more would mean more proxies than any
+/// deployment chains.
+const MAX_FORWARDED_LINES: usize = 8;
+
+/// The request's client (trusted-proxy aware), computed once per request and kept in its
+/// extensions: the root span, the limiter and the handlers all see the same value.
+pub fn client_ip_of(req: &ServiceRequest) -> Option<std::net::IpAddr> {
+    if let Some(known) = req.extensions().get::<ClientIp>() {
+        return known.0;
+    }
+    let ip = match req.app_data::<State>() {
+        Some(state) if state.limits.trusts_some_proxy() => {
+            // All lines, read as one list from the right (`get_all` only iterates forwards,
+            // so the last `MAX_FORWARDED_LINES` are buffered on the stack). A line that is
+            // not UTF-8 is read lossily rather than skipped, so it cannot hide the proxy's.
+            let all = req.headers().get_all(header::X_FORWARDED_FOR);
+            let skip = all.count().saturating_sub(MAX_FORWARDED_LINES);
+            let mut buf: [std::borrow::Cow<'_, str>; MAX_FORWARDED_LINES] = Default::default();
+            let mut len = 0;
+            for line in req.headers().get_all(header::X_FORWARDED_FOR).skip(skip) {
+                buf[len] = String::from_utf8_lossy(line.as_bytes());
+                len += 1;
+            }
+            state.limits.client_ip(req.peer_addr().map(|a| a.ip()), buf[..len].iter().map(|l| l.as_ref()))
+        }
+        Some(state) => state.limits.client_ip(req.peer_addr().map(|a| a.ip()), std::iter::empty()),
+        None => req.peer_addr().map(|a| a.ip()),
+    };
+    req.extensions_mut().insert(ClientIp(ip));
+    ip
+}
+
+/// Applies the per-IP limit to every path but `/health` (decided on the raw path, so no
+/// spelling of a limited path can reach its handler unlimited: `/%61pi/…` is limited like
+/// `/api/…`), and records the client for the key limits further in.
 async fn client_limits(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
-    if let Some(state) = req.app_data::<State>().cloned() {
-        let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
-        let ip = state.limits.client_ip(req.peer_addr().map(|a| a.ip()), forwarded);
-        req.extensions_mut().insert(ClientIp(ip));
-        if let (Some(ip), true) = (ip, req.path().starts_with("/api/")) {
-            if let Err(e) = ratelimit::check(&state.limits.per_ip, &ip) {
-                let (req, _) = req.into_parts();
-                let res = actix_web::ResponseError::error_response(&e);
-                return Ok(ServiceResponse::new(req, res).map_into_right_body());
-            }
+    let ip = client_ip_of(&req);
+    if let (Some(ip), Some(state), false) = (ip, req.app_data::<State>(), req.path() == "/health") {
+        if let Err(e) = ratelimit::check(&state.limits.per_ip, &ip) {
+            let (req, _) = req.into_parts();
+            let res = actix_web::ResponseError::error_response(&e);
+            return Ok(ServiceResponse::new(req, res).map_into_right_body());
         }
     }
-    Ok(next.call(req).await?.map_into_left_body())
+    Ok(ratelimit::serving(ip, next.call(req)).await?.map_into_left_body())
 }
 
-/// Trims the node's limiter memory once a minute (per-IP, per-key and login buckets that
-/// have refilled are forgotten), so it stays bounded under `serve --no-worker` too.
-pub async fn trim_limiters(state: State) {
-    let mut interval = tokio::time::interval(std::time::Duration::from_secs(60));
+/// The root span of every request: tracing-actix-web's fields, but `http.client_ip` is the
+/// client the limiter uses (trusted-proxy aware), not the left-most `X-Forwarded-For` entry
+/// that `realip_remote_addr()` would believe from anyone.
+pub struct ClientSpan;
+
+impl RootSpanBuilder for ClientSpan {
+    fn on_request_start(request: &ServiceRequest) -> tracing::Span {
+        let client = client_ip_of(request);
+        let method = request.method().as_str();
+        let route = request.match_pattern().unwrap_or_else(|| "default".to_owned());
+        let user_agent = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let request_id = request.extensions().get::<RequestId>().copied();
+        let conn = request.connection_info();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %method,
+            http.route = %route,
+            http.flavor = ?request.version(),
+            http.scheme = %conn.scheme(),
+            http.host = %conn.host(),
+            http.client_ip = %client.map(|ip| ip.to_string()).unwrap_or_default(),
+            http.user_agent = %user_agent,
+            http.target = %request.uri().path_and_query().map(|p| p.as_str()).unwrap_or(""),
+            http.status_code = tracing::field::Empty,
+            otel.name = %format!("{method} {route}"),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+            request_id = %request_id.map(|id| id.to_string()).unwrap_or_default(),
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(span: tracing::Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+/// Trims the node's limiter memory every `interval` (per-IP, per-key and login buckets
+/// that have refilled are forgotten), so it stays bounded under `serve --no-worker` too.
+/// Holds only a weak reference: it ends once the application state is gone.
+pub async fn trim_limiters(state: std::sync::Weak<crate::app::AppState>, interval: std::time::Duration) {
+    let mut ticks = tokio::time::interval(interval);
     loop {
-        interval.tick().await;
-        state.limits.shrink();
+        ticks.tick().await;
+        let Some(state) = state.upgrade() else { return };
+        let remaining = state.limits.trim();
         state.login_failures.trim(state.clock.now_ms());
+        tracing::debug!(remaining, "limiter memory trimmed");
     }
 }
 

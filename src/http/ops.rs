@@ -38,10 +38,11 @@ async fn health() -> HttpResponse {
 #[utoipa::path(tag = "ops", responses((status = 200, body = Ready), (status = 503, body = crate::http::errors::Problem)))]
 #[get("/ready")]
 async fn ready(state: State) -> Result<HttpResponse> {
-    let current = state
-        .db
-        .run(|conn| db::migrations_current(conn).map_err(|e| Error::Unavailable(format!("database not ready: {e}"))))
-        .await?;
+    // The cause is logged, never echoed: it can name hosts, users and schema details.
+    let current = state.db.run(|conn| db::migrations_current(conn).map_err(Error::internal)).await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check failed");
+        Error::Unavailable("database not ready".into())
+    })?;
     if !current {
         return Err(Error::Unavailable("database migrations are pending; run `truview migrate`".into()));
     }

@@ -18,6 +18,7 @@ use crate::domain::text::{clean, clean_optional, Lines};
 use crate::error::{Error, Result};
 use crate::http::errors::Problem;
 use crate::http::extract::{check_key_shape, lookup_key, resolve_key};
+use crate::http::widget_key;
 use crate::reviews::{self, Submission};
 use crate::security::ratelimit;
 use crate::security::tokens::sha256_hex;
@@ -92,20 +93,22 @@ fn widget_response(req: &HttpRequest, cached: &Cached) -> HttpResponse {
     res
 }
 
-/// Serves a widget read from the node's cache: fresh entries at once, stale ones at once
-/// while one background task refreshes them, and misses by computing inline.
-async fn cached_read<F, Fut>(state: &State, req: &HttpRequest, compute: F) -> Result<HttpResponse>
+/// Serves a widget read from the node's cache under `key` (built from the parsed query by
+/// `widget_key`): fresh entries at once, stale ones at once while one background task
+/// refreshes them, and misses by computing inline.
+async fn cached_read<F, Fut>(state: &State, req: &HttpRequest, key: String, compute: F) -> Result<HttpResponse>
 where
     F: FnOnce() -> Fut + 'static,
     Fut: std::future::Future<Output = Result<Cached>> + 'static,
 {
-    let key = req.uri().path_and_query().map_or(req.path(), |pq| pq.as_str());
     let cache = &state.public_cache;
-    match cache.lookup(key, state.clock.as_ref()) {
+    match cache.lookup(&key, state.clock.as_ref()) {
         Lookup::Fresh(hit) => Ok(widget_response(req, &hit)),
         Lookup::Stale { value, refresh } => {
             if refresh {
-                let (state, key, generation) = (state.clone(), key.to_owned(), cache.generation());
+                // The refresh runs outside this request: no client's budget pays for it
+                // (only the vendor's ceiling does).
+                let (state, generation) = (state.clone(), cache.generation());
                 actix_web::rt::spawn(async move {
                     match compute().await {
                         Ok(fresh) => state.public_cache.put(key, fresh, generation, state.clock.as_ref()),
@@ -122,7 +125,7 @@ where
             let generation = cache.generation();
             let fresh = compute().await?;
             let res = widget_response(req, &fresh);
-            cache.put(key.to_owned(), fresh, generation, state.clock.as_ref());
+            cache.put(key, fresh, generation, state.clock.as_ref());
             Ok(res)
         }
     }
@@ -130,19 +133,21 @@ where
 
 /// Resolves the publishable key in the path and runs `read` on the same connection (one
 /// blocking hop per cache miss); notes that the widget API served this vendor (a maturity
-/// criterion). The per-key limit is keyed by the presented key, before any database work.
+/// criterion). The key's budget (per key and client, under the vendor's ceiling; see
+/// `ratelimit::KeyLimits`) is spent right after the lookup, before the read.
 async fn widget_read<T, F>(state: &AppState, pk: String, read: F) -> Result<(Vendor, T)>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConn, &Vendor) -> Result<T> + Send + 'static,
 {
     check_key_shape(&pk, "publishable")?;
-    ratelimit::check(&state.limits.per_key, &pk)?;
     let now = state.clock.now_ms();
+    let (limits, client) = (state.limits.keys.clone(), ratelimit::current_client());
     state
         .db
         .run(move |conn| {
             let key = lookup_key(conn, &pk, "publishable", now)?;
+            limits.check(&key.id, &key.vendor_id, true, client)?;
             let vendor = store::vendors::get(conn, &key.vendor_id)?;
             if store::vendors::widget_mark_is_stale(&vendor, now) {
                 store::vendors::mark_widget_served(conn, &vendor.id, now)?;
@@ -422,23 +427,25 @@ fn average(count: i64, sum: i64) -> Option<f64> {
 }
 
 /// Rating summary for the widget.
-#[utoipa::path(tag = "public", params(("pk" = String, Path), SummaryQuery), responses((status = 200, body = Summary), (status = 304), (status = 401, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(tag = "public", params(("pk" = String, Path), SummaryQuery), responses((status = 200, body = Summary), (status = 304), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 #[get("/api/v1/public/{pk}/summary")]
 async fn summary(state: State, req: HttpRequest) -> Result<HttpResponse> {
-    let (st, pk, query) = (state.clone(), path_pk(&req), req.query_string().to_owned());
-    cached_read(&state, &req, move || async move {
-        let query: SummaryQuery = parse_query(&query)?;
-        let sku = query.sku.as_deref().map(|s| parse_sku("sku", s)).transpose()?;
-        summary_of(&st, pk, sku).await
-    })
-    .await
+    let pk = path_pk(&req)?;
+    let query: SummaryQuery = parse_query(req.query_string())?;
+    let sku = query.sku.as_deref().map(|s| parse_sku("sku", s)).transpose()?;
+    let key = widget_key::summary(&pk, sku.as_deref());
+    let st = state.clone();
+    cached_read(&state, &req, key, move || async move { summary_of(&st, pk, sku).await }).await
 }
 
-/// The `{pk}` path segment (widget reads parse their input only on a cache miss).
-fn path_pk(req: &HttpRequest) -> String {
-    req.match_info().get("pk").unwrap_or_default().to_owned()
+/// The `{pk}` path segment, refused unless it can be a publishable key.
+fn path_pk(req: &HttpRequest) -> Result<String> {
+    let pk = req.match_info().get("pk").unwrap_or_default();
+    check_key_shape(pk, "publishable")?;
+    Ok(pk.to_owned())
 }
 
+/// The widget reads' query; parameters they do not know are ignored.
 fn parse_query<T: serde::de::DeserializeOwned>(query_string: &str) -> Result<T> {
     web::Query::<T>::from_query(query_string)
         .map(web::Query::into_inner)
@@ -568,15 +575,14 @@ fn decode_cursor(raw: &str) -> Result<PublicCursor> {
 }
 
 /// Published reviews with their checks and replies, keyset-paginated.
-#[utoipa::path(tag = "public", params(("pk" = String, Path), ReviewsQuery), responses((status = 200, body = ReviewPage), (status = 304), (status = 400, body = Problem), (status = 401, body = Problem)))]
+#[utoipa::path(tag = "public", params(("pk" = String, Path), ReviewsQuery), responses((status = 200, body = ReviewPage), (status = 304), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 #[get("/api/v1/public/{pk}/reviews")]
 async fn list_reviews(state: State, req: HttpRequest) -> Result<HttpResponse> {
-    let (st, pk, query) = (state.clone(), path_pk(&req), req.query_string().to_owned());
-    cached_read(&state, &req, move || async move {
-        let query = parse_reviews_query(parse_query(&query)?)?;
-        page_of(&st, pk, query).await
-    })
-    .await
+    let pk = path_pk(&req)?;
+    let query = parse_reviews_query(parse_query(req.query_string())?)?;
+    let key = widget_key::reviews(&pk, &query);
+    let st = state.clone();
+    cached_read(&state, &req, key, move || async move { page_of(&st, pk, query).await }).await
 }
 
 fn parse_reviews_query(q: ReviewsQuery) -> Result<PublicQuery> {

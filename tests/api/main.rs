@@ -13,3 +13,4 @@ mod privacy;
 mod reviews;
 mod tenancy;
 mod tenancy_rows;
+mod widget_cache;
