@@ -22,6 +22,7 @@ async fn t23_sqlite_contention() {
         s.key_file = Some(sqlite.dir.path().join("truview.keys.json"));
         s.rate_limit_per_ip = 10_000_000;
         s.rate_limit_per_key = 10_000_000;
+        s.rate_limit_per_vendor_public = 10_000_000;
     })
     .await;
     assert!(app.settings.database_url.ends_with(".db"), "T23 runs on SQLite");
