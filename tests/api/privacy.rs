@@ -30,11 +30,11 @@ async fn t18_gdpr_erase_and_export() {
         app.publish(&vendor, id).await;
     }
 
-    let export = |q: &'static str| {
-        let (app, path, token) = (&app, format!("/api/v1/privacy/export?{q}"), vendor.token.clone());
-        async move { app.request(Method::GET, &path, Some(&token), None).await }
+    let export = |body: serde_json::Value| {
+        let (app, token) = (&app, vendor.token.clone());
+        async move { app.request(Method::POST, "/api/v1/privacy/export", Some(&token), Some(&body)).await }
     };
-    let data = json(export("email=erase.me%40mail.example").await, StatusCode::OK).await;
+    let data = json(export(json!({"email": "erase.me@mail.example"})).await, StatusCode::OK).await;
     assert_eq!(data["orders"].as_array().unwrap().len(), 1);
     assert_eq!(data["orders"][0]["order_id"], "ORD-G1");
     assert_eq!(data["orders"][0]["customer_name"], "Buyer Name");
@@ -43,7 +43,7 @@ async fn t18_gdpr_erase_and_export() {
         data["reviews"].as_array().unwrap().iter().map(|r| r["author"].as_str().unwrap()).collect();
     names.sort();
     assert_eq!(names, ["Erin", "Erin Erase"]);
-    let by_phone = json(export("phone=%2B44%207700%20900123").await, StatusCode::OK).await;
+    let by_phone = json(export(json!({"phone": "+44 7700 900123"})).await, StatusCode::OK).await;
     assert_eq!(by_phone["orders"].as_array().unwrap().len(), 1);
 
     let before = json(app.get(&format!("/api/v1/public/{}/summary", vendor.pk)).await, StatusCode::OK).await;
@@ -55,9 +55,9 @@ async fn t18_gdpr_erase_and_export() {
     assert_eq!(erased, json!({"reviews_deidentified": 2, "orders_cleared": 1, "flows_deleted": 1}));
 
     // Contacts are gone: nothing is found any more, by e-mail or phone.
-    let data = json(export("email=erase.me%40mail.example").await, StatusCode::OK).await;
+    let data = json(export(json!({"email": "erase.me@mail.example"})).await, StatusCode::OK).await;
     assert_eq!((data["orders"].as_array().unwrap().len(), data["reviews"].as_array().unwrap().len()), (0, 0));
-    let data = json(export("phone=%2B447700900123").await, StatusCode::OK).await;
+    let data = json(export(json!({"phone": "+447700900123"})).await, StatusCode::OK).await;
     assert_eq!(data["orders"].as_array().unwrap().len(), 0);
     // Reviews stay, de-identified, level 0, marked erased; aggregates follow.
     let page = json(app.get(&format!("/api/v1/public/{}/reviews", vendor.pk)).await, StatusCode::OK).await;

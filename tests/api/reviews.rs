@@ -351,7 +351,8 @@ async fn helpful_votes_and_quick_ratings_count_once_per_voter() {
     let vendor = app.vendor("Votes").await;
     let id = app.review(&vendor, None, 4).await;
     let vote = |token: &'static str| {
-        let (path, body) = (format!("/api/v1/public/reviews/{id}/helpful"), json!({"voter_token": token}));
+        let (path, body) =
+            (format!("/api/v1/public/{}/reviews/{id}/helpful", vendor.pk), json!({"voter_token": token}));
         let app = &app;
         async move { app.post(&path, &body).await }
     };
