@@ -219,6 +219,43 @@ async fn browser_writes_must_come_from_the_vendors_origins() {
         .unwrap();
     assert!(pre.headers().get("access-control-allow-origin").is_none());
 
+    // An origin another vendor registered does not pass preflight on this vendor's
+    // endpoints, and the helpful vote refuses it (it accepted any origin before).
+    let rival = app.vendor("Rival Shop").await;
+    let id = app.review(&vendor, None, 5).await;
+    app.publish(&vendor, &id).await;
+    for path in
+        [format!("/api/v1/public/{}/reviews/{id}/helpful", vendor.pk), format!("/api/v1/public/{}/ratings", vendor.pk)]
+    {
+        let pre = app
+            .client
+            .request(Method::OPTIONS, app.url(&path))
+            .header("Origin", "https://rival-shop.example")
+            .header("Access-Control-Request-Method", "POST")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(pre.status(), StatusCode::NO_CONTENT);
+        assert!(pre.headers().get("access-control-allow-origin").is_none(), "rival origin passed preflight: {path}");
+    }
+    let evil = app
+        .client
+        .post(app.url(&format!("/api/v1/public/{}/reviews/{id}/helpful", vendor.pk)))
+        .header("Origin", "https://rival-shop.example")
+        .json(&json!({"voter_token": "cors-voter-token-0001"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(evil, StatusCode::FORBIDDEN, "forbidden").await;
+    let pre = app
+        .client
+        .request(Method::OPTIONS, app.url(&format!("/api/v1/public/{}/ratings", rival.pk)))
+        .header("Origin", "https://rival-shop.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.headers()["access-control-allow-origin"], "https://rival-shop.example");
+
     // Reads: CORS only for the vendor's own origin.
     let read = |origin: &'static str| {
         app.client.get(app.url(&format!("/api/v1/public/{}/summary", vendor.pk))).header("Origin", origin).send()
@@ -472,7 +509,11 @@ async fn t16_moderation_is_neutral_to_rating() {
                 let res = app.decide(&vendor, &id, decision).await;
                 let status = res.status();
                 let body: Value = res.json().await.unwrap();
-                path.push(format!("{status} {}", body["status"].as_str().or(body["type"].as_str()).unwrap_or("")));
+                path.push(format!(
+                    "{} {}",
+                    status.as_u16(),
+                    body["status"].as_str().or(body["type"].as_str()).unwrap_or("")
+                ));
             }
             let public_ids: Vec<String> = public(&app, &vendor, "reviews").await["reviews"]
                 .as_array()
@@ -483,21 +524,35 @@ async fn t16_moderation_is_neutral_to_rating() {
             path.push(format!("public={}", public_ids.contains(&id)));
             paths.push(path);
         }
-        assert_eq!(paths[0], paths[1], "1★ and 5★ must be moderated identically (auto-publish {auto:?})");
+        // One exact expected path for both ratings: a path that goes wrong the same way
+        // for 1★ and 5★ (both 409, both 500) fails too.
+        let initial = if auto.is_some() { "published" } else { "pending" };
+        let expected =
+            [initial, "200 flagged", "200 published", "200 rejected", "200 published", "public=true"].map(String::from);
+        assert_eq!(paths[0], expected, "1★ (auto-publish {auto:?})");
+        assert_eq!(paths[1], expected, "5★ (auto-publish {auto:?})");
         println!("t16_moderation_neutrality (auto-publish {auto:?}): {:?}", paths[0]);
-        // The audit entries of both reviews are the same decisions.
+        // The audit entries of both reviews are exactly these decisions, in order.
         let audit =
             json(app.request(Method::GET, "/api/v1/audit?limit=200", Some(&vendor.token), None).await, StatusCode::OK)
                 .await;
-        let decisions: Vec<Value> = audit["entries"]
+        let mut decisions: Vec<Value> = audit["entries"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|e| e["action"] == "review.decision")
             .map(|e| e["details"].clone())
             .collect();
-        let half = decisions.len() / 2;
-        assert_eq!(decisions[..half], decisions[half..]);
+        decisions.reverse(); // the audit listing is newest first
+        let step = |from: &str, to: &str, reason: Option<&str>| json!({"from": from, "to": to, "reason": reason});
+        let one = [
+            step(initial, "flagged", None),
+            step("flagged", "published", None),
+            step("published", "rejected", Some("spam")),
+            step("rejected", "published", None),
+        ];
+        let both: Vec<Value> = one.iter().chain(one.iter()).cloned().collect();
+        assert_eq!(decisions, both);
     }
 }
 
