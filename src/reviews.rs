@@ -41,15 +41,16 @@ pub struct PublicWrite {
     pub ip: Option<std::net::IpAddr>,
 }
 
-/// Opens a review flow for a vendor; returns it with its plaintext token.
-pub async fn open_flow(core: &Core, vendor_id: &str, sku: Option<Sku>) -> Result<(Flow, String)> {
+/// Opens a review flow for a vendor (`sku` already checked with `Sku::parse`); returns it
+/// with its plaintext token.
+pub async fn open_flow(core: &Core, vendor_id: &str, sku: Option<String>) -> Result<(Flow, String)> {
     let token = new_token("fl", core.random.as_ref());
     let now = core.clock.now_ms();
     let flow = Flow {
         id: new_id(core.clock.as_ref(), core.random.as_ref()),
         vendor_id: vendor_id.to_owned(),
         token_hash: sha256_hex(&token),
-        sku: sku.map(Sku::into_string),
+        sku,
         order_id: None,
         evidence: "{}".into(),
         created_at: now,

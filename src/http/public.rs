@@ -52,7 +52,7 @@ pub async fn preflight(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let allowed = if own {
         true
     } else if first.starts_with("pk_") {
-        preflight_origins(&state, first).await.iter().any(|o| *o == origin)
+        preflight_origins(&state, first).await.contains(&origin)
     } else if matches!(tail.as_str(), "flows" | "reviews") {
         let needle = origin.clone();
         state.db.run(move |conn| store::vendors::origin_registered(conn, &needle)).await?
@@ -233,7 +233,7 @@ pub struct FlowResponse {
 #[post("/api/v1/public/flows")]
 async fn open_flow(state: State, req: HttpRequest, body: web::Json<FlowRequest>) -> Result<HttpResponse> {
     let body = body.into_inner();
-    let sku = body.sku.as_deref().map(|s| Sku::parse("sku", s)).transpose()?;
+    let sku = body.sku.as_deref().map(|s| Sku::parse("sku", s)).transpose()?.map(Sku::into_string);
     let from = public_write(&req)?;
     let key = resolve_key(&state, body.key.trim(), "publishable").await?;
     let vendor_id = key.vendor_id.clone();

@@ -706,3 +706,113 @@ fn review_template(vendor_id: &str) -> truview::store::reviews::Review {
         decided_at: None,
     }
 }
+
+/// T25 (M4): NUL and other control characters in every string field of every public and
+/// staff JSON endpoint are a 4xx, never a 5xx (PostgreSQL refuses U+0000 in text), and
+/// store nothing. The reviews area's endpoints must refuse them (4xx); the accounts
+/// endpoints may accept a control character where it is harmless (a password), but
+/// never answer 5xx.
+#[actix_web::test]
+async fn t25_control_characters_in_every_string_field() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Ctrl").await;
+    let review = app.review(&vendor, None, 3).await;
+    app.publish(&vendor, &review).await;
+    let (analyst_id, _) = app.add_staff(&vendor, "analyst").await;
+    let flow = app.flow(&vendor, None).await;
+    let owner = Some(vendor.token.clone());
+    type Case = (Method, String, Option<String>, Value, bool);
+    let mine = true;
+    let cases: Vec<Case> = vec![
+        (Method::POST, "/api/v1/public/flows".into(), None, json!({"key": vendor.pk, "sku": "S"}), mine),
+        (
+            Method::POST,
+            "/api/v1/public/reviews".into(),
+            None,
+            json!({"flow_token": flow, "rating": 4, "title": "t", "body": "b", "pros": "p", "cons": "c",
+                   "locale": "en", "sku": "S", "display_name": "n", "email": "a@b.example"}),
+            mine,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/public/{}/reviews/{review}/helpful", vendor.pk),
+            None,
+            json!({"voter_token": "ctrl-voter-token-0001"}),
+            mine,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/public/{}/ratings", vendor.pk),
+            None,
+            json!({"sku": "S", "rating": 3, "voter_token": "ctrl-voter-token-0001"}),
+            mine,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/reviews/{review}/decision"),
+            owner.clone(),
+            json!({"action": "reject", "reason": "spam"}),
+            mine,
+        ),
+        (Method::POST, format!("/api/v1/reviews/{review}/reply"), owner.clone(), json!({"body": "Thanks"}), mine),
+        (Method::POST, "/api/v1/privacy/erase".into(), owner.clone(), json!({"email": "a@b.example"}), mine),
+        (Method::POST, "/api/v1/privacy/erase".into(), owner.clone(), json!({"phone": "+447700900000"}), mine),
+        (Method::POST, "/api/v1/privacy/export".into(), owner.clone(), json!({"email": "a@b.example"}), mine),
+        (Method::POST, "/api/v1/privacy/export".into(), owner.clone(), json!({"phone": "+447700900000"}), mine),
+        (
+            Method::POST,
+            "/api/v1/vendors".into(),
+            None,
+            json!({"vendor_name": "V", "origins": ["https://v.example"], "owner_email": "o@v.example",
+                   "owner_password": "correct-horse-staple-91"}),
+            !mine,
+        ),
+        (Method::POST, "/api/v1/auth/login".into(), None, json!({"email": vendor.email, "password": "x"}), !mine),
+        (Method::POST, "/api/v1/auth/refresh".into(), None, json!({"refresh_token": "rt_x"}), !mine),
+        (Method::POST, "/api/v1/auth/logout".into(), owner.clone(), json!({"refresh_token": "rt_x"}), !mine),
+        (Method::PATCH, "/api/v1/vendor".into(), owner.clone(), json!({"name": "Renamed"}), !mine),
+        (
+            Method::POST,
+            "/api/v1/staff".into(),
+            owner.clone(),
+            json!({"email": "s@staff.example", "display_name": "S", "role": "analyst",
+                   "password": "another-long-secret-77"}),
+            !mine,
+        ),
+        (Method::PATCH, format!("/api/v1/staff/{analyst_id}"), owner.clone(), json!({"role": "analyst"}), !mine),
+        (Method::POST, "/api/v1/keys".into(), owner.clone(), json!({"kind": "secret", "label": "l"}), !mine),
+    ];
+    let mut sent = 0;
+    for (method, path, token, body, reviews_area) in &cases {
+        let fields: Vec<String> = body.as_object().unwrap().keys().cloned().collect();
+        for field in fields {
+            for bad in ["x\u{0}y", "\u{0}", "x\u{7}y", "x\u{1b}[2Jy"] {
+                let mut b = body.clone();
+                b[&field] = match &b[&field] {
+                    Value::Array(_) => json!([bad]),
+                    _ => json!(bad),
+                };
+                let res = app.request(method.clone(), path, token.as_deref(), Some(&b)).await;
+                let status = res.status();
+                sent += 1;
+                assert!(!status.is_server_error(), "{method} {path} {field}={bad:?}: {status}");
+                if *reviews_area {
+                    assert!(status.is_client_error(), "{method} {path} {field}={bad:?}: {status}");
+                }
+            }
+        }
+    }
+    // Nothing of it was stored: the one review is unchanged, with no reply and no vote.
+    let stored = json(
+        app.request(Method::GET, &format!("/api/v1/reviews/{review}"), owner.as_deref(), None).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (stored["status"].clone(), stored["reply"].clone(), stored["helpful_count"].clone()),
+        (json!("published"), json!(null), json!(0))
+    );
+    let all = json(app.request(Method::GET, "/api/v1/reviews", owner.as_deref(), None).await, StatusCode::OK).await;
+    assert_eq!(all["reviews"].as_array().unwrap().len(), 1);
+    println!("t25_control_characters: {sent} requests over {} endpoints, 0 5xx", cases.len());
+}
