@@ -54,14 +54,72 @@ impl From<diesel::result::Error> for Error {
             D::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 Error::Conflict("a resource with these unique fields already exists".into())
             }
+            D::DatabaseError(DatabaseErrorKind::Unknown, info) if is_bad_text_encoding(info.message()) => {
+                Error::BadRequest("the input contains characters the service does not accept".into())
+            }
+            D::InvalidCString(_) => {
+                Error::BadRequest("the input contains characters the service does not accept".into())
+            }
             other => Error::Internal(anyhow::Error::new(other).context("database")),
         }
     }
+}
+
+/// PostgreSQL's SQLSTATE 22021 (`character_not_in_repertoire`: U+0000 in text) and
+/// 22P05 (`untranslatable_character`: `\u0000` in JSON). diesel 2.3 does not expose the
+/// SQLSTATE of errors it does not classify, so the server's message identifies them. The
+/// edge refuses such input first (typed ids, cursors, text fields); this is the backstop
+/// that keeps a missed field a 400 instead of a 500 (M4).
+fn is_bad_text_encoding(message: &str) -> bool {
+    message.contains("invalid byte sequence for encoding") || message.contains("unsupported Unicode escape sequence")
 }
 
 impl From<diesel::r2d2::PoolError> for Error {
     fn from(e: diesel::r2d2::PoolError) -> Self {
         tracing::warn!(error = %e, "database pool exhausted");
         Error::Unavailable("the database is busy; retry shortly".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Info(&'static str);
+
+    impl diesel::result::DatabaseErrorInformation for Info {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn details(&self) -> Option<&str> {
+            None
+        }
+        fn hint(&self) -> Option<&str> {
+            None
+        }
+        fn table_name(&self) -> Option<&str> {
+            None
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            None
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+    }
+
+    fn unknown(message: &'static str) -> Error {
+        let kind = diesel::result::DatabaseErrorKind::Unknown;
+        Error::from(diesel::result::Error::DatabaseError(kind, Box::new(Info(message))))
+    }
+
+    #[test]
+    fn m4_postgres_encoding_errors_are_bad_requests() {
+        assert!(matches!(unknown("invalid byte sequence for encoding \"UTF8\": 0x00"), Error::BadRequest(_)));
+        assert!(matches!(unknown("unsupported Unicode escape sequence"), Error::BadRequest(_)));
+        assert!(matches!(unknown("deadlock detected"), Error::Internal(_)));
     }
 }

@@ -8,28 +8,41 @@ use crate::domain::account::{is_insider, Origin};
 use crate::domain::contact::{Email, Phone};
 use crate::domain::maturity::{self, review_level, Evidence, VendorAssessment, VendorFacts};
 use crate::domain::moderation::{self, Action, RejectReason, Status};
+use crate::domain::review::{self as input, daily_cap, Locale, Rating, Sku, VoterToken};
 use crate::error::{Error, Result};
 use crate::security::tokens::{new_token, sha256_hex};
 use crate::store::audit::Entry;
 use crate::store::flows::Flow;
+use crate::store::orders::{Order, OrderItem};
 use crate::store::reviews::{Reply, Review};
+use crate::store::vendors::Vendor;
 use crate::store::{self, new_id};
 
-/// A validated review submission.
+/// A validated review submission (built from the request by `TryFrom` at the edge; the
+/// text fields have been through `domain::text::clean`).
 pub struct Submission {
     pub flow_token: String,
-    pub rating: i32,
+    pub rating: Rating,
     pub title: String,
     pub body: String,
     pub pros: Option<String>,
     pub cons: Option<String>,
-    pub locale: String,
-    pub sku: Option<String>,
+    pub locale: Locale,
+    pub sku: Option<Sku>,
     pub display_name: String,
     pub email: Option<Email>,
 }
 
-/// Opens a review flow for a vendor; returns it with its plaintext token.
+/// Where an anonymous public write comes from: the browser's Origin (absent for
+/// server-side callers) and the client address the daily caps count.
+#[derive(Debug, Clone, Default)]
+pub struct PublicWrite {
+    pub origin: Option<String>,
+    pub ip: Option<std::net::IpAddr>,
+}
+
+/// Opens a review flow for a vendor (`sku` already checked with `Sku::parse`); returns it
+/// with its plaintext token.
 pub async fn open_flow(core: &Core, vendor_id: &str, sku: Option<String>) -> Result<(Flow, String)> {
     let token = new_token("fl", core.random.as_ref());
     let now = core.clock.now_ms();
@@ -66,11 +79,11 @@ pub async fn submit(core: &Core, s: Submission, origin: Option<String>) -> Resul
             let vendor = store::vendors::get(conn, &flow.vendor_id)?;
             check_origin(origin.as_deref(), &vendor.origin_list(), public_origin.as_ref())?;
             let sku = match (&flow.sku, s.sku) {
-                (Some(flow_sku), Some(given)) if *flow_sku != given => {
+                (Some(flow_sku), Some(given)) if flow_sku != given.as_str() => {
                     return Err(Error::validation("sku", "does not match the product this review flow was opened for"))
                 }
                 (Some(flow_sku), _) => flow_sku.clone(),
-                (None, given) => given.unwrap_or_default(),
+                (None, given) => given.map(Sku::into_string).unwrap_or_default(),
             };
             let mut evidence = flow.evidence();
             evidence.self_declared = true;
@@ -93,12 +106,12 @@ pub async fn submit(core: &Core, s: Submission, origin: Option<String>) -> Resul
                 flow_id: Some(flow.id.clone()),
                 order_id: flow.order_id.clone(),
                 sku,
-                rating: s.rating,
+                rating: s.rating.get(),
                 title: s.title,
                 body: s.body,
                 pros: s.pros,
                 cons: s.cons,
-                locale: s.locale,
+                locale: s.locale.into_string(),
                 display_name: s.display_name,
                 author_email_hmac: email_hmac,
                 author_phone_hmac: match &evidence.identity {
@@ -132,6 +145,71 @@ pub fn check_origin(origin: Option<&str>, allowed: &[String], own: Option<&Origi
         Some(o) if allowed.iter().any(|a| a == o) || own.is_some_and(|own| own.as_str() == o) => Ok(()),
         Some(o) => Err(Error::Forbidden(format!("origin {o} is not registered for this vendor"))),
     }
+}
+
+fn over_cap(now: i64, lapses_at: i64) -> Error {
+    let wait = u64::try_from(lapses_at - now).unwrap_or(0);
+    Error::RateLimited { retry_after: std::time::Duration::from_millis(wait) }
+}
+
+/// Marks one of the vendor's published reviews helpful (a level-0 signal): the browser's
+/// origin must be the vendor's (or the service's own), one vote per voter token, and at
+/// most [`input::VOTES_PER_IP_PER_REVIEW_PER_DAY`] votes per client address per review
+/// per day. Returns the vendor (for CORS) and the new count.
+pub async fn vote_helpful(
+    core: &Core,
+    vendor_id: String,
+    review_id: String,
+    token: VoterToken,
+    from: PublicWrite,
+) -> Result<(Vendor, i64)> {
+    let now = core.now_ms();
+    let own = core.own_origin.clone();
+    core.db
+        .write(move |conn| {
+            let vendor = store::vendors::get(conn, &vendor_id)?;
+            check_origin(from.origin.as_deref(), &vendor.origin_list(), own.as_ref())?;
+            let review = store::reviews::get_published(conn, &vendor.id, &review_id)?;
+            let (cap, lapses_at) = daily_cap("helpful", &review.id, from.ip, now);
+            if !store::reviews::take_cap(conn, &cap, input::VOTES_PER_IP_PER_REVIEW_PER_DAY, lapses_at)? {
+                return Err(over_cap(now, lapses_at));
+            }
+            let count = store::reviews::add_vote(conn, &review.id, &token.key(&vendor.id), now)?;
+            Ok((vendor, count))
+        })
+        .await
+        .inspect(|(vendor, _)| core.public_cache.forget_vendor(&vendor.id))
+}
+
+/// An anonymous star rating from the widget (level 0): same origin rule as other public
+/// writes, one per product per voter token, and at most
+/// [`input::QUICK_RATINGS_PER_IP_PER_VENDOR_PER_DAY`] per client address per vendor per day.
+pub async fn quick_rate(
+    core: &Core,
+    vendor_id: String,
+    sku: Option<Sku>,
+    rating: Rating,
+    token: VoterToken,
+    from: PublicWrite,
+) -> Result<Vendor> {
+    let now = core.now_ms();
+    let own = core.own_origin.clone();
+    let id = core.new_id();
+    core.db
+        .write(move |conn| {
+            let vendor = store::vendors::get(conn, &vendor_id)?;
+            check_origin(from.origin.as_deref(), &vendor.origin_list(), own.as_ref())?;
+            let (cap, lapses_at) = daily_cap("quick_rating", &vendor.id, from.ip, now);
+            if !store::reviews::take_cap(conn, &cap, input::QUICK_RATINGS_PER_IP_PER_VENDOR_PER_DAY, lapses_at)? {
+                return Err(over_cap(now, lapses_at));
+            }
+            let sku = sku.map(Sku::into_string).unwrap_or_default();
+            let key = token.key(&vendor.id);
+            store::reviews::add_quick_rating(conn, &id, &vendor.id, &sku, rating.get(), &key, now)?;
+            Ok(vendor)
+        })
+        .await
+        .inspect(|vendor| core.public_cache.forget_vendor(&vendor.id))
 }
 
 /// Applies a moderation decision; the rating plays no part in it (R7, FTC 16 CFR 465).
@@ -231,7 +309,10 @@ pub async fn erase(core: &Core, vendor_id: String, actor: String, hmac: String) 
                 store::reviews::deidentify(conn, review, &evidence_json, &checks_json, i32::from(assessment.level))?;
             }
             let orders_cleared = store::orders::clear_contacts(conn, &vendor_id, &order_ids)?;
-            let flows_deleted = store::flows::delete_mentioning(conn, &vendor_id, &hmac)?;
+            // Flows whose evidence names the contact, and flows bound to the buyer's
+            // orders whatever contact they carry (M12b).
+            let flows_deleted = store::flows::delete_mentioning(conn, &vendor_id, &hmac)?
+                + store::flows::delete_for_orders(conn, &vendor_id, &order_ids)?;
             let out = Erasure { reviews_deidentified: reviews.len(), orders_cleared, flows_deleted };
             let details = serde_json::to_value(&out).map_err(Error::internal)?;
             audit.append(
@@ -246,6 +327,35 @@ pub async fn erase(core: &Core, vendor_id: String, actor: String, hmac: String) 
     core.vendor_levels.forget(&vendor_key);
     core.public_cache.forget_vendor(&vendor_key);
     Ok(result)
+}
+
+/// Everything stored about one buyer (a data-subject access request): their orders with
+/// items, and their reviews with the vendor's replies.
+pub struct BuyerData {
+    pub orders: Vec<(Order, Vec<OrderItem>)>,
+    pub reviews: Vec<(Review, Option<Reply>)>,
+}
+
+/// Exports a buyer's data in one read transaction with one audit entry (without the contact).
+pub async fn export(core: &Core, vendor_id: String, actor: String, hmac: String) -> Result<BuyerData> {
+    let now = core.now_ms();
+    let audit = core.audit.clone();
+    core.db
+        .write(move |conn| {
+            let orders = store::orders::by_contact(conn, &vendor_id, &hmac)?;
+            let ids: Vec<String> = orders.iter().map(|(o, _)| o.id.clone()).collect();
+            let reviews = store::reviews::by_contact(conn, &vendor_id, &hmac, &ids)?;
+            let reviews = store::reviews::with_replies(conn, reviews)?;
+            let details = json!({"orders": orders.len(), "reviews": reviews.len()});
+            audit.append(
+                conn,
+                &vendor_id,
+                now,
+                Entry { actor: &actor, action: "privacy.exported", target: "buyer", details },
+            )?;
+            Ok(BuyerData { orders, reviews })
+        })
+        .await
 }
 
 /// The vendor's maturity over the configured window.

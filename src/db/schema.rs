@@ -180,6 +180,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    public_write_caps (cap_key) {
+        cap_key -> Text,
+        count -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     audit_log (vendor_id, seq) {
         vendor_id -> Text,
         seq -> BigInt,
@@ -213,6 +221,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     helpful_votes,
     quick_ratings,
     review_aggregates,
+    public_write_caps,
     audit_log,
 );
 
@@ -231,5 +240,6 @@ pub const TABLES: &[&str] = &[
     "helpful_votes",
     "quick_ratings",
     "review_aggregates",
+    "public_write_caps",
     "audit_log",
 ];

@@ -51,6 +51,40 @@ pub struct Evidence {
     pub erased: bool,
 }
 
+/// Which verification methods a review's evidence used, without the contact HMACs
+/// (for the buyer's data export).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Methods {
+    /// The author typed a name or e-mail that nobody verified.
+    pub self_declared: bool,
+    /// `phone`, or `oauth` with the provider name (`oauth:google`); absent if none.
+    pub identity: Option<String>,
+    /// How the review was bound to an order: `invitation` or `order_match`; absent if none.
+    pub purchase: Option<String>,
+    /// The author's data was erased on request.
+    pub erased: bool,
+}
+
+impl Evidence {
+    pub fn methods(&self) -> Methods {
+        Methods {
+            self_declared: self.self_declared,
+            identity: self.identity.as_ref().map(|i| match i {
+                Identity::Phone { .. } => "phone".to_owned(),
+                Identity::Oauth { provider, .. } => format!("oauth:{provider}"),
+            }),
+            purchase: self.purchase.as_ref().map(|p| {
+                match p.method {
+                    PurchaseMethod::Invitation => "invitation",
+                    PurchaseMethod::OrderMatch => "order_match",
+                }
+                .to_owned()
+            }),
+            erased: self.erased,
+        }
+    }
+}
+
 /// A check shown to readers next to a review.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Check {

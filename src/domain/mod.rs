@@ -2,6 +2,8 @@
 
 pub mod account;
 pub mod contact;
+pub mod ids;
 pub mod maturity;
 pub mod moderation;
+pub mod review;
 pub mod text;

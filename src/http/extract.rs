@@ -163,16 +163,6 @@ async fn staff_from_token(state: State, token: String) -> Result<StaffSession> {
     })
 }
 
-/// An id from the URL path. Ids are UUIDs: anything else (a NUL byte, which PostgreSQL
-/// would refuse with a 500, or any other control character) names nothing, so it is a
-/// 404 before any query (M4).
-pub fn path_id<'a>(what: &str, raw: &'a str) -> Result<&'a str> {
-    if raw.is_empty() || raw.len() > 64 || !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        return Err(Error::not_found(what.to_owned()));
-    }
-    Ok(raw)
-}
-
 fn not_found_as_none<T>(e: Error) -> Result<Option<T>> {
     match e {
         Error::NotFound(_) => Ok(None),

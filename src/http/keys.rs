@@ -74,10 +74,14 @@ async fn create_key(state: State, session: StaffSession, body: web::Json<NewKey>
 }
 
 /// Revokes a key at once (owner only).
-#[utoipa::path(tag = "keys", security(("staff" = [])), params(("id" = String, Path)), responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(tag = "keys", security(("staff" = [])), params(("id" = String, Path, pattern = "^[A-Za-z0-9._~-]{1,64}$")), responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
 #[delete("/api/v1/keys/{id}")]
-async fn revoke_key(state: State, session: StaffSession, id: web::Path<String>) -> Result<HttpResponse> {
-    let key_id = crate::http::extract::path_id("id", &id)?;
-    accounts::revoke_key(&state, &session.as_actor(), key_id).await?;
+async fn revoke_key(
+    state: State,
+    session: StaffSession,
+    id: web::Path<crate::domain::ids::PathId>,
+) -> Result<HttpResponse> {
+    let key_id = id.into_inner().into_string();
+    accounts::revoke_key(&state, &session.as_actor(), &key_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

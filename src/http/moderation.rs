@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
+use crate::domain::ids::PathId;
 use crate::domain::maturity::Check;
 use crate::domain::moderation::{Action, RejectReason, Status};
 use crate::domain::text::{clean, Lines};
@@ -84,7 +85,9 @@ fn decode_cursor(raw: &str) -> Result<(i64, String)> {
     let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
     let text = String::from_utf8(text).map_err(|_| bad())?;
     let (created, id) = text.split_once(':').ok_or_else(bad)?;
-    Ok((created.parse().map_err(|_| bad())?, id.to_owned()))
+    // The id part is an id this service issued: no control characters reach a query (M4).
+    let id = PathId::parse(id).map_err(|_| bad())?;
+    Ok((created.parse().map_err(|_| bad())?, id.into_string()))
 }
 
 /// The moderation queue, newest first (staff or secret key).
@@ -113,10 +116,10 @@ async fn list(state: State, who: Principal, query: web::Query<QueueQuery>) -> Re
 }
 
 /// One review of the vendor's.
-#[utoipa::path(tag = "moderation", security(("staff" = []), ("secret_key" = [])), params(("id" = String, Path)), responses((status = 200, body = StaffReview), (status = 401, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(tag = "moderation", security(("staff" = []), ("secret_key" = [])), params(("id" = String, Path, pattern = "^[A-Za-z0-9._~-]{1,64}$")), responses((status = 200, body = StaffReview), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
 #[get("/api/v1/reviews/{id}")]
-async fn get_one(state: State, who: Principal, id: web::Path<String>) -> Result<HttpResponse> {
-    let (vendor_id, review_id) = (who.vendor_id().to_owned(), id.into_inner());
+async fn get_one(state: State, who: Principal, id: web::Path<PathId>) -> Result<HttpResponse> {
+    let (vendor_id, review_id) = (who.vendor_id().to_owned(), id.into_inner().into_string());
     let review = state.db.run(move |conn| store::reviews::get(conn, &vendor_id, &review_id)).await?;
     Ok(HttpResponse::Ok().json(StaffReview::from(review)))
 }
@@ -131,19 +134,25 @@ pub struct DecisionRequest {
 
 /// Publishes, rejects (with a reason from the fixed list) or flags a review. The same
 /// rules apply to every rating.
-#[utoipa::path(tag = "moderation", security(("staff" = [])), params(("id" = String, Path)), responses((status = 200, body = StaffReview), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(tag = "moderation", security(("staff" = [])), params(("id" = String, Path, pattern = "^[A-Za-z0-9._~-]{1,64}$")), responses((status = 200, body = StaffReview), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[post("/api/v1/reviews/{id}/decision")]
 async fn decision(
     state: State,
     session: StaffSession,
-    id: web::Path<String>,
+    id: web::Path<PathId>,
     body: web::Json<DecisionRequest>,
 ) -> Result<HttpResponse> {
     session.require_moderator()?;
     let body = body.into_inner();
-    let review =
-        reviews::decide(&state, session.vendor_id.clone(), id.into_inner(), session.actor(), body.action, body.reason)
-            .await?;
+    let review = reviews::decide(
+        &state,
+        session.vendor_id.clone(),
+        id.into_inner().into_string(),
+        session.actor(),
+        body.action,
+        body.reason,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(StaffReview::from(review)))
 }
 
@@ -151,22 +160,29 @@ async fn decision(
 #[serde(deny_unknown_fields)]
 pub struct ReplyRequest {
     /// The vendor's public answer, 1–2000 characters.
+    #[schema(min_length = 1, max_length = 2000)]
     pub body: String,
 }
 
 /// Creates or replaces the vendor's public reply to a review.
-#[utoipa::path(tag = "moderation", security(("staff" = [])), params(("id" = String, Path)), responses((status = 200, body = ReplyView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(tag = "moderation", security(("staff" = [])), params(("id" = String, Path, pattern = "^[A-Za-z0-9._~-]{1,64}$")), responses((status = 200, body = ReplyView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[post("/api/v1/reviews/{id}/reply")]
 async fn post_reply(
     state: State,
     session: StaffSession,
-    id: web::Path<String>,
+    id: web::Path<PathId>,
     body: web::Json<ReplyRequest>,
 ) -> Result<HttpResponse> {
     session.require_moderator()?;
     let text = clean("body", &body.body, Lines::Multi, 1, 2000)?;
-    let reply =
-        reviews::reply(&state, session.vendor_id.clone(), id.into_inner(), session.staff_id.clone(), text).await?;
+    let reply = reviews::reply(
+        &state,
+        session.vendor_id.clone(),
+        id.into_inner().into_string(),
+        session.staff_id.clone(),
+        text,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(ReplyView::from(reply)))
 }
 

@@ -1,38 +1,66 @@
-//! Privacy requests (owner only): erase a buyer, export a buyer's data.
+//! Privacy requests (owner only): erase a buyer, export a buyer's data. Both take the
+//! buyer's contact in a JSON body, never in the URL (which proxies and logs record).
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
+use crate::domain::maturity::{Evidence, Methods};
 use crate::error::{Error, Result};
 use crate::http::errors::Problem;
 use crate::http::extract::StaffSession;
 use crate::http::moderation::StaffReview;
 use crate::reviews::{self, Erasure};
-use crate::store;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(erase).service(export);
 }
 
-#[derive(Deserialize, ToSchema, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct BuyerRef {
-    /// The buyer's e-mail (give this or `phone`).
-    pub email: Option<String>,
-    /// The buyer's phone in international form (give this or `email`).
-    pub phone: Option<String>,
+/// A buyer, named by exactly one of `email` or `phone` (`oneOf` in the schema; both, or
+/// neither, is 422).
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum BuyerContact {
+    /// By e-mail.
+    Email(ByEmail),
+    /// By phone.
+    Phone(ByPhone),
 }
 
-/// Erases a buyer: contacts deleted, reviews de-identified and shown as erased (level 0).
-#[utoipa::path(tag = "privacy", security(("staff" = [])), request_body = BuyerRef, responses((status = 200, body = Erasure), (status = 403, body = Problem), (status = 422, body = Problem)))]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ByEmail {
+    /// The buyer's e-mail.
+    #[schema(min_length = 3, max_length = 254)]
+    pub email: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ByPhone {
+    /// The buyer's phone in international form, e.g. `+44 7700 900123`.
+    #[schema(min_length = 2, max_length = 32)]
+    pub phone: String,
+}
+
+impl BuyerContact {
+    fn hmac(&self, state: &State) -> Result<String> {
+        match self {
+            BuyerContact::Email(b) => reviews::contact_hmac(state, Some(&b.email), None),
+            BuyerContact::Phone(b) => reviews::contact_hmac(state, None, Some(&b.phone)),
+        }
+    }
+}
+
+/// Erases a buyer: contacts deleted, reviews de-identified and shown as erased (level 0),
+/// the buyer's flows deleted (also those bound to the buyer's orders).
+#[utoipa::path(tag = "privacy", security(("staff" = [])), request_body = BuyerContact, responses((status = 200, body = Erasure), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[post("/api/v1/privacy/erase")]
-async fn erase(state: State, session: StaffSession, body: web::Json<BuyerRef>) -> Result<HttpResponse> {
+async fn erase(state: State, session: StaffSession, body: web::Json<BuyerContact>) -> Result<HttpResponse> {
     session.require_owner()?;
-    let hmac = reviews::contact_hmac(&state, body.email.as_deref(), body.phone.as_deref())?;
+    let hmac = body.hmac(&state)?;
     let result = reviews::erase(&state, session.vendor_id.clone(), session.actor(), hmac).await?;
     Ok(HttpResponse::Ok().json(result))
 }
@@ -55,38 +83,37 @@ pub struct ExportedOrder {
     pub items: Vec<ExportedItem>,
 }
 
+/// One of the buyer's reviews, with the vendor's reply (in `reply`) and the verification
+/// methods its evidence used.
+#[derive(Serialize, ToSchema)]
+pub struct ExportedReview {
+    #[serde(flatten)]
+    pub review: StaffReview,
+    pub verification: Methods,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct BuyerExport {
     pub orders: Vec<ExportedOrder>,
-    pub reviews: Vec<StaffReview>,
+    pub reviews: Vec<ExportedReview>,
 }
 
-/// Everything stored about one buyer, as JSON (a data-subject access request).
-#[utoipa::path(tag = "privacy", security(("staff" = [])), params(BuyerRef), responses((status = 200, body = BuyerExport), (status = 403, body = Problem), (status = 422, body = Problem)))]
-#[get("/api/v1/privacy/export")]
-async fn export(state: State, session: StaffSession, query: web::Query<BuyerRef>) -> Result<HttpResponse> {
+/// Everything stored about one buyer, as JSON (a data-subject access request): orders
+/// with items, reviews with the vendor's replies and their verification methods.
+#[utoipa::path(tag = "privacy", security(("staff" = [])), request_body = BuyerContact, responses((status = 200, body = BuyerExport), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+#[post("/api/v1/privacy/export")]
+async fn export(state: State, session: StaffSession, body: web::Json<BuyerContact>) -> Result<HttpResponse> {
     session.require_owner()?;
-    let hmac = reviews::contact_hmac(&state, query.email.as_deref(), query.phone.as_deref())?;
-    let now = state.clock.now_ms();
-    let ts = |ms: i64| crate::clock::from_ms(ms).to_rfc3339();
-    let audit = state.audit.clone();
-    let (orders, reviews) = state
-        .db
-        .write(move |conn| {
-            let orders = store::orders::by_contact(conn, &session.vendor_id, &hmac)?;
-            let ids: Vec<String> = orders.iter().map(|(o, _)| o.id.clone()).collect();
-            let reviews = store::reviews::by_contact(conn, &session.vendor_id, &hmac, &ids)?;
-            let details = json!({"orders": orders.len(), "reviews": reviews.len()});
-            session.audit(&audit, conn, now, "privacy.exported", "buyer", details)?;
-            Ok((orders, reviews))
-        })
-        .await
-        .map_err(|e| match e {
+    let hmac = body.hmac(&state)?;
+    let data =
+        reviews::export(&state, session.vendor_id.clone(), session.actor(), hmac).await.map_err(|e| match e {
             Error::NotFound(_) => Error::not_found("buyer"),
             other => other,
         })?;
+    let ts = |ms: i64| crate::clock::from_ms(ms).to_rfc3339();
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(BuyerExport {
-        orders: orders
+        orders: data
+            .orders
             .into_iter()
             .map(|(o, items)| ExportedOrder {
                 order_id: o.order_ref,
@@ -101,6 +128,13 @@ async fn export(state: State, session: StaffSession, query: web::Query<BuyerRef>
                     .collect(),
             })
             .collect(),
-        reviews: reviews.into_iter().map(StaffReview::from).collect(),
+        reviews: data
+            .reviews
+            .into_iter()
+            .map(|(r, reply)| {
+                let verification = serde_json::from_str::<Evidence>(&r.evidence).unwrap_or_default().methods();
+                ExportedReview { review: StaffReview::new(r, reply), verification }
+            })
+            .collect(),
     }))
 }

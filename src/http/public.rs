@@ -13,13 +13,15 @@ use crate::app::{AppState, State};
 use crate::cache::{Cached, Lookup};
 use crate::db::DbConn;
 use crate::domain::contact::Email;
+use crate::domain::ids::PathId;
 use crate::domain::maturity::Check;
+use crate::domain::review::{self as review_input, Locale, Rating, Sku, VoterToken};
 use crate::domain::text::{clean, clean_optional, Lines};
 use crate::error::{Error, Result};
 use crate::http::errors::Problem;
-use crate::http::extract::{check_key_shape, lookup_key, resolve_key};
+use crate::http::extract::{check_key_shape, client_ip, lookup_key, resolve_key};
 use crate::http::widget_key;
-use crate::reviews::{self, Submission};
+use crate::reviews::{self, PublicWrite, Submission};
 use crate::security::ratelimit;
 use crate::security::tokens::sha256_hex;
 use crate::store;
@@ -36,25 +38,74 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(open_flow).service(submit_review).service(helpful).service(quick_rating);
 }
 
-/// `OPTIONS` for the public API: allows an origin that some vendor registered; each
-/// request is then checked against its own vendor's origins.
+/// `OPTIONS` for the public API. On `/api/v1/public/{pk}/…` only the origins of the
+/// vendor whose publishable key is in the path are allowed (the key is looked up, no
+/// scan of other vendors). `/api/v1/public/flows` and `/api/v1/public/reviews` carry no
+/// key in the URL: there an origin some vendor registered is allowed, and the write
+/// itself is then refused with 403 unless the origin is its own vendor's.
 pub async fn preflight(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let mut res = HttpResponse::NoContent();
     res.insert_header((header::VARY, "Origin"));
-    if let Some(origin) = origin_of(&req) {
+    let Some(origin) = origin_of(&req) else { return Ok(res.finish()) };
+    let tail = req.match_info().get("tail").unwrap_or_default().to_owned();
+    let first = tail.split('/').next().unwrap_or_default().to_owned();
+    let own = state.own_origin.as_ref().is_some_and(|o| o.as_str() == origin);
+    let allowed = if own {
+        true
+    } else if first.starts_with("pk_") {
+        preflight_origins(&state, first).await.contains(&origin)
+    } else if matches!(tail.as_str(), "flows" | "reviews") {
         let needle = origin.clone();
-        if state.db.run(move |conn| store::vendors::origin_registered(conn, &needle)).await? {
-            res.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin))
-                .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"))
-                .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type, If-None-Match"))
-                .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"));
-        }
+        state.db.run(move |conn| store::vendors::origin_registered(conn, &needle)).await?
+    } else {
+        false
+    };
+    if allowed {
+        res.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin))
+            .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"))
+            .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type, If-None-Match"))
+            .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"));
     }
     Ok(res.finish())
 }
 
+/// The origins of the vendor whose publishable key this is; none for a key of the wrong
+/// shape, an unknown or revoked key. (Preflights spend the per-IP budget like every request.)
+async fn preflight_origins(state: &AppState, pk: String) -> Vec<String> {
+    if check_key_shape(&pk, "publishable").is_err() {
+        return Vec::new();
+    }
+    let found = state
+        .db
+        .run(move |conn| {
+            let Some(key) = store::keys::live_by_hash(conn, &sha256_hex(&pk))?.filter(|k| k.kind == "publishable")
+            else {
+                return Ok(Vec::new());
+            };
+            Ok(store::vendors::get(conn, &key.vendor_id)?.origin_list())
+        })
+        .await;
+    found.unwrap_or_default()
+}
+
 fn origin_of(req: &HttpRequest) -> Option<String> {
     req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// Where a public write comes from. An `Origin` header that is not visible ASCII cannot
+/// be any vendor's origin: it is refused as foreign rather than treated as absent.
+fn public_write(req: &HttpRequest) -> Result<PublicWrite> {
+    let origin = match req.headers().get(header::ORIGIN) {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .filter(|o| o.bytes().all(|b| b.is_ascii_graphic()))
+                .ok_or_else(|| Error::Forbidden("the Origin header is not a registered origin".into()))?
+                .to_owned(),
+        ),
+    };
+    Ok(PublicWrite { origin, ip: client_ip(req) })
 }
 
 /// Adds CORS headers when the request's origin is one of the vendor's.
@@ -158,23 +209,19 @@ where
         .await
 }
 
+/// Widget reads keep SKUs as strings; the rule is `domain::review::Sku`.
 fn parse_sku(field: &str, raw: &str) -> Result<String> {
-    let sku = raw.trim();
-    let ok =
-        !sku.is_empty() && sku.len() <= 64 && sku.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c));
-    if ok {
-        Ok(sku.to_owned())
-    } else {
-        Err(Error::validation(field, "must be 1–64 characters of letters, digits and - _ . : /"))
-    }
+    review_input::parse_sku(field, raw)
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlowRequest {
     /// The vendor's publishable key (`pk_…`).
+    #[schema(min_length = 4, max_length = 100, pattern = "^pk_[A-Za-z0-9_-]+$")]
     pub key: String,
     /// Product the review will be about; omit for a whole-shop review.
+    #[schema(pattern = r"^[A-Za-z0-9\-_.:/]{1,64}$")]
     pub sku: Option<String>,
 }
 
@@ -191,11 +238,12 @@ pub struct FlowResponse {
 #[post("/api/v1/public/flows")]
 async fn open_flow(state: State, req: HttpRequest, body: web::Json<FlowRequest>) -> Result<HttpResponse> {
     let body = body.into_inner();
-    let sku = body.sku.as_deref().map(|s| parse_sku("sku", s)).transpose()?;
+    let sku = body.sku.as_deref().map(|s| Sku::parse("sku", s)).transpose()?.map(Sku::into_string);
+    let from = public_write(&req)?;
     let key = resolve_key(&state, body.key.trim(), "publishable").await?;
     let vendor_id = key.vendor_id.clone();
     let vendor = state.db.run(move |conn| store::vendors::get(conn, &vendor_id)).await?;
-    let origin = origin_of(&req);
+    let origin = from.origin;
     reviews::check_origin(origin.as_deref(), &vendor.origin_list(), state.own_origin.as_ref())?;
     let (flow, token) = reviews::open_flow(&state, &vendor.id, sku).await?;
     let mut res = HttpResponse::Created().insert_header((header::CACHE_CONTROL, "no-store")).json(FlowResponse {
@@ -210,23 +258,54 @@ async fn open_flow(state: State, req: HttpRequest, body: web::Json<FlowRequest>)
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewRequest {
+    #[schema(min_length = 1, max_length = 200)]
     pub flow_token: String,
     /// 1–5 stars.
+    #[schema(minimum = 1, maximum = 5)]
     pub rating: i64,
-    /// 1–120 characters.
+    /// 1–120 characters, one line, no control or bidi-override characters.
+    #[schema(min_length = 1, max_length = 120)]
     pub title: String,
-    /// 1–5000 characters.
+    /// 1–5000 characters, no control (except newline and tab) or bidi-override characters.
+    #[schema(min_length = 1, max_length = 5000)]
     pub body: String,
+    /// At most 1000 characters.
+    #[schema(max_length = 1000)]
     pub pros: Option<String>,
+    /// At most 1000 characters.
+    #[schema(max_length = 1000)]
     pub cons: Option<String>,
     /// BCP 47 tag, e.g. `en` or `ru-RU`; default `en`.
+    #[schema(max_length = 35, pattern = "^[A-Za-z0-9]{1,8}(-[A-Za-z0-9]{1,8})*$")]
     pub locale: Option<String>,
     /// Must match the flow's product, if the flow has one.
+    #[schema(pattern = r"^[A-Za-z0-9\-_.:/]{1,64}$")]
     pub sku: Option<String>,
-    /// Shown with the review, 1–60 characters.
+    /// Shown with the review, 1–60 characters, one line.
+    #[schema(min_length = 1, max_length = 60)]
     pub display_name: String,
     /// Optional, never shown; stored only as a keyed hash.
+    #[schema(max_length = 254)]
     pub email: Option<String>,
+}
+
+impl TryFrom<ReviewRequest> for Submission {
+    type Error = Error;
+
+    fn try_from(b: ReviewRequest) -> Result<Submission> {
+        Ok(Submission {
+            flow_token: b.flow_token,
+            rating: Rating::parse("rating", b.rating)?,
+            title: clean("title", &b.title, Lines::Single, 1, 120)?,
+            body: clean("body", &b.body, Lines::Multi, 1, 5000)?,
+            pros: clean_optional("pros", b.pros.as_deref(), Lines::Multi, 1000)?,
+            cons: clean_optional("cons", b.cons.as_deref(), Lines::Multi, 1000)?,
+            locale: Locale::parse(b.locale.as_deref())?,
+            sku: b.sku.as_deref().map(|s| Sku::parse("sku", s)).transpose()?,
+            display_name: clean("display_name", &b.display_name, Lines::Single, 1, 60)?,
+            email: b.email.as_deref().filter(|e| !e.trim().is_empty()).map(|e| Email::parse("email", e)).transpose()?,
+        })
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -238,41 +317,14 @@ pub struct SubmittedReview {
     pub checks: Vec<Check>,
 }
 
-fn parse_locale(raw: Option<&str>) -> Result<String> {
-    let locale = raw.map(str::trim).filter(|l| !l.is_empty()).unwrap_or("en");
-    let ok = locale.len() <= 35
-        && locale
-            .split('-')
-            .all(|part| !part.is_empty() && part.len() <= 8 && part.chars().all(|c| c.is_ascii_alphanumeric()));
-    if ok {
-        Ok(locale.to_owned())
-    } else {
-        Err(Error::validation("locale", "must be a language tag such as en or ru-RU"))
-    }
-}
-
 /// Submits a review. Text is NFC-normalised; control and bidi-override characters are
 /// refused with 422; a second review for the same order and product is 409.
 #[utoipa::path(tag = "public", responses((status = 201, body = SubmittedReview), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[post("/api/v1/public/reviews")]
 async fn submit_review(state: State, req: HttpRequest, body: web::Json<ReviewRequest>) -> Result<HttpResponse> {
-    let b = body.into_inner();
-    if !(1..=5).contains(&b.rating) {
-        return Err(Error::validation("rating", "must be a whole number of stars from 1 to 5"));
-    }
-    let submission = Submission {
-        flow_token: b.flow_token,
-        rating: i32::try_from(b.rating).unwrap_or(1),
-        title: clean("title", &b.title, Lines::Single, 1, 120)?,
-        body: clean("body", &b.body, Lines::Multi, 1, 5000)?,
-        pros: clean_optional("pros", b.pros.as_deref(), Lines::Multi, 1000)?,
-        cons: clean_optional("cons", b.cons.as_deref(), Lines::Multi, 1000)?,
-        locale: parse_locale(b.locale.as_deref())?,
-        sku: b.sku.as_deref().map(|s| parse_sku("sku", s)).transpose()?,
-        display_name: clean("display_name", &b.display_name, Lines::Single, 1, 60)?,
-        email: b.email.as_deref().filter(|e| !e.trim().is_empty()).map(|e| Email::parse("email", e)).transpose()?,
-    };
-    let review = reviews::submit(&state, submission, origin_of(&req)).await?;
+    let submission = Submission::try_from(body.into_inner())?;
+    let from = public_write(&req)?;
+    let review = reviews::submit(&state, submission, from.origin).await?;
     Ok(HttpResponse::Created().json(SubmittedReview {
         id: review.id,
         status: review.status,
@@ -284,7 +336,8 @@ async fn submit_review(state: State, req: HttpRequest, body: web::Json<ReviewReq
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VoteRequest {
-    /// A random token the browser keeps (16–128 characters): one vote per token.
+    /// A random token the browser keeps (16–128 visible ASCII characters): one vote per token.
+    #[schema(min_length = 16, max_length = 128, pattern = "^[!-~]{16,128}$")]
     pub voter_token: String,
 }
 
@@ -293,46 +346,50 @@ pub struct VoteResponse {
     pub helpful_count: i64,
 }
 
-fn voter_key(vendor_id: &str, token: &str) -> Result<String> {
-    let token = token.trim();
-    if !(16..=128).contains(&token.len()) {
-        return Err(Error::validation("voter_token", "must be 16–128 characters"));
-    }
-    Ok(sha256_hex(&format!("{vendor_id}\0{token}")))
+/// Resolves the publishable key of a public write's path (per-key limit applied).
+async fn path_vendor(state: &AppState, pk: &str) -> Result<String> {
+    Ok(resolve_key(state, pk, "publishable").await?.vendor_id)
 }
 
-/// Marks a published review helpful (a level-0 signal); one vote per voter.
-#[utoipa::path(tag = "public", params(("id" = String, Path)), responses((status = 200, body = VoteResponse), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-#[post("/api/v1/public/reviews/{id}/helpful")]
-async fn helpful(state: State, id: web::Path<String>, body: web::Json<VoteRequest>) -> Result<HttpResponse> {
-    let review_id = id.into_inner();
-    let token = body.into_inner().voter_token;
-    let now = state.clock.now_ms();
-    let count = state
-        .db
-        .write(move |conn| {
-            let review = store::reviews::get_published(conn, &review_id)?;
-            let key = voter_key(&review.vendor_id, &token)?;
-            Ok((review.vendor_id.clone(), store::reviews::add_vote(conn, &review.id, &key, now)?))
-        })
-        .await?;
-    let (vendor_id, count) = count;
-    state.public_cache.forget_vendor(&vendor_id);
-    Ok(HttpResponse::Ok().json(VoteResponse { helpful_count: count }))
+/// Marks one of the vendor's published reviews helpful (a level-0 signal): one vote per
+/// voter token, at most 5 per client address per review per day (then 429); from a
+/// browser only on the vendor's own origins (403 otherwise).
+#[utoipa::path(tag = "public", params(("pk" = String, Path, max_length = 100, pattern = "^pk_[A-Za-z0-9_-]+$"), ("id" = String, Path, pattern = "^[A-Za-z0-9._~-]{1,64}$")), responses((status = 200, body = VoteResponse), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+#[post("/api/v1/public/{pk}/reviews/{id}/helpful")]
+async fn helpful(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<(String, PathId)>,
+    body: web::Json<VoteRequest>,
+) -> Result<HttpResponse> {
+    let (pk, review_id) = path.into_inner();
+    let token = VoterToken::parse(&body.voter_token)?;
+    let from = public_write(&req)?;
+    let vendor_id = path_vendor(&state, &pk).await?;
+    let origin = from.origin.clone();
+    let (vendor, count) = reviews::vote_helpful(&state, vendor_id, review_id.into_string(), token, from).await?;
+    let mut res = HttpResponse::Ok().json(VoteResponse { helpful_count: count });
+    cors(&mut res, origin.as_deref(), &vendor.origin_list());
+    Ok(res)
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuickRatingRequest {
+    #[schema(pattern = r"^[A-Za-z0-9\-_.:/]{1,64}$")]
     pub sku: Option<String>,
     /// 1–5 stars.
+    #[schema(minimum = 1, maximum = 5)]
     pub rating: i64,
-    /// A random token the browser keeps (16–128 characters): one rating per product per token.
+    /// A random token the browser keeps (16–128 visible ASCII characters): one rating per
+    /// product per token.
+    #[schema(min_length = 16, max_length = 128, pattern = "^[!-~]{16,128}$")]
     pub voter_token: String,
 }
 
-/// An anonymous star rating from the widget (level 0); counted apart from reviews.
-#[utoipa::path(tag = "public", params(("pk" = String, Path)), responses((status = 201), (status = 401, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+/// An anonymous star rating from the widget (level 0); counted apart from reviews. At
+/// most 20 per client address per vendor per day (then 429).
+#[utoipa::path(tag = "public", params(("pk" = String, Path, max_length = 100, pattern = "^pk_[A-Za-z0-9_-]+$")), responses((status = 201), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 #[post("/api/v1/public/{pk}/ratings")]
 async fn quick_rating(
     state: State,
@@ -341,23 +398,13 @@ async fn quick_rating(
     body: web::Json<QuickRatingRequest>,
 ) -> Result<HttpResponse> {
     let b = body.into_inner();
-    if !(1..=5).contains(&b.rating) {
-        return Err(Error::validation("rating", "must be a whole number of stars from 1 to 5"));
-    }
-    let sku = b.sku.as_deref().map(|s| parse_sku("sku", s)).transpose()?.unwrap_or_default();
-    let (vendor, ()) = widget_read(&state, pk.into_inner(), |_, _| Ok(())).await?;
-    let origin = origin_of(&req);
-    reviews::check_origin(origin.as_deref(), &vendor.origin_list(), None)?;
-    let key = voter_key(&vendor.id, &b.voter_token)?;
-    let id = store::new_id(state.clock.as_ref(), state.random.as_ref());
-    let now = state.clock.now_ms();
-    let vendor_id = vendor.id.clone();
-    let rating = i32::try_from(b.rating).unwrap_or(1);
-    state
-        .db
-        .write(move |conn| store::reviews::add_quick_rating(conn, &id, &vendor_id, &sku, rating, &key, now))
-        .await?;
-    state.public_cache.forget_vendor(&vendor.id);
+    let rating = Rating::parse("rating", b.rating)?;
+    let sku = b.sku.as_deref().map(|s| Sku::parse("sku", s)).transpose()?;
+    let token = VoterToken::parse(&b.voter_token)?;
+    let from = public_write(&req)?;
+    let vendor_id = path_vendor(&state, &pk).await?;
+    let origin = from.origin.clone();
+    let vendor = reviews::quick_rate(&state, vendor_id, sku, rating, token, from).await?;
     let mut res = HttpResponse::Created().finish();
     cors(&mut res, origin.as_deref(), &vendor.origin_list());
     Ok(res)
@@ -566,11 +613,13 @@ fn encode_cursor(c: &PublicCursor) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(c).unwrap_or_default())
 }
 
+/// A cursor this service issued: its id part must be an id (no control characters, M4).
 fn decode_cursor(raw: &str) -> Result<PublicCursor> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(raw)
         .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
+        .and_then(|b| serde_json::from_slice::<PublicCursor>(&b).ok())
+        .filter(|c| PathId::parse(&c.2).is_ok())
         .ok_or_else(|| Error::BadRequest("invalid cursor".into()))
 }
 

@@ -86,15 +86,15 @@ pub struct StaffUpdate {
 
 /// Changes a member's role or deactivates them (owner only). The last active owner
 /// cannot be demoted or deactivated (409).
-#[utoipa::path(tag = "staff", security(("staff" = [])), params(("id" = String, Path)), responses((status = 200, body = StaffView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+#[utoipa::path(tag = "staff", security(("staff" = [])), params(("id" = String, Path, pattern = "^[A-Za-z0-9._~-]{1,64}$")), responses((status = 200, body = StaffView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 #[patch("/api/v1/staff/{id}")]
 async fn update_staff(
     state: State,
     session: StaffSession,
-    id: web::Path<String>,
+    id: web::Path<crate::domain::ids::PathId>,
     body: web::Json<StaffUpdate>,
 ) -> Result<HttpResponse> {
-    let staff_id = crate::http::extract::path_id("id", &id)?;
-    let member = accounts::update_staff(&state, &session.as_actor(), staff_id, body.role, body.active).await?;
+    let staff_id = id.into_inner().into_string();
+    let member = accounts::update_staff(&state, &session.as_actor(), &staff_id, body.role, body.active).await?;
     Ok(HttpResponse::Ok().json(StaffView::from(member)))
 }

@@ -243,56 +243,6 @@ fn opaque_client(hop: &str) -> IpAddr {
     IpAddr::V6(Ipv6Addr::from((0xfdu128 << 120) | (u128::from(bits) << 64)))
 }
 
-/// Counts failed logins per account over a sliding window, on the injected clock.
-/// Only failures count, so a locked account is locked for everyone alike — whether or
-/// not it exists — and the answer reveals nothing.
-pub struct FailureThrottle {
-    window_ms: i64,
-    max_failures: usize,
-    failures: std::sync::Mutex<std::collections::HashMap<String, Vec<i64>>>,
-}
-
-impl FailureThrottle {
-    pub fn new(max_failures: u32, window: Duration) -> FailureThrottle {
-        FailureThrottle {
-            window_ms: i64::try_from(window.as_millis()).unwrap_or(i64::MAX),
-            max_failures: max_failures.max(1) as usize,
-            failures: Default::default(),
-        }
-    }
-
-    /// `Err(RateLimited)` while the account has too many recent failures.
-    pub fn check(&self, key: &str, now_ms: i64) -> Result<()> {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(times) = map.get_mut(key) else { return Ok(()) };
-        times.retain(|t| now_ms - t < self.window_ms);
-        if times.len() >= self.max_failures {
-            let oldest = times.iter().min().copied().unwrap_or(now_ms);
-            let wait_ms = (oldest + self.window_ms - now_ms).max(1000);
-            return Err(Error::RateLimited { retry_after: Duration::from_millis(wait_ms.unsigned_abs()) });
-        }
-        Ok(())
-    }
-
-    pub fn record_failure(&self, key: &str, now_ms: i64) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 100_000 {
-            map.retain(|_, times| times.iter().any(|t| now_ms - t < self.window_ms));
-        }
-        map.entry(key.to_owned()).or_default().push(now_ms);
-    }
-
-    /// Forgets accounts whose failures are all older than the window.
-    pub fn trim(&self, now_ms: i64) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, times| times.iter().any(|t| now_ms - t < self.window_ms));
-    }
-
-    pub fn clear(&self, key: &str) {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

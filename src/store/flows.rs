@@ -89,3 +89,13 @@ pub fn delete_mentioning(conn: &mut DbConn, vendor_id: &str, contact_hmac: &str)
     )
     .execute(conn)?)
 }
+
+/// Deletes a vendor's flows bound to these orders (erasure: a flow may carry only the
+/// order's other contact, or none, and still link the buyer to the order).
+pub fn delete_for_orders(conn: &mut DbConn, vendor_id: &str, order_ids: &[String]) -> Result<usize> {
+    if order_ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::delete(flows::table.filter(flows::vendor_id.eq(vendor_id).and(flows::order_id.eq_any(order_ids))))
+        .execute(conn)?)
+}

@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::{helpful_votes, quick_ratings, replies, review_aggregates, reviews};
+use crate::db::schema::{helpful_votes, public_write_caps, quick_ratings, replies, review_aggregates, reviews};
 use crate::db::DbConn;
 use crate::domain::moderation::Status;
 use crate::error::{Error, Result};
@@ -76,9 +76,10 @@ pub fn get(conn: &mut DbConn, vendor_id: &str, review_id: &str) -> Result<Review
         .ok_or_else(|| Error::not_found("review"))
 }
 
-/// A published review by id, whatever its vendor (public endpoints).
-pub fn get_published(conn: &mut DbConn, review_id: &str) -> Result<Review> {
+/// A published review of this vendor (public endpoints scope by the key's vendor).
+pub fn get_published(conn: &mut DbConn, vendor_id: &str, review_id: &str) -> Result<Review> {
     reviews::table
+        .filter(reviews::vendor_id.eq(vendor_id))
         .filter(reviews::id.eq(review_id).and(reviews::status.eq(Status::Published.as_str())))
         .select(Review::as_select())
         .first(conn)
@@ -176,18 +177,35 @@ pub fn with_replies(conn: &mut DbConn, rows: Vec<Review>) -> Result<Vec<(Review,
         .collect())
 }
 
-/// Moves a review to `next`, keeping the aggregates in step.
+/// What another moderator (or an erasure) did first.
+fn changed_first() -> Error {
+    Error::Conflict("another moderator changed this review first; reload it and decide again".into())
+}
+
+/// Moves a review from the state it was read in (`review`) to `next`, keeping the
+/// aggregates in step. The UPDATE is conditional on that state (status, level, erased):
+/// under PostgreSQL's READ COMMITTED a concurrent decision or erasure makes it match no
+/// row, and the caller gets 409 instead of counting the review twice (M9).
 pub fn set_status(conn: &mut DbConn, review: &Review, next: Status, reason: Option<&str>, now: i64) -> Result<Review> {
     let was_published = review.status == Status::Published.as_str();
     let published_at = if next == Status::Published { Some(now) } else { review.published_at };
-    diesel::update(reviews::table.filter(reviews::vendor_id.eq(&review.vendor_id).and(reviews::id.eq(&review.id))))
-        .set((
-            reviews::status.eq(next.as_str()),
-            reviews::reject_reason.eq(reason),
-            reviews::decided_at.eq(now),
-            reviews::published_at.eq(published_at),
-        ))
-        .execute(conn)?;
+    let n = diesel::update(
+        reviews::table
+            .filter(reviews::vendor_id.eq(&review.vendor_id).and(reviews::id.eq(&review.id)))
+            .filter(reviews::status.eq(&review.status))
+            .filter(reviews::maturity_level.eq(review.maturity_level))
+            .filter(reviews::erased.eq(review.erased)),
+    )
+    .set((
+        reviews::status.eq(next.as_str()),
+        reviews::reject_reason.eq(reason),
+        reviews::decided_at.eq(now),
+        reviews::published_at.eq(published_at),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(changed_first());
+    }
     match (was_published, next == Status::Published) {
         (true, false) => apply_aggregates(conn, review, -1)?,
         (false, true) => apply_aggregates(conn, review, 1)?,
@@ -215,6 +233,37 @@ pub fn upsert_reply(conn: &mut DbConn, reply: &Reply) -> Result<Reply> {
             Ok(reply.clone())
         }
     }
+}
+
+/// Takes one unit of a daily cap: true if `cap_key` had fewer than `limit` uses (and now
+/// has one more), false if the cap is reached. Exact under concurrency: the row is
+/// created once (a savepoint absorbs a concurrent creator) and the increment is a
+/// conditional UPDATE, which PostgreSQL re-checks after waiting for the row lock.
+pub fn take_cap(conn: &mut DbConn, cap_key: &str, limit: i64, expires_at: i64) -> Result<bool> {
+    let created = conn.transaction(|c| {
+        diesel::insert_into(public_write_caps::table)
+            .values((
+                public_write_caps::cap_key.eq(cap_key),
+                public_write_caps::count.eq(0i64),
+                public_write_caps::expires_at.eq(expires_at),
+            ))
+            .execute(c)
+    });
+    match created {
+        Ok(_) | Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let n = diesel::update(
+        public_write_caps::table.filter(public_write_caps::cap_key.eq(cap_key).and(public_write_caps::count.lt(limit))),
+    )
+    .set(public_write_caps::count.eq(public_write_caps::count + 1))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Deletes caps of past days.
+pub fn purge_caps(conn: &mut DbConn, now: i64) -> Result<usize> {
+    Ok(diesel::delete(public_write_caps::table.filter(public_write_caps::expires_at.le(now))).execute(conn)?)
 }
 
 /// One "helpful" vote per voter per review; returns the new count.
@@ -375,22 +424,30 @@ pub fn deidentify(
     checks_json: &str,
     level: i32,
 ) -> Result<()> {
-    let published = review.status == Status::Published.as_str();
-    if published {
-        apply_aggregates(conn, review, -1)?;
+    // Conditional on the state read by the caller, like `set_status`: a decision made
+    // meanwhile would otherwise leave the aggregates counting the old state (M9).
+    let n = diesel::update(
+        reviews::table
+            .filter(reviews::vendor_id.eq(&review.vendor_id).and(reviews::id.eq(&review.id)))
+            .filter(reviews::status.eq(&review.status))
+            .filter(reviews::maturity_level.eq(review.maturity_level))
+            .filter(reviews::erased.eq(review.erased)),
+    )
+    .set((
+        reviews::display_name.eq(""),
+        reviews::author_email_hmac.eq(None::<String>),
+        reviews::author_phone_hmac.eq(None::<String>),
+        reviews::evidence.eq(evidence_json),
+        reviews::checks.eq(checks_json),
+        reviews::maturity_level.eq(level),
+        reviews::erased.eq(true),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(Error::Conflict("a review of this buyer changed during the erasure; retry".into()));
     }
-    diesel::update(reviews::table.filter(reviews::vendor_id.eq(&review.vendor_id).and(reviews::id.eq(&review.id))))
-        .set((
-            reviews::display_name.eq(""),
-            reviews::author_email_hmac.eq(None::<String>),
-            reviews::author_phone_hmac.eq(None::<String>),
-            reviews::evidence.eq(evidence_json),
-            reviews::checks.eq(checks_json),
-            reviews::maturity_level.eq(level),
-            reviews::erased.eq(true),
-        ))
-        .execute(conn)?;
-    if published {
+    if review.status == Status::Published.as_str() {
+        apply_aggregates(conn, review, -1)?;
         let updated = Review { maturity_level: level, ..review.clone() };
         apply_aggregates(conn, &updated, 1)?;
     }

@@ -10,6 +10,7 @@ mod jwt;
 mod limits;
 mod ops;
 mod privacy;
+mod public_writes;
 mod reviews;
 mod tenancy;
 mod tenancy_rows;

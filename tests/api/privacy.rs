@@ -30,11 +30,11 @@ async fn t18_gdpr_erase_and_export() {
         app.publish(&vendor, id).await;
     }
 
-    let export = |q: &'static str| {
-        let (app, path, token) = (&app, format!("/api/v1/privacy/export?{q}"), vendor.token.clone());
-        async move { app.request(Method::GET, &path, Some(&token), None).await }
+    let export = |body: serde_json::Value| {
+        let (app, token) = (&app, vendor.token.clone());
+        async move { app.request(Method::POST, "/api/v1/privacy/export", Some(&token), Some(&body)).await }
     };
-    let data = json(export("email=erase.me%40mail.example").await, StatusCode::OK).await;
+    let data = json(export(json!({"email": "erase.me@mail.example"})).await, StatusCode::OK).await;
     assert_eq!(data["orders"].as_array().unwrap().len(), 1);
     assert_eq!(data["orders"][0]["order_id"], "ORD-G1");
     assert_eq!(data["orders"][0]["customer_name"], "Buyer Name");
@@ -43,7 +43,7 @@ async fn t18_gdpr_erase_and_export() {
         data["reviews"].as_array().unwrap().iter().map(|r| r["author"].as_str().unwrap()).collect();
     names.sort();
     assert_eq!(names, ["Erin", "Erin Erase"]);
-    let by_phone = json(export("phone=%2B44%207700%20900123").await, StatusCode::OK).await;
+    let by_phone = json(export(json!({"phone": "+44 7700 900123"})).await, StatusCode::OK).await;
     assert_eq!(by_phone["orders"].as_array().unwrap().len(), 1);
 
     let before = json(app.get(&format!("/api/v1/public/{}/summary", vendor.pk)).await, StatusCode::OK).await;
@@ -55,9 +55,9 @@ async fn t18_gdpr_erase_and_export() {
     assert_eq!(erased, json!({"reviews_deidentified": 2, "orders_cleared": 1, "flows_deleted": 1}));
 
     // Contacts are gone: nothing is found any more, by e-mail or phone.
-    let data = json(export("email=erase.me%40mail.example").await, StatusCode::OK).await;
+    let data = json(export(json!({"email": "erase.me@mail.example"})).await, StatusCode::OK).await;
     assert_eq!((data["orders"].as_array().unwrap().len(), data["reviews"].as_array().unwrap().len()), (0, 0));
-    let data = json(export("phone=%2B447700900123").await, StatusCode::OK).await;
+    let data = json(export(json!({"phone": "+447700900123"})).await, StatusCode::OK).await;
     assert_eq!(data["orders"].as_array().unwrap().len(), 0);
     // Reviews stay, de-identified, level 0, marked erased; aggregates follow.
     let page = json(app.get(&format!("/api/v1/public/{}/reviews", vendor.pk)).await, StatusCode::OK).await;
@@ -188,4 +188,125 @@ async fn maturity_report_lists_criteria_and_the_plan() {
         criterion,
         json!({"level": 2, "code": "moderation_in_use", "met": true, "detail": "1 moderation decision(s) recorded"})
     );
+}
+
+/// M12a: the buyer's contact never goes in a URL: export is a POST with a JSON body, the
+/// old GET with a query string is gone (405), and the spec has no query parameters.
+#[actix_web::test]
+async fn m12_export_is_a_post_without_contacts_in_the_url() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Post Export").await;
+    app.order(&vendor, "ORD-P1", Some("post.me@mail.example"), None, &["SKU-P"]).await;
+    let res = app
+        .request(Method::GET, "/api/v1/privacy/export?email=post.me%40mail.example", Some(&vendor.token), None)
+        .await;
+    assert_problem(res, StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed").await;
+    let body = json!({"email": "post.me@mail.example"});
+    let res = app.request(Method::POST, "/api/v1/privacy/export", Some(&vendor.token), Some(&body)).await;
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let data = json(res, StatusCode::OK).await;
+    assert_eq!(data["orders"][0]["order_id"], "ORD-P1");
+    // Exactly one of e-mail or phone; nothing else.
+    for bad in [
+        json!({}),
+        json!({"email": "post.me@mail.example", "phone": "+447700900123"}),
+        json!({"email": "post.me@mail.example", "extra": 1}),
+        json!({"email": null}),
+    ] {
+        let res = app.request(Method::POST, "/api/v1/privacy/export", Some(&vendor.token), Some(&bad)).await;
+        assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    }
+    let spec = truview::app::openapi();
+    let item = &spec.paths.paths["/api/v1/privacy/export"];
+    assert!(item.get.is_none(), "no GET export");
+    let post = item.post.as_ref().expect("POST export");
+    assert!(post.parameters.as_ref().is_none_or(|p| p.is_empty()), "no URL parameters");
+    let spec_json = serde_json::to_value(&spec).unwrap();
+    let one_of = &spec_json["components"]["schemas"]["BuyerContact"]["oneOf"];
+    assert_eq!(one_of.as_array().map(Vec::len), Some(2), "exactly one of email or phone: {one_of}");
+}
+
+/// M12b: erasing by e-mail also deletes a flow bound to the buyer's order whose evidence
+/// holds only the order's phone (a purchase matched by phone).
+#[actix_web::test]
+async fn m12_erase_deletes_flows_bound_to_the_order() {
+    use truview::domain::maturity::{Purchase, PurchaseMethod};
+    let app = spawn_app().await;
+    let vendor = app.vendor("Flow Erase").await;
+    let (email, phone) = ("flow.buyer@mail.example", "+447700900456");
+    let order = app.order(&vendor, "ORD-F1", Some(email), Some(phone), &["SKU-F"]).await;
+    let unrelated = app.flow(&vendor, Some("SKU-F")).await;
+    let token = app.flow(&vendor, Some("SKU-F")).await;
+    let hash = truview::security::tokens::sha256_hex(&token);
+    let phone_hmac = app.state.contacts.phone(phone);
+    let (order_id, h) = (order.clone(), hash.clone());
+    app.state
+        .db
+        .write(move |conn| {
+            let flow = truview::store::flows::by_token_hash(conn, &h)?.expect("flow exists");
+            let purchase = Purchase {
+                order_id,
+                method: PurchaseMethod::OrderMatch,
+                email_hmac: None,
+                phone_hmac: Some(phone_hmac),
+            };
+            truview::store::flows::attach_purchase(conn, &flow, purchase)
+        })
+        .await
+        .unwrap();
+    let res =
+        app.request(Method::POST, "/api/v1/privacy/erase", Some(&vendor.token), Some(&json!({"email": email}))).await;
+    assert_eq!(
+        json(res, StatusCode::OK).await,
+        json!({"reviews_deidentified": 0, "orders_cleared": 1, "flows_deleted": 1})
+    );
+    let flow = app.state.db.run(move |conn| truview::store::flows::by_token_hash(conn, &hash)).await.unwrap();
+    assert!(flow.is_none(), "the flow bound to the erased order survived");
+    // Other flows stay.
+    let other = truview::security::tokens::sha256_hex(&unrelated);
+    let kept = app.state.db.run(move |conn| truview::store::flows::by_token_hash(conn, &other)).await.unwrap();
+    assert!(kept.is_some());
+}
+
+/// M12c: the export includes the vendor's replies to the buyer's reviews and which
+/// verification methods each review used (without any contact HMAC).
+#[actix_web::test]
+async fn m12_export_includes_replies_and_evidence() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Export Full").await;
+    let email = "full.export@mail.example";
+    let order = app.order(&vendor, "ORD-X1", Some(email), None, &["SKU-X"]).await;
+    let token = app.flow(&vendor, Some("SKU-X")).await;
+    app.attach_identity(&token, None, Some("+447700900789")).await;
+    app.attach_purchase(&token, &order).await;
+    let verified = json(app.submit(&token, 2, json!({})).await, StatusCode::CREATED).await;
+    let id = verified["id"].as_str().unwrap().to_owned();
+    let token = app.flow(&vendor, None).await;
+    let declared = json(app.submit(&token, 5, json!({"email": email})).await, StatusCode::CREATED).await;
+    let reply = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/reviews/{id}/reply"),
+            Some(&vendor.token),
+            Some(&json!({"body": "Sorry, we sent a replacement."})),
+        )
+        .await;
+    assert_eq!(reply.status(), StatusCode::OK);
+    let res =
+        app.request(Method::POST, "/api/v1/privacy/export", Some(&vendor.token), Some(&json!({"email": email}))).await;
+    let data = json(res, StatusCode::OK).await;
+    let reviews = data["reviews"].as_array().unwrap();
+    assert_eq!(reviews.len(), 2);
+    let by_id = |id: &str| reviews.iter().find(|r| r["id"] == id).unwrap().clone();
+    let v = by_id(&id);
+    assert_eq!(v["reply"]["body"], "Sorry, we sent a replacement.");
+    assert_eq!(
+        v["verification"],
+        json!({"self_declared": true, "identity": "phone", "purchase": "invitation", "erased": false})
+    );
+    let d = by_id(declared["id"].as_str().unwrap());
+    assert_eq!(d["reply"], json!(null));
+    assert_eq!(d["verification"], json!({"self_declared": true, "identity": null, "purchase": null, "erased": false}));
+    let text = data.to_string();
+    assert!(!text.contains(&app.state.contacts.email(email)), "no contact HMAC in the export");
 }

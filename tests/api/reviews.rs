@@ -219,6 +219,43 @@ async fn browser_writes_must_come_from_the_vendors_origins() {
         .unwrap();
     assert!(pre.headers().get("access-control-allow-origin").is_none());
 
+    // An origin another vendor registered does not pass preflight on this vendor's
+    // endpoints, and the helpful vote refuses it (it accepted any origin before).
+    let rival = app.vendor("Rival Shop").await;
+    let id = app.review(&vendor, None, 5).await;
+    app.publish(&vendor, &id).await;
+    for path in
+        [format!("/api/v1/public/{}/reviews/{id}/helpful", vendor.pk), format!("/api/v1/public/{}/ratings", vendor.pk)]
+    {
+        let pre = app
+            .client
+            .request(Method::OPTIONS, app.url(&path))
+            .header("Origin", "https://rival-shop.example")
+            .header("Access-Control-Request-Method", "POST")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(pre.status(), StatusCode::NO_CONTENT);
+        assert!(pre.headers().get("access-control-allow-origin").is_none(), "rival origin passed preflight: {path}");
+    }
+    let evil = app
+        .client
+        .post(app.url(&format!("/api/v1/public/{}/reviews/{id}/helpful", vendor.pk)))
+        .header("Origin", "https://rival-shop.example")
+        .json(&json!({"voter_token": "cors-voter-token-0001"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(evil, StatusCode::FORBIDDEN, "forbidden").await;
+    let pre = app
+        .client
+        .request(Method::OPTIONS, app.url(&format!("/api/v1/public/{}/ratings", rival.pk)))
+        .header("Origin", "https://rival-shop.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.headers()["access-control-allow-origin"], "https://rival-shop.example");
+
     // Reads: CORS only for the vendor's own origin.
     let read = |origin: &'static str| {
         app.client.get(app.url(&format!("/api/v1/public/{}/summary", vendor.pk))).header("Origin", origin).send()
@@ -351,7 +388,8 @@ async fn helpful_votes_and_quick_ratings_count_once_per_voter() {
     let vendor = app.vendor("Votes").await;
     let id = app.review(&vendor, None, 4).await;
     let vote = |token: &'static str| {
-        let (path, body) = (format!("/api/v1/public/reviews/{id}/helpful"), json!({"voter_token": token}));
+        let (path, body) =
+            (format!("/api/v1/public/{}/reviews/{id}/helpful", vendor.pk), json!({"voter_token": token}));
         let app = &app;
         async move { app.post(&path, &body).await }
     };
@@ -471,7 +509,11 @@ async fn t16_moderation_is_neutral_to_rating() {
                 let res = app.decide(&vendor, &id, decision).await;
                 let status = res.status();
                 let body: Value = res.json().await.unwrap();
-                path.push(format!("{status} {}", body["status"].as_str().or(body["type"].as_str()).unwrap_or("")));
+                path.push(format!(
+                    "{} {}",
+                    status.as_u16(),
+                    body["status"].as_str().or(body["type"].as_str()).unwrap_or("")
+                ));
             }
             let public_ids: Vec<String> = public(&app, &vendor, "reviews").await["reviews"]
                 .as_array()
@@ -482,21 +524,35 @@ async fn t16_moderation_is_neutral_to_rating() {
             path.push(format!("public={}", public_ids.contains(&id)));
             paths.push(path);
         }
-        assert_eq!(paths[0], paths[1], "1★ and 5★ must be moderated identically (auto-publish {auto:?})");
+        // One exact expected path for both ratings: a path that goes wrong the same way
+        // for 1★ and 5★ (both 409, both 500) fails too.
+        let initial = if auto.is_some() { "published" } else { "pending" };
+        let expected =
+            [initial, "200 flagged", "200 published", "200 rejected", "200 published", "public=true"].map(String::from);
+        assert_eq!(paths[0], expected, "1★ (auto-publish {auto:?})");
+        assert_eq!(paths[1], expected, "5★ (auto-publish {auto:?})");
         println!("t16_moderation_neutrality (auto-publish {auto:?}): {:?}", paths[0]);
-        // The audit entries of both reviews are the same decisions.
+        // The audit entries of both reviews are exactly these decisions, in order.
         let audit =
             json(app.request(Method::GET, "/api/v1/audit?limit=200", Some(&vendor.token), None).await, StatusCode::OK)
                 .await;
-        let decisions: Vec<Value> = audit["entries"]
+        let mut decisions: Vec<Value> = audit["entries"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|e| e["action"] == "review.decision")
             .map(|e| e["details"].clone())
             .collect();
-        let half = decisions.len() / 2;
-        assert_eq!(decisions[..half], decisions[half..]);
+        decisions.reverse(); // the audit listing is newest first
+        let step = |from: &str, to: &str, reason: Option<&str>| json!({"from": from, "to": to, "reason": reason});
+        let one = [
+            step(initial, "flagged", None),
+            step("flagged", "published", None),
+            step("published", "rejected", Some("spam")),
+            step("rejected", "published", None),
+        ];
+        let both: Vec<Value> = one.iter().chain(one.iter()).cloned().collect();
+        assert_eq!(decisions, both);
     }
 }
 
@@ -649,4 +705,114 @@ fn review_template(vendor_id: &str) -> truview::store::reviews::Review {
         published_at: Some(0),
         decided_at: None,
     }
+}
+
+/// T25 (M4): NUL and other control characters in every string field of every public and
+/// staff JSON endpoint are a 4xx, never a 5xx (PostgreSQL refuses U+0000 in text), and
+/// store nothing. The reviews area's endpoints must refuse them (4xx); the accounts
+/// endpoints may accept a control character where it is harmless (a password), but
+/// never answer 5xx.
+#[actix_web::test]
+async fn t25_control_characters_in_every_string_field() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Ctrl").await;
+    let review = app.review(&vendor, None, 3).await;
+    app.publish(&vendor, &review).await;
+    let (analyst_id, _) = app.add_staff(&vendor, "analyst").await;
+    let flow = app.flow(&vendor, None).await;
+    let owner = Some(vendor.token.clone());
+    type Case = (Method, String, Option<String>, Value, bool);
+    let mine = true;
+    let cases: Vec<Case> = vec![
+        (Method::POST, "/api/v1/public/flows".into(), None, json!({"key": vendor.pk, "sku": "S"}), mine),
+        (
+            Method::POST,
+            "/api/v1/public/reviews".into(),
+            None,
+            json!({"flow_token": flow, "rating": 4, "title": "t", "body": "b", "pros": "p", "cons": "c",
+                   "locale": "en", "sku": "S", "display_name": "n", "email": "a@b.example"}),
+            mine,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/public/{}/reviews/{review}/helpful", vendor.pk),
+            None,
+            json!({"voter_token": "ctrl-voter-token-0001"}),
+            mine,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/public/{}/ratings", vendor.pk),
+            None,
+            json!({"sku": "S", "rating": 3, "voter_token": "ctrl-voter-token-0001"}),
+            mine,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/reviews/{review}/decision"),
+            owner.clone(),
+            json!({"action": "reject", "reason": "spam"}),
+            mine,
+        ),
+        (Method::POST, format!("/api/v1/reviews/{review}/reply"), owner.clone(), json!({"body": "Thanks"}), mine),
+        (Method::POST, "/api/v1/privacy/erase".into(), owner.clone(), json!({"email": "a@b.example"}), mine),
+        (Method::POST, "/api/v1/privacy/erase".into(), owner.clone(), json!({"phone": "+447700900000"}), mine),
+        (Method::POST, "/api/v1/privacy/export".into(), owner.clone(), json!({"email": "a@b.example"}), mine),
+        (Method::POST, "/api/v1/privacy/export".into(), owner.clone(), json!({"phone": "+447700900000"}), mine),
+        (
+            Method::POST,
+            "/api/v1/vendors".into(),
+            None,
+            json!({"vendor_name": "V", "origins": ["https://v.example"], "owner_email": "o@v.example",
+                   "owner_password": "correct-horse-staple-91"}),
+            !mine,
+        ),
+        (Method::POST, "/api/v1/auth/login".into(), None, json!({"email": vendor.email, "password": "x"}), !mine),
+        (Method::POST, "/api/v1/auth/refresh".into(), None, json!({"refresh_token": "rt_x"}), !mine),
+        (Method::POST, "/api/v1/auth/logout".into(), owner.clone(), json!({"refresh_token": "rt_x"}), !mine),
+        (Method::PATCH, "/api/v1/vendor".into(), owner.clone(), json!({"name": "Renamed"}), !mine),
+        (
+            Method::POST,
+            "/api/v1/staff".into(),
+            owner.clone(),
+            json!({"email": "s@staff.example", "display_name": "S", "role": "analyst",
+                   "password": "another-long-secret-77"}),
+            !mine,
+        ),
+        (Method::PATCH, format!("/api/v1/staff/{analyst_id}"), owner.clone(), json!({"role": "analyst"}), !mine),
+        (Method::POST, "/api/v1/keys".into(), owner.clone(), json!({"kind": "secret", "label": "l"}), !mine),
+    ];
+    let mut sent = 0;
+    for (method, path, token, body, reviews_area) in &cases {
+        let fields: Vec<String> = body.as_object().unwrap().keys().cloned().collect();
+        for field in fields {
+            for bad in ["x\u{0}y", "\u{0}", "x\u{7}y", "x\u{1b}[2Jy"] {
+                let mut b = body.clone();
+                b[&field] = match &b[&field] {
+                    Value::Array(_) => json!([bad]),
+                    _ => json!(bad),
+                };
+                let res = app.request(method.clone(), path, token.as_deref(), Some(&b)).await;
+                let status = res.status();
+                sent += 1;
+                assert!(!status.is_server_error(), "{method} {path} {field}={bad:?}: {status}");
+                if *reviews_area {
+                    assert!(status.is_client_error(), "{method} {path} {field}={bad:?}: {status}");
+                }
+            }
+        }
+    }
+    // Nothing of it was stored: the one review is unchanged, with no reply and no vote.
+    let stored = json(
+        app.request(Method::GET, &format!("/api/v1/reviews/{review}"), owner.as_deref(), None).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (stored["status"].clone(), stored["reply"].clone(), stored["helpful_count"].clone()),
+        (json!("published"), json!(null), json!(0))
+    );
+    let all = json(app.request(Method::GET, "/api/v1/reviews", owner.as_deref(), None).await, StatusCode::OK).await;
+    assert_eq!(all["reviews"].as_array().unwrap().len(), 1);
+    println!("t25_control_characters: {sent} requests over {} endpoints, 0 5xx", cases.len());
 }

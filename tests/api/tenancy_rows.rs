@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{TestApp, Vendor};
+use crate::helpers::{assert_problem, json, TestApp, Vendor};
 use crate::tenancy::{Access, Fixture, Row};
 
 fn none(_: &Vendor) -> Option<serde_json::Value> {
@@ -19,7 +19,9 @@ pub fn rows() -> Vec<Row> {
     vec![
         row(Method::POST, "/api/v1/public/flows", Public, none),
         row(Method::POST, "/api/v1/public/reviews", Public, none),
-        row(Method::POST, "/api/v1/public/reviews/{id}/helpful", Public, none),
+        row(Method::POST, "/api/v1/public/{pk}/reviews/{id}/helpful", Public, |_| {
+            Some(json!({"voter_token": "t13-voter-token-0001"}))
+        }),
         row(Method::POST, "/api/v1/public/{pk}/ratings", Public, none),
         row(Method::GET, "/api/v1/public/{pk}/summary", Public, none),
         row(Method::GET, "/api/v1/public/{pk}/reviews", Public, none),
@@ -30,7 +32,7 @@ pub fn rows() -> Vec<Row> {
         row(Method::POST, "/api/v1/reviews/{id}/reply", Moderator, |_| Some(json!({"body": "Thanks"}))),
         row(Method::GET, "/api/v1/reports/maturity", StaffOrSecret, none),
         row(Method::POST, "/api/v1/privacy/erase", Owner, |_| Some(json!({"email": "someone@mail.example"}))),
-        row(Method::GET, "/api/v1/privacy/export", Owner, none),
+        row(Method::POST, "/api/v1/privacy/export", Owner, |_| Some(json!({"email": "someone@mail.example"}))),
     ]
 }
 
@@ -45,7 +47,10 @@ impl Extra {
     }
 
     pub fn resource_id(&self, template: &str) -> String {
-        assert!(template.starts_with("/api/v1/reviews/"), "no resource id for {template}");
+        assert!(
+            template.starts_with("/api/v1/reviews/") || template.starts_with("/api/v1/public/{pk}/reviews/"),
+            "no resource id for {template}"
+        );
         self.review_id.clone()
     }
 }
@@ -72,9 +77,47 @@ pub async fn check_listings(app: &TestApp, a: &Fixture, b: &Fixture) {
         text.contains(&b.extra.review_id) && !text.contains(&a.extra.review_id),
         "A's pending review is not public"
     );
-    // A's owner cannot erase or export B's buyers: the query runs in A's scope only.
-    let res = app
-        .request(Method::GET, "/api/v1/privacy/export?email=someone%40mail.example", Some(&a.vendor.token), None)
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    // Public writes are scoped by the key in the path: B's published review cannot be
+    // voted on under A's key (M6), and A's origin passes no preflight for B's key.
+    let vote = json!({"voter_token": "t13-voter-token-cross"});
+    let res = app.post(&format!("/api/v1/public/{}/reviews/{}/helpful", a.vendor.pk, b.extra.review_id), &vote).await;
+    assert_problem(res, StatusCode::NOT_FOUND, "not-found").await;
+    let res = app.post(&format!("/api/v1/public/{}/reviews/{}/helpful", b.vendor.pk, b.extra.review_id), &vote).await;
+    assert_eq!(json(res, StatusCode::OK).await, json!({"helpful_count": 1}));
+    let pre = app
+        .client
+        .request(
+            Method::OPTIONS,
+            app.url(&format!("/api/v1/public/{}/reviews/{}/helpful", b.vendor.pk, b.extra.review_id)),
+        )
+        .header("Origin", "https://alpha.example")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.status(), StatusCode::NO_CONTENT);
+    assert!(pre.headers().get("access-control-allow-origin").is_none(), "A's origin passed B's preflight");
+
+    // A's owner cannot erase or export B's buyers: B has this buyer (an order and a
+    // review on it); A's calls run in A's scope and find nothing, and B's data stays.
+    let buyer = "b-buyer@mail.example";
+    let order = app.order(&b.vendor, "ORD-B-T13", Some(buyer), None, &["SKU-T13"]).await;
+    let token = app.flow(&b.vendor, Some("SKU-T13")).await;
+    app.attach_purchase(&token, &order).await;
+    json(app.submit(&token, 4, json!({})).await, StatusCode::CREATED).await;
+    let contact = json!({"email": buyer});
+    let owner = |path: &'static str, token: String| {
+        let (app, contact) = (app, contact.clone());
+        async move { app.request(Method::POST, path, Some(&token), Some(&contact)).await }
+    };
+    let seen = json(owner("/api/v1/privacy/export", a.vendor.token.clone()).await, StatusCode::OK).await;
+    assert_eq!(seen, json!({"orders": [], "reviews": []}), "A's export found B's buyer");
+    let erased = json(owner("/api/v1/privacy/erase", a.vendor.token.clone()).await, StatusCode::OK).await;
+    assert_eq!(erased, json!({"reviews_deidentified": 0, "orders_cleared": 0, "flows_deleted": 0}));
+    let b_sees = json(owner("/api/v1/privacy/export", b.vendor.token.clone()).await, StatusCode::OK).await;
+    assert_eq!(
+        (b_sees["orders"][0]["order_id"].clone(), b_sees["reviews"].as_array().map(Vec::len)),
+        (json!("ORD-B-T13"), Some(1)),
+        "B's buyer is untouched by A's erasure: {b_sees}"
+    );
 }
