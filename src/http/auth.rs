@@ -1,6 +1,6 @@
 //! Staff login, token refresh, logout and password change.
 
-use actix_web::{post, put, web, HttpRequest, HttpResponse};
+use actix_web::{post, put, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -8,6 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::accounts::{self, Tokens};
 use crate::app::State;
 use crate::error::{Error, Result};
+use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::{client_ip, StaffSession};
 use crate::security::password;
@@ -68,7 +69,7 @@ fn token_response(tokens: Tokens, member: Staff) -> HttpResponse {
     responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 429, body = Problem))
 )]
 #[post("/api/v1/auth/login")]
-async fn login(state: State, req: HttpRequest, body: web::Json<LoginRequest>) -> Result<HttpResponse> {
+async fn login(state: State, req: HttpRequest, body: Json<LoginRequest>) -> Result<HttpResponse> {
     if let Some(ip) = client_ip(&req) {
         ratelimit::check(&state.limits.login_ip, &ip)?;
     }
@@ -88,7 +89,7 @@ pub struct RefreshRequest {
 /// Exchanges a refresh token for new tokens (the old one is spent).
 #[utoipa::path(tag = "auth", responses((status = 200, body = TokenResponse), (status = 401, body = Problem)))]
 #[post("/api/v1/auth/refresh")]
-async fn refresh(state: State, body: web::Json<RefreshRequest>) -> Result<HttpResponse> {
+async fn refresh(state: State, body: Json<RefreshRequest>) -> Result<HttpResponse> {
     let (tokens, member) = accounts::refresh(&state, &body.refresh_token).await?;
     Ok(token_response(tokens, member))
 }
@@ -97,7 +98,7 @@ async fn refresh(state: State, body: web::Json<RefreshRequest>) -> Result<HttpRe
 /// tokens stop working at once.
 #[utoipa::path(tag = "auth", security(("staff" = [])), request_body = RefreshRequest, responses((status = 204), (status = 401, body = Problem)))]
 #[post("/api/v1/auth/logout")]
-async fn logout(state: State, session: StaffSession, body: web::Json<RefreshRequest>) -> Result<HttpResponse> {
+async fn logout(state: State, session: StaffSession, body: Json<RefreshRequest>) -> Result<HttpResponse> {
     accounts::logout(&state, &session.as_actor(), &body.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -113,7 +114,7 @@ pub struct PasswordChange {
 /// the account's login lockout (429).
 #[utoipa::path(tag = "auth", security(("staff" = [])), responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 #[put("/api/v1/auth/password")]
-async fn change_password(state: State, session: StaffSession, body: web::Json<PasswordChange>) -> Result<HttpResponse> {
+async fn change_password(state: State, session: StaffSession, body: Json<PasswordChange>) -> Result<HttpResponse> {
     let body = body.into_inner();
     accounts::change_password(&state, &session.as_actor(), body.current_password, body.new_password).await?;
     Ok(HttpResponse::NoContent().finish())

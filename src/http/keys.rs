@@ -10,6 +10,7 @@ use crate::app::State;
 use crate::domain::account::KeyKind;
 use crate::domain::text::{clean, Lines};
 use crate::error::Result;
+use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::StaffSession;
 use crate::http::vendors::IssuedKeyView;
@@ -67,7 +68,7 @@ pub struct NewKey {
 /// Creates a key (owner only); the response is the only time the key is shown.
 #[utoipa::path(tag = "keys", security(("staff" = [])), responses((status = 201, body = IssuedKeyView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 #[post("/api/v1/keys")]
-async fn create_key(state: State, session: StaffSession, body: web::Json<NewKey>) -> Result<HttpResponse> {
+async fn create_key(state: State, session: StaffSession, body: Json<NewKey>) -> Result<HttpResponse> {
     let label = clean("label", &body.label, Lines::Single, 1, 60)?;
     let issued = accounts::create_key(&state, &session.as_actor(), body.kind, &label).await?;
     Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(IssuedKeyView::from(issued)))

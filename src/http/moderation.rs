@@ -13,6 +13,7 @@ use crate::domain::maturity::Check;
 use crate::domain::moderation::{Action, RejectReason, Status};
 use crate::domain::text::{clean, Lines};
 use crate::error::{Error, Result};
+use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::{Principal, StaffSession};
 use crate::http::public::{PublicReview, ReplyView};
@@ -140,7 +141,7 @@ async fn decision(
     state: State,
     session: StaffSession,
     id: web::Path<PathId>,
-    body: web::Json<DecisionRequest>,
+    body: Json<DecisionRequest>,
 ) -> Result<HttpResponse> {
     session.require_moderator()?;
     let body = body.into_inner();
@@ -171,7 +172,7 @@ async fn post_reply(
     state: State,
     session: StaffSession,
     id: web::Path<PathId>,
-    body: web::Json<ReplyRequest>,
+    body: Json<ReplyRequest>,
 ) -> Result<HttpResponse> {
     session.require_moderator()?;
     let text = clean("body", &body.body, Lines::Multi, 1, 2000)?;

@@ -1,7 +1,7 @@
 //! Privacy requests (owner only): erase a buyer, export a buyer's data. Both take the
 //! buyer's contact in a JSON body, never in the URL (which proxies and logs record).
 
-use actix_web::{post, web, HttpResponse};
+use actix_web::{post, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -9,6 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::app::State;
 use crate::domain::maturity::{Evidence, Methods};
 use crate::error::{Error, Result};
+use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::StaffSession;
 use crate::http::moderation::StaffReview;
@@ -58,7 +59,7 @@ impl BuyerContact {
 /// the buyer's flows deleted (also those bound to the buyer's orders).
 #[utoipa::path(tag = "privacy", security(("staff" = [])), request_body = BuyerContact, responses((status = 200, body = Erasure), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[post("/api/v1/privacy/erase")]
-async fn erase(state: State, session: StaffSession, body: web::Json<BuyerContact>) -> Result<HttpResponse> {
+async fn erase(state: State, session: StaffSession, body: Json<BuyerContact>) -> Result<HttpResponse> {
     session.require_owner()?;
     let hmac = body.hmac(&state)?;
     let result = reviews::erase(&state, session.vendor_id.clone(), session.actor(), hmac).await?;
@@ -102,7 +103,7 @@ pub struct BuyerExport {
 /// with items, reviews with the vendor's replies and their verification methods.
 #[utoipa::path(tag = "privacy", security(("staff" = [])), request_body = BuyerContact, responses((status = 200, body = BuyerExport), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 #[post("/api/v1/privacy/export")]
-async fn export(state: State, session: StaffSession, body: web::Json<BuyerContact>) -> Result<HttpResponse> {
+async fn export(state: State, session: StaffSession, body: Json<BuyerContact>) -> Result<HttpResponse> {
     session.require_owner()?;
     let hmac = body.hmac(&state)?;
     let data =

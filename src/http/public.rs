@@ -18,6 +18,7 @@ use crate::domain::maturity::Check;
 use crate::domain::review::{self as review_input, Locale, Rating, Sku, VoterToken};
 use crate::domain::text::{clean, clean_optional, Lines};
 use crate::error::{Error, Result};
+use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::{check_key_shape, client_ip, lookup_key, resolve_key};
 use crate::http::widget_key;
@@ -236,7 +237,7 @@ pub struct FlowResponse {
 /// Starts a buyer's review flow from the widget.
 #[utoipa::path(tag = "public", responses((status = 201, body = FlowResponse), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 #[post("/api/v1/public/flows")]
-async fn open_flow(state: State, req: HttpRequest, body: web::Json<FlowRequest>) -> Result<HttpResponse> {
+async fn open_flow(state: State, req: HttpRequest, body: Json<FlowRequest>) -> Result<HttpResponse> {
     let body = body.into_inner();
     let sku = body.sku.as_deref().map(|s| Sku::parse("sku", s)).transpose()?.map(Sku::into_string);
     let from = public_write(&req)?;
@@ -321,7 +322,7 @@ pub struct SubmittedReview {
 /// refused with 422; a second review for the same order and product is 409.
 #[utoipa::path(tag = "public", responses((status = 201, body = SubmittedReview), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[post("/api/v1/public/reviews")]
-async fn submit_review(state: State, req: HttpRequest, body: web::Json<ReviewRequest>) -> Result<HttpResponse> {
+async fn submit_review(state: State, req: HttpRequest, body: Json<ReviewRequest>) -> Result<HttpResponse> {
     let submission = Submission::try_from(body.into_inner())?;
     let from = public_write(&req)?;
     let review = reviews::submit(&state, submission, from.origin).await?;
@@ -360,7 +361,7 @@ async fn helpful(
     state: State,
     req: HttpRequest,
     path: web::Path<(String, PathId)>,
-    body: web::Json<VoteRequest>,
+    body: Json<VoteRequest>,
 ) -> Result<HttpResponse> {
     let (pk, review_id) = path.into_inner();
     let token = VoterToken::parse(&body.voter_token)?;
@@ -395,7 +396,7 @@ async fn quick_rating(
     state: State,
     req: HttpRequest,
     pk: web::Path<String>,
-    body: web::Json<QuickRatingRequest>,
+    body: Json<QuickRatingRequest>,
 ) -> Result<HttpResponse> {
     let b = body.into_inner();
     let rating = Rating::parse("rating", b.rating)?;

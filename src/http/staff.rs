@@ -11,6 +11,7 @@ use crate::domain::account::Role;
 use crate::domain::contact::Email;
 use crate::domain::text::{clean, Lines};
 use crate::error::Result;
+use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::StaffSession;
 use crate::store;
@@ -64,7 +65,7 @@ pub struct NewStaff {
 /// Adds a staff member (owner only). E-mails are unique within a vendor (409).
 #[utoipa::path(tag = "staff", security(("staff" = [])), responses((status = 201, body = StaffView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[post("/api/v1/staff")]
-async fn add_staff(state: State, session: StaffSession, body: web::Json<NewStaff>) -> Result<HttpResponse> {
+async fn add_staff(state: State, session: StaffSession, body: Json<NewStaff>) -> Result<HttpResponse> {
     let body = body.into_inner();
     let input = accounts::NewStaff {
         email: Email::parse("email", &body.email)?,
@@ -92,7 +93,7 @@ async fn update_staff(
     state: State,
     session: StaffSession,
     id: web::Path<crate::domain::ids::PathId>,
-    body: web::Json<StaffUpdate>,
+    body: Json<StaffUpdate>,
 ) -> Result<HttpResponse> {
     let staff_id = id.into_inner().into_string();
     let member = accounts::update_staff(&state, &session.as_actor(), &staff_id, body.role, body.active).await?;

@@ -1,6 +1,6 @@
 //! Vendor sign-up and settings.
 
-use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, patch, post, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -11,6 +11,7 @@ use crate::domain::account::parse_origins;
 use crate::domain::contact::Email;
 use crate::domain::text::{clean, Lines};
 use crate::error::Result;
+use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::{client_ip, Principal, StaffSession};
 use crate::store;
@@ -102,7 +103,7 @@ pub struct SignupResponse {
     )
 )]
 #[post("/api/v1/vendors")]
-async fn signup(state: State, req: HttpRequest, body: web::Json<SignupRequest>) -> Result<HttpResponse> {
+async fn signup(state: State, req: HttpRequest, body: Json<SignupRequest>) -> Result<HttpResponse> {
     let body = body.into_inner();
     let owner_email = Email::parse("owner_email", &body.owner_email)?;
     let input = NewVendor {
@@ -145,7 +146,7 @@ pub struct VendorUpdate {
 /// Changes the vendor's settings (owner only).
 #[utoipa::path(tag = "vendors", security(("staff" = [])), request_body = VendorUpdate, responses((status = 200, body = VendorView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 #[patch("/api/v1/vendor")]
-async fn update_vendor(state: State, session: StaffSession, body: web::Json<VendorUpdate>) -> Result<HttpResponse> {
+async fn update_vendor(state: State, session: StaffSession, body: Json<VendorUpdate>) -> Result<HttpResponse> {
     let body = body.into_inner();
     let changes = VendorChanges {
         name: body.name.as_deref().map(|n| clean("name", n, Lines::Single, 1, 100)).transpose()?,

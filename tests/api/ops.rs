@@ -131,3 +131,29 @@ fn migrations_are_idempotent_and_backends_agree() {
         eprintln!("note: PostgreSQL column parity is checked when TRUVIEW_TEST_DATABASE_URL is set");
     }
 }
+
+/// Schemathesis ST201: serde would decode a JSON array into a struct by position, so
+/// `["Renamed", null, null]` renamed a vendor and `[email, password]` logged in. Bodies must
+/// be objects; a well-formed body of the wrong shape (a number where an enum belongs) is a
+/// 422 naming the body, not a 400 "malformed JSON".
+#[actix_web::test]
+async fn json_bodies_must_be_objects() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Array Shop").await;
+    let renamed = json!(["Renamed by array", null, null]);
+    let res = app.request(Method::PATCH, "/api/v1/vendor", Some(&vendor.token), Some(&renamed)).await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(
+        (problem["field"].as_str(), problem["detail"].as_str()),
+        (Some("body"), Some("body must be a JSON object"))
+    );
+    let res = app.request(Method::GET, "/api/v1/vendor", Some(&vendor.token), None).await;
+    assert_eq!(json(res, StatusCode::OK).await["name"], "Array Shop");
+    let res = app.post("/api/v1/auth/login", &json!([vendor.email, vendor.password])).await;
+    assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    let res =
+        app.request(Method::POST, "/api/v1/keys", Some(&vendor.token), Some(&json!({"kind": 5, "label": "x"}))).await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(problem["field"], "body");
+    assert!(!problem["detail"].as_str().unwrap().contains("malformed"), "{problem}");
+}
