@@ -397,7 +397,7 @@ pub async fn change_password(core: &Core, actor: &Actor, current: String, new: S
     let member = core.db.run(move |conn| store::staff::get(conn, &vendor_id, &staff_id)).await?;
     if !core.passwords.verify(current, Some(member.password_hash)).await?.ok {
         attempt.failed(now);
-        return Err(Error::validation("current_password", "is not correct"));
+        return Err(Error::Forbidden("current_password is not correct".into()));
     }
     attempt.succeeded();
     let hash = core.passwords.hash(new).await?;

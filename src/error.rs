@@ -37,6 +37,15 @@ impl Error {
         Error::Validation { field: field.into(), detail: detail.into() }
     }
 
+    /// A bad value in the query string is a 400 like every other query problem (bodies
+    /// give 422 with `field`); the message still names the parameter.
+    pub fn into_query_error(self) -> Self {
+        match self {
+            Error::Validation { field, detail } => Error::BadRequest(format!("{field} {detail}")),
+            other => other,
+        }
+    }
+
     pub fn not_found(what: impl Into<String>) -> Self {
         Error::NotFound(what.into())
     }

@@ -18,9 +18,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
 
 #[derive(Deserialize, IntoParams)]
 pub struct AuditQuery {
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (empty = first page).
+    #[param(pattern = "^[0-9]{0,18}$")]
     pub cursor: Option<String>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -65,7 +67,7 @@ async fn list_audit(state: State, session: StaffSession, query: web::Query<Audit
     if !(1..=200).contains(&limit) {
         return Err(Error::BadRequest("limit must be between 1 and 200".into()));
     }
-    let before = match query.cursor.as_deref() {
+    let before = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => Some(c.parse::<i64>().map_err(|_| Error::BadRequest("invalid cursor".into()))?),
         None => None,
     };

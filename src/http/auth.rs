@@ -21,7 +21,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
 
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
+    #[schema(max_length = 254)]
     pub email: String,
+    #[schema(max_length = 1024)]
     pub password: String,
     /// The vendor to log in to, for an e-mail address that is staff at several vendors
     /// (e-mails are unique per vendor). Without it, the oldest account whose password
@@ -83,6 +85,7 @@ async fn login(state: State, req: HttpRequest, body: Json<LoginRequest>) -> Resu
 
 #[derive(Deserialize, ToSchema)]
 pub struct RefreshRequest {
+    #[schema(max_length = 200)]
     pub refresh_token: String,
 }
 
@@ -105,14 +108,17 @@ async fn logout(state: State, session: StaffSession, body: Json<RefreshRequest>)
 
 #[derive(Deserialize, ToSchema)]
 pub struct PasswordChange {
+    #[schema(min_length = 1, max_length = 1024)]
     pub current_password: String,
+    /// 12–128 characters, not a common password, not containing the e-mail.
+    #[schema(min_length = 12, max_length = 128)]
     pub new_password: String,
 }
 
 /// Changes the caller's password. Every session of the member ends, this one included
-/// (log in again with the new password). Wrong `current_password` guesses count against
+/// (log in again with the new password). A wrong `current_password` is a 403; guesses count against
 /// the account's login lockout (429).
-#[utoipa::path(tag = "auth", security(("staff" = [])), responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+#[utoipa::path(tag = "auth", security(("staff" = [])), responses((status = 204), (status = 401, body = Problem), (status = 403, description = "`current_password` is not correct", body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 #[put("/api/v1/auth/password")]
 async fn change_password(state: State, session: StaffSession, body: Json<PasswordChange>) -> Result<HttpResponse> {
     let body = body.into_inner();

@@ -8,11 +8,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::accounts;
 use crate::app::State;
 use crate::domain::account::KeyKind;
-use crate::domain::text::{clean, Lines};
 use crate::error::Result;
 use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::StaffSession;
+use crate::http::text::Line;
 use crate::http::vendors::IssuedKeyView;
 use crate::store;
 use crate::store::keys::ApiKey;
@@ -61,15 +61,14 @@ async fn list_keys(state: State, session: StaffSession) -> Result<HttpResponse> 
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     pub kind: KeyKind,
-    #[schema(min_length = 1, max_length = 60)]
-    pub label: String,
+    pub label: Line<1, 60>,
 }
 
 /// Creates a key (owner only); the response is the only time the key is shown.
 #[utoipa::path(tag = "keys", security(("staff" = [])), responses((status = 201, body = IssuedKeyView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 #[post("/api/v1/keys")]
 async fn create_key(state: State, session: StaffSession, body: Json<NewKey>) -> Result<HttpResponse> {
-    let label = clean("label", &body.label, Lines::Single, 1, 60)?;
+    let label = body.label.clean("label")?;
     let issued = accounts::create_key(&state, &session.as_actor(), body.kind, &label).await?;
     Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(IssuedKeyView::from(issued)))
 }

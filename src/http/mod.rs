@@ -14,6 +14,7 @@ pub mod public;
 pub mod reports;
 pub mod spec;
 pub mod staff;
+pub mod text;
 pub mod vendors;
 pub mod widget_key;
 

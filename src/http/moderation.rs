@@ -11,12 +11,12 @@ use crate::app::State;
 use crate::domain::ids::PathId;
 use crate::domain::maturity::Check;
 use crate::domain::moderation::{Action, RejectReason, Status};
-use crate::domain::text::{clean, Lines};
 use crate::error::{Error, Result};
 use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::{Principal, StaffSession};
 use crate::http::public::{PublicReview, ReplyView};
+use crate::http::text::Paragraph;
 use crate::reviews;
 use crate::store;
 use crate::store::reviews::{Reply, Review};
@@ -65,9 +65,13 @@ impl From<Review> for StaffReview {
 #[derive(Deserialize, IntoParams)]
 pub struct QueueQuery {
     /// pending, published, rejected or flagged; omit for all.
+    #[param(pattern = "^(pending|published|rejected|flagged)$")]
     pub status: Option<String>,
+    /// `next_cursor` of the previous page (empty = first page).
+    #[param(pattern = "^[A-Za-z0-9_-]{0,200}$")]
     pub cursor: Option<String>,
     /// 1–100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -101,7 +105,7 @@ async fn list(state: State, who: Principal, query: web::Query<QueueQuery>) -> Re
     if !(1..=100).contains(&limit) {
         return Err(Error::BadRequest("limit must be between 1 and 100".into()));
     }
-    let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let after = q.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
     let vendor_id = who.vendor_id().to_owned();
     let rows = state
         .db
@@ -161,8 +165,7 @@ async fn decision(
 #[serde(deny_unknown_fields)]
 pub struct ReplyRequest {
     /// The vendor's public answer, 1–2000 characters.
-    #[schema(min_length = 1, max_length = 2000)]
-    pub body: String,
+    pub body: Paragraph<1, 2000>,
 }
 
 /// Creates or replaces the vendor's public reply to a review.
@@ -175,7 +178,7 @@ async fn post_reply(
     body: Json<ReplyRequest>,
 ) -> Result<HttpResponse> {
     session.require_moderator()?;
-    let text = clean("body", &body.body, Lines::Multi, 1, 2000)?;
+    let text = body.body.clean("body")?;
     let reply = reviews::reply(
         &state,
         session.vendor_id.clone(),

@@ -34,7 +34,7 @@ pub enum BuyerContact {
 #[serde(deny_unknown_fields)]
 pub struct ByEmail {
     /// The buyer's e-mail.
-    #[schema(min_length = 3, max_length = 254)]
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
 }
 
@@ -42,7 +42,7 @@ pub struct ByEmail {
 #[serde(deny_unknown_fields)]
 pub struct ByPhone {
     /// The buyer's phone in international form, e.g. `+44 7700 900123`.
-    #[schema(min_length = 2, max_length = 32)]
+    #[schema(max_length = 64, pattern = r"^(?:\+|00)[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}[ ().-]*$")]
     pub phone: String,
 }
 

@@ -16,11 +16,11 @@ use crate::domain::contact::Email;
 use crate::domain::ids::PathId;
 use crate::domain::maturity::Check;
 use crate::domain::review::{self as review_input, Locale, Rating, Sku, VoterToken};
-use crate::domain::text::{clean, clean_optional, Lines};
 use crate::error::{Error, Result};
 use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::{check_key_shape, client_ip, lookup_key, resolve_key};
+use crate::http::text::{Line, Paragraph, Whole};
 use crate::http::widget_key;
 use crate::reviews::{self, PublicWrite, Submission};
 use crate::security::ratelimit;
@@ -262,20 +262,16 @@ pub struct ReviewRequest {
     #[schema(min_length = 1, max_length = 200)]
     pub flow_token: String,
     /// 1–5 stars.
-    #[schema(minimum = 1, maximum = 5)]
-    pub rating: i64,
+    #[schema(value_type = i64, minimum = 1, maximum = 5)]
+    pub rating: Whole,
     /// 1–120 characters, one line, no control or bidi-override characters.
-    #[schema(min_length = 1, max_length = 120)]
-    pub title: String,
+    pub title: Line<1, 120>,
     /// 1–5000 characters, no control (except newline and tab) or bidi-override characters.
-    #[schema(min_length = 1, max_length = 5000)]
-    pub body: String,
+    pub body: Paragraph<1, 5000>,
     /// At most 1000 characters.
-    #[schema(max_length = 1000)]
-    pub pros: Option<String>,
+    pub pros: Option<Paragraph<0, 1000>>,
     /// At most 1000 characters.
-    #[schema(max_length = 1000)]
-    pub cons: Option<String>,
+    pub cons: Option<Paragraph<0, 1000>>,
     /// BCP 47 tag, e.g. `en` or `ru-RU`; default `en`.
     #[schema(max_length = 35, pattern = "^[A-Za-z0-9]{1,8}(-[A-Za-z0-9]{1,8})*$")]
     pub locale: Option<String>,
@@ -283,10 +279,9 @@ pub struct ReviewRequest {
     #[schema(pattern = r"^[A-Za-z0-9\-_.:/]{1,64}$")]
     pub sku: Option<String>,
     /// Shown with the review, 1–60 characters, one line.
-    #[schema(min_length = 1, max_length = 60)]
-    pub display_name: String,
+    pub display_name: Line<1, 60>,
     /// Optional, never shown; stored only as a keyed hash.
-    #[schema(max_length = 254)]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
 }
 
@@ -296,14 +291,14 @@ impl TryFrom<ReviewRequest> for Submission {
     fn try_from(b: ReviewRequest) -> Result<Submission> {
         Ok(Submission {
             flow_token: b.flow_token,
-            rating: Rating::parse("rating", b.rating)?,
-            title: clean("title", &b.title, Lines::Single, 1, 120)?,
-            body: clean("body", &b.body, Lines::Multi, 1, 5000)?,
-            pros: clean_optional("pros", b.pros.as_deref(), Lines::Multi, 1000)?,
-            cons: clean_optional("cons", b.cons.as_deref(), Lines::Multi, 1000)?,
+            rating: Rating::parse("rating", b.rating.0)?,
+            title: b.title.clean("title")?,
+            body: b.body.clean("body")?,
+            pros: Paragraph::clean_optional(b.pros.as_ref(), "pros")?,
+            cons: Paragraph::clean_optional(b.cons.as_ref(), "cons")?,
             locale: Locale::parse(b.locale.as_deref())?,
             sku: b.sku.as_deref().map(|s| Sku::parse("sku", s)).transpose()?,
-            display_name: clean("display_name", &b.display_name, Lines::Single, 1, 60)?,
+            display_name: b.display_name.clean("display_name")?,
             email: b.email.as_deref().filter(|e| !e.trim().is_empty()).map(|e| Email::parse("email", e)).transpose()?,
         })
     }
@@ -380,8 +375,8 @@ pub struct QuickRatingRequest {
     #[schema(pattern = r"^[A-Za-z0-9\-_.:/]{1,64}$")]
     pub sku: Option<String>,
     /// 1–5 stars.
-    #[schema(minimum = 1, maximum = 5)]
-    pub rating: i64,
+    #[schema(value_type = i64, minimum = 1, maximum = 5)]
+    pub rating: Whole,
     /// A random token the browser keeps (16–128 visible ASCII characters): one rating per
     /// product per token.
     #[schema(min_length = 16, max_length = 128, pattern = "^[!-~]{16,128}$")]
@@ -399,7 +394,7 @@ async fn quick_rating(
     body: Json<QuickRatingRequest>,
 ) -> Result<HttpResponse> {
     let b = body.into_inner();
-    let rating = Rating::parse("rating", b.rating)?;
+    let rating = Rating::parse("rating", b.rating.0)?;
     let sku = b.sku.as_deref().map(|s| Sku::parse("sku", s)).transpose()?;
     let token = VoterToken::parse(&b.voter_token)?;
     let from = public_write(&req)?;
@@ -415,6 +410,7 @@ async fn quick_rating(
 #[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
     /// Product SKU; omit for the whole vendor.
+    #[param(pattern = r"^[A-Za-z0-9\-_.:/]{1,64}$")]
     pub sku: Option<String>,
 }
 
@@ -480,7 +476,7 @@ fn average(count: i64, sum: i64) -> Option<f64> {
 async fn summary(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let pk = path_pk(&req)?;
     let query: SummaryQuery = parse_query(req.query_string())?;
-    let sku = query.sku.as_deref().map(|s| parse_sku("sku", s)).transpose()?;
+    let sku = query.sku.as_deref().map(|s| parse_sku("sku", s)).transpose().map_err(Error::into_query_error)?;
     let key = widget_key::summary(&pk, sku.as_deref());
     let st = state.clone();
     cached_read(&state, &req, key, move || async move { summary_of(&st, pk, sku).await }).await
@@ -528,14 +524,19 @@ async fn summary_of(state: &AppState, pk: String, sku: Option<String>) -> Result
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReviewsQuery {
+    #[param(pattern = r"^[A-Za-z0-9\-_.:/]{1,64}$")]
     pub sku: Option<String>,
     /// Only reviews at this maturity level or above (0–5).
+    #[param(minimum = 0, maximum = 5)]
     pub min_level: Option<i32>,
     /// `recent` (default), `helpful` or `rating`.
+    #[param(pattern = "^(recent|helpful|rating)$")]
     pub sort: Option<String>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (empty = first page).
+    #[param(pattern = "^[A-Za-z0-9_-]{0,400}$")]
     pub cursor: Option<String>,
     /// 1–50, default 20.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<i64>,
 }
 
@@ -651,10 +652,10 @@ fn parse_reviews_query(q: ReviewsQuery) -> Result<PublicQuery> {
         return Err(Error::BadRequest("limit must be between 1 and 50".into()));
     }
     Ok(PublicQuery {
-        sku: q.sku.as_deref().map(|s| parse_sku("sku", s)).transpose()?,
+        sku: q.sku.as_deref().map(|s| parse_sku("sku", s)).transpose().map_err(Error::into_query_error)?,
         min_level,
         sort,
-        after: q.cursor.as_deref().map(decode_cursor).transpose()?,
+        after: q.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?,
         limit,
     })
 }

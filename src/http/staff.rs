@@ -9,11 +9,11 @@ use crate::accounts;
 use crate::app::State;
 use crate::domain::account::Role;
 use crate::domain::contact::Email;
-use crate::domain::text::{clean, Lines};
 use crate::error::Result;
 use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::StaffSession;
+use crate::http::text::Line;
 use crate::store;
 use crate::store::staff::Staff;
 
@@ -55,10 +55,12 @@ async fn list_staff(state: State, session: StaffSession) -> Result<HttpResponse>
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStaff {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
-    pub display_name: String,
+    pub display_name: Line<1, 80>,
     pub role: Role,
     /// Initial password (12–128 characters); the member changes it after logging in.
+    #[schema(min_length = 12, max_length = 128)]
     pub password: String,
 }
 
@@ -69,7 +71,7 @@ async fn add_staff(state: State, session: StaffSession, body: Json<NewStaff>) ->
     let body = body.into_inner();
     let input = accounts::NewStaff {
         email: Email::parse("email", &body.email)?,
-        display_name: clean("display_name", &body.display_name, Lines::Single, 1, 80)?,
+        display_name: body.display_name.clean("display_name")?,
         role: body.role,
         password: body.password,
     };

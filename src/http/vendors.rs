@@ -9,11 +9,11 @@ use crate::accounts::{self, IssuedKey, NewVendor, VendorChanges};
 use crate::app::State;
 use crate::domain::account::parse_origins;
 use crate::domain::contact::Email;
-use crate::domain::text::{clean, Lines};
 use crate::error::Result;
 use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::{client_ip, Principal, StaffSession};
+use crate::http::text::{origin_strings, Line, OriginUrl, Whole};
 use crate::store;
 use crate::store::vendors::Vendor;
 
@@ -25,14 +25,17 @@ pub fn routes(cfg: &mut ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
     /// Shop or company name shown with its reviews.
-    pub vendor_name: String,
+    pub vendor_name: Line<1, 100>,
     /// Website origins allowed to embed the widget, e.g. `https://shop.example`.
     #[serde(default)]
-    pub origins: Vec<String>,
+    #[schema(max_items = 20)]
+    pub origins: Vec<OriginUrl>,
+    #[schema(format = Email, max_length = 254)]
     pub owner_email: String,
     /// 12–128 characters, not a common password.
+    #[schema(min_length = 12, max_length = 128)]
     pub owner_password: String,
-    pub owner_name: Option<String>,
+    pub owner_name: Option<Line<1, 80>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -107,9 +110,9 @@ async fn signup(state: State, req: HttpRequest, body: Json<SignupRequest>) -> Re
     let body = body.into_inner();
     let owner_email = Email::parse("owner_email", &body.owner_email)?;
     let input = NewVendor {
-        name: clean("vendor_name", &body.vendor_name, Lines::Single, 1, 100)?,
-        origins: parse_origins(&body.origins)?,
-        owner_name: accounts::owner_name(body.owner_name.as_deref(), &owner_email)?,
+        name: body.vendor_name.clean("vendor_name")?,
+        origins: parse_origins(&origin_strings(&body.origins))?,
+        owner_name: accounts::owner_name(body.owner_name.as_ref().map(Line::raw), &owner_email)?,
         owner_email,
         owner_password: body.owner_password,
     };
@@ -135,12 +138,13 @@ async fn get_vendor(state: State, who: Principal) -> Result<HttpResponse> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VendorUpdate {
-    pub name: Option<String>,
-    pub origins: Option<Vec<String>>,
+    pub name: Option<Line<1, 100>>,
+    #[schema(max_items = 20)]
+    pub origins: Option<Vec<OriginUrl>>,
     /// 0–5, or `null` to moderate every review.
     #[serde(default, deserialize_with = "crate::http::present")]
-    #[schema(value_type = Option<i32>)]
-    pub auto_publish_min_level: Option<Option<i32>>,
+    #[schema(value_type = Option<i32>, minimum = 0, maximum = 5)]
+    pub auto_publish_min_level: Option<Option<Whole>>,
 }
 
 /// Changes the vendor's settings (owner only).
@@ -149,9 +153,11 @@ pub struct VendorUpdate {
 async fn update_vendor(state: State, session: StaffSession, body: Json<VendorUpdate>) -> Result<HttpResponse> {
     let body = body.into_inner();
     let changes = VendorChanges {
-        name: body.name.as_deref().map(|n| clean("name", n, Lines::Single, 1, 100)).transpose()?,
-        origins: body.origins.as_deref().map(parse_origins).transpose()?,
-        auto_publish_min_level: body.auto_publish_min_level,
+        name: body.name.as_ref().map(|n| n.clean("name")).transpose()?,
+        origins: body.origins.as_deref().map(|o| parse_origins(&origin_strings(o))).transpose()?,
+        auto_publish_min_level: body
+            .auto_publish_min_level
+            .map(|level| level.map(|w| i32::try_from(w.0).unwrap_or(i32::MAX))),
     };
     let vendor = accounts::update_vendor(&state, &session.as_actor(), changes).await?;
     Ok(HttpResponse::Ok().json(VendorView::from(vendor)))

@@ -232,8 +232,8 @@ async fn m2_current_password_guesses_are_throttled() {
         let res = app
             .request(Method::PUT, "/api/v1/auth/password", Some(&vendor.token), Some(&change("wrong-guess-0001")))
             .await;
-        let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
-        assert_eq!(problem["field"], "current_password");
+        let problem = assert_problem(res, StatusCode::FORBIDDEN, "forbidden").await;
+        assert_eq!(problem["detail"], "current_password is not correct");
     }
     let res =
         app.request(Method::PUT, "/api/v1/auth/password", Some(&vendor.token), Some(&change(&vendor.password))).await;
