@@ -114,6 +114,13 @@ login() {
 }
 token=$(login) || fail "demo login failed"
 
+# A staff member the fuzzer may change at will: `PATCH /staff/{id}` is pinned to it, so
+# deactivating or demoting the logged-in owner (which ends its sessions, as it should)
+# cannot end the run's own session half-way.
+target_staff=$(curl -fsS "$base/api/v1/staff" -H "authorization: Bearer $token" -H 'content-type: application/json' \
+  -d '{"email":"fuzz-target@demo.truview.example","display_name":"Fuzz target","role":"analyst","password":"violet-otter-drums-42"}' |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') || fail "could not create the fuzz-target staff member"
+
 # ---- schemathesis -----------------------------------------------------------------------
 # Auth per OpenAPI security scheme: operations that take `staff` or `secret_key` get the
 # first one (the staff session); the pk also fills the `{pk}` path parameter and the
@@ -135,9 +142,34 @@ api_key = "$pk"
 [dictionaries.pk]
 values = ["$pk"]
 
+# Rules a JSON Schema cannot state, so schema-valid values can still be refused: new
+# passwords must not be on the 100,000-entry breached list nor use too few different
+# characters, and a cursor must be one the server issued. Positive cases draw those from
+# these values (the empty cursor is the first page); negative cases still fuzz them.
+[dictionaries.strong_password]
+values = ["violet-otter-drums-42", "Tq7#vLp2-Wm9xRz4", "lantern quietly folds 88 maps"]
+
+[dictionaries.first_page]
+values = [""]
+
 [parameters]
 "path.pk" = { dictionary = "pk", probability = 0.5 }
 "body.key" = { dictionary = "pk", probability = 0.5 }
+"body.password" = { dictionary = "strong_password", probability = 1.0 }
+"body.owner_password" = { dictionary = "strong_password", probability = 1.0 }
+"body.new_password" = { dictionary = "strong_password", probability = 1.0 }
+"query.cursor" = { dictionary = "first_page", probability = 1.0 }
+
+[[operations]]
+include-name = "PATCH /api/v1/staff/{id}"
+parameters = { "path.id" = "$target_staff" }
+
+# The coverage phase sends boundary values directly (no dictionaries): its minimal
+# passwords ("000000000000") are refused by the breached-password and variety rules,
+# which JSON Schema cannot state. Only there, and only for these three, 422 is expected.
+[[operations]]
+include-name = ["POST /api/v1/vendors", "POST /api/v1/staff", "PUT /api/v1/auth/password"]
+phases.coverage.checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 EOF
 
 log "schemathesis $st_version on $backend: --max-examples $max_examples --workers $workers --seed $seed"

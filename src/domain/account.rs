@@ -111,6 +111,18 @@ impl Origin {
             return Err(invalid("must be an origin only: scheme://host[:port]"));
         }
         let host = url.host_str().ok_or_else(|| invalid("has no host"))?;
+        // What a browser sends as `Origin`: an ASCII DNS name (IDNs in their xn-- form) or
+        // an IPv4 address. The URL parser alone would also take `*`, empty labels or a
+        // Unicode host, none of which can match a browser's Origin header.
+        let dns_name = |h: &str| {
+            let labels: Vec<&str> = h.split('.').collect();
+            labels.iter().all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+                && labels.last().is_some_and(|l| l.starts_with(|c: char| c.is_ascii_alphabetic()))
+        };
+        let ipv4 = matches!(url.host(), Some(url::Host::Ipv4(_)));
+        if !raw.trim().is_ascii() || !(ipv4 || dns_name(host)) {
+            return Err(invalid("must name a host by its DNS name or IPv4 address"));
+        }
         Ok(Origin(match url.port() {
             Some(port) => format!("{}://{host}:{port}", url.scheme()),
             None => format!("{}://{host}", url.scheme()),
@@ -153,12 +165,18 @@ mod tests {
         assert_eq!(Origin::parse("https://Shop.Example").unwrap().as_str(), "https://shop.example");
         assert_eq!(Origin::parse("http://localhost:8080/").unwrap().as_str(), "http://localhost:8080");
         assert_eq!(Origin::parse("https://www.shop.example").unwrap().site_domain(), "shop.example");
+        assert_eq!(Origin::parse("http://127.0.0.1:8080").unwrap().as_str(), "http://127.0.0.1:8080");
         for bad in [
             "shop.example",
             "ftp://shop.example",
             "https://shop.example/path",
             "https://shop.example/?q=1",
             "javascript:alert(1)",
+            "http://t.a*",
+            "https://shop..example",
+            "https://shop.example.",
+            "https://tést.example",
+            "http://[::1]:8080",
         ] {
             assert!(Origin::parse(bad).is_err(), "{bad}");
         }

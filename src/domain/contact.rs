@@ -44,6 +44,10 @@ impl Phone {
     pub fn parse(field: &str, raw: &str) -> Result<Phone> {
         let trimmed = raw.trim();
         let invalid = || Error::validation(field, "is not a phone number in international form (+ country code)");
+        // Written forms may carry separators, but not without bound.
+        if trimmed.chars().count() > 64 {
+            return Err(invalid());
+        }
         let rest = trimmed.strip_prefix('+').or_else(|| trimmed.strip_prefix("00")).ok_or_else(invalid)?;
         let mut digits = String::new();
         for c in rest.chars() {

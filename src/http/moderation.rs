@@ -129,13 +129,42 @@ async fn get_one(state: State, who: Principal, id: web::Path<PathId>) -> Result<
     Ok(HttpResponse::Ok().json(StaffReview::from(review)))
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
     pub action: Action,
-    /// Required to reject, from the fixed list.
+    /// Required to reject, from the fixed list; only given when rejecting.
     pub reason: Option<RejectReason>,
 }
+
+/// Documented as what `domain::moderation::decide` accepts: `reject` with a reason from
+/// the fixed list, or `publish`/`flag` without one.
+impl utoipa::PartialSchema for DecisionRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        let action = |names: &[&str]| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(names.iter().map(|n| serde_json::Value::from(*n))))
+        };
+        let reject = ObjectBuilder::new()
+            .property("action", action(&["reject"]))
+            .property("reason", <RejectReason as utoipa::PartialSchema>::schema())
+            .required("action")
+            .required("reason")
+            .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)))
+            .description(Some("Reject, with a reason from the fixed list."));
+        let other = ObjectBuilder::new()
+            .property("action", action(&["publish", "flag"]))
+            .property("reason", ObjectBuilder::new().schema_type(Type::Null))
+            .required("action")
+            .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)))
+            .description(Some("Publish or flag: no reason."));
+        OneOfBuilder::new().item(reject).item(other).into()
+    }
+}
+
+impl ToSchema for DecisionRequest {}
 
 /// Publishes, rejects (with a reason from the fixed list) or flags a review. The same
 /// rules apply to every rating.
