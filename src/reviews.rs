@@ -74,13 +74,15 @@ pub async fn submit(core: &Core, s: Submission, origin: Option<String>) -> Resul
         .write(move |conn| {
             let flow = store::flows::by_token_hash(conn, &hash)?.ok_or_else(|| Error::not_found("review flow"))?;
             if flow.expires_at <= now {
-                return Err(Error::validation("flow_token", "has expired: start a new review"));
+                return Err(Error::Conflict("this review flow has expired: start a new review".into()));
             }
             let vendor = store::vendors::get(conn, &flow.vendor_id)?;
             check_origin(origin.as_deref(), &vendor.origin_list(), public_origin.as_ref())?;
             let sku = match (&flow.sku, s.sku) {
                 (Some(flow_sku), Some(given)) if flow_sku != given.as_str() => {
-                    return Err(Error::validation("sku", "does not match the product this review flow was opened for"))
+                    return Err(Error::Conflict(
+                        "sku does not match the product this review flow was opened for".into(),
+                    ))
                 }
                 (Some(flow_sku), _) => flow_sku.clone(),
                 (None, given) => given.map(Sku::into_string).unwrap_or_default(),

@@ -142,21 +142,16 @@ async fn flows_are_single_use_expire_and_keep_their_product() {
     let app = spawn_app().await;
     let vendor = app.vendor("Flows").await;
     let token = app.flow(&vendor, Some("SKU-A")).await;
-    let problem = assert_problem(
-        app.submit(&token, 5, json!({"sku": "SKU-B"})).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
-    )
-    .await;
-    assert_eq!(problem["field"], "sku");
+    let problem =
+        assert_problem(app.submit(&token, 5, json!({"sku": "SKU-B"})).await, StatusCode::CONFLICT, "conflict").await;
+    assert_eq!(problem["detail"], "sku does not match the product this review flow was opened for");
     json(app.submit(&token, 5, json!({})).await, StatusCode::CREATED).await;
     assert_problem(app.submit(&token, 5, json!({})).await, StatusCode::CONFLICT, "conflict").await;
 
     let late = app.flow(&vendor, None).await;
     app.clock.advance(chrono::Duration::hours(25));
-    let problem =
-        assert_problem(app.submit(&late, 5, json!({})).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
-    assert_eq!(problem["field"], "flow_token");
+    let problem = assert_problem(app.submit(&late, 5, json!({})).await, StatusCode::CONFLICT, "conflict").await;
+    assert_eq!(problem["detail"], "this review flow has expired: start a new review");
 
     // A publishable key of no vendor, and a secret key, cannot open flows.
     let res = app.post("/api/v1/public/flows", &json!({"key": "pk_nope"})).await;
