@@ -1,5 +1,6 @@
-//! The background worker. Today it does maintenance: expired review flows and refresh
-//! tokens are deleted. (Each serving process trims its own rate-limiter memory on a timer:
+//! The background worker. Today it does maintenance: expired review flows, refresh tokens
+//! and lapsed per-IP public-write caps are deleted, and a signed audit checkpoint is logged
+//! hourly. (Each serving process trims its own rate-limiter memory on a timer:
 //! see `http::trim_limiters`.) The funnel's job queue joins
 //! it in a later stage. Several workers may run at once: every pass is idempotent.
 
@@ -15,6 +16,7 @@ const FLOW_GRACE_MS: i64 = 86_400_000;
 pub struct Pass {
     pub flows_deleted: usize,
     pub refresh_tokens_deleted: usize,
+    pub public_write_caps_deleted: usize,
 }
 
 pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
@@ -25,11 +27,17 @@ pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
             Ok(Pass {
                 flows_deleted: store::flows::purge_expired(conn, now - FLOW_GRACE_MS)?,
                 refresh_tokens_deleted: store::sessions::purge_expired(conn, now)?,
+                public_write_caps_deleted: store::reviews::purge_caps(conn, now)?,
             })
         })
         .await?;
     if pass != Pass::default() {
-        tracing::info!(flows = pass.flows_deleted, refresh_tokens = pass.refresh_tokens_deleted, "maintenance pass");
+        tracing::info!(
+            flows = pass.flows_deleted,
+            refresh_tokens = pass.refresh_tokens_deleted,
+            public_write_caps = pass.public_write_caps_deleted,
+            "maintenance pass"
+        );
     }
     Ok(pass)
 }

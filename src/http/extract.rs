@@ -17,7 +17,6 @@ use crate::http::ClientIp;
 use crate::security::ratelimit;
 use crate::security::tokens::sha256_hex;
 use crate::store;
-use crate::store::audit::Entry;
 
 /// A logged-in staff member, re-read from the database on every request so that a
 /// deactivation or role change takes effect at once.
@@ -58,21 +57,6 @@ impl StaffSession {
             role: self.role,
             email: self.email.clone(),
         }
-    }
-
-    /// Appends this member's action to the vendor's audit log (inside the action's
-    /// transaction). Account writes pass an [`Actor`] to their use case instead; this stays
-    /// only for handlers outside the accounts area that still write through it.
-    pub fn audit(
-        &self,
-        log: &crate::store::audit::AuditLog,
-        conn: &mut DbConn,
-        at: i64,
-        action: &str,
-        target: &str,
-        details: serde_json::Value,
-    ) -> Result<i64> {
-        log.append(conn, &self.vendor_id, at, Entry { actor: &self.actor(), action, target, details })
     }
 }
 

@@ -140,9 +140,7 @@ impl HashPool {
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
         let _permit = self.permits.acquire().await.map_err(|e| Error::internal(format!("hashing pool closed: {e}")))?;
-        actix_web::rt::task::spawn_blocking(work)
-            .await
-            .map_err(|e| Error::internal(format!("hashing task failed: {e}")))
+        tokio::task::spawn_blocking(work).await.map_err(|e| Error::internal(format!("hashing task failed: {e}")))
     }
 
     /// argon2id hash of `password`, on the pool.

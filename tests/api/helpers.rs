@@ -102,6 +102,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 fn start(db: Arc<TestDb>, settings: Settings, clock: Arc<ManualClock>) -> TestApp {
+    // `TEST_LOG=1 cargo test …` shows the application's logs (level from RUST_LOG, default debug).
+    if std::env::var_os("TEST_LOG").is_some() {
+        truview::telemetry::init(truview::config::LogFormat::Text, "debug");
+    }
     let deps = Deps { clock: clock.clone(), random: Arc::new(OsRandom) };
     let app = Application::build(settings.clone(), deps).expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -173,6 +177,18 @@ impl TestApp {
             req = req.json(body);
         }
         req.send().await.expect("request sent")
+    }
+
+    /// A CORS preflight for a POST from `origin`, as a browser sends it.
+    pub async fn preflight(&self, path: &str, origin: &str) -> Response {
+        self.client
+            .request(Method::OPTIONS, self.url(path))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "content-type")
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn get(&self, path: &str) -> Response {

@@ -181,17 +181,6 @@ async fn m6_votes_from_one_ip_are_capped() {
     assert_eq!(rate(21).await.status(), StatusCode::CREATED);
 }
 
-async fn preflight(app: &TestApp, path: &str, origin: &str) -> reqwest::Response {
-    app.client
-        .request(Method::OPTIONS, app.url(path))
-        .header("Origin", origin)
-        .header("Access-Control-Request-Method", "POST")
-        .header("Access-Control-Request-Headers", "content-type")
-        .send()
-        .await
-        .unwrap()
-}
-
 fn allowed(res: &reqwest::Response) -> Option<String> {
     res.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap().to_owned())
 }
@@ -211,28 +200,28 @@ async fn m6_preflight_only_for_the_vendors_own_origins() {
         format!("/api/v1/public/{}/reviews", shop.pk),
     ];
     for path in &paths {
-        let own = preflight(&app, path, "https://pre-shop.example").await;
+        let own = app.preflight(path, "https://pre-shop.example").await;
         assert_eq!(own.status(), StatusCode::NO_CONTENT);
         assert_eq!(allowed(&own).as_deref(), Some("https://pre-shop.example"), "{path}");
-        let service = preflight(&app, path, "https://reviews.truview.example").await;
+        let service = app.preflight(path, "https://reviews.truview.example").await;
         assert_eq!(allowed(&service).as_deref(), Some("https://reviews.truview.example"), "{path}");
         for foreign in ["https://pre-rival.example", "https://evil.example"] {
-            let res = preflight(&app, path, foreign).await;
+            let res = app.preflight(path, foreign).await;
             assert_eq!(res.status(), StatusCode::NO_CONTENT);
             assert_eq!(allowed(&res), None, "{foreign} passed preflight for {path}");
         }
     }
     // An unknown or malformed key allows nobody.
     for path in ["/api/v1/public/pk_unknown/ratings", "/api/v1/public/pk_%00/ratings", "/api/v1/public/nokey/ratings"] {
-        assert_eq!(allowed(&preflight(&app, path, "https://pre-shop.example").await), None, "{path}");
+        assert_eq!(allowed(&app.preflight(path, "https://pre-shop.example").await), None, "{path}");
     }
     // The rival's own key allows the rival's origin only.
     let rival_path = format!("/api/v1/public/{}/ratings", rival.pk);
     assert_eq!(
-        allowed(&preflight(&app, &rival_path, "https://pre-rival.example").await).as_deref(),
+        allowed(&app.preflight(&rival_path, "https://pre-rival.example").await).as_deref(),
         Some("https://pre-rival.example")
     );
-    assert_eq!(allowed(&preflight(&app, &rival_path, "https://pre-shop.example").await), None);
+    assert_eq!(allowed(&app.preflight(&rival_path, "https://pre-shop.example").await), None);
 }
 
 /// M9: N concurrent "publish" decisions on one pending review: exactly one succeeds, the

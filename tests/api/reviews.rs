@@ -195,23 +195,10 @@ async fn browser_writes_must_come_from_the_vendors_origins() {
     assert_problem(evil, StatusCode::FORBIDDEN, "forbidden").await;
 
     // Preflight: registered origins are allowed, others get no CORS headers.
-    let pre = app
-        .client
-        .request(Method::OPTIONS, app.url("/api/v1/public/reviews"))
-        .header("Origin", "https://origin-shop.example")
-        .header("Access-Control-Request-Method", "POST")
-        .send()
-        .await
-        .unwrap();
+    let pre = app.preflight("/api/v1/public/reviews", "https://origin-shop.example").await;
     assert_eq!(pre.status(), StatusCode::NO_CONTENT);
     assert_eq!(pre.headers()["access-control-allow-origin"], "https://origin-shop.example");
-    let pre = app
-        .client
-        .request(Method::OPTIONS, app.url("/api/v1/public/reviews"))
-        .header("Origin", "https://origin_shop.example")
-        .send()
-        .await
-        .unwrap();
+    let pre = app.preflight("/api/v1/public/reviews", "https://origin_shop.example").await;
     assert!(pre.headers().get("access-control-allow-origin").is_none());
 
     // An origin another vendor registered does not pass preflight on this vendor's
@@ -222,14 +209,7 @@ async fn browser_writes_must_come_from_the_vendors_origins() {
     for path in
         [format!("/api/v1/public/{}/reviews/{id}/helpful", vendor.pk), format!("/api/v1/public/{}/ratings", vendor.pk)]
     {
-        let pre = app
-            .client
-            .request(Method::OPTIONS, app.url(&path))
-            .header("Origin", "https://rival-shop.example")
-            .header("Access-Control-Request-Method", "POST")
-            .send()
-            .await
-            .unwrap();
+        let pre = app.preflight(&path, "https://rival-shop.example").await;
         assert_eq!(pre.status(), StatusCode::NO_CONTENT);
         assert!(pre.headers().get("access-control-allow-origin").is_none(), "rival origin passed preflight: {path}");
     }
@@ -242,13 +222,7 @@ async fn browser_writes_must_come_from_the_vendors_origins() {
         .await
         .unwrap();
     assert_problem(evil, StatusCode::FORBIDDEN, "forbidden").await;
-    let pre = app
-        .client
-        .request(Method::OPTIONS, app.url(&format!("/api/v1/public/{}/ratings", rival.pk)))
-        .header("Origin", "https://rival-shop.example")
-        .send()
-        .await
-        .unwrap();
+    let pre = app.preflight(&format!("/api/v1/public/{}/ratings", rival.pk), "https://rival-shop.example").await;
     assert_eq!(pre.headers()["access-control-allow-origin"], "https://rival-shop.example");
 
     // Reads: CORS only for the vendor's own origin.
@@ -601,14 +575,21 @@ async fn decisions_need_a_reason_from_the_list_and_valid_transitions() {
 
 #[actix_web::test]
 async fn the_worker_purges_expired_flows_and_sessions() {
+    use truview::worker::Pass;
     let app = spawn_app().await;
     let vendor = app.vendor("Worker").await;
+    let review = app.review(&vendor, None, 4).await;
+    app.publish(&vendor, &review).await;
+    let vote = json!({"voter_token": "worker-voter-token-01"});
+    let res = app.post(&format!("/api/v1/public/{}/reviews/{review}/helpful", vendor.pk), &vote).await;
+    assert_eq!(res.status(), StatusCode::OK);
     let token = app.flow(&vendor, None).await;
     let pass = truview::worker::run_once(&app.state).await.unwrap();
-    assert_eq!(pass, truview::worker::Pass { flows_deleted: 0, refresh_tokens_deleted: 0 });
+    assert_eq!(pass, Pass { flows_deleted: 0, refresh_tokens_deleted: 0, public_write_caps_deleted: 0 });
     app.clock.advance(chrono::Duration::days(31));
     let pass = truview::worker::run_once(&app.state).await.unwrap();
-    assert_eq!(pass, truview::worker::Pass { flows_deleted: 1, refresh_tokens_deleted: 1 });
+    // The review's own flow and the open one; the login's refresh token; the vote's cap.
+    assert_eq!(pass, Pass { flows_deleted: 2, refresh_tokens_deleted: 1, public_write_caps_deleted: 1 });
     assert_problem(app.submit(&token, 5, json!({})).await, StatusCode::NOT_FOUND, "not-found").await;
 }
 

@@ -84,17 +84,8 @@ pub async fn check_listings(app: &TestApp, a: &Fixture, b: &Fixture) {
     assert_problem(res, StatusCode::NOT_FOUND, "not-found").await;
     let res = app.post(&format!("/api/v1/public/{}/reviews/{}/helpful", b.vendor.pk, b.extra.review_id), &vote).await;
     assert_eq!(json(res, StatusCode::OK).await, json!({"helpful_count": 1}));
-    let pre = app
-        .client
-        .request(
-            Method::OPTIONS,
-            app.url(&format!("/api/v1/public/{}/reviews/{}/helpful", b.vendor.pk, b.extra.review_id)),
-        )
-        .header("Origin", "https://alpha.example")
-        .header("Access-Control-Request-Method", "POST")
-        .send()
-        .await
-        .unwrap();
+    let helpful = format!("/api/v1/public/{}/reviews/{}/helpful", b.vendor.pk, b.extra.review_id);
+    let pre = app.preflight(&helpful, "https://alpha.example").await;
     assert_eq!(pre.status(), StatusCode::NO_CONTENT);
     assert!(pre.headers().get("access-control-allow-origin").is_none(), "A's origin passed B's preflight");
 
