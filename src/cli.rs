@@ -117,21 +117,21 @@ fn audit_reader(settings: &Settings) -> anyhow::Result<(crate::store::audit::Aud
 
 /// Verifies every vendor's audit chain read-only in one snapshot (safe beside a running
 /// server), and against a signed checkpoint when one is given (a file holding the line
-/// `audit checkpoint` printed, or a log with `audit_checkpoint` lines: the newest is used).
+/// `audit checkpoint` printed, or a log with `audit_checkpoint` lines: every one is checked).
 pub fn audit_verify_report(
     settings: &Settings,
     checkpoint: Option<&Path>,
 ) -> anyhow::Result<crate::store::audit::Report> {
     let (audit, mut conn) = audit_reader(settings)?;
-    let checkpoint = match checkpoint {
+    let checkpoints = match checkpoint {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("cannot read checkpoint {}: {e}", path.display()))?;
-            Some(audit.read_checkpoint(&text).map_err(|e| anyhow::anyhow!("checkpoint {}: {e}", path.display()))?)
+            audit.read_checkpoints(&text).map_err(|e| anyhow::anyhow!("checkpoint {}: {e}", path.display()))?
         }
-        None => None,
+        None => Vec::new(),
     };
-    Ok(db::read_snapshot(&mut conn, |conn| audit.verify(conn, checkpoint.as_ref()))?)
+    Ok(db::read_snapshot(&mut conn, |conn| audit.verify(conn, &checkpoints))?)
 }
 
 /// `truview audit verify`: prints one line per chain and per break; false when broken.

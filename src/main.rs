@@ -96,7 +96,7 @@ enum AuditCommand {
     /// exits non-zero naming each break.
     Verify {
         /// A signed checkpoint (the line `audit checkpoint` printed, or a log holding
-        /// `audit_checkpoint` lines: the newest is used). Also detects a cut tail with the
+        /// `audit_checkpoint` lines: every one is checked). Also detects a cut tail with the
         /// head rolled back, a rewritten history and a deleted vendor.
         #[arg(long)]
         checkpoint: Option<PathBuf>,

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use crate::core::Core;
+use crate::store::audit::Checkpoint;
 use crate::store;
 
 /// Flows are kept a day past expiry so a late submission is told "expired", not "unknown".
@@ -45,20 +46,41 @@ pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
 /// How often the worker logs a signed audit checkpoint (H3).
 const AUDIT_CHECKPOINT_EVERY: Duration = Duration::from_secs(3600);
 
-/// Logs a signed checkpoint of every vendor's audit chain as one line with target
+/// Verifies every vendor's audit chain against this worker's previous checkpoint and, if
+/// it holds, logs a signed checkpoint of the current state as one line with target
 /// `audit_checkpoint`; the operator's log store keeps it outside the database, and
-/// `truview audit verify --checkpoint` checks the database against it.
-pub async fn log_audit_checkpoint(core: &Core) -> crate::error::Result<()> {
+/// `truview audit verify --checkpoint` checks the database against all of them. A state
+/// that does not extend the previous checkpoint (rows edited, a tail cut, a vendor gone)
+/// is never signed: the breaks are logged as errors instead, and the previous checkpoint
+/// stays the one to compare with. Returns the checkpoint to compare the next one with.
+pub async fn log_audit_checkpoint(
+    core: &Core,
+    previous: Option<Checkpoint>,
+) -> crate::error::Result<Option<Checkpoint>> {
     let audit = core.audit.clone();
     let now = core.clock.now_ms();
-    let checkpoint = core.db.run(move |conn| audit.checkpoint(conn, now)).await?;
+    let prior: Vec<Checkpoint> = previous.iter().cloned().collect();
+    let (report, checkpoint) = core
+        .db
+        .run(move |conn| {
+            crate::db::read_snapshot(conn, |conn| Ok((audit.verify(conn, &prior)?, audit.checkpoint(conn, now)?)))
+        })
+        .await?;
+    if !report.ok() {
+        for line in report.lines().iter().filter(|l| l.starts_with("BROKEN")) {
+            tracing::error!(target: "audit_checkpoint", "{line}");
+        }
+        tracing::error!(target: "audit_checkpoint", "audit chain broken: no checkpoint signed");
+        return Ok(previous);
+    }
     tracing::info!(target: "audit_checkpoint", "{}", checkpoint.to_line());
-    Ok(())
+    Ok(Some(checkpoint))
 }
 
 pub async fn run_forever(core: std::sync::Arc<Core>) {
     let mut interval = tokio::time::interval(Duration::from_secs(core.settings.worker_interval_secs.max(1)));
     let mut checkpoints = tokio::time::interval(AUDIT_CHECKPOINT_EVERY);
+    let mut last_checkpoint = None;
     loop {
         tokio::select! {
             _ = interval.tick() => {
@@ -67,8 +89,9 @@ pub async fn run_forever(core: std::sync::Arc<Core>) {
                 }
             }
             _ = checkpoints.tick() => {
-                if let Err(e) = log_audit_checkpoint(&core).await {
-                    tracing::warn!(error = %e, "audit checkpoint failed");
+                match log_audit_checkpoint(&core, last_checkpoint.clone()).await {
+                    Ok(checkpoint) => last_checkpoint = checkpoint,
+                    Err(e) => tracing::warn!(error = %e, "audit checkpoint failed"),
                 }
             }
         }

@@ -43,10 +43,6 @@ pub struct SecretsFile {
     /// rotating or revoking JWT keys never orphans the checkpoints an operator keeps).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_key: Option<String>,
-    /// True when `audit_key` was added to a key file that predates it: chains may then
-    /// start with rows hashed by the old unkeyed SHA-256 (see `store::audit`).
-    #[serde(default)]
-    pub audit_legacy_prefix: bool,
 }
 
 impl std::fmt::Debug for SecretsFile {
@@ -83,7 +79,6 @@ impl SecretsFile {
             contact_pepper: random_b64(random),
             audit_key: Some(random_b64(random)),
             checkpoint_key: Some(new_ed25519_pem(random)?),
-            audit_legacy_prefix: false,
         })
     }
 
@@ -149,7 +144,6 @@ impl SecretsFile {
             }
             if secrets.audit_key.is_none() {
                 secrets.audit_key = Some(random_b64(random));
-                secrets.audit_legacy_prefix = true;
             }
             if secrets.checkpoint_key.is_none() {
                 secrets.checkpoint_key = Some(new_ed25519_pem(random)?);
@@ -406,7 +400,6 @@ mod tests {
         let loaded = SecretsFile::load_existing(&path, &OsRandom).unwrap();
         let audit_key = loaded.audit_key().unwrap();
         assert_eq!(audit_key.len(), 32);
-        assert!(loaded.audit_legacy_prefix, "an upgraded file accepts the unkeyed prefix");
         let on_disk: SecretsFile = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(on_disk.audit_key, loaded.audit_key, "the added key was saved");
 
@@ -418,7 +411,5 @@ mod tests {
             rotated.checkpoint_signing_key().unwrap().to_bytes(),
             loaded.checkpoint_signing_key().unwrap().to_bytes()
         );
-        let fresh = SecretsFile::load_or_create(&dir.path().join("new.json"), &SystemClock, &OsRandom).unwrap();
-        assert!(!fresh.audit_legacy_prefix, "a new file accepts no unkeyed row");
     }
 }

@@ -10,12 +10,14 @@
 //! `checkpoint_key`, printed by `truview audit checkpoint` and logged by the worker
 //! (target `audit_checkpoint`); [`AuditLog::verify`] checks every chain against it.
 //!
-//! Rows written before the key existed (plain SHA-256): when the audit key was added to an
-//! older key file (`audit_legacy_prefix`), the verifier accepts unkeyed rows at the start
-//! of a chain only, and reports how many. An edit to them breaks the first keyed row
-//! after them; a chain with no keyed row yet is anchored only by a checkpoint, so take one
-//! (`truview audit checkpoint`) right after upgrading. Key files created with the audit
-//! key accept no unkeyed row at all.
+//! Every checkpoint in the file given to `verify` is checked, not only the newest: a
+//! checkpoint signed after a tampering (the worker signs what the database holds) cannot
+//! launder it while an older one still records the chain further along. The worker also
+//! refuses to sign a state that does not extend its previous checkpoint, and logs the break.
+//!
+//! Rows hashed without the key (plain SHA-256, as versions before the audit key wrote
+//! them) are never accepted: anyone with database access could write such a chain. They
+//! are reported as unkeyed, so a chain from before the key shows as untrusted.
 //!
 //! Rows are appended in the same transaction as the action they record; the `UPDATE` of
 //! the vendor row serialises appends on PostgreSQL (row lock) and SQLite (write lock).
@@ -72,7 +74,6 @@ fn legacy_hash(prev_hash: &str, row: &AuditRow) -> String {
 
 struct Keys {
     hmac: Vec<u8>,
-    accept_legacy_prefix: bool,
     signer: SigningKey,
 }
 
@@ -148,8 +149,6 @@ impl std::fmt::Display for ChainBreak {
 pub struct Verified {
     pub vendor_id: String,
     pub rows: i64,
-    /// Unkeyed rows before the first keyed one (see the module docs).
-    pub legacy_rows: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -167,12 +166,7 @@ impl Report {
     pub fn lines(&self) -> Vec<String> {
         let mut out = Vec::new();
         for v in &self.verified {
-            let legacy = if v.legacy_rows > 0 {
-                format!(" ({} unkeyed row(s) from before the audit key)", v.legacy_rows)
-            } else {
-                String::new()
-            };
-            out.push(format!("ok      vendor {}: {} audit row(s) verified{legacy}", v.vendor_id, v.rows));
+            out.push(format!("ok      vendor {}: {} audit row(s) verified", v.vendor_id, v.rows));
         }
         for b in &self.breaks {
             out.push(format!("BROKEN  {b}"));
@@ -189,7 +183,6 @@ impl AuditLog {
         Ok(AuditLog {
             keys: Arc::new(Keys {
                 hmac: secrets.audit_key()?,
-                accept_legacy_prefix: secrets.audit_legacy_prefix,
                 signer: secrets.checkpoint_signing_key()?,
             }),
         })
@@ -249,15 +242,21 @@ impl AuditLog {
         Ok(Checkpoint { manifest, sig: base64::engine::general_purpose::STANDARD.encode(sig.to_bytes()) })
     }
 
-    /// Finds the newest checkpoint in `text` (the line `audit checkpoint` printed, or a log
-    /// holding `audit_checkpoint` lines in text or JSON format) and checks its signature
-    /// against this key file's checkpoint key.
-    pub fn read_checkpoint(&self, text: &str) -> anyhow::Result<Checkpoint> {
-        let checkpoint = text
-            .lines()
-            .rev()
-            .find_map(find_checkpoint)
-            .ok_or_else(|| anyhow::anyhow!("no audit checkpoint (a {CHECKPOINT_KIND} JSON object) found"))?;
+    /// Every checkpoint in `text` (the lines `audit checkpoint` printed, or a log holding
+    /// `audit_checkpoint` lines in text or JSON format), each with its signature checked
+    /// against this key file's checkpoint key; an altered or foreign one is an error.
+    pub fn read_checkpoints(&self, text: &str) -> anyhow::Result<Vec<Checkpoint>> {
+        let checkpoints: Vec<Checkpoint> = text.lines().filter_map(find_checkpoint).collect();
+        if checkpoints.is_empty() {
+            anyhow::bail!("no audit checkpoint (a {CHECKPOINT_KIND} JSON object) found");
+        }
+        for checkpoint in &checkpoints {
+            self.check_signature(checkpoint)?;
+        }
+        Ok(checkpoints)
+    }
+
+    fn check_signature(&self, checkpoint: &Checkpoint) -> anyhow::Result<()> {
         if checkpoint.manifest.key != self.public_key_hex() {
             anyhow::bail!(
                 "the checkpoint of {} was signed by another key ({}), not this key file's checkpoint key",
@@ -277,13 +276,13 @@ impl AuditLog {
             .verifying_key()
             .verify_strict(&signed, &sig)
             .map_err(|_| anyhow::anyhow!("the checkpoint of {} has a bad signature", checkpoint.manifest.at))?;
-        Ok(checkpoint)
+        Ok(())
     }
 
     /// Verifies every vendor's chain, rows outside `1..=audit_seq`, rows of vendors that do
     /// not exist, and, given a checkpoint, every vendor it names against it. Run it inside
     /// one read snapshot (`db::read_snapshot`) so concurrent appends cannot look like breaks.
-    pub fn verify(&self, conn: &mut DbConn, checkpoint: Option<&Checkpoint>) -> Result<Report> {
+    pub fn verify(&self, conn: &mut DbConn, checkpoints: &[Checkpoint]) -> Result<Report> {
         let mut report = Report::default();
         let heads: Vec<(String, i64, String)> = vendors::table
             .select((vendors::id, vendors::audit_seq, vendors::audit_head))
@@ -295,8 +294,10 @@ impl AuditLog {
                 Err(b) => report.breaks.push(b),
             }
             report.breaks.extend(outside_rows(conn, vendor_id, *last_seq)?);
-            if let Some(cp) = checkpoint.and_then(|c| c.manifest.vendors.get(vendor_id).map(|h| (c, h))) {
-                report.breaks.extend(against_checkpoint(conn, vendor_id, *last_seq, cp.0, cp.1)?);
+            for cp in checkpoints {
+                if let Some(h) = cp.manifest.vendors.get(vendor_id) {
+                    report.breaks.extend(against_checkpoint(conn, vendor_id, *last_seq, cp, h)?);
+                }
             }
         }
         let orphans: Vec<(String, i64)> = audit_log::table
@@ -312,7 +313,7 @@ impl AuditLog {
                 reason: format!("{rows} audit row(s) of a vendor that does not exist"),
             });
         }
-        if let Some(cp) = checkpoint {
+        for cp in checkpoints {
             for (vendor_id, h) in &cp.manifest.vendors {
                 if heads.binary_search_by(|(id, _, _)| id.as_str().cmp(vendor_id)).is_err() {
                     report.breaks.push(ChainBreak {
@@ -344,8 +345,6 @@ impl AuditLog {
         };
         let mut expected_seq = 1i64;
         let mut prev_hash = String::new();
-        let mut legacy_rows = 0i64;
-        let mut in_legacy_prefix = self.keys.accept_legacy_prefix;
         loop {
             let rows: Vec<AuditRow> = audit_log::table
                 .filter(audit_log::vendor_id.eq(vendor_id))
@@ -364,12 +363,13 @@ impl AuditLog {
                 if row.prev_hash != prev_hash {
                     return Ok(Err(broken(row.seq, "previous-hash link altered")));
                 }
-                if self.chain_hash(&prev_hash, row) == row.hash {
-                    in_legacy_prefix = false;
-                } else if in_legacy_prefix && legacy_hash(&prev_hash, row) == row.hash {
-                    legacy_rows += 1;
-                } else {
-                    return Ok(Err(broken(row.seq, "contents altered")));
+                if self.chain_hash(&prev_hash, row) != row.hash {
+                    let reason = if legacy_hash(&prev_hash, row) == row.hash {
+                        "hashed without the audit key (written before it existed, or forged)"
+                    } else {
+                        "contents altered"
+                    };
+                    return Ok(Err(broken(row.seq, reason)));
                 }
                 prev_hash = row.hash.clone();
                 expected_seq += 1;
@@ -381,7 +381,7 @@ impl AuditLog {
         if prev_hash != head {
             return Ok(Err(broken(last_seq, "chain head does not match the last row")));
         }
-        Ok(Ok(Verified { vendor_id: vendor_id.to_owned(), rows: last_seq, legacy_rows }))
+        Ok(Ok(Verified { vendor_id: vendor_id.to_owned(), rows: last_seq }))
     }
 }
 

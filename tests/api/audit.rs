@@ -226,21 +226,25 @@ async fn h3_edited_and_recomputed_tail_is_detected() {
         );
         recompute_tail(&app, &vendor_id, 6, forgery);
 
+        let reason = match forgery {
+            Forgery::Sha256 => "hashed without the audit key (written before it existed, or forged)",
+            Forgery::WrongKey => "contents altered",
+        };
         let report = verify(&app, None);
-        assert_eq!(broken(&report), [format!("vendor {vendor_id} audit row 6: contents altered")], "{forgery:?}");
+        assert_eq!(broken(&report), [format!("vendor {vendor_id} audit row 6: {reason}")], "{forgery:?}");
         let report = verify(&app, Some(&cp));
         let at = cp_time(&cp);
         assert_eq!(
             broken(&report),
             [
-                format!("vendor {vendor_id} audit row 6: contents altered"),
+                format!("vendor {vendor_id} audit row 6: {reason}"),
                 format!("vendor {vendor_id} audit row 8: does not match the checkpoint of {at} (history rewritten)"),
             ],
             "{forgery:?}"
         );
         let (ok, out) = verify_cli(&app, Some(&cp));
         assert!(!ok, "{out}");
-        assert!(out.contains(&format!("BROKEN  vendor {vendor_id} audit row 6: contents altered\n")), "{out}");
+        assert!(out.contains(&format!("BROKEN  vendor {vendor_id} audit row 6: {reason}\n")), "{out}");
         assert!(
             out.contains(&format!("BROKEN  vendor {vendor_id} audit row 8: does not match the checkpoint")),
             "{out}"
@@ -443,4 +447,34 @@ async fn t17_verify_works_against_a_live_sqlite_database() {
         t.join().unwrap();
     }
     assert_eq!(failures, Vec::<String>::new());
+}
+
+/// Review finding: a checkpoint signed after a tampering (the worker signs what the database
+/// holds) must not launder it. `verify` checks every checkpoint in the log, and the worker
+/// refuses to sign a state that does not extend its previous checkpoint.
+#[actix_web::test]
+async fn h3_a_later_checkpoint_does_not_launder_a_cut_tail() {
+    let (app, vendor_id) = app_with_history().await;
+    let core = app.state.core.clone();
+    let first = truview::worker::log_audit_checkpoint(&core, None).await.unwrap().expect("an intact log is signed");
+    let before = checkpoint(&app);
+    tamper(
+        &app,
+        &format!(
+            "DELETE FROM audit_log WHERE vendor_id = '{vendor_id}' AND seq >= 6; \
+             UPDATE vendors SET audit_seq = 5, audit_head = \
+             (SELECT hash FROM audit_log WHERE vendor_id = '{vendor_id}' AND seq = 5) WHERE id = '{vendor_id}';"
+        ),
+    );
+    // The worker compares with its previous checkpoint and signs nothing.
+    let next = truview::worker::log_audit_checkpoint(&core, Some(first.clone())).await.unwrap();
+    assert_eq!(next, Some(first), "the tampered state was not signed; the previous checkpoint stays");
+    // A checkpoint taken by hand after the cut sits in the same log as the one before it.
+    let after = checkpoint(&app);
+    let log = app.db.dir.path().join("both-checkpoints.log");
+    let text = std::fs::read_to_string(&before).unwrap() + &std::fs::read_to_string(&after).unwrap();
+    std::fs::write(&log, text).unwrap();
+    let report = verify(&app, Some(&log));
+    assert_eq!(broken(&report).len(), 1, "{:?}", broken(&report));
+    assert!(broken(&report)[0].contains("chain rolled back: it ends at row 5"), "{:?}", broken(&report));
 }
