@@ -31,6 +31,8 @@ pub struct Actor {
     pub staff_id: String,
     pub role: Role,
     pub email: String,
+    /// The session (refresh-token family) the request's access token belongs to.
+    pub session_id: String,
 }
 
 impl Actor {
@@ -48,8 +50,10 @@ impl Actor {
     }
 
     /// Inside a write transaction: the actor is still an active owner (a concurrent
-    /// demotion may have committed since the request was authenticated).
+    /// demotion may have committed since the request was authenticated). The member's
+    /// rows are locked first, so a demotion cannot commit between this check and the write.
     fn still_owner(&self, conn: &mut db::DbConn) -> Result<()> {
+        db::lock_staff_row(conn, &self.staff_id)?;
         let me = store::staff::get(conn, &self.vendor_id, &self.staff_id)?;
         if me.active && me.role == Role::Owner.as_str() {
             Ok(())
@@ -125,7 +129,9 @@ pub async fn signup(core: &Core, input: NewVendor, client_ip: Option<IpAddr>) ->
         return Err(Error::Forbidden("self-service sign-up is turned off on this deployment".into()));
     }
     password::check_policy(&input.owner_password, input.owner_email.as_str())?;
-    let ip = client_ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    // Per client bucket: an IPv6 client is counted by its /64, as every per-IP limit is.
+    let ip = client_ip
+        .map_or_else(|| "unknown".to_owned(), |ip| crate::security::ratelimit::ClientKey::of(ip).addr().to_string());
     core.signups.take(&ip, core.clock.now_ms())?;
     create_vendor(core, input, "signup").await
 }
@@ -290,6 +296,14 @@ pub async fn login(
     let audit = core.audit.clone();
     core.db
         .write(move |conn| {
+            // The password was checked outside this transaction: a password change or a
+            // deactivation that committed since then must win (it revokes every session,
+            // and this one must not be created after it).
+            db::lock_staff_row(conn, &m.id)?;
+            let now_member = store::staff::by_id(conn, &m.id)?;
+            if !now_member.active || now_member.password_hash != m.password_hash {
+                return Err(Error::Unauthorized(BAD_LOGIN.into()));
+            }
             store::sessions::insert(conn, &row)?;
             if let Some(hash) = &new_hash {
                 store::staff::set_password_hash(conn, &m.id, hash, now)?;
@@ -365,8 +379,9 @@ pub async fn refresh(core: &Core, presented: &str) -> Result<(Tokens, Staff)> {
     }
 }
 
-/// Ends the session: the presented refresh token's family is revoked (if it is the
-/// actor's), and with it every access token carrying that `sid`.
+/// Ends the session: the family of the access token the request came with is revoked, and
+/// the presented refresh token's family too (if it is the actor's); every access token
+/// carrying either `sid` stops working at once.
 pub async fn logout(core: &Core, actor: &Actor, refresh_token: &str) -> Result<()> {
     let hash = sha256_hex(refresh_token.trim());
     let now = core.clock.now_ms();
@@ -375,6 +390,7 @@ pub async fn logout(core: &Core, actor: &Actor, refresh_token: &str) -> Result<(
     core.db
         .write(move |conn| {
             db::lock_staff_row(conn, &actor.staff_id)?;
+            store::sessions::revoke_family(conn, &actor.session_id, now)?;
             if let Some(token) = store::sessions::by_hash(conn, &hash)?.filter(|t| t.staff_id == actor.staff_id) {
                 store::sessions::revoke_family(conn, &token.family_id, now)?;
             }

@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use crate::core::Core;
-use crate::store::audit::Checkpoint;
 use crate::store;
+use crate::store::audit::Checkpoint;
 
 /// Flows are kept a day past expiry so a late submission is told "expired", not "unknown".
 const FLOW_GRACE_MS: i64 = 86_400_000;

@@ -273,10 +273,18 @@ where
 
 /// Backend-specific: locks a staff row until the write transaction ends (`SELECT … FOR
 /// UPDATE` on PostgreSQL; on SQLite [`write_tx`] already holds the database's write lock).
-/// Session changes of one member (refresh, logout, password change, deactivation) take it.
+/// Session changes of one member (login, refresh, logout, password change, deactivation)
+/// take it. Its vendor's row is locked first: every transaction that locks both (staff
+/// changes, and the audit append, which updates the vendor row) takes them in the order
+/// vendor → staff, so two of them cannot deadlock.
 pub fn lock_staff_row(conn: &mut DbConn, staff_id: &str) -> Result<()> {
     use diesel::prelude::*;
     if let DbConn::Pg(c) = conn {
+        let vendor: Option<String> =
+            schema::staff::table.find(staff_id).select(schema::staff::vendor_id).first(c).optional()?;
+        if let Some(vendor_id) = vendor {
+            schema::vendors::table.find(vendor_id).select(schema::vendors::id).for_update().load::<String>(c)?;
+        }
         schema::staff::table.find(staff_id).select(schema::staff::id).for_update().load::<String>(c)?;
     }
     Ok(())

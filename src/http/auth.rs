@@ -85,7 +85,7 @@ async fn login(state: State, req: HttpRequest, body: Json<LoginRequest>) -> Resu
 
 #[derive(Deserialize, ToSchema)]
 pub struct RefreshRequest {
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, pattern = "^\\s*[!-~]*\\s*$")]
     pub refresh_token: String,
 }
 
@@ -126,11 +126,13 @@ async fn change_password(state: State, session: StaffSession, body: Json<Passwor
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A refresh token as presented: issued tokens are far shorter than the documented 200
-/// characters, so a longer value is malformed input (422), not an unknown token.
+/// A refresh token as presented: issued tokens are short visible ASCII, so a longer value
+/// or one with other characters is malformed input (422) — refused before it can act
+/// (a logout with a malformed token must not end anything).
 fn presented_token(raw: &str) -> Result<&str> {
-    if raw.chars().count() > 200 {
-        return Err(Error::validation("refresh_token", "is longer than any refresh token"));
+    let raw = raw.trim();
+    if raw.len() > 200 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::validation("refresh_token", "is not a refresh token"));
     }
     Ok(raw)
 }

@@ -26,6 +26,8 @@ pub struct StaffSession {
     pub vendor_id: String,
     pub role: Role,
     pub email: String,
+    /// The token's `sid`: the refresh-token family it lives and dies with.
+    pub session_id: String,
 }
 
 impl StaffSession {
@@ -56,6 +58,7 @@ impl StaffSession {
             staff_id: self.staff_id.clone(),
             role: self.role,
             email: self.email.clone(),
+            session_id: self.session_id.clone(),
         }
     }
 }
@@ -125,6 +128,7 @@ async fn staff_from_token(state: State, token: String) -> Result<StaffSession> {
     if sid.is_empty() || sid.len() > 64 {
         return Err(Error::Unauthorized("the session token names no session".into()));
     }
+    let session_id = sid.clone();
     let member = state
         .db
         .run(move |conn| {
@@ -144,6 +148,7 @@ async fn staff_from_token(state: State, token: String) -> Result<StaffSession> {
         staff_id: member.id,
         vendor_id: member.vendor_id,
         email: member.email,
+        session_id,
     })
 }
 

@@ -235,6 +235,7 @@ pub async fn trim_limiters(state: std::sync::Weak<crate::app::AppState>, interva
         let Some(state) = state.upgrade() else { return };
         let remaining = state.limits.trim();
         state.login_failures.trim(state.clock.now_ms());
+        state.signups.trim(state.clock.now_ms());
         tracing::debug!(remaining, "limiter memory trimmed");
     }
 }

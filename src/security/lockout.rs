@@ -71,7 +71,7 @@ impl LoginThrottle {
 }
 
 impl Attempt {
-    fn settle(&mut self, failed_at: Option<i64>, clear: bool) {
+    fn settle(&mut self, failed_at: Option<i64>) {
         if self.settled {
             return;
         }
@@ -82,26 +82,26 @@ impl Attempt {
             if let Some(at) = failed_at {
                 slots.failures.push(at);
             }
-            if clear {
-                slots.failures.clear();
-            }
         }
     }
 
-    /// The password was right: the account's failures are forgotten.
+    /// The password was right. Earlier failures are not forgotten — they age out of the
+    /// window — because e-mails are unique per vendor only: a success on one account with
+    /// this e-mail (say, one an attacker signed up) must not reset the count that guards
+    /// another account with the same e-mail.
     pub fn succeeded(mut self) {
-        self.settle(None, true);
+        self.settle(None);
     }
 
     /// The password was wrong (or the account unknown or inactive): one failure at `now_ms`.
     pub fn failed(mut self, now_ms: i64) {
-        self.settle(Some(now_ms), false);
+        self.settle(Some(now_ms));
     }
 }
 
 impl Drop for Attempt {
     fn drop(&mut self) {
-        self.settle(None, false);
+        self.settle(None);
     }
 }
 

@@ -31,6 +31,11 @@ use crate::error::{Error, Result};
 pub struct ClientKey(IpAddr);
 
 impl ClientKey {
+    /// The bucket as an address (IPv6 with its interface bits zeroed).
+    pub fn addr(self) -> IpAddr {
+        self.0
+    }
+
     pub fn of(ip: IpAddr) -> ClientKey {
         match ip {
             IpAddr::V4(_) => ClientKey(ip),

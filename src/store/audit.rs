@@ -180,12 +180,7 @@ const OUTSIDE_LISTED: i64 = 100;
 
 impl AuditLog {
     pub fn new(secrets: &SecretsFile) -> anyhow::Result<AuditLog> {
-        Ok(AuditLog {
-            keys: Arc::new(Keys {
-                hmac: secrets.audit_key()?,
-                signer: secrets.checkpoint_signing_key()?,
-            }),
-        })
+        Ok(AuditLog { keys: Arc::new(Keys { hmac: secrets.audit_key()?, signer: secrets.checkpoint_signing_key()? }) })
     }
 
     fn chain_hash(&self, prev_hash: &str, row: &AuditRow) -> String {

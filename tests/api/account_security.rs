@@ -389,3 +389,42 @@ fn l6_default_owner_name_is_cleaned() {
     assert_eq!(truview::accounts::owner_name(None, &email).unwrap(), "ann.smith");
     assert!(truview::accounts::owner_name(Some("Ad\u{200B}min"), &email).is_err());
 }
+
+/// Review finding: logout ends the session of the access token it is called with, even
+/// when the refresh token in the body is lost or wrong; other sessions live on.
+#[actix_web::test]
+async fn m11_logout_ends_the_callers_session_whatever_refresh_token_is_sent() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Lost Token").await;
+    let session = login_json(&app, &vendor.email, &vendor.password).await;
+    let access = session["access_token"].as_str().unwrap();
+    let body = json!({"refresh_token": "rt_not-a-token-of-anyone"});
+    let res = app.request(Method::POST, "/api/v1/auth/logout", Some(access), Some(&body)).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me(&app, access).await, StatusCode::UNAUTHORIZED, "the caller's session ended");
+    let refresh = app.post("/api/v1/auth/refresh", &json!({"refresh_token": session["refresh_token"]})).await;
+    assert_problem(refresh, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_eq!(me(&app, &vendor.token).await, StatusCode::OK, "another session is not affected");
+}
+
+/// Review finding: a success on another account with the same e-mail (e-mails are unique
+/// per vendor; anyone can sign up with any address) does not reset the lockout that
+/// guards the victim's account.
+#[actix_web::test]
+async fn m5_a_squatted_account_cannot_reset_the_victims_lockout() {
+    let app = spawn_app_with(|s| s.login_failures_per_account = 5).await;
+    let victim = app.vendor("Victim").await;
+    let squat = json!({
+        "vendor_name": "Squatter", "owner_email": victim.email, "owner_password": "squatter-own-pass-77",
+    });
+    assert_eq!(app.post("/api/v1/vendors", &squat).await.status(), StatusCode::CREATED);
+    let guess = json!({"email": victim.email, "password": "wrong-guess-0001", "vendor_id": victim.id});
+    for _ in 0..4 {
+        assert_eq!(app.post("/api/v1/auth/login", &guess).await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let own = json!({"email": victim.email, "password": "squatter-own-pass-77"});
+    assert_eq!(app.post("/api/v1/auth/login", &own).await.status(), StatusCode::OK);
+    assert_eq!(app.post("/api/v1/auth/login", &guess).await.status(), StatusCode::UNAUTHORIZED, "fifth failure");
+    let res = app.post("/api/v1/auth/login", &guess).await;
+    assert_problem(res, StatusCode::TOO_MANY_REQUESTS, "rate-limited").await;
+}
