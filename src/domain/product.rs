@@ -77,12 +77,8 @@ impl Gtin {
 
 /// The GS1 modulo-10 check digit of `body` (ASCII digits): weights 3, 1, 3, … from the right.
 fn check_digit(body: &str) -> u8 {
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
-        .sum();
+    let sum: u32 =
+        body.bytes().rev().enumerate().map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 }).sum();
     ((10 - sum % 10) % 10) as u8
 }
 

@@ -137,12 +137,17 @@ async fn put_product(
 #[get("/api/v1/products")]
 async fn list_products(state: State, who: Principal, query: web::Query<ProductQuery>) -> Result<HttpResponse> {
     let q = query.into_inner();
-    let after = q.cursor.as_deref().filter(|c| !c.is_empty()).map(PathSku::parse).transpose().map_err(|_| {
-        Error::BadRequest("invalid cursor".into())
-    })?;
+    let after = q
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(PathSku::parse)
+        .transpose()
+        .map_err(|_| Error::BadRequest("invalid cursor".into()))?;
     let (rows, next_cursor) =
         catalogue::page(&state, who.vendor_id(), after, q.limit.unwrap_or(catalogue::PAGE_DEFAULT)).await?;
-    Ok(HttpResponse::Ok().json(ProductPage { products: rows.into_iter().map(ProductView::from).collect(), next_cursor }))
+    Ok(HttpResponse::Ok()
+        .json(ProductPage { products: rows.into_iter().map(ProductView::from).collect(), next_cursor }))
 }
 
 /// One product of the vendor's (secret key or any staff role).
