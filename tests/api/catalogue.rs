@@ -283,3 +283,20 @@ async fn ensure_creates_missing_products_only() {
         vec![(json!("KEEP"), json!("Curated")), (json!("NEW-1"), json!("NEW-1")), (json!("NEW-2"), json!("Named"))]
     );
 }
+
+/// Concurrent PUTs of one new SKU: exactly one creates it (201), the others replace it
+/// (200); never a 409 or 5xx from the primary key (the insert is `ON CONFLICT DO NOTHING`).
+#[actix_web::test]
+async fn concurrent_puts_of_a_new_sku_create_it_once() {
+    let app = spawn_app().await;
+    let v = app.vendor("Race").await;
+    let calls = (0..6).map(|i| {
+        let (app, sk) = (&app, v.sk.clone());
+        async move { put(app, &sk, "RACE-1", json!({"name": format!("Racer {i}")})).await.status() }
+    });
+    let mut statuses: Vec<u16> = futures_util::future::join_all(calls).await.iter().map(|s| s.as_u16()).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![200, 200, 200, 200, 200, 201]);
+    let list = json(get(&app, &v.sk, "/api/v1/products").await, StatusCode::OK).await;
+    assert_eq!(list["products"].as_array().map(Vec::len), Some(1));
+}
