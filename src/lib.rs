@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod app;
 pub mod cache;
+pub mod catalogue;
 pub mod cli;
 pub mod clock;
 pub mod config;

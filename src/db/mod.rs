@@ -312,3 +312,18 @@ macro_rules! insert_many {
         }
     }};
 }
+
+/// Backend-specific: `INSERT … ON CONFLICT DO NOTHING` (the common backend cannot express
+/// it); the number of rows inserted. Same SQL on both backends.
+#[macro_export]
+macro_rules! insert_or_ignore {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        use diesel::RunQueryDsl as _;
+        match $conn {
+            $crate::db::DbConn::Sqlite(c) => {
+                diesel::insert_into($table).values($rows).on_conflict_do_nothing().execute(c)
+            }
+            $crate::db::DbConn::Pg(c) => diesel::insert_into($table).values($rows).on_conflict_do_nothing().execute(c),
+        }
+    }};
+}

@@ -64,6 +64,9 @@ diesel::table! {
         gtin -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        image_url -> Nullable<Text>,
+        brand -> Nullable<Text>,
+        mpn -> Nullable<Text>,
     }
 }
 

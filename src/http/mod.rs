@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod moderation;
 pub mod ops;
 pub mod privacy;
+pub mod products;
 pub mod public;
 pub mod reports;
 pub mod spec;
@@ -84,7 +85,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(public::routes)
         .configure(moderation::routes)
         .configure(reports::routes)
-        .configure(privacy::routes);
+        .configure(privacy::routes)
+        .configure(products::routes);
 }
 
 /// The whole application for one worker.

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod flows;
 pub mod keys;
 pub mod orders;
+pub mod products;
 pub mod reviews;
 pub mod sessions;
 pub mod staff;

@@ -4,6 +4,7 @@
 mod account_security;
 mod accounts;
 mod audit;
+mod catalogue;
 mod contention;
 mod helpers;
 mod jwt;

@@ -19,6 +19,8 @@ pub enum Access {
     Owner,
     /// Staff or the vendor's secret key.
     StaffOrSecret,
+    /// Owners or the vendor's secret key (catalogue writes).
+    OwnerOrSecret,
 }
 
 pub struct Row {
@@ -66,15 +68,26 @@ pub fn rows() -> Vec<Row> {
         row(Method::POST, "/api/v1/keys", Owner, |_| Some(json!({"kind": "secret", "label": "t13"}))),
         row(Method::DELETE, "/api/v1/keys/{id}", Owner, no_body),
         row(Method::GET, "/api/v1/audit", Staff, no_body),
+        // The catalogue. A PUT writes in the caller's own vendor (another vendor's SKU makes
+        // the caller's own product), so its row uses a SKU both vendors have: the foreign
+        // check is `catalogue::products_are_scoped_to_their_vendor_and_writers`.
+        row(Method::GET, "/api/v1/products", StaffOrSecret, no_body),
+        row(Method::GET, "/api/v1/products/{sku}", StaffOrSecret, no_body),
+        row(Method::PUT, "/api/v1/products/{sku}", OwnerOrSecret, |_| Some(json!({"name": "T13 product"}))),
     ]
     .into_iter()
     .chain(crate::tenancy_rows::rows())
     .collect()
 }
 
+/// A SKU every fixture vendor has in its catalogue.
+const SHARED_SKU: &str = "T13-SHARED";
+
 /// Fills `{id}`-style parameters with ids of `owner`'s resources.
-fn path_for(template: &str, owner: &Fixture) -> String {
-    let mut path = template.replace("{pk}", &owner.vendor.pk);
+fn path_for(row: &Row, owner: &Fixture) -> String {
+    let template = row.template;
+    let sku = if row.method == Method::PUT { SHARED_SKU } else { owner.product_sku.as_str() };
+    let mut path = template.replace("{pk}", &owner.vendor.pk).replace("{sku}", sku);
     if path.contains("{id}") {
         path = path.replace("{id}", &owner.resource_id(template));
     }
@@ -87,6 +100,8 @@ pub struct Fixture {
     pub analyst_id: String,
     pub moderator: String,
     pub extra: crate::tenancy_rows::Extra,
+    /// A product only this vendor has.
+    pub product_sku: String,
 }
 
 impl Fixture {
@@ -95,7 +110,14 @@ impl Fixture {
         let (analyst_id, analyst) = app.add_staff(&vendor, "analyst").await;
         let (_, moderator) = app.add_staff(&vendor, "moderator").await;
         let extra = crate::tenancy_rows::Extra::new(app, &vendor).await;
-        Fixture { vendor, analyst, analyst_id, moderator, extra }
+        let product_sku = format!("T13-{name}");
+        for sku in [product_sku.as_str(), SHARED_SKU] {
+            let body = json!({"name": format!("{name} product")});
+            let path = format!("/api/v1/products/{sku}");
+            let res = app.request(Method::PUT, &path, Some(&vendor.sk), Some(&body)).await;
+            assert_eq!(res.status(), StatusCode::CREATED, "{path}");
+        }
+        Fixture { vendor, analyst, analyst_id, moderator, extra, product_sku }
     }
 
     fn resource_id(&self, template: &str) -> String {
@@ -139,8 +161,8 @@ async fn t13_key_scope() {
     let b = Fixture::new(&app, "Bravo").await;
     let mut checked = 0;
     for row in rows().iter().filter(|r| r.access != Access::Public) {
-        let own_path = path_for(row.template, &a);
-        let foreign_path = path_for(row.template, &b);
+        let own_path = path_for(row, &a);
+        let foreign_path = path_for(row, &b);
         let body = (row.body)(&a.vendor);
         let call = |path: String, token: Option<String>| {
             let app = &app;
@@ -156,19 +178,19 @@ async fn t13_key_scope() {
         }
         // A secret key only reaches StaffOrSecret endpoints.
         let sk_status = call(own_path.clone(), Some(a.vendor.sk.clone())).await;
-        if row.access == Access::StaffOrSecret {
+        if matches!(row.access, Access::StaffOrSecret | Access::OwnerOrSecret) {
             assert_eq!(sk_status, StatusCode::OK, "{what}: A's sk on A");
         } else {
             assert_eq!(sk_status, StatusCode::UNAUTHORIZED, "{what}: sk on a staff endpoint");
         }
         checked += 1;
         // Analysts read only; moderators do not administer.
-        if matches!(row.access, Access::Owner | Access::Moderator) {
+        if matches!(row.access, Access::Owner | Access::Moderator | Access::OwnerOrSecret) {
             let status = call(own_path.clone(), Some(a.analyst.clone())).await;
             assert_eq!(status, StatusCode::FORBIDDEN, "{what}: analyst");
             checked += 1;
         }
-        if row.access == Access::Owner {
+        if matches!(row.access, Access::Owner | Access::OwnerOrSecret) {
             assert_eq!(
                 call(own_path.clone(), Some(a.moderator.clone())).await,
                 StatusCode::FORBIDDEN,
@@ -181,8 +203,11 @@ async fn t13_key_scope() {
         // is 404 where secret keys are accepted, and 401 (a staff session is required)
         // elsewhere.
         if foreign_path != own_path {
-            let sk_expected =
-                if row.access == Access::StaffOrSecret { StatusCode::NOT_FOUND } else { StatusCode::UNAUTHORIZED };
+            let sk_expected = if matches!(row.access, Access::StaffOrSecret | Access::OwnerOrSecret) {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
             for (token, expected) in
                 [(a.vendor.token.clone(), StatusCode::NOT_FOUND), (a.vendor.sk.clone(), sk_expected)]
             {
@@ -193,11 +218,17 @@ async fn t13_key_scope() {
         }
     }
     // Listings show only the caller's vendor.
-    for (path, token) in
-        [("/api/v1/staff", &a.vendor.token), ("/api/v1/keys", &a.vendor.token), ("/api/v1/audit", &a.vendor.token)]
-    {
+    for (path, token) in [
+        ("/api/v1/staff", &a.vendor.token),
+        ("/api/v1/keys", &a.vendor.token),
+        ("/api/v1/audit", &a.vendor.token),
+        ("/api/v1/products", &a.vendor.token),
+        ("/api/v1/products", &a.vendor.sk),
+    ] {
         let text = app.request(Method::GET, path, Some(token), None).await.text().await.unwrap();
-        for foreign in [&b.vendor.id, &b.vendor.owner_id, &b.analyst_id, &b.vendor.sk_id, &b.vendor.email] {
+        for foreign in
+            [&b.vendor.id, &b.vendor.owner_id, &b.analyst_id, &b.vendor.sk_id, &b.vendor.email, &b.product_sku]
+        {
             assert!(!text.contains(foreign.as_str()), "{path} leaked B's {foreign}");
         }
         checked += 1;

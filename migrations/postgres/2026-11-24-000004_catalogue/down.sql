@@ -1,0 +1,4 @@
+ALTER TABLE products ALTER COLUMN sku TYPE TEXT COLLATE "default";
+ALTER TABLE products DROP COLUMN mpn;
+ALTER TABLE products DROP COLUMN brand;
+ALTER TABLE products DROP COLUMN image_url;
