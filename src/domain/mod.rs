@@ -5,5 +5,6 @@ pub mod contact;
 pub mod ids;
 pub mod maturity;
 pub mod moderation;
+pub mod order;
 pub mod review;
 pub mod text;

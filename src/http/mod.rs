@@ -9,6 +9,7 @@ pub mod keys;
 pub mod metrics;
 pub mod moderation;
 pub mod ops;
+pub mod orders;
 pub mod privacy;
 pub mod public;
 pub mod reports;
@@ -84,7 +85,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(public::routes)
         .configure(moderation::routes)
         .configure(reports::routes)
-        .configure(privacy::routes);
+        .configure(privacy::routes)
+        .configure(orders::routes);
 }
 
 /// The whole application for one worker.
