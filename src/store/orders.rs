@@ -165,7 +165,7 @@ pub fn insert_items(conn: &mut DbConn, items: &[OrderItem]) -> Result<()> {
     Ok(())
 }
 
-/// One of the vendor's orders by the vendor's order number, with its items and the ids
+/// One of the vendor's orders by the vendor's order number, with its items (by SKU) and the ids
 /// of the reviews bound to it.
 pub fn by_ref(
     conn: &mut DbConn,
@@ -182,7 +182,7 @@ pub fn by_ref(
     };
     let items = order_items::table
         .filter(order_items::order_id.eq(&order.id))
-        .order(order_items::id.asc())
+        .order((order_items::sku.asc(), order_items::id.asc()))
         .select(OrderItem::as_select())
         .load(conn)?;
     let review_ids = reviews::table

@@ -66,6 +66,12 @@ pub fn rows() -> Vec<Row> {
         row(Method::POST, "/api/v1/keys", Owner, |_| Some(json!({"kind": "secret", "label": "t13"}))),
         row(Method::DELETE, "/api/v1/keys/{id}", Owner, no_body),
         row(Method::GET, "/api/v1/audit", Staff, no_body),
+        // Importing needs the owner role when staff call it (tests/api/orders.rs checks the
+        // analyst's 403); the secret key may.
+        row(Method::POST, "/api/v1/orders", StaffOrSecret, |_| {
+            Some(json!([{"order_id": "T13-NEW", "items": [{"sku": "SKU-T13"}], "purchased_at": "2026-11-01"}]))
+        }),
+        row(Method::GET, "/api/v1/orders/{order_id}", StaffOrSecret, no_body),
     ]
     .into_iter()
     .chain(crate::tenancy_rows::rows())
@@ -74,7 +80,7 @@ pub fn rows() -> Vec<Row> {
 
 /// Fills `{id}`-style parameters with ids of `owner`'s resources.
 fn path_for(template: &str, owner: &Fixture) -> String {
-    let mut path = template.replace("{pk}", &owner.vendor.pk);
+    let mut path = template.replace("{pk}", &owner.vendor.pk).replace("{order_id}", &owner.order_ref);
     if path.contains("{id}") {
         path = path.replace("{id}", &owner.resource_id(template));
     }
@@ -87,6 +93,8 @@ pub struct Fixture {
     pub analyst_id: String,
     pub moderator: String,
     pub extra: crate::tenancy_rows::Extra,
+    /// One imported order of this vendor (its order number).
+    pub order_ref: String,
 }
 
 impl Fixture {
@@ -95,7 +103,9 @@ impl Fixture {
         let (analyst_id, analyst) = app.add_staff(&vendor, "analyst").await;
         let (_, moderator) = app.add_staff(&vendor, "moderator").await;
         let extra = crate::tenancy_rows::Extra::new(app, &vendor).await;
-        Fixture { vendor, analyst, analyst_id, moderator, extra }
+        let order_ref = format!("T13-{}", vendor.id);
+        app.order(&vendor, &order_ref, Some("buyer@mail.example"), None, &["SKU-T13"]).await;
+        Fixture { vendor, analyst, analyst_id, moderator, extra, order_ref }
     }
 
     fn resource_id(&self, template: &str) -> String {
