@@ -260,7 +260,10 @@ pub fn parse_order_fields(raw: &RawOrder) -> Result<OrderInput> {
     }
     let status = OrderStatus::parse("status", raw.status.as_deref())?;
     let locale = match present(&raw.locale) {
-        Some(l) => Some(Locale::parse(Some(l)).map_err(|_| Error::validation("locale", "must be a language tag such as en or ru-RU"))?),
+        Some(l) => Some(
+            Locale::parse(Some(l))
+                .map_err(|_| Error::validation("locale", "must be a language tag such as en or ru-RU"))?,
+        ),
         None => None,
     };
     Ok(OrderInput {
@@ -292,7 +295,11 @@ pub fn parse_item(raw: &RawItem, currency: Option<Currency>, field: impl Fn(&str
 }
 
 /// A whole order: fields and items (at least one, at most [`MAX_ITEMS_PER_ORDER`]).
-pub fn parse_order(raw: &RawOrder, items: &[RawItem], item_field: impl Fn(usize, &str) -> String) -> Result<OrderInput> {
+pub fn parse_order(
+    raw: &RawOrder,
+    items: &[RawItem],
+    item_field: impl Fn(usize, &str) -> String,
+) -> Result<OrderInput> {
     let mut order = parse_order_fields(raw)?;
     if items.is_empty() {
         return Err(Error::validation("items", "must list at least one item"));

@@ -77,7 +77,8 @@ async fn import_orders(
         }
         None => return Err(unsupported()),
     };
-    let idempotency_key = req.headers().get("Idempotency-Key").map(|v| IdempotencyKey::parse(v.as_bytes())).transpose()?;
+    let idempotency_key =
+        req.headers().get("Idempotency-Key").map(|v| IdempotencyKey::parse(v.as_bytes())).transpose()?;
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > IMPORT_LIMIT as u64) {
         return Err(too_large());

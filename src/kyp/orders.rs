@@ -140,9 +140,8 @@ pub fn decode_json(body: &[u8]) -> Result<Vec<OrderInput>> {
         if !value.is_object() {
             return Err(Error::validation(format!("index {i}"), "must be a JSON object"));
         }
-        let order: OrderIn = serde_json::from_value(value).map_err(|e| {
-            Error::validation(format!("index {i}"), shape_error(&e.to_string()))
-        })?;
+        let order: OrderIn = serde_json::from_value(value)
+            .map_err(|e| Error::validation(format!("index {i}"), shape_error(&e.to_string())))?;
         let raw = RawOrder {
             order_id: order.order_id,
             email: order.email,
@@ -207,10 +206,7 @@ pub fn decode_csv(body: &[u8]) -> Result<Vec<OrderInput>> {
         let field = format!("line 1, column {}", n + 1);
         let name = std::str::from_utf8(name).map_err(|_| Error::validation(&field, "is not valid UTF-8"))?.trim();
         let Some(known) = CSV_COLUMNS.iter().position(|c| *c == name) else {
-            return Err(Error::validation(
-                field,
-                format!("is not a known column (known: {})", CSV_COLUMNS.join(", ")),
-            ));
+            return Err(Error::validation(field, format!("is not a known column (known: {})", CSV_COLUMNS.join(", "))));
         };
         if columns.contains(&known) {
             return Err(Error::validation(field, format!("repeats the column {name}")));
@@ -474,11 +470,7 @@ pub async fn import(
 }
 
 /// One of the vendor's orders with its items and the ids of the reviews bound to it.
-pub async fn get(
-    core: &Core,
-    vendor_id: &str,
-    order_ref: OrderRef,
-) -> Result<(ImportedOrder, Vec<OrderItem>, Vec<String>)> {
+pub async fn get(core: &Core, vendor_id: &str, order_ref: OrderRef) -> Result<store::orders::OrderRecord> {
     let vendor_id = vendor_id.to_owned();
     core.db
         .run(move |conn| store::orders::by_ref(conn, &vendor_id, order_ref.as_str()))

@@ -165,13 +165,12 @@ pub fn insert_items(conn: &mut DbConn, items: &[OrderItem]) -> Result<()> {
     Ok(())
 }
 
+/// An order, its items and the ids of the reviews bound to it.
+pub type OrderRecord = (ImportedOrder, Vec<OrderItem>, Vec<String>);
+
 /// One of the vendor's orders by the vendor's order number, with its items (by SKU) and the ids
 /// of the reviews bound to it.
-pub fn by_ref(
-    conn: &mut DbConn,
-    vendor_id: &str,
-    order_ref: &str,
-) -> Result<Option<(ImportedOrder, Vec<OrderItem>, Vec<String>)>> {
+pub fn by_ref(conn: &mut DbConn, vendor_id: &str, order_ref: &str) -> Result<Option<OrderRecord>> {
     let Some(order) = orders::table
         .filter(orders::vendor_id.eq(vendor_id).and(orders::order_ref.eq(order_ref)))
         .select(ImportedOrder::as_select())
@@ -206,11 +205,7 @@ pub struct IdempotentAnswer {
 }
 
 pub fn idempotent_answer(conn: &mut DbConn, vendor_id: &str, key: &str) -> Result<Option<IdempotentAnswer>> {
-    Ok(idempotency_keys::table
-        .find((vendor_id, key))
-        .select(IdempotentAnswer::as_select())
-        .first(conn)
-        .optional()?)
+    Ok(idempotency_keys::table.find((vendor_id, key)).select(IdempotentAnswer::as_select()).first(conn).optional()?)
 }
 
 pub fn store_answer(conn: &mut DbConn, answer: &IdempotentAnswer) -> Result<()> {

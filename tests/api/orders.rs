@@ -10,12 +10,8 @@ const HEADER: &str =
     "order_id,email,phone,customer_name,sku,item_name,price,total,currency,purchased_at,delivered_at,status,locale";
 
 async fn import(app: &TestApp, token: &str, content_type: &str, body: Vec<u8>, key: Option<&str>) -> Response {
-    let mut req = app
-        .client
-        .post(app.url("/api/v1/orders"))
-        .bearer_auth(token)
-        .header("Content-Type", content_type)
-        .body(body);
+    let mut req =
+        app.client.post(app.url("/api/v1/orders")).bearer_auth(token).header("Content-Type", content_type).body(body);
     if let Some(key) = key {
         req = req.header("Idempotency-Key", key);
     }
@@ -144,7 +140,11 @@ async fn t26_malformed_csv_imports_nothing() {
         ("bad phone", row3("G-2,,12345,Bob,SKU-2,,,,,2026-11-01,,,"), "line 3, column phone"),
         ("negative price", row3("G-2,,,Bob,SKU-2,,-5.00,,EUR,2026-11-01,,,"), "line 3, column price"),
         ("bad status", row3("G-2,,,Bob,SKU-2,,,,,2026-11-01,,shipped,"), "line 3, column status"),
-        ("rows of one order disagree", row3("G-1,ann@mail.example,,Ann,SKU-2,,1.00,,EUR,2026-11-02,,,"), "line 3, column purchased_at"),
+        (
+            "rows of one order disagree",
+            row3("G-1,ann@mail.example,,Ann,SKU-2,,1.00,,EUR,2026-11-02,,,"),
+            "line 3, column purchased_at",
+        ),
         ("missing required column", b"order_id,sku\nG-1,SKU-1\n".to_vec(), "line 1"),
     ];
     for (name, body, line) in cases {
