@@ -301,3 +301,25 @@ async fn import_body_over_50_mib_is_413() {
     assert_eq!(json(res, StatusCode::OK).await, json!({"created": 2000, "updated": 0, "orders": 2000}));
     assert_eq!(order_count(&app, &vendor).await, 2000);
 }
+
+#[actix_web::test]
+async fn get_order_lists_the_reviews_bound_to_it() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Bound Reviews").await;
+    json(import_json(&app, &vendor, &two_orders()).await, StatusCode::OK).await;
+    let internal_id = {
+        let vendor_id = vendor.id.clone();
+        app.state
+            .db
+            .run(move |conn| Ok(truview::store::orders::by_ref(conn, &vendor_id, "A-1001")?.unwrap().0.id))
+            .await
+            .unwrap()
+    };
+    let flow = app.flow(&vendor, Some("SKU-1")).await;
+    app.attach_purchase(&flow, &internal_id).await;
+    let review = json(app.submit(&flow, 5, json!({})).await, StatusCode::CREATED).await;
+    let order = json(get_order(&app, &vendor.sk, "A-1001").await, StatusCode::OK).await;
+    assert_eq!(order["review_ids"], json!([review["id"]]));
+    let other = json(get_order(&app, &vendor.sk, "A-1002").await, StatusCode::OK).await;
+    assert_eq!(other["review_ids"], json!([]));
+}
