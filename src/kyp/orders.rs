@@ -45,7 +45,10 @@ impl Amount {
 pub struct ItemIn {
     #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_.:/-]{1,64}$")]
     pub sku: String,
-    #[schema(max_length = 200)]
+    #[schema(
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u200B-\\u200F\\u2028-\\u202E\\u2060-\\u206F\\uFEFF]*$"
+    )]
     pub name: Option<String>,
     /// Non-negative decimal amount in `currency` (needs `currency`).
     pub price: Option<Amount>,
@@ -58,12 +61,15 @@ pub struct OrderIn {
     /// The vendor's order number: 1–64 printable ASCII characters.
     #[schema(min_length = 1, max_length = 64, pattern = "^[!-~]([ -~]{0,62}[!-~])?$")]
     pub order_id: String,
-    #[schema(max_length = 254)]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// International form (`+` country code).
-    #[schema(max_length = 64)]
+    #[schema(max_length = 64, pattern = r"^(?:\+|00)[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}[ ().-]*$")]
     pub phone: Option<String>,
-    #[schema(max_length = 200)]
+    #[schema(
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u200B-\\u200F\\u2028-\\u202E\\u2060-\\u206F\\uFEFF]*$"
+    )]
     pub customer_name: Option<String>,
     #[schema(min_items = 1, max_items = 1000)]
     pub items: Vec<ItemIn>,
@@ -71,9 +77,11 @@ pub struct OrderIn {
     /// ISO 4217 code (required with `total` or a `price`).
     #[schema(pattern = "^[A-Za-z]{3}$")]
     pub currency: Option<String>,
-    /// RFC 3339 date-time or `YYYY-MM-DD`.
+    /// RFC 3339 date-time (a plain `YYYY-MM-DD` date, midnight UTC, is accepted too).
+    #[schema(format = DateTime)]
     pub purchased_at: String,
-    /// RFC 3339 date-time or `YYYY-MM-DD`, not before `purchased_at`.
+    /// RFC 3339 date-time (or `YYYY-MM-DD`), not before `purchased_at`.
+    #[schema(format = DateTime)]
     pub delivered_at: Option<String>,
     /// `paid` (default), `fulfilled`, `delivered`, `cancelled` or `refunded`.
     #[schema(pattern = "^(paid|fulfilled|delivered|cancelled|refunded)$")]
