@@ -19,6 +19,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod kyp;
 pub mod reviews;
 pub mod security;
 pub mod store;

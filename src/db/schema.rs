@@ -84,6 +84,8 @@ diesel::table! {
         delivered_at -> Nullable<BigInt>,
         locale -> Nullable<Text>,
         created_at -> BigInt,
+        status -> Text,
+        updated_at -> Nullable<BigInt>,
     }
 }
 
@@ -191,6 +193,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (vendor_id, key) {
+        vendor_id -> Text,
+        key -> Text,
+        request_sha256 -> Text,
+        response_status -> Integer,
+        response_body -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     audit_log (vendor_id, seq) {
         vendor_id -> Text,
         seq -> BigInt,
@@ -225,6 +238,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     quick_ratings,
     review_aggregates,
     public_write_caps,
+    idempotency_keys,
     audit_log,
 );
 
@@ -244,5 +258,6 @@ pub const TABLES: &[&str] = &[
     "quick_ratings",
     "review_aggregates",
     "public_write_caps",
+    "idempotency_keys",
     "audit_log",
 ];

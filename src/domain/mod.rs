@@ -5,6 +5,7 @@ pub mod contact;
 pub mod ids;
 pub mod maturity;
 pub mod moderation;
+pub mod order;
 pub mod product;
 pub mod review;
 pub mod text;

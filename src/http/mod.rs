@@ -9,6 +9,7 @@ pub mod keys;
 pub mod metrics;
 pub mod moderation;
 pub mod ops;
+pub mod orders;
 pub mod privacy;
 pub mod products;
 pub mod public;
@@ -86,7 +87,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(moderation::routes)
         .configure(reports::routes)
         .configure(privacy::routes)
-        .configure(products::routes);
+        .configure(products::routes)
+        .configure(orders::routes);
 }
 
 /// The whole application for one worker.

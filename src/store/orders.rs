@@ -1,9 +1,10 @@
-//! Orders (KYP source). The import API arrives with the orders stage; the review core
-//! needs to bind reviews to orders and to erase and export buyers' order data.
+//! Orders (KYP source): the native import (upsert on the vendor's order number, items
+//! replaced, Idempotency-Key answers), the order read, and what the review core needs to
+//! bind reviews to orders and to erase and export buyers' order data.
 
 use diesel::prelude::*;
 
-use crate::db::schema::{order_items, orders};
+use crate::db::schema::{idempotency_keys, order_items, orders, reviews};
 use crate::db::DbConn;
 use crate::error::Result;
 
@@ -82,4 +83,132 @@ pub fn clear_contacts(conn: &mut DbConn, vendor_id: &str, order_ids: &[String]) 
             orders::customer_name.eq(None::<String>),
         ))
         .execute(conn)?)
+}
+
+/// Rows per multi-row INSERT / `IN (…)` list: far below SQLite's 32,766 and PostgreSQL's
+/// 65,535 bind parameters (an order row has 14 columns).
+const CHUNK: usize = 1_000;
+
+/// An order row as the importer writes it (with its status and re-import instant).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = orders)]
+pub struct ImportedOrder {
+    pub id: String,
+    pub vendor_id: String,
+    pub order_ref: String,
+    pub email_hmac: Option<String>,
+    pub phone_hmac: Option<String>,
+    pub customer_name: Option<String>,
+    pub total_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub purchased_at: i64,
+    pub delivered_at: Option<i64>,
+    pub locale: Option<String>,
+    pub created_at: i64,
+    pub status: String,
+    pub updated_at: Option<i64>,
+}
+
+/// `(order_ref, id)` of the vendor's orders among `refs`.
+pub fn ids_by_ref(conn: &mut DbConn, vendor_id: &str, refs: &[String]) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for chunk in refs.chunks(CHUNK) {
+        let found: Vec<(String, String)> = orders::table
+            .filter(orders::vendor_id.eq(vendor_id).and(orders::order_ref.eq_any(chunk)))
+            .select((orders::order_ref, orders::id))
+            .load(conn)?;
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// Inserts new orders with multi-row INSERTs.
+pub fn insert_imported(conn: &mut DbConn, rows: &[ImportedOrder]) -> Result<()> {
+    for chunk in rows.chunks(CHUNK) {
+        crate::insert_many!(conn, orders::table, chunk)?;
+    }
+    Ok(())
+}
+
+/// A re-import: the fields that may change after the purchase (`id`, `vendor_id`,
+/// `order_ref`, `purchased_at` and `created_at` of `row` are ignored).
+pub fn update_imported(conn: &mut DbConn, id: &str, row: &ImportedOrder) -> Result<()> {
+    diesel::update(orders::table.find(id))
+        .set((
+            orders::email_hmac.eq(&row.email_hmac),
+            orders::phone_hmac.eq(&row.phone_hmac),
+            orders::customer_name.eq(&row.customer_name),
+            orders::total_minor.eq(row.total_minor),
+            orders::currency.eq(&row.currency),
+            orders::delivered_at.eq(row.delivered_at),
+            orders::locale.eq(&row.locale),
+            orders::status.eq(&row.status),
+            orders::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Deletes the items of these orders (before a re-import writes them again).
+pub fn delete_items(conn: &mut DbConn, order_ids: &[String]) -> Result<()> {
+    for chunk in order_ids.chunks(CHUNK) {
+        diesel::delete(order_items::table.filter(order_items::order_id.eq_any(chunk))).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Inserts line items with multi-row INSERTs.
+pub fn insert_items(conn: &mut DbConn, items: &[OrderItem]) -> Result<()> {
+    for chunk in items.chunks(CHUNK * 2) {
+        crate::insert_many!(conn, order_items::table, chunk)?;
+    }
+    Ok(())
+}
+
+/// An order, its items and the ids of the reviews bound to it.
+pub type OrderRecord = (ImportedOrder, Vec<OrderItem>, Vec<String>);
+
+/// One of the vendor's orders by the vendor's order number, with its items (by SKU) and the ids
+/// of the reviews bound to it.
+pub fn by_ref(conn: &mut DbConn, vendor_id: &str, order_ref: &str) -> Result<Option<OrderRecord>> {
+    let Some(order) = orders::table
+        .filter(orders::vendor_id.eq(vendor_id).and(orders::order_ref.eq(order_ref)))
+        .select(ImportedOrder::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let items = order_items::table
+        .filter(order_items::order_id.eq(&order.id))
+        .order((order_items::sku.asc(), order_items::id.asc()))
+        .select(OrderItem::as_select())
+        .load(conn)?;
+    let review_ids = reviews::table
+        .filter(reviews::vendor_id.eq(vendor_id).and(reviews::order_id.eq(&order.id)))
+        .order(reviews::id.asc())
+        .select(reviews::id)
+        .load(conn)?;
+    Ok(Some((order, items, review_ids)))
+}
+
+/// The stored answer to an `Idempotency-Key` request.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = idempotency_keys)]
+pub struct IdempotentAnswer {
+    pub vendor_id: String,
+    pub key: String,
+    pub request_sha256: String,
+    pub response_status: i32,
+    pub response_body: String,
+    pub created_at: i64,
+}
+
+pub fn idempotent_answer(conn: &mut DbConn, vendor_id: &str, key: &str) -> Result<Option<IdempotentAnswer>> {
+    Ok(idempotency_keys::table.find((vendor_id, key)).select(IdempotentAnswer::as_select()).first(conn).optional()?)
+}
+
+pub fn store_answer(conn: &mut DbConn, answer: &IdempotentAnswer) -> Result<()> {
+    diesel::insert_into(idempotency_keys::table).values(answer).execute(conn)?;
+    Ok(())
 }

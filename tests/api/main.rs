@@ -10,6 +10,7 @@ mod helpers;
 mod jwt;
 mod limits;
 mod ops;
+mod orders;
 mod privacy;
 mod public_writes;
 mod reviews;

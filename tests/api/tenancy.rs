@@ -74,6 +74,12 @@ pub fn rows() -> Vec<Row> {
         row(Method::GET, "/api/v1/products", StaffOrSecret, no_body),
         row(Method::GET, "/api/v1/products/{sku}", StaffOrSecret, no_body),
         row(Method::PUT, "/api/v1/products/{sku}", OwnerOrSecret, |_| Some(json!({"name": "T13 product"}))),
+        // Importing needs the owner role when staff call it (tests/api/orders.rs checks the
+        // analyst's 403); the secret key may.
+        row(Method::POST, "/api/v1/orders", StaffOrSecret, |_| {
+            Some(json!([{"order_id": "T13-NEW", "items": [{"sku": "SKU-T13"}], "purchased_at": "2026-11-01"}]))
+        }),
+        row(Method::GET, "/api/v1/orders/{order_id}", StaffOrSecret, no_body),
     ]
     .into_iter()
     .chain(crate::tenancy_rows::rows())
@@ -87,7 +93,8 @@ const SHARED_SKU: &str = "T13-SHARED";
 fn path_for(row: &Row, owner: &Fixture) -> String {
     let template = row.template;
     let sku = if row.method == Method::PUT { SHARED_SKU } else { owner.product_sku.as_str() };
-    let mut path = template.replace("{pk}", &owner.vendor.pk).replace("{sku}", sku);
+    let mut path =
+        template.replace("{pk}", &owner.vendor.pk).replace("{sku}", sku).replace("{order_id}", &owner.order_ref);
     if path.contains("{id}") {
         path = path.replace("{id}", &owner.resource_id(template));
     }
@@ -102,6 +109,8 @@ pub struct Fixture {
     pub extra: crate::tenancy_rows::Extra,
     /// A product only this vendor has.
     pub product_sku: String,
+    /// One imported order of this vendor (its order number).
+    pub order_ref: String,
 }
 
 impl Fixture {
@@ -117,7 +126,9 @@ impl Fixture {
             let res = app.request(Method::PUT, &path, Some(&vendor.sk), Some(&body)).await;
             assert_eq!(res.status(), StatusCode::CREATED, "{path}");
         }
-        Fixture { vendor, analyst, analyst_id, moderator, extra, product_sku }
+        let order_ref = format!("T13-{}", vendor.id);
+        app.order(&vendor, &order_ref, Some("buyer@mail.example"), None, &["SKU-T13"]).await;
+        Fixture { vendor, analyst, analyst_id, moderator, extra, product_sku, order_ref }
     }
 
     fn resource_id(&self, template: &str) -> String {

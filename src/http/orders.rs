@@ -1,0 +1,177 @@
+//! Orders (KYP): the native import and the order read, for the vendor's server (secret
+//! key) or its back office (staff; importing needs the owner role).
+//!
+//! The import body has its own limit, [`IMPORT_LIMIT`] (50 MiB), instead of the app-wide
+//! 64 KiB: the handler reads `web::Payload` itself, refuses a `Content-Length` above the
+//! limit before reading, and stops with 413 as soon as the bytes read exceed it. Memory is
+//! bounded by the limit: the body is collected (at most 50 MiB), hashed for the
+//! `Idempotency-Key`, and decoded record by record (CSV) or as one JSON array capped at
+//! 10,000 orders.
+
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use futures_util::StreamExt as _;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::app::State;
+use crate::domain::order::{IdempotencyKey, OrderRef};
+use crate::error::{Error, Result};
+use crate::http::errors::Problem;
+use crate::http::extract::Principal;
+use crate::kyp::orders::{self as kyp, Idempotency, ImportCounts, OrderIn};
+
+/// Largest import body.
+pub const IMPORT_LIMIT: usize = 50 * 1024 * 1024;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(import_orders).service(get_order);
+}
+
+/// Imports orders: a JSON array of orders, or CSV (`text/csv`) with a header row
+/// `order_id,email,phone,customer_name,sku,item_name,price,total,currency,purchased_at,delivered_at,status,locale`
+/// (columns in any order, only `order_id`, `sku` and `purchased_at` required; one row per
+/// line item; UTF-8, optional BOM, LF or CRLF). All or nothing: the first bad row or field
+/// is a 422 naming its line (CSV) or index (JSON) and column or field. Orders are upserted
+/// on `order_id` (a re-import updates status, delivery, total and contacts and replaces the
+/// items). With an `Idempotency-Key`, a repeat of the same body gets the stored answer and
+/// writes nothing; the same key with another body is a 422. Body limit 50 MiB.
+#[utoipa::path(
+    tag = "orders",
+    security(("secret_key" = []), ("staff" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 200, pattern = "^[!-~]{1,200}$")),
+    request_body(content(
+        (Vec<OrderIn> = "application/json"),
+        (String = "text/csv")
+    )),
+    responses(
+        (status = 200, body = ImportCounts),
+        (status = 400, body = Problem),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 409, body = Problem),
+        (status = 413, body = Problem),
+        (status = 415, body = Problem),
+        (status = 422, body = Problem)
+    )
+)]
+#[post("/api/v1/orders")]
+async fn import_orders(
+    state: State,
+    principal: Principal,
+    req: HttpRequest,
+    mut payload: web::Payload,
+) -> Result<HttpResponse> {
+    if let Principal::Staff(s) = &principal {
+        s.require_owner()?;
+    }
+    let csv = match req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        Some(ct) => {
+            let mime = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+            match mime.as_str() {
+                "application/json" => false,
+                "text/csv" => true,
+                _ => return Err(unsupported()),
+            }
+        }
+        None => return Err(unsupported()),
+    };
+    let idempotency_key =
+        req.headers().get("Idempotency-Key").map(|v| IdempotencyKey::parse(v.as_bytes())).transpose()?;
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > IMPORT_LIMIT as u64) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::with_capacity(declared.map_or(64 * 1024, |n| n as usize));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| Error::BadRequest(format!("the request body could not be read: {e}")))?;
+        if body.len() + chunk.len() > IMPORT_LIMIT {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let orders = if csv { kyp::decode_csv(&body)? } else { kyp::decode_json(&body)? };
+    let idempotency = idempotency_key.map(|key| Idempotency::new(key, &body));
+    drop(body);
+    let answer = kyp::import(&state, principal.vendor_id(), &principal.actor(), orders, idempotency).await?;
+    let status = actix_web::http::StatusCode::from_u16(answer.status).unwrap_or(actix_web::http::StatusCode::OK);
+    let mut res = HttpResponse::build(status);
+    res.content_type("application/json");
+    if answer.replayed {
+        res.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(res.body(answer.body))
+}
+
+fn unsupported() -> Error {
+    Error::UnsupportedMediaType("expected Content-Type: application/json or text/csv".into())
+}
+
+fn too_large() -> Error {
+    Error::PayloadTooLarge(format!("the import body exceeds {IMPORT_LIMIT} bytes"))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrderItemView {
+    pub sku: String,
+    pub name: Option<String>,
+    /// In the currency's minor units.
+    pub price_minor: Option<i64>,
+}
+
+/// An imported order. Contacts are never shown, only whether each kind is on file.
+#[derive(Serialize, ToSchema)]
+pub struct OrderView {
+    pub order_id: String,
+    /// `paid`, `fulfilled`, `delivered`, `cancelled` or `refunded`.
+    pub status: String,
+    pub purchased_at: String,
+    pub delivered_at: Option<String>,
+    /// In the currency's minor units.
+    pub total_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub locale: Option<String>,
+    pub has_email: bool,
+    pub has_phone: bool,
+    pub has_customer_name: bool,
+    pub items: Vec<OrderItemView>,
+    /// Reviews bound to this order.
+    pub review_ids: Vec<String>,
+    pub created_at: String,
+    pub updated_at: Option<String>,
+}
+
+/// One of the vendor's orders by its order number.
+#[utoipa::path(
+    tag = "orders",
+    security(("secret_key" = []), ("staff" = [])),
+    params(("order_id" = String, Path, description = "The vendor's order number", min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._~!$&'()*+,;=:@-]{1,64}$")),
+    responses((status = 200, body = OrderView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem))
+)]
+#[get("/api/v1/orders/{order_id}")]
+async fn get_order(state: State, principal: Principal, order_id: web::Path<String>) -> Result<HttpResponse> {
+    let order_ref = OrderRef::parse("order_id", &order_id).map_err(Error::into_query_error)?;
+    let (order, items, review_ids) = kyp::get(&state, principal.vendor_id(), order_ref).await?;
+    let ts = |ms: i64| crate::clock::from_ms(ms).to_rfc3339();
+    let view = OrderView {
+        order_id: order.order_ref,
+        status: order.status,
+        purchased_at: ts(order.purchased_at),
+        delivered_at: order.delivered_at.map(ts),
+        total_minor: order.total_minor,
+        currency: order.currency,
+        locale: order.locale,
+        has_email: order.email_hmac.is_some(),
+        has_phone: order.phone_hmac.is_some(),
+        has_customer_name: order.customer_name.is_some(),
+        items: items
+            .into_iter()
+            .map(|i| OrderItemView { sku: i.sku, name: i.name, price_minor: i.price_minor })
+            .collect(),
+        review_ids,
+        created_at: ts(order.created_at),
+        updated_at: order.updated_at.map(ts),
+    };
+    Ok(HttpResponse::Ok().json(view))
+}

@@ -1,0 +1,4 @@
+//! KYP ("know your purchase"): the vendor's orders, the evidence that a reviewer bought
+//! what they review. Use cases take `&Core` and own their transactions and audit entries.
+
+pub mod orders;

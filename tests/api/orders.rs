@@ -1,0 +1,344 @@
+//! Native order import (KYP): JSON and CSV, strict all-or-nothing validation (the T26
+//! malformed-CSV corpus), upsert, Idempotency-Key, the 50 MiB body limit and the order read.
+
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, json, spawn_app, TestApp, Vendor};
+
+const HEADER: &str =
+    "order_id,email,phone,customer_name,sku,item_name,price,total,currency,purchased_at,delivered_at,status,locale";
+
+async fn import(app: &TestApp, token: &str, content_type: &str, body: Vec<u8>, key: Option<&str>) -> Response {
+    let mut req =
+        app.client.post(app.url("/api/v1/orders")).bearer_auth(token).header("Content-Type", content_type).body(body);
+    if let Some(key) = key {
+        req = req.header("Idempotency-Key", key);
+    }
+    req.send().await.expect("request sent")
+}
+
+async fn import_json(app: &TestApp, vendor: &Vendor, body: &Value) -> Response {
+    import(app, &vendor.sk, "application/json", serde_json::to_vec(body).unwrap(), None).await
+}
+
+async fn import_csv(app: &TestApp, vendor: &Vendor, body: &[u8]) -> Response {
+    import(app, &vendor.sk, "text/csv; charset=utf-8", body.to_vec(), None).await
+}
+
+async fn order_count(app: &TestApp, vendor: &Vendor) -> i64 {
+    let vendor_id = vendor.id.clone();
+    app.state.db.run(move |conn| truview::store::orders::count(conn, &vendor_id)).await.unwrap()
+}
+
+async fn get_order(app: &TestApp, token: &str, order_id: &str) -> Response {
+    app.request(Method::GET, &format!("/api/v1/orders/{order_id}"), Some(token), None).await
+}
+
+async fn audit_actions(app: &TestApp, vendor: &Vendor, action: &str) -> usize {
+    let page = json(app.request(Method::GET, "/api/v1/audit", Some(&vendor.token), None).await, StatusCode::OK).await;
+    page["entries"].as_array().unwrap().iter().filter(|e| e["action"] == action).count()
+}
+
+fn two_orders() -> Value {
+    json!([
+        {"order_id": "A-1001", "email": "Ann@Mail.Example", "customer_name": "Ann", "currency": "EUR", "total": "59.90",
+         "items": [{"sku": "SKU-1", "name": "Kettle", "price": 49.9}, {"sku": "SKU-2", "price": "10"}],
+         "purchased_at": "2026-11-01T10:00:00Z", "delivered_at": "2026-11-03", "locale": "de-DE"},
+        {"order_id": "A-1002", "phone": "+44 20 7946 0958", "items": [{"sku": "SKU-3"}],
+         "purchased_at": "2026-11-02", "status": "fulfilled"}
+    ])
+}
+
+#[actix_web::test]
+async fn json_import_creates_orders_and_get_shows_them() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Json Orders").await;
+    let res = import_json(&app, &vendor, &two_orders()).await;
+    assert_eq!(json(res, StatusCode::OK).await, json!({"created": 2, "updated": 0, "orders": 2}));
+    assert_eq!(order_count(&app, &vendor).await, 2);
+
+    let res = get_order(&app, &vendor.sk, "A-1001").await;
+    let text = res.text().await.unwrap();
+    let order: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(order["order_id"], "A-1001");
+    assert_eq!(order["status"], "paid");
+    assert_eq!(order["purchased_at"], "2026-11-01T10:00:00+00:00");
+    assert_eq!(order["delivered_at"], "2026-11-03T00:00:00+00:00");
+    assert_eq!((order["total_minor"].clone(), order["currency"].clone()), (json!(5990), json!("EUR")));
+    assert_eq!((order["has_email"].clone(), order["has_phone"].clone()), (json!(true), json!(false)));
+    assert_eq!(order["locale"], "de-DE");
+    assert_eq!(
+        order["items"],
+        json!([{"sku": "SKU-1", "name": "Kettle", "price_minor": 4990}, {"sku": "SKU-2", "name": null, "price_minor": 1000}])
+    );
+    assert_eq!(order["review_ids"], json!([]));
+    // Neither the contact nor its HMAC is ever shown.
+    let hmac = app.state.contacts.email("ann@mail.example");
+    assert!(!text.to_lowercase().contains("ann@mail.example") && !text.contains(&hmac), "{text}");
+
+    // Staff of the vendor read it too.
+    let order = json(get_order(&app, &vendor.token, "A-1002").await, StatusCode::OK).await;
+    assert_eq!((order["status"].clone(), order["has_phone"].clone()), (json!("fulfilled"), json!(true)));
+    assert_eq!(audit_actions(&app, &vendor, "orders.imported").await, 1);
+
+    // The items' products exist now, named after the line item (or the SKU); an import
+    // never renames a product the vendor already described.
+    let res = app.request(Method::GET, "/api/v1/products?limit=10", Some(&vendor.sk), None).await;
+    let names: Vec<(String, String)> = json(res, StatusCode::OK).await["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["sku"].as_str().unwrap().to_owned(), p["name"].as_str().unwrap().to_owned()))
+        .collect();
+    let expected = [("SKU-1", "Kettle"), ("SKU-2", "SKU-2"), ("SKU-3", "SKU-3")];
+    assert_eq!(names, expected.map(|(sku, name)| (sku.to_owned(), name.to_owned())));
+    let res = app
+        .request(Method::PUT, "/api/v1/products/SKU-1", Some(&vendor.sk), Some(&json!({"name": "Steel kettle"})))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(json(import_json(&app, &vendor, &two_orders()).await, StatusCode::OK).await["updated"], 2);
+    let res = app.request(Method::GET, "/api/v1/products/SKU-1", Some(&vendor.sk), None).await;
+    assert_eq!(json(res, StatusCode::OK).await["name"], "Steel kettle");
+}
+
+#[actix_web::test]
+async fn csv_import_groups_line_items_per_order() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Csv Orders").await;
+    // UTF-8 BOM, LF and CRLF mixed, a formula in customer_name (kept as text), rows of one
+    // order apart from each other.
+    let body = format!(
+        "\u{feff}{HEADER}\r\n\
+         C-1,ann@mail.example,,\"=HYPERLINK(\"\"http://x.example\"\")\",SKU-1,Kettle,49.90,59.90,EUR,2026-11-01,,delivered,en\n\
+         C-2,,+4915112345678,Bob,SKU-9,,,,,2026-11-02T08:00:00+01:00,,,\r\n\
+         C-1,ann@mail.example,,\"=HYPERLINK(\"\"http://x.example\"\")\",SKU-2,Mug,10,59.90,EUR,2026-11-01,,delivered,en\n"
+    );
+    let res = import_csv(&app, &vendor, body.as_bytes()).await;
+    assert_eq!(json(res, StatusCode::OK).await, json!({"created": 2, "updated": 0, "orders": 2}));
+    assert_eq!(order_count(&app, &vendor).await, 2);
+    let order = json(get_order(&app, &vendor.sk, "C-1").await, StatusCode::OK).await;
+    assert_eq!(order["status"], "delivered");
+    assert_eq!(order["items"].as_array().unwrap().len(), 2);
+    assert_eq!(order["items"][1], json!({"sku": "SKU-2", "name": "Mug", "price_minor": 1000}));
+    assert_eq!(order["has_customer_name"], true);
+    let name: Option<String> = {
+        let vendor_id = vendor.id.clone();
+        app.state
+            .db
+            .run(move |conn| Ok(truview::store::orders::by_ref(conn, &vendor_id, "C-1")?.unwrap().0.customer_name))
+            .await
+            .unwrap()
+    };
+    assert_eq!(name.as_deref(), Some("=HYPERLINK(\"http://x.example\")"));
+    let order = json(get_order(&app, &vendor.sk, "C-2").await, StatusCode::OK).await;
+    assert_eq!(order["purchased_at"], "2026-11-02T07:00:00+00:00");
+    assert_eq!(order["status"], "paid");
+}
+
+/// T26: every malformed CSV is refused with a 4xx naming the line, and nothing is imported
+/// (each file starts with a valid row, so a partial write would show).
+#[actix_web::test]
+async fn t26_malformed_csv_imports_nothing() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Malformed Csv").await;
+    let good = "G-1,ann@mail.example,,Ann,SKU-1,,1.00,,EUR,2026-11-01,,,";
+    let row3 = |bad: &str| format!("{HEADER}\n{good}\n{bad}\n").into_bytes();
+    let mut bad_utf8 = format!("{HEADER}\n{good}\nG-2,,,").into_bytes();
+    bad_utf8.extend_from_slice(b"B\xffb,SKU-2,,,,,2026-11-01,,,\n");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("unterminated quote", row3("G-2,\"bob@mail.example,,Bob,SKU-2,,,,,2026-11-01,,,"), "line 3"),
+        ("ragged row", row3("G-2,,,Bob,SKU-2,,,,,2026-11-01,,,,extra"), "line 3"),
+        ("short row", row3("G-2,,,Bob,SKU-2"), "line 3"),
+        ("bad UTF-8", bad_utf8, "line 3, column customer_name"),
+        ("0-byte body", Vec::new(), "line 1"),
+        ("header only", format!("{HEADER}\n").into_bytes(), "line 2"),
+        ("unknown column", format!("{HEADER},coupon\n{good},X\n").into_bytes(), "line 1, column 14"),
+        ("bad date", row3("G-2,,,Bob,SKU-2,,,,,2026-02-30,,,"), "line 3, column purchased_at"),
+        ("bad e-mail", row3("G-2,bob@,,Bob,SKU-2,,,,,2026-11-01,,,"), "line 3, column email"),
+        ("bad phone", row3("G-2,,12345,Bob,SKU-2,,,,,2026-11-01,,,"), "line 3, column phone"),
+        ("negative price", row3("G-2,,,Bob,SKU-2,,-5.00,,EUR,2026-11-01,,,"), "line 3, column price"),
+        ("bad status", row3("G-2,,,Bob,SKU-2,,,,,2026-11-01,,shipped,"), "line 3, column status"),
+        (
+            "rows of one order disagree",
+            row3("G-1,ann@mail.example,,Ann,SKU-2,,1.00,,EUR,2026-11-02,,,"),
+            "line 3, column purchased_at",
+        ),
+        ("missing required column", b"order_id,sku\nG-1,SKU-1\n".to_vec(), "line 1"),
+    ];
+    for (name, body, line) in cases {
+        let res = import_csv(&app, &vendor, &body).await;
+        let status = res.status();
+        assert!(status.is_client_error(), "{name}: {status}");
+        let problem: Value = res.json().await.unwrap();
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(line), "{name}: {detail}");
+        assert_eq!(order_count(&app, &vendor).await, 0, "{name}: nothing imported");
+    }
+    assert_eq!(audit_actions(&app, &vendor, "orders.imported").await, 0);
+}
+
+#[actix_web::test]
+async fn json_import_is_strict_and_all_or_nothing() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Strict Json").await;
+    let res = import_json(&app, &vendor, &json!({"order_id": "X"})).await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(problem["field"], "body");
+
+    let mut orders = two_orders();
+    orders[1]["email"] = json!("not-an-email");
+    let res = import_json(&app, &vendor, &orders).await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(problem["field"], "index 1, field email");
+
+    let mut orders = two_orders();
+    orders[0]["items"][1]["price"] = json!(-1);
+    let res = import_json(&app, &vendor, &orders).await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(problem["field"], "index 0, field items[1].price");
+
+    let mut orders = two_orders();
+    orders[1]["order_id"] = json!("A-1001");
+    let res = import_json(&app, &vendor, &orders).await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(problem["field"], "index 1, field order_id");
+
+    let many: Vec<Value> = (0..10_001)
+        .map(|i| json!({"order_id": format!("M-{i}"), "items": [{"sku": "S"}], "purchased_at": "2026-11-01"}))
+        .collect();
+    let res = import_json(&app, &vendor, &json!(many)).await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert!(problem["detail"].as_str().unwrap().contains("10000"), "{problem}");
+
+    let res = import(&app, &vendor.sk, "application/json", b"[{\"order_id\":".to_vec(), None).await;
+    assert_problem(res, StatusCode::BAD_REQUEST, "bad-request").await;
+    let res = import(&app, &vendor.sk, "text/plain", b"x".to_vec(), None).await;
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(order_count(&app, &vendor).await, 0);
+}
+
+#[actix_web::test]
+async fn idempotency_key_replays_the_answer_and_refuses_another_body() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Idempotent").await;
+    let body = serde_json::to_vec(&two_orders()).unwrap();
+    let first = import(&app, &vendor.sk, "application/json", body.clone(), Some("import-2026-11-24")).await;
+    assert_eq!(first.headers().get("Idempotent-Replayed"), None);
+    let first = json(first, StatusCode::OK).await;
+    assert_eq!(first, json!({"created": 2, "updated": 0, "orders": 2}));
+    let again = import(&app, &vendor.sk, "application/json", body.clone(), Some("import-2026-11-24")).await;
+    assert_eq!(again.headers().get("Idempotent-Replayed").unwrap(), "true");
+    // The same answer (not "updated: 2"), and nothing written twice.
+    assert_eq!(json(again, StatusCode::OK).await, first);
+    assert_eq!(order_count(&app, &vendor).await, 2);
+    assert_eq!(audit_actions(&app, &vendor, "orders.imported").await, 1);
+
+    let mut other = two_orders();
+    other[0]["status"] = json!("refunded");
+    let other = serde_json::to_vec(&other).unwrap();
+    let res = import(&app, &vendor.sk, "application/json", other.clone(), Some("import-2026-11-24")).await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(problem["field"], "Idempotency-Key");
+    let order = json(get_order(&app, &vendor.sk, "A-1001").await, StatusCode::OK).await;
+    assert_eq!(order["status"], "paid");
+
+    let res = import(&app, &vendor.sk, "application/json", other, Some("bad key with spaces")).await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(problem["field"], "Idempotency-Key");
+    // Keys are per vendor: another vendor may use the same key.
+    let other_vendor = app.vendor("Idempotent Two").await;
+    let res = import(&app, &other_vendor.sk, "application/json", body, Some("import-2026-11-24")).await;
+    assert_eq!(json(res, StatusCode::OK).await, first);
+    assert_eq!(order_count(&app, &other_vendor).await, 2);
+}
+
+#[actix_web::test]
+async fn reimport_updates_status_and_replaces_items() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Upsert").await;
+    json(import_json(&app, &vendor, &two_orders()).await, StatusCode::OK).await;
+    let update = json!([
+        {"order_id": "A-1001", "phone": "+4915112345678", "currency": "EUR", "total": "5",
+         "items": [{"sku": "SKU-7", "price": "5"}], "purchased_at": "2026-11-01T10:00:00Z",
+         "delivered_at": "2026-11-05", "status": "refunded"},
+        {"order_id": "A-1003", "items": [{"sku": "SKU-1"}], "purchased_at": "2026-11-04", "status": "cancelled"}
+    ]);
+    let res = import_json(&app, &vendor, &update).await;
+    assert_eq!(json(res, StatusCode::OK).await, json!({"created": 1, "updated": 1, "orders": 2}));
+    assert_eq!(order_count(&app, &vendor).await, 3);
+    let order = json(get_order(&app, &vendor.sk, "A-1001").await, StatusCode::OK).await;
+    assert_eq!(order["status"], "refunded");
+    assert_eq!(order["delivered_at"], "2026-11-05T00:00:00+00:00");
+    assert_eq!(order["total_minor"], 500);
+    assert_eq!((order["has_email"].clone(), order["has_phone"].clone()), (json!(false), json!(true)));
+    assert_eq!(order["items"], json!([{"sku": "SKU-7", "name": null, "price_minor": 500}]));
+    assert!(order["updated_at"].is_string());
+    let cancelled = json(get_order(&app, &vendor.sk, "A-1003").await, StatusCode::OK).await;
+    assert_eq!(cancelled["status"], "cancelled");
+}
+
+#[actix_web::test]
+async fn orders_are_scoped_to_the_vendor_and_its_secret_key() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Scope A").await;
+    let other = app.vendor("Scope B").await;
+    let body = serde_json::to_vec(&two_orders()).unwrap();
+    // Publishable keys cannot import.
+    let res = import(&app, &vendor.pk, "application/json", body.clone(), None).await;
+    assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    // Staff below owner cannot import.
+    let (_, analyst) = app.add_staff(&vendor, "analyst").await;
+    let res = import(&app, &analyst, "application/json", body.clone(), None).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // The owner can.
+    let res = import(&app, &vendor.token, "application/json", body, None).await;
+    assert_eq!(json(res, StatusCode::OK).await["orders"], 2);
+    // Another vendor's key and staff do not see the order.
+    assert_problem(get_order(&app, &other.sk, "A-1001").await, StatusCode::NOT_FOUND, "not-found").await;
+    assert_problem(get_order(&app, &other.token, "A-1001").await, StatusCode::NOT_FOUND, "not-found").await;
+    assert_eq!(get_order(&app, &vendor.pk, "A-1001").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(get_order(&app, &analyst, "A-1001").await.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn import_body_over_50_mib_is_413() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Big Body").await;
+    let limit = 50 * 1024 * 1024;
+    let mut body = format!("{HEADER}\n").into_bytes();
+    body.resize(limit + 1, b'\n');
+    let res = import(&app, &vendor.sk, "text/csv", body, None).await;
+    assert_problem(res, StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large").await;
+    // Above the 64 KiB JSON limit but within 50 MiB: accepted.
+    let many: Vec<Value> = (0..2_000)
+        .map(|i| json!({"order_id": format!("B-{i}"), "items": [{"sku": "S"}], "purchased_at": "2026-11-01"}))
+        .collect();
+    let body = serde_json::to_vec(&many).unwrap();
+    assert!(body.len() > 64 * 1024);
+    let res = import(&app, &vendor.sk, "application/json", body, None).await;
+    assert_eq!(json(res, StatusCode::OK).await, json!({"created": 2000, "updated": 0, "orders": 2000}));
+    assert_eq!(order_count(&app, &vendor).await, 2000);
+}
+
+#[actix_web::test]
+async fn get_order_lists_the_reviews_bound_to_it() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Bound Reviews").await;
+    json(import_json(&app, &vendor, &two_orders()).await, StatusCode::OK).await;
+    let internal_id = {
+        let vendor_id = vendor.id.clone();
+        app.state
+            .db
+            .run(move |conn| Ok(truview::store::orders::by_ref(conn, &vendor_id, "A-1001")?.unwrap().0.id))
+            .await
+            .unwrap()
+    };
+    let flow = app.flow(&vendor, Some("SKU-1")).await;
+    app.attach_purchase(&flow, &internal_id).await;
+    let review = json(app.submit(&flow, 5, json!({})).await, StatusCode::CREATED).await;
+    let order = json(get_order(&app, &vendor.sk, "A-1001").await, StatusCode::OK).await;
+    assert_eq!(order["review_ids"], json!([review["id"]]));
+    let other = json(get_order(&app, &vendor.sk, "A-1002").await, StatusCode::OK).await;
+    assert_eq!(other["review_ids"], json!([]));
+}
