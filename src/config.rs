@@ -199,8 +199,18 @@ impl Settings {
     /// The database URL with any password masked, for logs.
     pub fn database_url_for_logs(&self) -> String {
         match url::Url::parse(&self.database_url) {
-            Ok(mut u) if u.password().is_some() => {
-                let _ = u.set_password(Some("***"));
+            Ok(mut u) if u.password().is_some() || u.query_pairs().any(|(k, _)| k == "password") => {
+                if u.password().is_some() {
+                    let _ = u.set_password(Some("***"));
+                }
+                // libpq also takes the password as a query parameter.
+                let pairs: Vec<(String, String)> = u
+                    .query_pairs()
+                    .map(|(k, v)| (k.to_string(), if k == "password" { "***".to_owned() } else { v.to_string() }))
+                    .collect();
+                if u.query().is_some() {
+                    u.query_pairs_mut().clear().extend_pairs(pairs);
+                }
                 u.to_string()
             }
             _ => self.database_url.clone(),

@@ -161,9 +161,14 @@ where
                 // The refresh runs outside this request: no client's budget pays for it
                 // (only the vendor's ceiling does).
                 let (state, generation) = (state.clone(), cache.generation());
+                let vendor_id = value.vendor_id.clone();
                 actix_web::rt::spawn(async move {
                     match compute().await {
                         Ok(fresh) => state.public_cache.put(key, fresh, generation, state.clock.as_ref()),
+                        // The key was revoked (or the vendor is gone): stop serving what it read.
+                        Err(Error::Unauthorized(_) | Error::NotFound(_)) => {
+                            state.public_cache.forget_vendor(&vendor_id)
+                        }
                         Err(e) => {
                             tracing::warn!(error = %e, "widget read refresh failed");
                             state.public_cache.refresh_failed(&key);

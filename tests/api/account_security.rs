@@ -365,6 +365,13 @@ fn l3_debug_output_redacts_secrets() {
     };
     let shown = format!("{settings:?}");
     assert!(!shown.contains("hunter2-db-pass") && shown.contains("db.internal"), "{shown}");
+    // libpq also takes the password as a query parameter.
+    let settings = truview::config::Settings {
+        database_url: "postgres://truview@db.internal/truview?sslmode=require&password=hunter3-q".into(),
+        ..Default::default()
+    };
+    let shown = format!("{settings:?}");
+    assert!(!shown.contains("hunter3-q") && shown.contains("sslmode=require"), "{shown}");
 }
 
 /// L3: the demo vendor is off by default on PostgreSQL; `demo = true` still turns it on.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use truview::cache::Cached;
 use truview::http::widget_key;
@@ -127,4 +127,36 @@ async fn m7_votes_for_one_vendor_do_not_defeat_another_vendors_cache() {
     assert!(!cache.contains(&noisy_key));
     assert!(cache.contains(&widget_key::summary(&quiet.pk, None)));
     assert_eq!(read(&app, &noisy_path).await["quick_ratings"]["count"], 5, "recomputed after its writes");
+}
+
+/// Review finding: a publishable key revoked on another node stops reading on this node at
+/// the next refresh of its cached reads (before, each refresh failed and the stale value
+/// kept being served).
+#[actix_web::test]
+async fn a_key_revoked_elsewhere_stops_reading_at_the_next_refresh() {
+    let app = spawn_app_with(|s| s.public_cache_ttl_secs = 5).await;
+    let vendor = app.vendor("Revoked Widget").await;
+    let path = format!("/api/v1/public/{}/summary", vendor.pk);
+    read(&app, &path).await;
+    let other = app.another_node();
+    let keys = json(other.request(Method::GET, "/api/v1/keys", Some(&vendor.token), None).await, StatusCode::OK).await;
+    let pk_id = keys.as_array().unwrap().iter().find(|k| k["kind"] == "publishable").unwrap()["id"].clone();
+    let revoke = format!("/api/v1/keys/{}", pk_id.as_str().unwrap());
+    assert_eq!(
+        other.request(Method::DELETE, &revoke, Some(&vendor.token), None).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(app.get(&path).await.status(), StatusCode::OK, "still fresh on this node");
+    app.clock.advance(chrono::Duration::seconds(5));
+    assert_eq!(app.get(&path).await.status(), StatusCode::OK, "served stale once while it refreshes");
+    // The refresh is real database work on another task: wait for it in real time.
+    let mut status = StatusCode::OK;
+    for _ in 0..1000 {
+        status = app.get(&path).await.status();
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
