@@ -19,9 +19,9 @@
 # (server log, config, reports) is kept.
 #
 # Environment (all optional):
-#   SCHEMATHESIS_MAX_EXAMPLES   --max-examples per operation and phase (default 200)
+#   SCHEMATHESIS_MAX_EXAMPLES   --max-examples per operation and phase (default 150)
 #   SCHEMATHESIS_MIN_CASES      the case-count floor (default 5000)
-#   SCHEMATHESIS_WORKERS        --workers (default 2)
+#   SCHEMATHESIS_WORKERS        --workers (default 1)
 #   SCHEMATHESIS_SEED           --seed (default: random; the one used is printed)
 #   SCHEMATHESIS_REPORT_DIR     where the reports go (default: in the temp work directory)
 #   SCHEMATHESIS_REPORTS        --report formats (default junit,json,ndjson)
@@ -38,9 +38,12 @@ work=$(mktemp -d)
 url=${2:-$work/truview.db}
 case "$url" in postgres://*|postgresql://*) backend=postgres ;; *) backend=sqlite ;; esac
 
-max_examples=${SCHEMATHESIS_MAX_EXAMPLES:-200}
+max_examples=${SCHEMATHESIS_MAX_EXAMPLES:-150}
 min_cases=${SCHEMATHESIS_MIN_CASES:-5000}
-workers=${SCHEMATHESIS_WORKERS:-2}
+# One worker: with two, CPython 3.11's compile() (which hypothesis calls while describing
+# strategies) now and then fails with "SystemError: AST constructor recursion depth
+# mismatch" when two threads race in it, an error of the tool, not of the server.
+workers=${SCHEMATHESIS_WORKERS:-1}
 seed=${SCHEMATHESIS_SEED:-$RANDOM$RANDOM}
 reports=${SCHEMATHESIS_REPORTS:-junit,json,ndjson}
 report_dir=${SCHEMATHESIS_REPORT_DIR:-$work/report}
@@ -167,6 +170,13 @@ values = ["4006381333931", "012345678905", "96385074", "00012345600012"]
 # A body over the 64 KiB JSON limit is refused with 413, which is a rejection too.
 [checks.negative_data_rejection]
 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
+
+# Logout ends the session of the token it is called with, which is the run's own session
+# (schemathesis sets one token per security scheme): fuzzing it would turn the rest of the
+# run into 401s. Its behaviour is covered by tests/api/account_security.rs instead.
+[[operations]]
+include-name = "POST /api/v1/auth/logout"
+enabled = false
 
 [[operations]]
 include-name = "PATCH /api/v1/staff/{id}"
