@@ -353,6 +353,8 @@ fn submissions(state: &web::Data<AppState>, n: usize, round: usize) -> Vec<(Stri
                 delivered_at: None,
                 locale: None,
                 created_at: 0,
+                status: "paid".into(),
+                updated_at: None,
             };
             let flow_row = flow.clone();
             st.db

@@ -19,7 +19,7 @@ use crate::domain::order::{
 use crate::error::{Error, Result};
 use crate::store;
 use crate::store::audit::Entry;
-use crate::store::orders::{IdempotentAnswer, ImportedOrder, OrderItem};
+use crate::store::orders::{IdempotentAnswer, Order, OrderItem};
 
 /// An amount: a decimal string (`"19.90"`) or a JSON number (`19.9`).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -378,7 +378,7 @@ pub async fn import(
                 price_minor: it.price_minor,
             })
             .collect();
-        let row = ImportedOrder {
+        let row = Order {
             id,
             vendor_id: vendor_id.to_owned(),
             order_ref: order.order_ref.into_string(),

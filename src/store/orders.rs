@@ -24,6 +24,10 @@ pub struct Order {
     pub delivered_at: Option<i64>,
     pub locale: Option<String>,
     pub created_at: i64,
+    /// `paid`, `fulfilled`, `delivered`, `cancelled` or `refunded`.
+    pub status: String,
+    /// When a re-import last changed it; `None` if never.
+    pub updated_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -89,26 +93,6 @@ pub fn clear_contacts(conn: &mut DbConn, vendor_id: &str, order_ids: &[String]) 
 /// 65,535 bind parameters (an order row has 14 columns).
 const CHUNK: usize = 1_000;
 
-/// An order row as the importer writes it (with its status and re-import instant).
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = orders)]
-pub struct ImportedOrder {
-    pub id: String,
-    pub vendor_id: String,
-    pub order_ref: String,
-    pub email_hmac: Option<String>,
-    pub phone_hmac: Option<String>,
-    pub customer_name: Option<String>,
-    pub total_minor: Option<i64>,
-    pub currency: Option<String>,
-    pub purchased_at: i64,
-    pub delivered_at: Option<i64>,
-    pub locale: Option<String>,
-    pub created_at: i64,
-    pub status: String,
-    pub updated_at: Option<i64>,
-}
-
 /// `(order_ref, id)` of the vendor's orders among `refs`.
 pub fn ids_by_ref(conn: &mut DbConn, vendor_id: &str, refs: &[String]) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
@@ -123,7 +107,7 @@ pub fn ids_by_ref(conn: &mut DbConn, vendor_id: &str, refs: &[String]) -> Result
 }
 
 /// Inserts new orders with multi-row INSERTs.
-pub fn insert_imported(conn: &mut DbConn, rows: &[ImportedOrder]) -> Result<()> {
+pub fn insert_imported(conn: &mut DbConn, rows: &[Order]) -> Result<()> {
     for chunk in rows.chunks(CHUNK) {
         crate::insert_many!(conn, orders::table, chunk)?;
     }
@@ -132,7 +116,7 @@ pub fn insert_imported(conn: &mut DbConn, rows: &[ImportedOrder]) -> Result<()> 
 
 /// A re-import: the fields that may change after the purchase (`id`, `vendor_id`,
 /// `order_ref`, `purchased_at` and `created_at` of `row` are ignored).
-pub fn update_imported(conn: &mut DbConn, id: &str, row: &ImportedOrder) -> Result<()> {
+pub fn update_imported(conn: &mut DbConn, id: &str, row: &Order) -> Result<()> {
     diesel::update(orders::table.find(id))
         .set((
             orders::email_hmac.eq(&row.email_hmac),
@@ -166,14 +150,14 @@ pub fn insert_items(conn: &mut DbConn, items: &[OrderItem]) -> Result<()> {
 }
 
 /// An order, its items and the ids of the reviews bound to it.
-pub type OrderRecord = (ImportedOrder, Vec<OrderItem>, Vec<String>);
+pub type OrderRecord = (Order, Vec<OrderItem>, Vec<String>);
 
 /// One of the vendor's orders by the vendor's order number, with its items (by SKU) and the ids
 /// of the reviews bound to it.
 pub fn by_ref(conn: &mut DbConn, vendor_id: &str, order_ref: &str) -> Result<Option<OrderRecord>> {
     let Some(order) = orders::table
         .filter(orders::vendor_id.eq(vendor_id).and(orders::order_ref.eq(order_ref)))
-        .select(ImportedOrder::as_select())
+        .select(Order::as_select())
         .first(conn)
         .optional()?
     else {

@@ -284,6 +284,8 @@ pub mod fixtures {
                 delivered_at: None,
                 locale: Some("en".into()),
                 created_at: state.clock.now_ms(),
+                status: "paid".into(),
+                updated_at: None,
             };
             let items: Vec<OrderItem> = skus
                 .iter()
