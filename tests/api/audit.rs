@@ -183,21 +183,25 @@ async fn t17_tampered_rows_are_detected() {
         ),
         (
             "overwritten hash",
-            |v| format!("UPDATE audit_log SET hash = 'ff' || substr(hash, 3) WHERE vendor_id = '{v}' AND seq = 2"),
+            |v| {
+                format!("UPDATE audit_log SET hash = CASE WHEN substr(hash, 1, 2) = 'ff' THEN 'ee' ELSE 'ff' END || substr(hash, 3) WHERE vendor_id = '{v}' AND seq = 2")
+            },
             "audit row 2: contents altered",
         ),
         (
             "altered link",
             |v| {
                 format!(
-                    "UPDATE audit_log SET prev_hash = 'ab' || substr(prev_hash, 3) WHERE vendor_id = '{v}' AND seq = 4"
+                    "UPDATE audit_log SET prev_hash = CASE WHEN substr(prev_hash, 1, 2) = 'ab' THEN 'cd' ELSE 'ab' END || substr(prev_hash, 3) WHERE vendor_id = '{v}' AND seq = 4"
                 )
             },
             "audit row 4: previous-hash link altered",
         ),
         (
             "altered head",
-            |v| format!("UPDATE vendors SET audit_head = 'ab' || substr(audit_head, 3) WHERE id = '{v}'"),
+            |v| {
+                format!("UPDATE vendors SET audit_head = CASE WHEN substr(audit_head, 1, 2) = 'ab' THEN 'cd' ELSE 'ab' END || substr(audit_head, 3) WHERE id = '{v}'")
+            },
             "audit row 8: chain head does not match the last row",
         ),
     ];
