@@ -130,9 +130,7 @@ pub async fn signup(core: &Core, input: NewVendor, client_ip: Option<IpAddr>) ->
     }
     password::check_policy(&input.owner_password, input.owner_email.as_str())?;
     // Per client bucket: an IPv6 client is counted by its /64, as every per-IP limit is.
-    let ip = client_ip
-        .map_or_else(|| "unknown".to_owned(), |ip| crate::security::ratelimit::ClientKey::of(ip).addr().to_string());
-    core.signups.take(&ip, core.clock.now_ms())?;
+    core.signups.take(&crate::domain::client::bucket_label(client_ip), core.clock.now_ms())?;
     create_vendor(core, input, "signup").await
 }
 

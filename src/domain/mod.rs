@@ -1,6 +1,7 @@
 //! Pure rules: no I/O, no clock, no database. Tested by unit tests.
 
 pub mod account;
+pub mod client;
 pub mod contact;
 pub mod ids;
 pub mod maturity;

@@ -153,27 +153,11 @@ pub const QUICK_RATINGS_PER_IP_PER_VENDOR_PER_DAY: i64 = 20;
 
 const DAY_MS: i64 = 86_400_000;
 
-/// The client address a cap counts: IPv4 as is, IPv6 by its /64 (one subscriber's
-/// allocation), and one shared bucket when the address is unknown.
-pub fn ip_bucket(ip: Option<std::net::IpAddr>) -> String {
-    match ip {
-        Some(std::net::IpAddr::V4(v4)) => v4.to_string(),
-        Some(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-        None => "unknown".into(),
-    }
-}
-
 /// A daily cap: its storage key (hashed: no raw address is stored) and when it lapses,
 /// on the service clock (UTC days).
 pub fn daily_cap(kind: &str, scope: &str, ip: Option<std::net::IpAddr>, now_ms: i64) -> (String, i64) {
     let day = now_ms.div_euclid(DAY_MS);
-    (sha256_hex(&format!("{kind}\0{scope}\0{}\0{day}", ip_bucket(ip))), (day + 1) * DAY_MS)
+    (sha256_hex(&format!("{kind}\0{scope}\0{}\0{day}", super::client::bucket_label(ip))), (day + 1) * DAY_MS)
 }
 
 #[cfg(test)]
@@ -184,7 +168,7 @@ mod cap_tests {
     fn caps_are_per_day_and_ipv6_counts_by_64() {
         let a: std::net::IpAddr = "2001:db8:1:2::1".parse().unwrap();
         let b: std::net::IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
-        assert_eq!(ip_bucket(Some(a)), ip_bucket(Some(b)));
+        assert_eq!(crate::domain::client::bucket_label(Some(a)), crate::domain::client::bucket_label(Some(b)));
         assert_eq!(daily_cap("vote", "r", Some(a), 10).0, daily_cap("vote", "r", Some(b), DAY_MS - 1).0);
         assert_ne!(daily_cap("vote", "r", Some(a), 10).0, daily_cap("vote", "r", Some(a), DAY_MS).0);
         assert_eq!(daily_cap("vote", "r", None, 10).1, DAY_MS);

@@ -31,19 +31,8 @@ use crate::error::{Error, Result};
 pub struct ClientKey(IpAddr);
 
 impl ClientKey {
-    /// The bucket as an address (IPv6 with its interface bits zeroed).
-    pub fn addr(self) -> IpAddr {
-        self.0
-    }
-
     pub fn of(ip: IpAddr) -> ClientKey {
-        match ip {
-            IpAddr::V4(_) => ClientKey(ip),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => ClientKey(IpAddr::V4(v4)),
-                None => ClientKey(IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1)))),
-            },
-        }
+        ClientKey(crate::domain::client::bucket(ip))
     }
 }
 
