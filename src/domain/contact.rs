@@ -20,11 +20,17 @@ impl Email {
         if local.is_empty() || local.len() > 64 || local.contains('@') {
             return Err(invalid());
         }
+        // IDNA: an internationalised domain is kept in its ASCII (punycode) form, so
+        // `ann@bücher.example` and `ann@xn--bcher-kva.example` are one contact.
+        let domain = match url::Host::parse(domain) {
+            Ok(url::Host::Domain(d)) => d,
+            _ => return Err(invalid()),
+        };
         let labels: Vec<&str> = domain.split('.').collect();
         if labels.len() < 2 || labels.iter().any(|l| l.is_empty() || l.starts_with('-') || l.ends_with('-')) {
             return Err(invalid());
         }
-        Ok(Email(email))
+        Ok(Email(format!("{local}@{domain}")))
     }
 
     pub fn as_str(&self) -> &str {
@@ -36,9 +42,18 @@ impl Email {
     }
 }
 
-/// A phone number in E.164 form (`+` and 8–15 digits), from common written forms.
+/// A phone number in E.164 form, checked against libphonenumber's numbering plan
+/// (`phonenumber` crate): written forms with `+` or `00` and separators are accepted,
+/// numbers outside any assigned range are refused.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Phone(String);
+pub struct Phone {
+    e164: String,
+    kind: phonenumber::Type,
+    country: Option<phonenumber::country::Id>,
+}
+
+/// What kind of line a number is, as far as the numbering plan tells.
+pub use phonenumber::Type as PhoneKind;
 
 impl Phone {
     pub fn parse(field: &str, raw: &str) -> Result<Phone> {
@@ -49,7 +64,7 @@ impl Phone {
             return Err(invalid());
         }
         let rest = trimmed.strip_prefix('+').or_else(|| trimmed.strip_prefix("00")).ok_or_else(invalid)?;
-        let mut digits = String::new();
+        let mut digits = String::with_capacity(16);
         for c in rest.chars() {
             match c {
                 '0'..='9' => digits.push(c),
@@ -60,11 +75,27 @@ impl Phone {
         if !(8..=15).contains(&digits.len()) || digits.starts_with('0') {
             return Err(invalid());
         }
-        Ok(Phone(format!("+{digits}")))
+        let number = phonenumber::parse(None, format!("+{digits}")).map_err(|_| invalid())?;
+        if !number.is_valid() {
+            return Err(Error::validation(field, "is not an assigned phone number (checked against the numbering plan)"));
+        }
+        let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+        let kind = number.number_type(&phonenumber::metadata::DATABASE);
+        Ok(Phone { e164, kind, country: number.country().id() })
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.e164
+    }
+
+    /// Mobile, fixed line, premium rate, …
+    pub fn kind(&self) -> PhoneKind {
+        self.kind
+    }
+
+    /// ISO 3166-1 alpha-2 code of the number's country (`GB`), if the plan names one.
+    pub fn country(&self) -> Option<String> {
+        self.country.map(|c| c.as_ref().to_owned())
     }
 }
 
@@ -76,6 +107,7 @@ mod tests {
     fn emails() {
         assert_eq!(Email::parse("e", "  Ann@Shop.Example ").unwrap().as_str(), "ann@shop.example");
         assert_eq!(Email::parse("e", "ann@shop.example").unwrap().domain(), "shop.example");
+        assert_eq!(Email::parse("e", "Ann@Bücher.Example").unwrap().as_str(), "ann@xn--bcher-kva.example");
         for bad in
             ["", "ann", "ann@", "@shop.example", "ann@shop", "a b@shop.example", "ann@-x.example", "ann@shop..example"]
         {
@@ -101,7 +133,12 @@ mod tests {
     fn phones() {
         assert_eq!(Phone::parse("p", "+44 20 7946-0958").unwrap().as_str(), "+442079460958");
         assert_eq!(Phone::parse("p", "0049 (30) 1234567").unwrap().as_str(), "+49301234567");
-        for bad in ["", "2079460958", "+12", "+0123456789", "+44 20 7946 0958 ext 1", "+4420794609581234"] {
+        let mobile = Phone::parse("p", "+44 7700 900123").unwrap();
+        assert_eq!((mobile.as_str(), mobile.kind(), mobile.country().as_deref()), ("+447700900123", PhoneKind::Mobile, Some("GB")));
+        assert_eq!(Phone::parse("p", "+44 909 879 0000").unwrap().kind(), PhoneKind::PremiumRate);
+        for bad in
+            ["", "2079460958", "+12", "+0123456789", "+44 20 7946 0958 ext 1", "+4420794609581234", "+449999999999"]
+        {
             assert!(Phone::parse("p", bad).is_err(), "{bad}");
         }
     }
