@@ -23,6 +23,7 @@ pub mod kyp;
 pub mod reviews;
 pub mod security;
 pub mod store;
+pub mod syndication;
 pub mod telemetry;
 pub mod worker;
 

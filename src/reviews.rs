@@ -308,7 +308,14 @@ pub async fn erase(core: &Core, vendor_id: String, actor: String, hmac: String) 
             let evidence_json = serde_json::to_string(&erased).map_err(Error::internal)?;
             let checks_json = serde_json::to_string(&assessment.checks).map_err(Error::internal)?;
             for review in &reviews {
-                store::reviews::deidentify(conn, review, &evidence_json, &checks_json, i32::from(assessment.level))?;
+                store::reviews::deidentify(
+                    conn,
+                    review,
+                    &evidence_json,
+                    &checks_json,
+                    i32::from(assessment.level),
+                    now,
+                )?;
             }
             let orders_cleared = store::orders::clear_contacts(conn, &vendor_id, &order_ids)?;
             // Flows whose evidence names the contact, and flows bound to the buyer's

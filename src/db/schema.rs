@@ -11,6 +11,7 @@ diesel::table! {
         audit_seq -> BigInt,
         audit_head -> Text,
         created_at -> BigInt,
+        feed_token_hash -> Nullable<Text>,
     }
 }
 
@@ -141,6 +142,7 @@ diesel::table! {
         created_at -> BigInt,
         published_at -> Nullable<BigInt>,
         decided_at -> Nullable<BigInt>,
+        changed_at -> BigInt,
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod client;
 pub mod contact;
+pub mod feed;
 pub mod ids;
 pub mod maturity;
 pub mod moderation;

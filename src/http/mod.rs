@@ -16,6 +16,7 @@ pub mod public;
 pub mod reports;
 pub mod spec;
 pub mod staff;
+pub mod syndication;
 pub mod text;
 pub mod vendors;
 pub mod widget_key;
@@ -88,7 +89,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(reports::routes)
         .configure(privacy::routes)
         .configure(products::routes)
-        .configure(orders::routes);
+        .configure(orders::routes)
+        .configure(syndication::routes);
 }
 
 /// The whole application for one worker.
@@ -190,6 +192,20 @@ async fn client_limits(
     Ok(ratelimit::serving(ip, next.call(req)).await?.map_into_left_body())
 }
 
+/// The request target as logged: a path that carries a secret (a feed URL's token) is
+/// logged as its route, and query values are dropped (flow tokens, codes), keeping names.
+fn loggable_target(uri: &actix_web::http::Uri) -> String {
+    let path = uri.path();
+    let path = if path.starts_with("/feeds/") { "/feeds/{feed_token}/…" } else { path };
+    match uri.query() {
+        None => path.to_owned(),
+        Some(q) => {
+            let names: Vec<&str> = q.split('&').map(|pair| pair.split('=').next().unwrap_or("")).collect();
+            format!("{path}?{}", names.join("=…&") + "=…")
+        }
+    }
+}
+
 /// The root span of every request: tracing-actix-web's fields, but `http.client_ip` is the
 /// client the limiter uses (trusted-proxy aware), not the left-most `X-Forwarded-For` entry
 /// that `realip_remote_addr()` would believe from anyone.
@@ -212,7 +228,7 @@ impl RootSpanBuilder for ClientSpan {
             http.host = %conn.host(),
             http.client_ip = %client.map(|ip| ip.to_string()).unwrap_or_default(),
             http.user_agent = %user_agent,
-            http.target = %request.uri().path_and_query().map(|p| p.as_str()).unwrap_or(""),
+            http.target = %loggable_target(request.uri()),
             http.status_code = tracing::field::Empty,
             otel.name = %format!("{method} {route}"),
             otel.kind = "server",

@@ -41,7 +41,7 @@ pub struct ByEmail {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ByPhone {
-    /// The buyer's phone in international form, e.g. `+44 7700 900123`.
+    /// The buyer's phone in international form, e.g. `+44 7400 123123`.
     #[schema(max_length = 64, pattern = r"^(?:\+|00)[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}[ ().-]*$")]
     pub phone: String,
 }

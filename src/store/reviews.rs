@@ -201,6 +201,7 @@ pub fn set_status(conn: &mut DbConn, review: &Review, next: Status, reason: Opti
         reviews::reject_reason.eq(reason),
         reviews::decided_at.eq(now),
         reviews::published_at.eq(published_at),
+        reviews::changed_at.eq(now),
     ))
     .execute(conn)?;
     if n == 0 {
@@ -226,13 +227,21 @@ pub fn upsert_reply(conn: &mut DbConn, reply: &Reply) -> Result<Reply> {
                     replies::updated_at.eq(reply.updated_at),
                 ))
                 .execute(conn)?;
+            touch(conn, &reply.review_id, reply.updated_at)?;
             Ok(Reply { created_at: old.created_at, ..reply.clone() })
         }
         None => {
             diesel::insert_into(replies::table).values(reply).execute(conn)?;
+            touch(conn, &reply.review_id, reply.updated_at)?;
             Ok(reply.clone())
         }
     }
+}
+
+/// Marks a review changed (syndication's `since` picks it up again).
+fn touch(conn: &mut DbConn, review_id: &str, now: i64) -> Result<()> {
+    diesel::update(reviews::table.find(review_id)).set(reviews::changed_at.eq(now)).execute(conn)?;
+    Ok(())
 }
 
 /// Takes one unit of a daily cap: true if `cap_key` had fewer than `limit` uses (and now
@@ -423,6 +432,7 @@ pub fn deidentify(
     evidence_json: &str,
     checks_json: &str,
     level: i32,
+    now: i64,
 ) -> Result<()> {
     // Conditional on the state read by the caller, like `set_status`: a decision made
     // meanwhile would otherwise leave the aggregates counting the old state (M9).
@@ -441,6 +451,7 @@ pub fn deidentify(
         reviews::checks.eq(checks_json),
         reviews::maturity_level.eq(level),
         reviews::erased.eq(true),
+        reviews::changed_at.eq(now),
     ))
     .execute(conn)?;
     if n == 0 {
@@ -539,4 +550,62 @@ pub fn rebuild_aggregates(conn: &mut DbConn, vendor_id: &str) -> Result<()> {
 /// Inserts many replies in one statement per backend (seeding, imports).
 pub fn insert_replies_batch(conn: &mut DbConn, rows: &[Reply]) -> Result<usize> {
     Ok(crate::insert_many!(conn, replies::table, rows)?)
+}
+
+/// What syndication reads: published reviews of one vendor in id order (ids are UUIDv7, so
+/// creation order), each with its product row and public reply.
+pub struct SyndicationQuery {
+    /// Only reviews published or changed at or after this instant (Unix ms).
+    pub since: Option<i64>,
+    /// Keyset: ids after this one.
+    pub after: Option<String>,
+    pub limit: i64,
+    /// Google's feed: product reviews only, insider reviews left out (SPEC §11).
+    pub google: bool,
+}
+
+pub type Syndicated = (Review, Option<crate::store::products::Product>, Option<Reply>);
+
+pub fn syndicated_page(conn: &mut DbConn, vendor_id: &str, q: &SyndicationQuery) -> Result<Vec<Syndicated>> {
+    use crate::db::schema::products;
+    let mut query = reviews::table
+        .left_join(products::table.on(products::vendor_id.eq(reviews::vendor_id).and(products::sku.eq(reviews::sku))))
+        .left_join(replies::table)
+        .filter(reviews::vendor_id.eq(vendor_id).and(reviews::status.eq(Status::Published.as_str())))
+        .into_boxed();
+    if q.google {
+        query = query.filter(reviews::sku.ne("").and(reviews::insider.eq(false)));
+    }
+    if let Some(since) = q.since {
+        query = query.filter(
+            reviews::published_at.ge(since).or(reviews::changed_at.ge(since)).or(reviews::created_at.ge(since)),
+        );
+    }
+    if let Some(after) = &q.after {
+        query = query.filter(reviews::id.gt(after.clone()));
+    }
+    Ok(query
+        .order(reviews::id.asc())
+        .limit(q.limit)
+        .select((
+            Review::as_select(),
+            Option::<crate::store::products::Product>::as_select(),
+            Option::<Reply>::as_select(),
+        ))
+        .load(conn)?)
+}
+
+/// Reviews that were public once and are not now (rejected or flagged after publication),
+/// changed at or after `since`: an incremental feed tells aggregators to drop them.
+pub fn withdrawn_since(conn: &mut DbConn, vendor_id: &str, since: i64, google: bool) -> Result<Vec<String>> {
+    let mut query = reviews::table
+        .filter(reviews::vendor_id.eq(vendor_id))
+        .filter(reviews::status.ne(Status::Published.as_str()))
+        .filter(reviews::published_at.is_not_null())
+        .filter(reviews::changed_at.ge(since))
+        .into_boxed();
+    if google {
+        query = query.filter(reviews::sku.ne(""));
+    }
+    Ok(query.order(reviews::id.asc()).select(reviews::id).load(conn)?)
 }

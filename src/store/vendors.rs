@@ -93,3 +93,27 @@ pub fn origin_registered(conn: &mut DbConn, origin: &str) -> Result<bool> {
         .iter()
         .any(|json| serde_json::from_str::<Vec<String>>(json).unwrap_or_default().iter().any(|o| o == origin)))
 }
+
+/// Sets or clears the SHA-256 of the vendor's secret feed token.
+pub fn set_feed_token(conn: &mut DbConn, vendor_id: &str, token_hash: Option<&str>) -> Result<()> {
+    diesel::update(vendors::table.find(vendor_id)).set(vendors::feed_token_hash.eq(token_hash)).execute(conn)?;
+    Ok(())
+}
+
+/// The vendor whose feed token has this SHA-256.
+pub fn by_feed_token(conn: &mut DbConn, token_hash: &str) -> Result<Option<Vendor>> {
+    Ok(vendors::table
+        .filter(vendors::feed_token_hash.eq(token_hash))
+        .select(Vendor::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn has_feed(conn: &mut DbConn, vendor_id: &str) -> Result<bool> {
+    Ok(vendors::table
+        .find(vendor_id)
+        .select(vendors::feed_token_hash.is_not_null())
+        .first::<bool>(conn)
+        .optional()?
+        .unwrap_or(false))
+}

@@ -14,6 +14,7 @@ mod orders;
 mod privacy;
 mod public_writes;
 mod reviews;
+mod syndication;
 mod tenancy;
 mod tenancy_rows;
 mod widget_cache;

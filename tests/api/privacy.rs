@@ -12,7 +12,7 @@ async fn t18_gdpr_erase_and_export() {
     let app = spawn_app().await;
     let vendor = app.vendor("Gdpr").await;
     let email = "erase.me@mail.example";
-    let order = app.order(&vendor, "ORD-G1", Some(email), Some("+447700900123"), &["SKU-G"]).await;
+    let order = app.order(&vendor, "ORD-G1", Some(email), Some("+447400123123"), &["SKU-G"]).await;
     // A verified-buyer review on the order, and a self-declared one with the same e-mail.
     let token = app.flow(&vendor, Some("SKU-G")).await;
     app.attach_identity(&token, Some(email), None).await;
@@ -43,7 +43,7 @@ async fn t18_gdpr_erase_and_export() {
         data["reviews"].as_array().unwrap().iter().map(|r| r["author"].as_str().unwrap()).collect();
     names.sort();
     assert_eq!(names, ["Erin", "Erin Erase"]);
-    let by_phone = json(export(json!({"phone": "+44 7700 900123"})).await, StatusCode::OK).await;
+    let by_phone = json(export(json!({"phone": "+44 7400 123123"})).await, StatusCode::OK).await;
     assert_eq!(by_phone["orders"].as_array().unwrap().len(), 1);
 
     let before = json(app.get(&format!("/api/v1/public/{}/summary", vendor.pk)).await, StatusCode::OK).await;
@@ -57,7 +57,7 @@ async fn t18_gdpr_erase_and_export() {
     // Contacts are gone: nothing is found any more, by e-mail or phone.
     let data = json(export(json!({"email": "erase.me@mail.example"})).await, StatusCode::OK).await;
     assert_eq!((data["orders"].as_array().unwrap().len(), data["reviews"].as_array().unwrap().len()), (0, 0));
-    let data = json(export(json!({"phone": "+447700900123"})).await, StatusCode::OK).await;
+    let data = json(export(json!({"phone": "+447400123123"})).await, StatusCode::OK).await;
     assert_eq!(data["orders"].as_array().unwrap().len(), 0);
     // Reviews stay, de-identified, level 0, marked erased; aggregates follow.
     let page = json(app.get(&format!("/api/v1/public/{}/reviews", vendor.pk)).await, StatusCode::OK).await;
@@ -81,7 +81,7 @@ async fn t18_gdpr_erase_and_export() {
             Method::POST,
             "/api/v1/privacy/erase",
             Some(&vendor.token),
-            Some(&json!({"email": email, "phone": "+447700900123"})),
+            Some(&json!({"email": email, "phone": "+447400123123"})),
         )
         .await;
     assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
@@ -209,7 +209,7 @@ async fn m12_export_is_a_post_without_contacts_in_the_url() {
     // Exactly one of e-mail or phone; nothing else.
     for bad in [
         json!({}),
-        json!({"email": "post.me@mail.example", "phone": "+447700900123"}),
+        json!({"email": "post.me@mail.example", "phone": "+447400123123"}),
         json!({"email": "post.me@mail.example", "extra": 1}),
         json!({"email": null}),
     ] {
@@ -233,7 +233,7 @@ async fn m12_erase_deletes_flows_bound_to_the_order() {
     use truview::domain::maturity::{Purchase, PurchaseMethod};
     let app = spawn_app().await;
     let vendor = app.vendor("Flow Erase").await;
-    let (email, phone) = ("flow.buyer@mail.example", "+447700900456");
+    let (email, phone) = ("flow.buyer@mail.example", "+447400123456");
     let order = app.order(&vendor, "ORD-F1", Some(email), Some(phone), &["SKU-F"]).await;
     let unrelated = app.flow(&vendor, Some("SKU-F")).await;
     let token = app.flow(&vendor, Some("SKU-F")).await;
@@ -277,7 +277,7 @@ async fn m12_export_includes_replies_and_evidence() {
     let email = "full.export@mail.example";
     let order = app.order(&vendor, "ORD-X1", Some(email), None, &["SKU-X"]).await;
     let token = app.flow(&vendor, Some("SKU-X")).await;
-    app.attach_identity(&token, None, Some("+447700900789")).await;
+    app.attach_identity(&token, None, Some("+447400123789")).await;
     app.attach_purchase(&token, &order).await;
     let verified = json(app.submit(&token, 2, json!({})).await, StatusCode::CREATED).await;
     let id = verified["id"].as_str().unwrap().to_owned();

@@ -80,6 +80,13 @@ pub fn rows() -> Vec<Row> {
             Some(json!([{"order_id": "T13-NEW", "items": [{"sku": "SKU-T13"}], "purchased_at": "2026-11-01"}]))
         }),
         row(Method::GET, "/api/v1/orders/{order_id}", StaffOrSecret, no_body),
+        // Syndication: the feed URL's token is its only credential (a foreign or unknown
+        // token is 404: `syndication::google_feed_validates_…`); set-up is the owner's.
+        row(Method::GET, "/api/v1/syndication", StaffOrSecret, no_body),
+        row(Method::POST, "/api/v1/syndication/google-feed", Owner, no_body),
+        row(Method::DELETE, "/api/v1/syndication/google-feed", Owner, no_body),
+        row(Method::GET, "/api/v1/syndication/reviews.json", StaffOrSecret, no_body),
+        row(Method::GET, "/feeds/{feed_token}/google-product-reviews.xml", Public, no_body),
     ]
     .into_iter()
     .chain(crate::tenancy_rows::rows())
@@ -235,6 +242,7 @@ async fn t13_key_scope() {
         ("/api/v1/audit", &a.vendor.token),
         ("/api/v1/products", &a.vendor.token),
         ("/api/v1/products", &a.vendor.sk),
+        ("/api/v1/syndication/reviews.json", &a.vendor.sk),
     ] {
         let text = app.request(Method::GET, path, Some(token), None).await.text().await.unwrap();
         for foreign in
