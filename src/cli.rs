@@ -98,6 +98,67 @@ pub async fn vendor_create(
     Ok(())
 }
 
+/// `truview orders import`: a progress bar on a terminal, one line per chunk otherwise.
+pub async fn orders_import(
+    settings: Settings,
+    vendor_id: &str,
+    file: &Path,
+    format: &str,
+    opts: crate::kyp::bulk::BulkOptions,
+) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+
+    use crate::kyp::bulk::{FileFormat, Progress};
+    let format = match format {
+        "auto" | "native" => FileFormat::native_for(file)?,
+        other => anyhow::bail!("unknown --format {other}: expected auto or native"),
+    };
+    let core = Core::new(settings, Deps::default())?;
+    let total = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    let terminal = std::io::stderr().is_terminal();
+    let bar = if terminal { indicatif::ProgressBar::new(total) } else { indicatif::ProgressBar::hidden() };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>10} [{bar:40}] {bytes}/{total_bytes} {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let started = std::time::Instant::now();
+    let summary = crate::kyp::bulk::import_file(&core, vendor_id, file, &format, &opts, |p| match p {
+        Progress::Validating { bytes, .. } => {
+            bar.set_message("checking");
+            bar.set_position(bytes);
+        }
+        Progress::Committed { index, orders, replayed, bytes, total } => {
+            if bytes == 0 || index == 0 {
+                bar.reset();
+            }
+            bar.set_message("importing");
+            bar.set_position(bytes);
+            if !terminal {
+                let how = if replayed { "already committed" } else { "committed" };
+                eprintln!("chunk {index}: {orders} orders {how} ({bytes}/{total} bytes)");
+            }
+        }
+    })
+    .await;
+    bar.finish_and_clear();
+    let summary = summary.map_err(|e| match e {
+        crate::error::Error::Validation { field, detail } => anyhow::anyhow!("{field}: {detail}"),
+        other => anyhow::Error::new(other),
+    })?;
+    println!(
+        "{} orders in {} chunk(s) (key {}): {} created, {} updated, {} chunk(s) committed by an earlier run; {:.1} s",
+        summary.orders,
+        summary.chunks,
+        summary.key,
+        summary.created,
+        summary.updated,
+        summary.replayed_chunks,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 pub async fn demo(settings: Settings) -> anyhow::Result<()> {
     let core = Core::new(settings, Deps::default())?;
     let (created, password) = crate::demo::seed(&core).await?;

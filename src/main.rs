@@ -69,6 +69,33 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Order files too big for one request.
+    Orders {
+        #[command(subcommand)]
+        command: OrdersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrdersCommand {
+    /// Import a file of orders: validated whole first (nothing is written if any row is
+    /// bad), then committed in chunks; run it again after an interruption to resume.
+    Import {
+        /// The file (CSV with a header row, or a JSON array).
+        file: PathBuf,
+        /// The vendor's id.
+        #[arg(long)]
+        vendor: String,
+        /// `auto` (by content) or `native`.
+        #[arg(long, default_value = "auto")]
+        format: String,
+        /// Orders per transaction.
+        #[arg(long, default_value_t = truview::kyp::bulk::DEFAULT_CHUNK)]
+        chunk: usize,
+        /// Idempotency key prefix (default: from the file's SHA-256, so a rerun resumes).
+        #[arg(long)]
+        key: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -174,6 +201,11 @@ fn run(command: Command, mut settings: Settings) -> anyhow::Result<std::process:
             }
         }
         Command::Audit { command: AuditCommand::Checkpoint } => truview::cli::audit_checkpoint(&settings)?,
+        Command::Orders { command: OrdersCommand::Import { file, vendor, format, chunk, key } } => {
+            let opts = truview::kyp::bulk::BulkOptions { chunk_orders: chunk, key };
+            actix_web::rt::System::new()
+                .block_on(truview::cli::orders_import(settings, &vendor, &file, &format, opts))?;
+        }
         Command::Keys { command } => {
             let path = settings.key_file_path();
             match command {

@@ -10,7 +10,7 @@ use crate::domain::text::{self, Lines};
 use crate::error::{Error, Result};
 
 /// Orders in one import request.
-pub const MAX_ORDERS_PER_IMPORT: usize = 10_000;
+pub const MAX_ORDERS_PER_IMPORT: usize = 100_000;
 /// Line items of one order.
 pub const MAX_ITEMS_PER_ORDER: usize = 1_000;
 

@@ -6,7 +6,7 @@
 //! limit before reading, and stops with 413 as soon as the bytes read exceed it. Memory is
 //! bounded by the limit: the body is collected (at most 50 MiB), hashed for the
 //! `Idempotency-Key`, and decoded record by record (CSV) or as one JSON array capped at
-//! 10,000 orders.
+//! 100,000 orders (the size of the T22 import).
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};

@@ -1,4 +1,5 @@
 //! KYP ("know your purchase"): the vendor's orders, the evidence that a reviewer bought
 //! what they review. Use cases take `&Core` and own their transactions and audit entries.
 
+pub mod bulk;
 pub mod orders;

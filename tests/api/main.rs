@@ -7,6 +7,7 @@ mod audit;
 mod catalogue;
 mod contention;
 mod helpers;
+mod import_crash;
 mod jwt;
 mod limits;
 mod ops;
