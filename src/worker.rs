@@ -12,12 +12,16 @@ use crate::store::audit::Checkpoint;
 
 /// Flows are kept a day past expiry so a late submission is told "expired", not "unknown".
 const FLOW_GRACE_MS: i64 = 86_400_000;
+/// An import's `Idempotency-Key` answers the same for 30 days (a retried or resumed import
+/// within that time writes nothing twice); then the key may be used again.
+pub const IDEMPOTENCY_KEEP_MS: i64 = 30 * 86_400_000;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Pass {
     pub flows_deleted: usize,
     pub refresh_tokens_deleted: usize,
     pub public_write_caps_deleted: usize,
+    pub idempotency_keys_deleted: usize,
 }
 
 pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
@@ -29,6 +33,7 @@ pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
                 flows_deleted: store::flows::purge_expired(conn, now - FLOW_GRACE_MS)?,
                 refresh_tokens_deleted: store::sessions::purge_expired(conn, now)?,
                 public_write_caps_deleted: store::reviews::purge_caps(conn, now)?,
+                idempotency_keys_deleted: store::orders::purge_idempotency(conn, now - IDEMPOTENCY_KEEP_MS)?,
             })
         })
         .await?;
@@ -37,6 +42,7 @@ pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
             flows = pass.flows_deleted,
             refresh_tokens = pass.refresh_tokens_deleted,
             public_write_caps = pass.public_write_caps_deleted,
+            idempotency_keys = pass.idempotency_keys_deleted,
             "maintenance pass"
         );
     }

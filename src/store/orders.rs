@@ -196,3 +196,9 @@ pub fn store_answer(conn: &mut DbConn, answer: &IdempotentAnswer) -> Result<()> 
     diesel::insert_into(idempotency_keys::table).values(answer).execute(conn)?;
     Ok(())
 }
+
+/// Forgets idempotency answers stored before `before` (worker maintenance).
+pub fn purge_idempotency(conn: &mut DbConn, before: i64) -> Result<usize> {
+    use crate::db::schema::idempotency_keys;
+    Ok(diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before))).execute(conn)?)
+}

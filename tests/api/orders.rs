@@ -243,7 +243,7 @@ async fn idempotency_key_replays_the_answer_and_refuses_another_body() {
     let order = json(get_order(&app, &vendor.sk, "A-1001").await, StatusCode::OK).await;
     assert_eq!(order["status"], "paid");
 
-    let res = import(&app, &vendor.sk, "application/json", other, Some("bad key with spaces")).await;
+    let res = import(&app, &vendor.sk, "application/json", other.clone(), Some("bad key with spaces")).await;
     let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
     assert_eq!(problem["field"], "Idempotency-Key");
     // Keys are per vendor: another vendor may use the same key.
@@ -251,6 +251,16 @@ async fn idempotency_key_replays_the_answer_and_refuses_another_body() {
     let res = import(&app, &other_vendor.sk, "application/json", body, Some("import-2026-11-24")).await;
     assert_eq!(json(res, StatusCode::OK).await, first);
     assert_eq!(order_count(&app, &other_vendor).await, 2);
+
+    // A key is kept 30 days: the worker then forgets it, and the key may carry a new body.
+    app.clock.advance(chrono::Duration::days(29));
+    assert_eq!(truview::worker::run_once(&app.state).await.unwrap().idempotency_keys_deleted, 0);
+    app.clock.advance(chrono::Duration::days(2));
+    assert_eq!(truview::worker::run_once(&app.state).await.unwrap().idempotency_keys_deleted, 2);
+    let res = import(&app, &vendor.sk, "application/json", other, Some("import-2026-11-24")).await;
+    assert_eq!(json(res, StatusCode::OK).await, json!({"created": 0, "updated": 2, "orders": 2}));
+    let order = json(get_order(&app, &vendor.sk, "A-1001").await, StatusCode::OK).await;
+    assert_eq!(order["status"], "refunded");
 }
 
 #[actix_web::test]
