@@ -26,11 +26,14 @@ pub async fn serve(settings: Settings, with_worker: bool) -> anyhow::Result<()> 
             );
         }
     }
-    let worker = with_worker.then(|| actix_web::rt::spawn(crate::worker::run_forever(core.clone())));
+    let owner = crate::funnel::queue::worker_name(&core);
+    let worker = with_worker.then(|| actix_web::rt::spawn(crate::worker::run_forever(core.clone(), owner.clone())));
     // `Application` trims the node's limiter memory itself, with or without the worker.
     app.run_until_stopped().await?;
     if let Some(worker) = worker {
         worker.abort();
+        let released = crate::funnel::queue::release(&core, &owner).await?;
+        tracing::info!(released, "worker stopped; its jobs were handed back");
     }
     tracing::info!("stopped");
     Ok(())
@@ -43,11 +46,33 @@ pub async fn worker(settings: Settings, once: bool) -> anyhow::Result<()> {
         println!("{pass:?}");
         return Ok(());
     }
+    let owner = crate::funnel::queue::worker_name(&core);
     tokio::select! {
-        _ = crate::worker::run_forever(core) => {}
-        _ = tokio::signal::ctrl_c() => tracing::info!("worker stopping"),
+        _ = crate::worker::run_forever(core.clone(), owner.clone()) => {}
+        _ = shutdown_signal() => tracing::info!("worker stopping"),
     }
+    let released = crate::funnel::queue::release(&core, &owner).await?;
+    tracing::info!(released, "worker stopped; its jobs were handed back");
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM (what a process manager sends).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 pub fn migrate(settings: &Settings) -> anyhow::Result<()> {

@@ -48,6 +48,8 @@ pub struct Core {
     pub vendor_levels: VendorLevelCache,
     /// The service's own origin (from `public_url`): its pages may write to the public API.
     pub own_origin: Option<Origin>,
+    /// What each kind of queued job does.
+    pub jobs: crate::funnel::queue::Registry,
 }
 
 impl Core {
@@ -76,6 +78,7 @@ impl Core {
             public_cache: PublicCache::new(settings.public_cache_ttl_secs, settings.public_cache_max_bytes),
             vendor_levels: VendorLevelCache::default(),
             own_origin,
+            jobs: Default::default(),
             settings,
         })
     }

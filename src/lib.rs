@@ -18,6 +18,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod funnel;
 pub mod http;
 pub mod kyp;
 pub mod reviews;

@@ -1,8 +1,9 @@
-//! The background worker. Today it does maintenance: expired review flows, refresh tokens
-//! and lapsed per-IP public-write caps are deleted, and a signed audit checkpoint is logged
-//! hourly. (Each serving process trims its own rate-limiter memory on a timer:
-//! see `http::trim_limiters`.) The funnel's job queue joins
-//! it in a later stage. Several workers may run at once: every pass is idempotent.
+//! The background worker: it runs the durable job queue (`funnel::queue`), does
+//! maintenance (expired review flows, refresh tokens, lapsed per-IP public-write caps, old
+//! idempotency keys and finished jobs are deleted), and logs a signed audit checkpoint
+//! hourly. (Each serving process trims its own rate-limiter memory on a timer: see
+//! `http::trim_limiters`.) Several workers may run at once: every pass is idempotent and
+//! jobs are claimed under leases.
 
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ pub struct Pass {
     pub refresh_tokens_deleted: usize,
     pub public_write_caps_deleted: usize,
     pub idempotency_keys_deleted: usize,
+    pub jobs_deleted: usize,
 }
 
 pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
@@ -34,6 +36,7 @@ pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
                 refresh_tokens_deleted: store::sessions::purge_expired(conn, now)?,
                 public_write_caps_deleted: store::reviews::purge_caps(conn, now)?,
                 idempotency_keys_deleted: store::orders::purge_idempotency(conn, now - IDEMPOTENCY_KEEP_MS)?,
+                jobs_deleted: store::jobs::purge_done(conn, now - crate::funnel::queue::DONE_KEEP_MS)?,
             })
         })
         .await?;
@@ -43,6 +46,7 @@ pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
             refresh_tokens = pass.refresh_tokens_deleted,
             public_write_caps = pass.public_write_caps_deleted,
             idempotency_keys = pass.idempotency_keys_deleted,
+            jobs = pass.jobs_deleted,
             "maintenance pass"
         );
     }
@@ -83,7 +87,10 @@ pub async fn log_audit_checkpoint(
     Ok(Some(checkpoint))
 }
 
-pub async fn run_forever(core: std::sync::Arc<Core>) {
+/// The worker loop: maintenance and queued jobs every `worker_interval_secs`, an audit
+/// checkpoint hourly. `owner` names this worker's job leases (see `funnel::queue`); the
+/// caller releases them when it stops the loop.
+pub async fn run_forever(core: std::sync::Arc<Core>, owner: String) {
     let mut interval = tokio::time::interval(Duration::from_secs(core.settings.worker_interval_secs.max(1)));
     let mut checkpoints = tokio::time::interval(AUDIT_CHECKPOINT_EVERY);
     let mut last_checkpoint = None;
@@ -92,6 +99,11 @@ pub async fn run_forever(core: std::sync::Arc<Core>) {
             _ = interval.tick() => {
                 if let Err(e) = run_once(&core).await {
                     tracing::warn!(error = %e, "worker pass failed");
+                }
+                match crate::funnel::queue::drain(&core, &owner).await {
+                    Ok(r) if r.claimed > 0 => tracing::info!(claimed = r.claimed, done = r.done, retried = r.retried, dead = r.dead, lost = r.lost, "jobs run"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "job pass failed"),
                 }
             }
             _ = checkpoints.tick() => {

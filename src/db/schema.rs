@@ -219,6 +219,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        vendor_id -> Nullable<Text>,
+        name -> Text,
+        payload -> Text,
+        idempotency_key -> Nullable<Text>,
+        priority -> Integer,
+        run_at -> BigInt,
+        state -> Text,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(staff -> vendors (vendor_id));
 diesel::joinable!(api_keys -> vendors (vendor_id));
 diesel::joinable!(refresh_tokens -> staff (staff_id));
@@ -227,6 +247,7 @@ diesel::joinable!(replies -> reviews (review_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     vendors,
+    jobs,
     staff,
     refresh_tokens,
     api_keys,
@@ -262,4 +283,5 @@ pub const TABLES: &[&str] = &[
     "public_write_caps",
     "idempotency_keys",
     "audit_log",
+    "jobs",
 ];

@@ -5,6 +5,7 @@ pub mod client;
 pub mod contact;
 pub mod feed;
 pub mod ids;
+pub mod jobs;
 pub mod maturity;
 pub mod moderation;
 pub mod order;

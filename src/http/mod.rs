@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod errors;
 pub mod extract;
+pub mod jobs;
 pub mod keys;
 pub mod metrics;
 pub mod moderation;
@@ -90,7 +91,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(privacy::routes)
         .configure(products::routes)
         .configure(orders::routes)
-        .configure(syndication::routes);
+        .configure(syndication::routes)
+        .configure(jobs::routes);
 }
 
 /// The whole application for one worker.

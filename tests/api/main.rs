@@ -8,6 +8,7 @@ mod catalogue;
 mod contention;
 mod helpers;
 mod import_crash;
+mod jobs;
 mod jwt;
 mod limits;
 mod ops;

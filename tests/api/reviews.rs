@@ -587,14 +587,26 @@ async fn the_worker_purges_expired_flows_and_sessions() {
     let pass = truview::worker::run_once(&app.state).await.unwrap();
     assert_eq!(
         pass,
-        Pass { flows_deleted: 0, refresh_tokens_deleted: 0, public_write_caps_deleted: 0, idempotency_keys_deleted: 0 }
+        Pass {
+            flows_deleted: 0,
+            refresh_tokens_deleted: 0,
+            public_write_caps_deleted: 0,
+            idempotency_keys_deleted: 0,
+            jobs_deleted: 0
+        }
     );
     app.clock.advance(chrono::Duration::days(31));
     let pass = truview::worker::run_once(&app.state).await.unwrap();
     // The review's own flow and the open one; the login's refresh token; the vote's cap.
     assert_eq!(
         pass,
-        Pass { flows_deleted: 2, refresh_tokens_deleted: 1, public_write_caps_deleted: 1, idempotency_keys_deleted: 0 }
+        Pass {
+            flows_deleted: 2,
+            refresh_tokens_deleted: 1,
+            public_write_caps_deleted: 1,
+            idempotency_keys_deleted: 0,
+            jobs_deleted: 0
+        }
     );
     assert_problem(app.submit(&token, 5, json!({})).await, StatusCode::NOT_FOUND, "not-found").await;
 }

@@ -87,6 +87,9 @@ pub fn rows() -> Vec<Row> {
         row(Method::DELETE, "/api/v1/syndication/google-feed", Owner, no_body),
         row(Method::GET, "/api/v1/syndication/reviews.json", StaffOrSecret, no_body),
         row(Method::GET, "/feeds/{feed_token}/google-product-reviews.xml", Public, no_body),
+        // The job queue's dead letters (a foreign job id is 404: `jobs::failures_back_off_…`).
+        row(Method::GET, "/api/v1/jobs", Owner, no_body),
+        row(Method::POST, "/api/v1/jobs/{id}/retry", Owner, no_body),
     ]
     .into_iter()
     .chain(crate::tenancy_rows::rows())

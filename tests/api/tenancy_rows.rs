@@ -36,17 +36,35 @@ pub fn rows() -> Vec<Row> {
     ]
 }
 
-/// Per-vendor resources the reviews rows need: one pending review.
+/// Per-vendor resources the rows need: one pending review, one queued job.
 pub struct Extra {
     pub review_id: String,
+    pub job_id: String,
 }
 
 impl Extra {
     pub async fn new(app: &TestApp, vendor: &Vendor) -> Extra {
-        Extra { review_id: app.review(vendor, Some("SKU-T13"), 2).await }
+        let job = truview::funnel::queue::job_row(
+            &app.state,
+            truview::funnel::queue::NewJob {
+                vendor_id: Some(vendor.id.clone()),
+                name: "t13.job".into(),
+                payload: json!({}),
+                idempotency_key: None,
+                priority: 0,
+                run_at: None,
+                max_attempts: None,
+            },
+        );
+        let job_id = job.id.clone();
+        app.state.db.write(move |conn| truview::store::jobs::enqueue(conn, &job)).await.unwrap();
+        Extra { review_id: app.review(vendor, Some("SKU-T13"), 2).await, job_id }
     }
 
     pub fn resource_id(&self, template: &str) -> String {
+        if template.starts_with("/api/v1/jobs/") {
+            return self.job_id.clone();
+        }
         assert!(
             template.starts_with("/api/v1/reviews/") || template.starts_with("/api/v1/public/{pk}/reviews/"),
             "no resource id for {template}"

@@ -1,0 +1,4 @@
+//! The review funnel (SPEC §4). Its durable job queue is here; invitations, reminders and
+//! replies by e-mail or SMS run as its jobs.
+
+pub mod queue;

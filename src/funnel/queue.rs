@@ -1,0 +1,218 @@
+//! The durable job queue (outbox). A job is written in the same transaction as the order,
+//! trigger or decision that causes it (`store::jobs::enqueue` with a row from [`job_row`]);
+//! workers claim due jobs in batches under a lease, commit the claim, run each job outside
+//! any transaction, then acknowledge it. A failed job comes back after an exponential
+//! backoff with jitter (`domain::jobs::retry_delay`) and is dead after its last attempt,
+//! until staff retry it. A worker that dies leaves its lease to lapse and the job is
+//! claimed again; one that stops gracefully hands its jobs back at once ([`release`]).
+//! Handlers therefore run at least once: each must be idempotent (the funnel's are keyed).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use serde_json::json;
+
+use crate::core::Core;
+use crate::domain::jobs::{retry_delay, DEFAULT_MAX_ATTEMPTS};
+use crate::error::{Error, Result};
+use crate::store;
+use crate::store::audit::Entry;
+use crate::store::jobs::Job;
+
+/// How long a claim holds a job; longer than [`JOB_TIMEOUT`], so a live worker never
+/// loses a job it is running.
+pub const LEASE_MS: i64 = 5 * 60_000;
+/// A run that takes longer has failed (and is retried).
+pub const JOB_TIMEOUT: Duration = Duration::from_secs(60);
+/// Jobs claimed per batch.
+pub const BATCH: i64 = 32;
+/// Finished jobs are kept this long for the console, then purged.
+pub const DONE_KEEP_MS: i64 = 7 * 86_400_000;
+
+/// What a job does. `Err` is the reason the run failed, kept with the job.
+pub trait JobHandler: Send + Sync + 'static {
+    fn run<'a>(&'a self, core: &'a Core, job: &'a Job) -> BoxFuture<'a, std::result::Result<(), String>>;
+}
+
+/// The handlers by job name.
+#[derive(Clone, Default)]
+pub struct Registry(Arc<RwLock<HashMap<String, Arc<dyn JobHandler>>>>);
+
+impl Registry {
+    pub fn register(&self, name: &str, handler: Arc<dyn JobHandler>) {
+        self.0.write().unwrap_or_else(|e| e.into_inner()).insert(name.to_owned(), handler);
+    }
+
+    fn get(&self, name: &str) -> Option<Arc<dyn JobHandler>> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).get(name).cloned()
+    }
+}
+
+/// A job to queue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub vendor_id: Option<String>,
+    pub name: String,
+    pub payload: serde_json::Value,
+    /// A second job with the same key is not queued (e.g. `invite:{order id}`).
+    pub idempotency_key: Option<String>,
+    pub priority: i32,
+    /// When it may run (Unix ms); `None` = now.
+    pub run_at: Option<i64>,
+    pub max_attempts: Option<i32>,
+}
+
+/// The row for a new job (id and instants drawn now, outside the caller's transaction).
+pub fn job_row(core: &Core, new: NewJob) -> Job {
+    let now = core.now_ms();
+    Job {
+        id: core.new_id(),
+        vendor_id: new.vendor_id,
+        name: new.name,
+        payload: new.payload.to_string(),
+        idempotency_key: new.idempotency_key,
+        priority: new.priority,
+        run_at: new.run_at.unwrap_or(now),
+        state: store::jobs::QUEUED.into(),
+        attempts: 0,
+        max_attempts: new.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS).max(1),
+        lease_owner: None,
+        lease_until: None,
+        last_error: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A name for this worker's leases: process id and a random suffix.
+pub fn worker_name(core: &Core) -> String {
+    format!("worker-{}-{}", std::process::id(), core.random.token(6))
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RunReport {
+    pub claimed: usize,
+    pub done: usize,
+    /// Failed and queued again.
+    pub retried: usize,
+    /// Failed for the last time.
+    pub dead: usize,
+    /// Acknowledged too late: another worker had taken the job over.
+    pub lost: usize,
+}
+
+fn jitter(core: &Core) -> f64 {
+    let mut b = [0u8; 8];
+    core.random.fill(&mut b);
+    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Claims one batch of due jobs for `owner`, runs them and acknowledges each.
+pub async fn run_due(core: &Core, owner: &str) -> Result<RunReport> {
+    let now = core.now_ms();
+    let who = owner.to_owned();
+    let claimed = core.db.write(move |conn| store::jobs::claim(conn, &who, now, now + LEASE_MS, BATCH)).await?;
+    let mut report = RunReport { claimed: claimed.len(), ..Default::default() };
+    for job in claimed {
+        let outcome = match core.jobs.get(&job.name) {
+            Some(handler) => match tokio::time::timeout(JOB_TIMEOUT, handler.run(core, &job)).await {
+                Ok(result) => result,
+                Err(_) => Err(format!("timed out after {} s", JOB_TIMEOUT.as_secs())),
+            },
+            None => Err(format!("no handler for jobs named {}", job.name)),
+        };
+        let now = core.now_ms();
+        let (id, who) = (job.id.clone(), owner.to_owned());
+        let acknowledged = match &outcome {
+            Ok(()) => core.db.write(move |conn| store::jobs::complete(conn, &id, &who, now)).await?,
+            Err(error) => {
+                if let Some(vendor) = &job.vendor_id {
+                    tracing::warn!(job = %job.id, name = %job.name, vendor = %vendor, attempt = job.attempts, %error, "job failed");
+                }
+                let retry_at = retry_delay(job.attempts, job.max_attempts, jitter(core)).map(|d| now + d);
+                let error = error.clone();
+                let retried = retry_at.is_some();
+                let ok = core.db.write(move |conn| store::jobs::fail(conn, &id, &who, &error, retry_at, now)).await?;
+                if ok {
+                    if retried {
+                        report.retried += 1;
+                    } else {
+                        report.dead += 1;
+                    }
+                }
+                ok
+            }
+        };
+        if !acknowledged {
+            report.lost += 1;
+        } else if outcome.is_ok() {
+            report.done += 1;
+        }
+    }
+    Ok(report)
+}
+
+/// Runs batches until no due job is left (one worker pass).
+pub async fn drain(core: &Core, owner: &str) -> Result<RunReport> {
+    let mut total = RunReport::default();
+    loop {
+        let r = run_due(core, owner).await?;
+        total.claimed += r.claimed;
+        total.done += r.done;
+        total.retried += r.retried;
+        total.dead += r.dead;
+        total.lost += r.lost;
+        if r.claimed < BATCH as usize {
+            return Ok(total);
+        }
+    }
+}
+
+/// Hands back the jobs `owner` holds (graceful shutdown): they run again at once elsewhere,
+/// and the interrupted attempt is not counted.
+pub async fn release(core: &Core, owner: &str) -> Result<usize> {
+    let (owner, now) = (owner.to_owned(), core.now_ms());
+    core.db.write(move |conn| store::jobs::release(conn, &owner, now)).await
+}
+
+/// Page sizes of the job list.
+pub const PAGE_MAX: i64 = 100;
+pub const PAGE_DEFAULT: i64 = 50;
+
+/// The vendor's jobs in one state, newest first.
+pub async fn list(
+    core: &Core,
+    vendor_id: &str,
+    state: &'static str,
+    before: Option<String>,
+    limit: i64,
+) -> Result<(Vec<Job>, Option<String>)> {
+    if !(1..=PAGE_MAX).contains(&limit) {
+        return Err(Error::BadRequest(format!("limit must be between 1 and {PAGE_MAX}")));
+    }
+    let vendor_id = vendor_id.to_owned();
+    let rows = core.db.run(move |conn| store::jobs::page(conn, &vendor_id, state, before.as_deref(), limit)).await?;
+    let next = (rows.len() as i64 == limit).then(|| rows.last().map(|j| j.id.clone())).flatten();
+    Ok((rows, next))
+}
+
+/// Puts one of the vendor's dead jobs back in the queue (audited as `job.retried`).
+pub async fn retry(core: &Core, vendor_id: &str, actor: &str, job_id: &str) -> Result<Job> {
+    let (vendor_id, actor, job_id) = (vendor_id.to_owned(), actor.to_owned(), job_id.to_owned());
+    let (audit, now) = (core.audit.clone(), core.now_ms());
+    core.db
+        .write(move |conn| {
+            let job = store::jobs::retry(conn, &vendor_id, &job_id, now)?;
+            let details = json!({ "name": job.name, "last_error": job.last_error });
+            audit.append(
+                conn,
+                &vendor_id,
+                now,
+                Entry { actor: &actor, action: "job.retried", target: &job.id, details },
+            )?;
+            Ok(job)
+        })
+        .await
+}
