@@ -18,7 +18,7 @@ cargo build --release --quiet
 bin="$CARGO_TARGET_DIR/release/truview"
 work=$(mktemp -d /tmp/truview-p3.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-export TRUVIEW_LOG_LEVEL=error TRUVIEW_DEMO=false
+export TRUVIEW_LOG_LEVEL=error TRUVIEW_DEMO=false PGOPTIONS="-c client_min_messages=warning"
 
 python3 - "$work" "$orders" <<'EOF'
 import sys

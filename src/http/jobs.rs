@@ -87,13 +87,7 @@ async fn list_jobs(state: State, session: StaffSession, query: web::Query<JobQue
         "dead" => jobs::DEAD,
         _ => return Err(Error::BadRequest("state must be queued, running, done or dead".into())),
     };
-    let before = q
-        .cursor
-        .as_deref()
-        .filter(|c| !c.is_empty())
-        .map(|c| PathId::parse(c).map(|id| id.as_str().to_owned()))
-        .transpose()
-        .map_err(|_| Error::BadRequest("invalid cursor".into()))?;
+    let before = crate::http::id_cursor(q.cursor.as_deref())?;
     let limit = q.limit.unwrap_or(queue::PAGE_DEFAULT);
     let (rows, next_cursor) = queue::list(&state, &session.vendor_id, wanted, before, limit).await?;
     Ok(HttpResponse::Ok().json(JobPage { jobs: rows.into_iter().map(JobView::from).collect(), next_cursor }))

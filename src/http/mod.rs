@@ -194,6 +194,15 @@ async fn client_limits(
     Ok(ratelimit::serving(ip, next.call(req)).await?.map_into_left_body())
 }
 
+/// A list's `cursor` that is an id (`next_cursor` of the previous page): empty or absent
+/// means the first page; anything that is not an id is a 400.
+pub fn id_cursor(raw: Option<&str>) -> crate::error::Result<Option<String>> {
+    raw.filter(|c| !c.is_empty())
+        .map(|c| crate::domain::ids::PathId::parse(c).map(|id| id.as_str().to_owned()))
+        .transpose()
+        .map_err(|_| crate::error::Error::BadRequest("invalid cursor".into()))
+}
+
 /// The request target as logged: a path that carries a secret (a feed URL's token) is
 /// logged as its route, and query values are dropped (flow tokens, codes), keeping names.
 fn loggable_target(uri: &actix_web::http::Uri) -> String {

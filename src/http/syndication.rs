@@ -8,7 +8,6 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
-use crate::domain::ids::PathId;
 use crate::domain::order::parse_instant;
 use crate::error::{Error, Result};
 use crate::http::errors::Problem;
@@ -105,13 +104,7 @@ pub struct ExportQuery {
 async fn reviews_json(state: State, who: Principal, query: web::Query<ExportQuery>) -> Result<HttpResponse> {
     let q = query.into_inner();
     let since = parse_since(q.since.as_deref())?;
-    let after = q
-        .cursor
-        .as_deref()
-        .filter(|c| !c.is_empty())
-        .map(|c| PathId::parse(c).map(|id| id.as_str().to_owned()))
-        .transpose()
-        .map_err(|_| Error::BadRequest("invalid cursor".into()))?;
+    let after = crate::http::id_cursor(q.cursor.as_deref())?;
     let limit = q.limit.unwrap_or(syndication::PAGE_DEFAULT);
     let page = syndication::reviews_page(&state, who.vendor_id(), since, after, limit).await?;
     Ok(HttpResponse::Ok().json(page))

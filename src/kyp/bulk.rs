@@ -22,14 +22,18 @@ use crate::store;
 /// Orders per chunk (one transaction each) unless told otherwise.
 pub const DEFAULT_CHUNK: usize = 5000;
 
+/// Turns one chunk of a file (CSV: the header and whole orders' rows; JSON: an array of
+/// some of the orders) into orders, as `POST /api/v1/orders` would.
+pub type Decoder = std::sync::Arc<dyn Fn(&[u8]) -> Result<Vec<OrderInput>> + Send + Sync>;
+
 /// How the file's orders are written.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum FileFormat {
     /// CSV with a header row; `order_column` names the order-number column, so that chunks
-    /// end between orders; `decode` turns one chunk (header + rows) into orders.
-    Csv { order_column: String, decode: fn(&[u8]) -> Result<Vec<OrderInput>> },
-    /// A JSON array of orders; `decode` turns a JSON array of some of them into orders.
-    Json { decode: fn(&[u8]) -> Result<Vec<OrderInput>> },
+    /// end between orders.
+    Csv { order_column: String, decode: Decoder },
+    /// A JSON array of orders.
+    Json { decode: Decoder },
 }
 
 impl FileFormat {
@@ -39,9 +43,9 @@ impl FileFormat {
         let n = File::open(path).and_then(|mut f| f.read(&mut head)).map_err(|e| io_error(path, e))?;
         let first = head[..n].iter().copied().find(|b| !b.is_ascii_whitespace() && !matches!(b, 0xEF | 0xBB | 0xBF));
         Ok(if first == Some(b'[') {
-            FileFormat::Json { decode: decode_json }
+            FileFormat::Json { decode: std::sync::Arc::new(decode_json) }
         } else {
-            FileFormat::Csv { order_column: "order_id".into(), decode: decode_csv }
+            FileFormat::Csv { order_column: "order_id".into(), decode: std::sync::Arc::new(decode_csv) }
         })
     }
 }
