@@ -446,9 +446,8 @@ pub async fn import(
                     *name = item.name.as_deref();
                 }
             }
-            for (sku, name) in products {
-                store::products::ensure(conn, &vendor_id, sku, name, now)?;
-            }
+            let products: Vec<(&str, Option<&str>)> = products.into_iter().collect();
+            store::products::ensure_many(conn, &vendor_id, &products, now)?;
             let counts = ImportCounts {
                 created: created.len() as u64,
                 updated: updated_ids.len() as u64,

@@ -70,18 +70,34 @@ pub fn upsert(conn: &mut DbConn, row: &Product) -> Result<(Product, bool)> {
 /// Makes sure the vendor has a product with this SKU (orders create products implicitly):
 /// inserted with `name` (or the SKU as its name) if missing, an existing row never touched.
 pub fn ensure(conn: &mut DbConn, vendor_id: &str, sku: &str, name: Option<&str>, now: i64) -> Result<()> {
-    let row = Product {
-        vendor_id: vendor_id.to_owned(),
-        sku: sku.to_owned(),
-        name: name.unwrap_or(sku).to_owned(),
-        url: None,
-        gtin: None,
-        created_at: now,
-        updated_at: now,
-        image_url: None,
-        brand: None,
-        mpn: None,
-    };
-    insert_if_missing(conn, &row)?;
+    ensure_many(conn, vendor_id, &[(sku, name)], now)
+}
+
+/// [`ensure`] for many SKUs at once, in batches (an import names up to thousands of
+/// products per transaction).
+pub fn ensure_many(conn: &mut DbConn, vendor_id: &str, skus: &[(&str, Option<&str>)], now: i64) -> Result<()> {
+    for batch in skus.chunks(500) {
+        let rows: Vec<Product> = batch
+            .iter()
+            .map(|(sku, name)| Product {
+                vendor_id: vendor_id.to_owned(),
+                sku: (*sku).to_owned(),
+                name: name.unwrap_or(sku).to_owned(),
+                url: None,
+                gtin: None,
+                created_at: now,
+                updated_at: now,
+                image_url: None,
+                brand: None,
+                mpn: None,
+            })
+            .collect();
+        // Backend-specific: SQLite runs a batch as one statement per row inside the
+        // transaction (cheap in-process), PostgreSQL as one multi-row statement.
+        match conn {
+            DbConn::Sqlite(c) => diesel::insert_or_ignore_into(products::table).values(&rows).execute(c)?,
+            DbConn::Pg(c) => diesel::insert_into(products::table).values(&rows).on_conflict_do_nothing().execute(c)?,
+        };
+    }
     Ok(())
 }
