@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # P3 (PERFORMANCE.md): importing 1,000,000 orders from one CSV file (1,333,334 line items)
 # - through `truview orders import` (streamed, chunks of 5,000 orders), and
-# - through POST /api/v1/orders (ten requests of 100,000 orders: the 50 MiB body limit),
+# - through POST /api/v1/orders (fifty requests of 20,000 orders, about 3 MiB each),
 # on SQLite and on PostgreSQL, as a ratio to the database's own bulk loader on the same
 # file in the same run: `sqlite3 .import` and PostgreSQL `\copy` into one flat table with
 # the file's columns. Peak RSS of the importing process (the CLI, or the server for HTTP)
@@ -32,9 +32,9 @@ with open(f"{work}/orders.csv", "w") as whole:
     whole.write(header)
     part = None
     for i in range(n):
-        if i % 100000 == 0:
+        if i % 20000 == 0:
             if part: part.close()
-            part = open(f"{work}/part-{i // 100000:03d}.csv", "w")
+            part = open(f"{work}/part-{i // 20000:03d}.csv", "w")
             part.write(header)
         for r in rows(i):
             whole.write(r); part.write(r)
@@ -62,7 +62,7 @@ vendor() {
   echo "$id $sk"
 }
 
-# The HTTP import: a server on the database, ten requests; prints "seconds peak_rss_kib".
+# The HTTP import: a server on the database, fifty requests; prints "seconds peak_rss_kib".
 http_import() {
   local sk=$1 port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -138,7 +138,18 @@ pub async fn orders_import(
         "auto" | "native" => FileFormat::native_for(file)?,
         other => anyhow::bail!("unknown --format {other}: expected auto or native"),
     };
+    // One connection does the whole import; on SQLite it reads without a memory map, so the
+    // database file does not count in the command's resident memory (P3: ≤ 200 MiB).
+    let settings = Settings { pool_size: 1, ..settings };
     let core = Core::new(settings, Deps::default())?;
+    core.db
+        .run(|conn| {
+            if let db::DbConn::Sqlite(c) = conn {
+                diesel::connection::SimpleConnection::batch_execute(c, "PRAGMA mmap_size = 0")?;
+            }
+            Ok(())
+        })
+        .await?;
     let total = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     let terminal = std::io::stderr().is_terminal();
     let bar = if terminal { indicatif::ProgressBar::new(total) } else { indicatif::ProgressBar::hidden() };

@@ -89,6 +89,13 @@ pub async fn submit(core: &Core, s: Submission, origin: Option<String>) -> Resul
             };
             let mut evidence = flow.evidence();
             evidence.self_declared = true;
+            // An order cancelled or refunded since it was matched no longer backs a review.
+            if let Some(p) = &evidence.purchase {
+                let order = store::orders::get(conn, &vendor.id, &p.order_id).ok();
+                if order.is_none_or(|o| matches!(o.status.as_str(), "cancelled" | "refunded")) {
+                    evidence.purchase = None;
+                }
+            }
             let assessment = review_level(&evidence);
             let sites: Vec<String> = vendor
                 .origin_list()

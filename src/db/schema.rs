@@ -239,6 +239,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    kyp_rules (vendor_id) {
+        vendor_id -> Text,
+        min_total_minor -> Nullable<BigInt>,
+        min_total_currency -> Nullable<Text>,
+        delivered_only -> Bool,
+        window_days -> Nullable<Integer>,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(staff -> vendors (vendor_id));
 diesel::joinable!(api_keys -> vendors (vendor_id));
 diesel::joinable!(refresh_tokens -> staff (staff_id));
@@ -248,6 +259,7 @@ diesel::joinable!(replies -> reviews (review_id));
 diesel::allow_tables_to_appear_in_same_query!(
     vendors,
     jobs,
+    kyp_rules,
     staff,
     refresh_tokens,
     api_keys,
@@ -284,4 +296,5 @@ pub const TABLES: &[&str] = &[
     "idempotency_keys",
     "audit_log",
     "jobs",
+    "kyp_rules",
 ];

@@ -6,6 +6,7 @@ pub mod contact;
 pub mod feed;
 pub mod ids;
 pub mod jobs;
+pub mod kyp;
 pub mod maturity;
 pub mod moderation;
 pub mod order;

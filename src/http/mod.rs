@@ -7,6 +7,7 @@ pub mod errors;
 pub mod extract;
 pub mod jobs;
 pub mod keys;
+pub mod kyp;
 pub mod metrics;
 pub mod moderation;
 pub mod ops;
@@ -92,7 +93,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(products::routes)
         .configure(orders::routes)
         .configure(syndication::routes)
-        .configure(jobs::routes);
+        .configure(jobs::routes)
+        .configure(kyp::routes);
 }
 
 /// The whole application for one worker.

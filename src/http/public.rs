@@ -95,7 +95,7 @@ fn origin_of(req: &HttpRequest) -> Option<String> {
 
 /// Where a public write comes from. An `Origin` header that is not visible ASCII cannot
 /// be any vendor's origin: it is refused as foreign rather than treated as absent.
-fn public_write(req: &HttpRequest) -> Result<PublicWrite> {
+pub(crate) fn public_write(req: &HttpRequest) -> Result<PublicWrite> {
     let origin = match req.headers().get(header::ORIGIN) {
         None => None,
         Some(v) => Some(

@@ -2,4 +2,5 @@
 //! what they review. Use cases take `&Core` and own their transactions and audit entries.
 
 pub mod bulk;
+pub mod matching;
 pub mod orders;

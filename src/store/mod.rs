@@ -5,6 +5,7 @@ pub mod audit;
 pub mod flows;
 pub mod jobs;
 pub mod keys;
+pub mod kyp_rules;
 pub mod orders;
 pub mod products;
 pub mod reviews;

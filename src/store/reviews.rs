@@ -609,3 +609,13 @@ pub fn withdrawn_since(conn: &mut DbConn, vendor_id: &str, since: i64, google: b
     }
     Ok(query.order(reviews::id.asc()).select(reviews::id).load(conn)?)
 }
+
+/// How many units of a cap were taken (0 if none or lapsed).
+pub fn cap_used(conn: &mut DbConn, cap_key: &str, now: i64) -> Result<i64> {
+    Ok(public_write_caps::table
+        .filter(public_write_caps::cap_key.eq(cap_key).and(public_write_caps::expires_at.gt(now)))
+        .select(public_write_caps::count)
+        .first::<i64>(conn)
+        .optional()?
+        .unwrap_or(0))
+}

@@ -90,6 +90,11 @@ pub fn rows() -> Vec<Row> {
         // The job queue's dead letters (a foreign job id is 404: `jobs::failures_back_off_…`).
         row(Method::GET, "/api/v1/jobs", Owner, no_body),
         row(Method::POST, "/api/v1/jobs/{id}/retry", Owner, no_body),
+        // Purchase matching is scoped by the flow's vendor (another shop's order answers
+        // like no order: `kyp_match::the_matching_matrix`); the rules are per vendor.
+        row(Method::POST, "/api/v1/public/kyp/match", Public, no_body),
+        row(Method::GET, "/api/v1/kyp/rules", StaffOrSecret, no_body),
+        row(Method::PUT, "/api/v1/kyp/rules", OwnerOrSecret, |_| Some(json!({"delivered_only": true}))),
     ]
     .into_iter()
     .chain(crate::tenancy_rows::rows())

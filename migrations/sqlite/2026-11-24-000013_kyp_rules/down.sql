@@ -1,0 +1,1 @@
+DROP TABLE kyp_rules;
