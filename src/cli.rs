@@ -135,8 +135,8 @@ pub async fn orders_import(
 
     use crate::kyp::bulk::{FileFormat, Progress};
     let format = match format {
-        "auto" | "native" => FileFormat::native_for(file)?,
-        other => anyhow::bail!("unknown --format {other}: expected auto or native"),
+        "auto" => FileFormat::for_file(file, None)?,
+        other => FileFormat::for_file(file, Some(crate::kyp::formats::Format::parse(other)?))?,
     };
     // One connection does the whole import; on SQLite it reads without a memory map, so the
     // database file does not count in the command's resident memory (P3: ≤ 200 MiB).

@@ -86,7 +86,8 @@ enum OrdersCommand {
         /// The vendor's id.
         #[arg(long)]
         vendor: String,
-        /// `auto` (by content) or `native`.
+        /// `auto` (by content), `native`, `shopify` (orders export CSV) or `woocommerce`
+        /// (REST API orders JSON).
         #[arg(long, default_value = "auto")]
         format: String,
         /// Orders per transaction.

@@ -11,8 +11,8 @@
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
@@ -29,7 +29,18 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(import_orders).service(get_order);
 }
 
-/// Imports orders: a JSON array of orders, or CSV (`text/csv`) with a header row
+/// How the body is written; by default told from the content (a Shopify export by its
+/// header row, WooCommerce orders by their fields).
+#[derive(Deserialize, IntoParams)]
+pub struct ImportQuery {
+    /// `native`, `shopify` (text/csv) or `woocommerce` (application/json).
+    #[param(pattern = "^(native|shopify|woocommerce)$")]
+    pub format: Option<String>,
+}
+
+/// Imports orders: a Shopify orders export (`text/csv`, as the shop admin exports it),
+/// WooCommerce orders (`application/json`, as `GET /wp-json/wc/v3/orders` returns them), a
+/// native JSON array of orders, or native CSV (`text/csv`) with a header row
 /// `order_id,email,phone,customer_name,sku,item_name,price,total,currency,purchased_at,delivered_at,status,locale`
 /// (columns in any order, only `order_id`, `sku` and `purchased_at` required; one row per
 /// line item; UTF-8, optional BOM, LF or CRLF). All or nothing: the first bad row or field
@@ -40,7 +51,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 #[utoipa::path(
     tag = "orders",
     security(("secret_key" = []), ("staff" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 200, pattern = "^[!-~]{1,200}$")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 200, pattern = "^[!-~]{1,200}$"), ImportQuery),
     request_body(content(
         (Vec<OrderIn> = "application/json"),
         (String = "text/csv")
@@ -61,6 +72,7 @@ async fn import_orders(
     state: State,
     principal: Principal,
     req: HttpRequest,
+    query: web::Query<ImportQuery>,
     mut payload: web::Payload,
 ) -> Result<HttpResponse> {
     if let Principal::Staff(s) = &principal {
@@ -91,7 +103,22 @@ async fn import_orders(
         }
         body.extend_from_slice(&chunk);
     }
-    let orders = if csv { kyp::decode_csv(&body)? } else { kyp::decode_json(&body)? };
+    use crate::kyp::formats::{self, Format};
+    let format = match query.format.as_deref() {
+        Some(f) => Format::parse(f)?,
+        None if csv => formats::detect_csv(&body),
+        None => formats::detect_json(&body),
+    };
+    let orders = match (format, csv) {
+        (Format::Native, true) => kyp::decode_csv(&body)?,
+        (Format::Native, false) => kyp::decode_json(&body)?,
+        (Format::Shopify, true) => formats::decode_shopify(&body)?,
+        (Format::WooCommerce, false) => formats::decode_woocommerce(&body)?,
+        (Format::Shopify, false) => return Err(Error::UnsupportedMediaType("a Shopify export is text/csv".into())),
+        (Format::WooCommerce, true) => {
+            return Err(Error::UnsupportedMediaType("WooCommerce orders are application/json".into()))
+        }
+    };
     let idempotency = idempotency_key.map(|key| Idempotency::new(key, &body));
     drop(body);
     let answer = kyp::import(&state, principal.vendor_id(), &principal.actor(), orders, idempotency).await?;

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::core::Core;
 use crate::domain::order::{IdempotencyKey, OrderInput};
 use crate::error::{Error, Result};
+use crate::kyp::formats::{self, Format};
 use crate::kyp::orders::{decode_csv, decode_json, import, Idempotency, ImportCounts};
 use crate::store;
 
@@ -37,15 +38,28 @@ pub enum FileFormat {
 }
 
 impl FileFormat {
-    /// The native format: CSV (`order_id` column) or a JSON array, told by the first byte.
-    pub fn native_for(path: &Path) -> Result<FileFormat> {
-        let mut head = [0u8; 64];
+    /// The file's format: `format` if given, else told from its start — JSON by its first
+    /// byte (WooCommerce by its fields), CSV by its header row (Shopify's or native).
+    pub fn for_file(path: &Path, format: Option<Format>) -> Result<FileFormat> {
+        let mut head = vec![0u8; 64 * 1024];
         let n = File::open(path).and_then(|mut f| f.read(&mut head)).map_err(|e| io_error(path, e))?;
-        let first = head[..n].iter().copied().find(|b| !b.is_ascii_whitespace() && !matches!(b, 0xEF | 0xBB | 0xBF));
-        Ok(if first == Some(b'[') {
-            FileFormat::Json { decode: std::sync::Arc::new(decode_json) }
-        } else {
-            FileFormat::Csv { order_column: "order_id".into(), decode: std::sync::Arc::new(decode_csv) }
+        head.truncate(n);
+        let first = head.iter().copied().find(|b| !b.is_ascii_whitespace() && !matches!(b, 0xEF | 0xBB | 0xBF));
+        let json = first == Some(b'[');
+        let format = match format {
+            Some(f) => f,
+            None if json => formats::detect_json_start(&head),
+            None => formats::detect_csv(&head),
+        };
+        Ok(match format {
+            Format::Native if json => FileFormat::Json { decode: std::sync::Arc::new(decode_json) },
+            Format::Native => {
+                FileFormat::Csv { order_column: "order_id".into(), decode: std::sync::Arc::new(decode_csv) }
+            }
+            Format::Shopify => {
+                FileFormat::Csv { order_column: "Name".into(), decode: std::sync::Arc::new(formats::decode_shopify) }
+            }
+            Format::WooCommerce => FileFormat::Json { decode: std::sync::Arc::new(formats::decode_woocommerce) },
         })
     }
 }
@@ -131,7 +145,9 @@ struct CsvChunks {
     reader: csv::Reader<BufReader<File>>,
     file: File,
     header: Vec<u8>,
+    /// Line ends in the header, and in the file before the next chunk.
     header_lines: u64,
+    lines_before: u64,
     order_col: usize,
     chunk_orders: usize,
     total: u64,
@@ -165,14 +181,13 @@ impl CsvChunks {
             .flexible(true)
             .from_reader(BufReader::with_capacity(1 << 20, file));
         let mut header_record = csv::ByteRecord::new();
-        let has_header = reader.read_byte_record(&mut header_record).map_err(|e| shift(csv_err(e), "line ", 0))?;
+        let has_header = reader.read_byte_record(&mut header_record).map_err(|e| csv_err(path, e))?;
         if !has_header {
             return Err(Error::validation("line 1", "is empty: expected the header row"));
         }
         let header_end = reader.position().byte();
         let mut raw = File::open(path).map_err(|e| io_error(path, e))?;
         let header_end = past_newline(&mut raw, path, header_end)?;
-        let header_lines = reader.position().line() - 1;
         let strip = |name: &[u8]| -> String {
             let name = name.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(name);
             String::from_utf8_lossy(name).trim().to_owned()
@@ -184,12 +199,14 @@ impl CsvChunks {
         let mut header = vec![0; header_end as usize];
         raw.seek(SeekFrom::Start(0)).map_err(|e| io_error(path, e))?;
         raw.read_exact(&mut header).map_err(|e| io_error(path, e))?;
+        let header_lines = newlines(&header);
         Ok(CsvChunks {
             path: path.to_owned(),
             reader,
             file: raw,
             header,
             header_lines,
+            lines_before: header_lines,
             order_col,
             chunk_orders: chunk_orders.max(1),
             total,
@@ -207,7 +224,7 @@ impl CsvChunks {
         match self.reader.read_byte_record(&mut record) {
             Ok(true) => Ok(Some(record)),
             Ok(false) => Ok(None),
-            Err(e) => Err(csv_err(e)),
+            Err(e) => Err(csv_err(&self.path, e)),
         }
     }
 
@@ -219,7 +236,7 @@ impl CsvChunks {
             self.done = true;
             return Ok(None);
         };
-        let start = first.position().map(|p| (p.byte(), p.line())).unwrap_or((self.header.len() as u64, 2));
+        let start = first.position().map(|p| p.byte()).unwrap_or(self.header.len() as u64);
         let mut orders = 0usize;
         let mut current: Option<Vec<u8>> = None;
         let mut chunk_ids = Vec::new();
@@ -238,7 +255,7 @@ impl CsvChunks {
                 }
                 let h = order_hash(&id);
                 if self.seen.contains(&h) {
-                    let line = r.position().map(|p| p.line()).unwrap_or(0);
+                    let line = r.position().map(|p| line_in_file(&self.path, p.byte())).transpose()?.unwrap_or(0);
                     return Err(Error::validation(
                         format!("line {line}"),
                         format!(
@@ -256,19 +273,37 @@ impl CsvChunks {
             record = self.next_record()?;
         };
         self.seen.extend(chunk_ids);
-        let start_byte = past_newline(&mut self.file, &self.path, start.0)?;
+        let start_byte = past_newline(&mut self.file, &self.path, start)?;
         let end = if end == self.total { end } else { past_newline(&mut self.file, &self.path, end)? };
         let mut bytes = self.header.clone();
         let len = (end - start_byte) as usize;
         bytes.reserve(len);
         self.file.seek(SeekFrom::Start(start_byte)).map_err(|e| io_error(&self.path, e))?;
         (&mut self.file).take(len as u64).read_to_end(&mut bytes).map_err(|e| io_error(&self.path, e))?;
-        Ok(Some(Chunk { bytes, offset: start.1 - (self.header_lines + 1), end_byte: end }))
+        // Chunk line n is file line n + offset: the header's lines are in both.
+        let offset = self.lines_before - self.header_lines;
+        self.lines_before += newlines(&bytes[self.header.len()..]);
+        Ok(Some(Chunk { bytes, offset, end_byte: end }))
     }
 }
 
-fn csv_err(e: csv::Error) -> Error {
-    let line = e.position().map(|p| p.line()).unwrap_or(0);
+fn newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// The physical line of the record starting at `byte` (error paths only: reads the file
+/// up to there).
+fn line_in_file(path: &Path, byte: u64) -> Result<u64> {
+    let mut head = Vec::with_capacity(byte as usize + 1);
+    File::open(path).and_then(|f| f.take(byte + 1).read_to_end(&mut head)).map_err(|e| io_error(path, e))?;
+    Ok(crate::kyp::orders::Lines::new(&head).line_at(byte))
+}
+
+fn csv_err(path: &Path, e: csv::Error) -> Error {
+    let line = match e.position().map(|p| line_in_file(path, p.byte())).transpose() {
+        Ok(line) => line.unwrap_or(0),
+        Err(io) => return io,
+    };
     match e.kind() {
         csv::ErrorKind::Utf8 { .. } => Error::validation(format!("line {line}"), "is not valid UTF-8"),
         csv::ErrorKind::Io(io) => Error::BadRequest(format!("cannot read the file: {io}")),

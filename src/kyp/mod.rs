@@ -2,5 +2,6 @@
 //! what they review. Use cases take `&Core` and own their transactions and audit entries.
 
 pub mod bulk;
+pub mod formats;
 pub mod matching;
 pub mod orders;

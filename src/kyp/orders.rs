@@ -120,6 +120,45 @@ fn strip_bom(body: &[u8]) -> &[u8] {
     body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
 }
 
+/// Physical line numbers of CSV records. The csv crate's own line count is one short after
+/// every CRLF line end (a record starts between the `\r` and the `\n`), so lines are
+/// counted here from byte offsets, forward only: `line_at` must be called with offsets in
+/// increasing order.
+pub(crate) struct Lines<'a> {
+    body: &'a [u8],
+    at: usize,
+    newlines: u64,
+}
+
+impl<'a> Lines<'a> {
+    pub(crate) fn new(body: &'a [u8]) -> Lines<'a> {
+        Lines { body, at: 0, newlines: 0 }
+    }
+
+    /// The line a record starting at `byte` is on (1-based).
+    pub(crate) fn line_at(&mut self, byte: u64) -> u64 {
+        let to = (byte as usize).min(self.body.len());
+        if to > self.at {
+            self.newlines += self.body[self.at..to].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.at = to;
+        }
+        let split_crlf = u64::from(self.body.get(to) == Some(&b'\n'));
+        1 + self.newlines + split_crlf
+    }
+}
+
+/// A csv error, with the physical line it is on.
+pub(crate) fn csv_error_in(body: &[u8], e: csv::Error) -> Error {
+    let line = e.position().map(|p| Lines::new(body).line_at(p.byte())).unwrap_or(0);
+    match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => Error::validation(format!("line {line}"), "is not valid UTF-8"),
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            Error::validation(format!("line {line}"), format!("has {len} fields, the header has {expected_len}"))
+        }
+        _ => Error::validation(format!("line {line}"), "is not valid CSV"),
+    }
+}
+
 /// Decodes a JSON array of orders.
 pub fn decode_json(body: &[u8]) -> Result<Vec<OrderInput>> {
     let body = strip_bom(body);
@@ -202,10 +241,11 @@ pub fn decode_csv(body: &[u8]) -> Result<Vec<OrderInput>> {
         return Err(Error::validation("line 1", "is empty: expected the header row"));
     }
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(body);
+    let mut counter = Lines::new(body);
     let mut records = reader.byte_records();
     let header = match records.next() {
         Some(Ok(h)) => h,
-        Some(Err(e)) => return Err(csv_error(e)),
+        Some(Err(e)) => return Err(csv_error_in(body, e)),
         None => return Err(Error::validation("line 1", "is empty: expected the header row")),
     };
     // column index → position in CSV_COLUMNS
@@ -232,8 +272,8 @@ pub fn decode_csv(body: &[u8]) -> Result<Vec<OrderInput>> {
     let mut orders: Vec<(u64, RawOrder, OrderInput)> = Vec::new();
     let mut lines = 0u64;
     for record in records {
-        let record = record.map_err(csv_error)?;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let record = record.map_err(|e| csv_error_in(body, e))?;
+        let line = record.position().map(|p| counter.line_at(p.byte())).unwrap_or(0);
         lines += 1;
         if record.len() != columns.len() {
             return Err(Error::validation(
@@ -320,17 +360,6 @@ fn differing_field(a: &RawOrder, b: &RawOrder) -> Option<&'static str> {
         ("locale", &a.locale, &b.locale),
     ];
     pairs.into_iter().find(|(_, x, y)| x != y).map(|(f, _, _)| f)
-}
-
-fn csv_error(e: csv::Error) -> Error {
-    let line = e.position().map(|p| p.line()).unwrap_or(0);
-    match e.kind() {
-        csv::ErrorKind::Utf8 { .. } => Error::validation(format!("line {line}"), "is not valid UTF-8"),
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-            Error::validation(format!("line {line}"), format!("has {len} fields, the header has {expected_len}"))
-        }
-        _ => Error::validation(format!("line {line}"), "is not valid CSV"),
-    }
 }
 
 /// An `Idempotency-Key` and the SHA-256 of the request body it was sent with.
@@ -495,4 +524,23 @@ pub async fn get(core: &Core, vendor_id: &str, order_ref: OrderRef) -> Result<st
         .run(move |conn| store::orders::by_ref(conn, &vendor_id, order_ref.as_str()))
         .await?
         .ok_or_else(|| Error::not_found("order"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crlf_files_report_physical_lines() {
+        let body = b"order_id,sku,purchased_at\r\nA,s1,2026-01-01\r\nB,s2,2026-13-01\r\n";
+        match decode_csv(body) {
+            Err(Error::Validation { field, .. }) => assert_eq!(field, "line 3, column purchased_at"),
+            other => panic!("{other:?}"),
+        }
+        let lf = b"order_id,sku,purchased_at\nA,s1,2026-01-01\nB,s2,2026-13-01\n";
+        match decode_csv(lf) {
+            Err(Error::Validation { field, .. }) => assert_eq!(field, "line 3, column purchased_at"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -13,6 +13,7 @@ mod jwt;
 mod kyp_match;
 mod limits;
 mod ops;
+mod order_formats;
 mod orders;
 mod privacy;
 mod public_writes;
