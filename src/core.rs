@@ -50,6 +50,8 @@ pub struct Core {
     pub own_origin: Option<Origin>,
     /// What each kind of queued job does.
     pub jobs: crate::funnel::queue::Registry,
+    /// Seals secrets the service must read back (webhook signing secrets).
+    pub sealer: crate::security::seal::Sealer,
 }
 
 impl Core {
@@ -60,6 +62,7 @@ impl Core {
             SecretsFile::load_or_create(&settings.key_file_path(), deps.clock.as_ref(), deps.random.as_ref())?;
         let keys = KeyRing::from_secrets(&secrets, settings.jwt_leeway_secs)?;
         let contacts = ContactHasher::new(secrets.pepper()?);
+        let sealer = crate::security::seal::Sealer::new(&secrets.pepper()?);
         let audit = AuditLog::new(&secrets)?;
         let own_origin = settings.public_url.as_deref().and_then(|u| Origin::parse(u).ok());
         Ok(Core {
@@ -79,6 +82,7 @@ impl Core {
             vendor_levels: VendorLevelCache::default(),
             own_origin,
             jobs: Default::default(),
+            sealer,
             settings,
         })
     }

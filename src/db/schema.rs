@@ -250,6 +250,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    integrations (vendor_id, platform) {
+        vendor_id -> Text,
+        platform -> Text,
+        secret_sealed -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        last_delivery_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webhook_orders (vendor_id, platform, platform_order_id) {
+        vendor_id -> Text,
+        platform -> Text,
+        platform_order_id -> Text,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(staff -> vendors (vendor_id));
 diesel::joinable!(api_keys -> vendors (vendor_id));
 diesel::joinable!(refresh_tokens -> staff (staff_id));
@@ -260,6 +280,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     vendors,
     jobs,
     kyp_rules,
+    integrations,
+    webhook_orders,
     staff,
     refresh_tokens,
     api_keys,
@@ -297,4 +319,6 @@ pub const TABLES: &[&str] = &[
     "audit_log",
     "jobs",
     "kyp_rules",
+    "integrations",
+    "webhook_orders",
 ];

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod errors;
 pub mod extract;
+pub mod integrations;
 pub mod jobs;
 pub mod keys;
 pub mod kyp;
@@ -94,7 +95,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(orders::routes)
         .configure(syndication::routes)
         .configure(jobs::routes)
-        .configure(kyp::routes);
+        .configure(kyp::routes)
+        .configure(integrations::routes);
 }
 
 /// The whole application for one worker.

@@ -391,6 +391,123 @@ pub fn decode_woocommerce(body: &[u8]) -> Result<Vec<OrderInput>> {
     Ok(out)
 }
 
+/// A platform order as a webhook delivers it: the platform's own id, when it was last
+/// updated (Unix ms), and the order (`None` when it is not a purchase, e.g. a pending
+/// WooCommerce order).
+pub struct WebhookOrder {
+    pub platform_id: String,
+    pub updated_at: i64,
+    pub order: Option<OrderInput>,
+}
+
+fn json_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn webhook_instant(field: &str, raw: Option<String>) -> Result<i64> {
+    let raw = raw.ok_or_else(|| Error::validation(field, "is missing"))?;
+    crate::domain::order::parse_instant(field, &raw)
+}
+
+/// A Shopify order webhook (`orders/create`, `orders/updated`, `orders/fulfilled`) body.
+pub fn shopify_webhook(body: &[u8]) -> Result<WebhookOrder> {
+    let v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| Error::validation("body", "is not a Shopify order (JSON)"))?;
+    let get = |path: &[&str]| -> Option<String> {
+        let mut cur = &v;
+        for key in path {
+            cur = cur.get(key)?;
+        }
+        json_text(cur)
+    };
+    let platform_id = get(&["id"]).ok_or_else(|| Error::validation("id", "is missing"))?;
+    let updated_at = webhook_instant("updated_at", get(&["updated_at"]).or_else(|| get(&["created_at"])))?;
+    let financial = get(&["financial_status"]).unwrap_or_default().to_ascii_lowercase();
+    let delivered = v
+        .get("fulfillments")
+        .and_then(|f| f.as_array())
+        .into_iter()
+        .flatten()
+        .find(|f| f.get("shipment_status").and_then(json_text).as_deref() == Some("delivered"))
+        .and_then(|f| f.get("updated_at").and_then(json_text));
+    let status = if get(&["cancelled_at"]).is_some() {
+        "cancelled"
+    } else if matches!(financial.as_str(), "refunded" | "voided") {
+        "refunded"
+    } else if delivered.is_some() {
+        "delivered"
+    } else if get(&["fulfillment_status"]).is_some_and(|f| f == "fulfilled") {
+        "fulfilled"
+    } else {
+        "paid"
+    };
+    let customer_name = get(&["billing_address", "name"]).or_else(|| {
+        let name = [get(&["customer", "first_name"]), get(&["customer", "last_name"])]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        (!name.is_empty()).then_some(name)
+    });
+    let raw = RawOrder {
+        order_id: get(&["name"]).ok_or_else(|| Error::validation("name", "is missing"))?,
+        email: get(&["email"]).or_else(|| get(&["customer", "email"])),
+        phone: usable_phone(get(&["phone"]).as_deref())
+            .or(usable_phone(get(&["billing_address", "phone"]).as_deref()))
+            .or(usable_phone(get(&["shipping_address", "phone"]).as_deref()))
+            .or(usable_phone(get(&["customer", "phone"]).as_deref())),
+        customer_name,
+        total: get(&["total_price"]),
+        currency: get(&["currency"]),
+        purchased_at: get(&["created_at"]),
+        delivered_at: delivered,
+        status: Some(status.into()),
+        locale: None,
+    };
+    let mut items = Vec::new();
+    for (n, item) in v.get("line_items").and_then(|l| l.as_array()).into_iter().flatten().enumerate() {
+        let name = item.get("name").and_then(json_text).or_else(|| item.get("title").and_then(json_text));
+        let sku = match item.get("sku").and_then(json_text) {
+            Some(s) => s,
+            None => name
+                .as_deref()
+                .and_then(sku_from_name)
+                .ok_or_else(|| Error::validation(format!("line_items[{n}].sku"), "is empty and so is the name"))?,
+        };
+        items.push(RawItem { sku, name, price: item.get("price").and_then(json_text) });
+    }
+    let order = parse_order(&raw, &items, |n, f| format!("line_items[{n}].{f}"))?;
+    Ok(WebhookOrder { platform_id, updated_at, order: Some(order) })
+}
+
+/// A WooCommerce order webhook (`order.created`, `order.updated`) body: the order as the
+/// REST API shows it.
+pub fn woocommerce_webhook(body: &[u8]) -> Result<WebhookOrder> {
+    let v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| Error::validation("body", "is not a WooCommerce order (JSON)"))?;
+    let platform_id = v.get("id").and_then(json_text).ok_or_else(|| Error::validation("id", "is missing"))?;
+    let modified =
+        v.get("date_modified_gmt").and_then(json_text).or_else(|| v.get("date_created_gmt").and_then(json_text));
+    let updated_at = webhook_instant("date_modified_gmt", woo_instant(modified))?;
+    let mut array = b"[".to_vec();
+    array.extend_from_slice(body);
+    array.push(b']');
+    let order = match decode_woocommerce(&array) {
+        Ok(mut orders) => orders.pop(),
+        // Pending, failed and draft orders are not purchases: nothing to import.
+        Err(Error::Validation { field, .. }) if field == "body" => None,
+        Err(Error::Validation { field, detail }) => {
+            return Err(Error::Validation { field: field.trim_start_matches("index 0, ").to_owned(), detail })
+        }
+        Err(other) => return Err(other),
+    };
+    Ok(WebhookOrder { platform_id, updated_at, order })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,3 +5,4 @@ pub mod bulk;
 pub mod formats;
 pub mod matching;
 pub mod orders;
+pub mod webhooks;

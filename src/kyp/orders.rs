@@ -383,6 +383,10 @@ pub struct ImportAnswer {
     pub replayed: bool,
 }
 
+/// Runs first inside an import's transaction; `false` skips the import (a webhook delivery
+/// older than what was applied).
+pub type Guard = Box<dyn FnOnce(&mut crate::db::DbConn) -> Result<bool> + Send>;
+
 /// Imports orders for a vendor: all or nothing, in one write transaction.
 pub async fn import(
     core: &Core,
@@ -390,6 +394,18 @@ pub async fn import(
     actor: &str,
     orders: Vec<OrderInput>,
     idempotency: Option<Idempotency>,
+) -> Result<ImportAnswer> {
+    import_guarded(core, vendor_id, actor, orders, idempotency, None).await
+}
+
+/// [`import`] behind a [`Guard`]; a refused guard answers `replayed` with nothing written.
+pub async fn import_guarded(
+    core: &Core,
+    vendor_id: &str,
+    actor: &str,
+    orders: Vec<OrderInput>,
+    idempotency: Option<Idempotency>,
+    guard: Option<Guard>,
 ) -> Result<ImportAnswer> {
     let now = core.now_ms();
     // Contacts become HMACs (and ids are drawn) before the transaction.
@@ -440,6 +456,13 @@ pub async fn import(
                     }
                     let status = u16::try_from(stored.response_status).unwrap_or(200);
                     return Ok(ImportAnswer { status, body: stored.response_body, replayed: true });
+                }
+            }
+            if let Some(guard) = guard {
+                if !guard(conn)? {
+                    let body = serde_json::to_string(&ImportCounts { created: 0, updated: 0, orders: 0 })
+                        .map_err(Error::internal)?;
+                    return Ok(ImportAnswer { status: 200, body, replayed: true });
                 }
             }
             let refs: Vec<String> = rows.iter().map(|(r, _)| r.order_ref.clone()).collect();

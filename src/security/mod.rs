@@ -6,4 +6,5 @@ pub mod keys;
 pub mod lockout;
 pub mod password;
 pub mod ratelimit;
+pub mod seal;
 pub mod tokens;

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod flows;
+pub mod integrations;
 pub mod jobs;
 pub mod keys;
 pub mod kyp_rules;

@@ -21,4 +21,5 @@ mod reviews;
 mod syndication;
 mod tenancy;
 mod tenancy_rows;
+mod webhooks;
 mod widget_cache;

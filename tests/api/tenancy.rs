@@ -95,6 +95,14 @@ pub fn rows() -> Vec<Row> {
         row(Method::POST, "/api/v1/public/kyp/match", Public, no_body),
         row(Method::GET, "/api/v1/kyp/rules", StaffOrSecret, no_body),
         row(Method::PUT, "/api/v1/kyp/rules", OwnerOrSecret, |_| Some(json!({"delivered_only": true}))),
+        // Integrations are per vendor (a path platform, not a resource id); the webhook's
+        // credential is the signature (`webhooks::shopify_webhooks_are_verified_…`).
+        row(Method::GET, "/api/v1/integrations", StaffOrSecret, no_body),
+        row(Method::PUT, "/api/v1/integrations/{platform}", OwnerOrSecret, |_| {
+            Some(json!({"secret": "t13-secret-0123456789"}))
+        }),
+        row(Method::DELETE, "/api/v1/integrations/{platform}", Owner, no_body),
+        row(Method::POST, "/api/v1/integrations/{platform}/{vendor_id}/orders", Public, no_body),
     ]
     .into_iter()
     .chain(crate::tenancy_rows::rows())
@@ -108,8 +116,12 @@ const SHARED_SKU: &str = "T13-SHARED";
 fn path_for(row: &Row, owner: &Fixture) -> String {
     let template = row.template;
     let sku = if row.method == Method::PUT { SHARED_SKU } else { owner.product_sku.as_str() };
-    let mut path =
-        template.replace("{pk}", &owner.vendor.pk).replace("{sku}", sku).replace("{order_id}", &owner.order_ref);
+    let mut path = template
+        .replace("{pk}", &owner.vendor.pk)
+        .replace("{sku}", sku)
+        .replace("{order_id}", &owner.order_ref)
+        .replace("{platform}", "shopify")
+        .replace("{vendor_id}", &owner.vendor.id);
     if path.contains("{id}") {
         path = path.replace("{id}", &owner.resource_id(template));
     }
@@ -141,6 +153,10 @@ impl Fixture {
             let res = app.request(Method::PUT, &path, Some(&vendor.sk), Some(&body)).await;
             assert_eq!(res.status(), StatusCode::CREATED, "{path}");
         }
+        // A configured integration, so the PUT row replaces it (200).
+        let secret = json!({"secret": "t13-secret-0123456789"});
+        let res = app.request(Method::PUT, "/api/v1/integrations/shopify", Some(&vendor.sk), Some(&secret)).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
         let order_ref = format!("T13-{}", vendor.id);
         app.order(&vendor, &order_ref, Some("buyer@mail.example"), None, &["SKU-T13"]).await;
         Fixture { vendor, analyst, analyst_id, moderator, extra, product_sku, order_ref }

@@ -1,0 +1,2 @@
+DROP TABLE webhook_orders;
+DROP TABLE integrations;
