@@ -134,10 +134,6 @@ pub async fn orders_import(
     use std::io::IsTerminal;
 
     use crate::kyp::bulk::{FileFormat, Progress};
-    let format = match format {
-        "auto" => FileFormat::for_file(file, None)?,
-        other => FileFormat::for_file(file, Some(crate::kyp::formats::Format::parse(other)?))?,
-    };
     // One connection does the whole import; on SQLite it reads without a memory map, so the
     // database file does not count in the command's resident memory (P3: ≤ 200 MiB).
     let settings = Settings { pool_size: 1, ..settings };
@@ -150,6 +146,15 @@ pub async fn orders_import(
             Ok(())
         })
         .await?;
+    let format = match format.strip_prefix("mapping:") {
+        Some(name) => {
+            let mapping = crate::kyp::mappings::get(&core, vendor_id, name).await?;
+            let order_column = mapping.order_column().to_owned();
+            FileFormat::Csv { order_column, decode: std::sync::Arc::new(move |body: &[u8]| mapping.decode(body)) }
+        }
+        None if format == "auto" => FileFormat::for_file(file, None)?,
+        None => FileFormat::for_file(file, Some(crate::kyp::formats::Format::parse(format)?))?,
+    };
     let total = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     let terminal = std::io::stderr().is_terminal();
     let bar = if terminal { indicatif::ProgressBar::new(total) } else { indicatif::ProgressBar::hidden() };

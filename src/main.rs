@@ -86,8 +86,8 @@ enum OrdersCommand {
         /// The vendor's id.
         #[arg(long)]
         vendor: String,
-        /// `auto` (by content), `native`, `shopify` (orders export CSV) or `woocommerce`
-        /// (REST API orders JSON).
+        /// `auto` (by content), `native`, `shopify` (orders export CSV), `woocommerce`
+        /// (REST API orders JSON) or `mapping:NAME` (a saved column mapping).
         #[arg(long, default_value = "auto")]
         format: String,
         /// Orders per transaction.

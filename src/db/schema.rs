@@ -270,6 +270,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    order_mappings (vendor_id, name) {
+        vendor_id -> Text,
+        name -> Text,
+        column_map -> Text,
+        date_format -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(staff -> vendors (vendor_id));
 diesel::joinable!(api_keys -> vendors (vendor_id));
 diesel::joinable!(refresh_tokens -> staff (staff_id));
@@ -282,6 +293,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     kyp_rules,
     integrations,
     webhook_orders,
+    order_mappings,
     staff,
     refresh_tokens,
     api_keys,
@@ -321,4 +333,5 @@ pub const TABLES: &[&str] = &[
     "kyp_rules",
     "integrations",
     "webhook_orders",
+    "order_mappings",
 ];

@@ -9,7 +9,7 @@
 //! 100,000 orders (the size of the T22 import).
 
 use actix_web::http::header;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -18,15 +18,22 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::app::State;
 use crate::domain::order::{IdempotencyKey, OrderRef};
 use crate::error::{Error, Result};
+use crate::http::body::Json;
 use crate::http::errors::Problem;
-use crate::http::extract::Principal;
+use crate::http::extract::{Principal, StaffSession};
 use crate::kyp::orders::{self as kyp, Idempotency, ImportCounts, OrderIn};
 
 /// Largest import body.
 pub const IMPORT_LIMIT: usize = 50 * 1024 * 1024;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(import_orders).service(get_order);
+    // The mapping list comes before the order read, whose `{order_id}` would match it.
+    cfg.service(import_orders)
+        .service(list_mappings)
+        .service(get_mapping)
+        .service(put_mapping)
+        .service(delete_mapping)
+        .service(get_order);
 }
 
 /// How the body is written; by default told from the content (a Shopify export by its
@@ -36,6 +43,9 @@ pub struct ImportQuery {
     /// `native`, `shopify` (text/csv) or `woocommerce` (application/json).
     #[param(pattern = "^(native|shopify|woocommerce)$")]
     pub format: Option<String>,
+    /// A saved column mapping's name (text/csv): `PUT /api/v1/orders/mappings/{name}`.
+    #[param(pattern = "^[a-z0-9][a-z0-9_-]{0,39}$")]
+    pub mapping: Option<String>,
 }
 
 /// Imports orders: a Shopify orders export (`text/csv`, as the shop admin exports it),
@@ -104,6 +114,17 @@ async fn import_orders(
         body.extend_from_slice(&chunk);
     }
     use crate::kyp::formats::{self, Format};
+    if let Some(name) = query.mapping.as_deref() {
+        if !csv || query.format.is_some() {
+            return Err(Error::BadRequest("a mapping reads text/csv, without a format".into()));
+        }
+        let mapping = crate::kyp::mappings::get(&state, principal.vendor_id(), name).await?;
+        let orders = mapping.decode(&body)?;
+        let idempotency = idempotency_key.map(|key| Idempotency::new(key, &body));
+        drop(body);
+        let answer = kyp::import(&state, principal.vendor_id(), &principal.actor(), orders, idempotency).await?;
+        return Ok(import_answer(answer));
+    }
     let format = match query.format.as_deref() {
         Some(f) => Format::parse(f)?,
         None if csv => formats::detect_csv(&body),
@@ -122,13 +143,94 @@ async fn import_orders(
     let idempotency = idempotency_key.map(|key| Idempotency::new(key, &body));
     drop(body);
     let answer = kyp::import(&state, principal.vendor_id(), &principal.actor(), orders, idempotency).await?;
+    Ok(import_answer(answer))
+}
+
+fn import_answer(answer: kyp::ImportAnswer) -> HttpResponse {
     let status = actix_web::http::StatusCode::from_u16(answer.status).unwrap_or(actix_web::http::StatusCode::OK);
     let mut res = HttpResponse::build(status);
     res.content_type("application/json");
     if answer.replayed {
         res.insert_header(("Idempotent-Replayed", "true"));
     }
-    Ok(res.body(answer.body))
+    res.body(answer.body)
+}
+
+/// A saved column mapping for any CSV export.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MappingBody {
+    /// Order field → the header of the column that holds it in the vendor's CSV. Fields:
+    /// order_id, email, phone, customer_name, sku, item_name, price, total, currency,
+    /// purchased_at, delivered_at, status, locale; order_id, sku and purchased_at required.
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
+    pub columns: std::collections::BTreeMap<String, String>,
+    /// How the file writes dates (strftime, e.g. `%d.%m.%Y %H:%M`, read as UTC); absent =
+    /// RFC 3339 or `YYYY-MM-DD`.
+    #[schema(max_length = 64)]
+    pub date_format: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MappingView {
+    pub name: String,
+    pub columns: std::collections::BTreeMap<String, String>,
+    pub date_format: Option<String>,
+}
+
+impl From<crate::kyp::mappings::Mapping> for MappingView {
+    fn from(m: crate::kyp::mappings::Mapping) -> Self {
+        MappingView { name: m.name, columns: m.columns, date_format: m.date_format }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MappingList {
+    pub mappings: Vec<MappingView>,
+}
+
+/// The vendor's saved mappings (secret key or any staff role).
+#[utoipa::path(tag = "orders", security(("secret_key" = []), ("staff" = [])), responses((status = 200, body = MappingList), (status = 401, body = Problem)))]
+#[get("/api/v1/orders/mappings")]
+async fn list_mappings(state: State, who: Principal) -> Result<HttpResponse> {
+    let rows = crate::kyp::mappings::list(&state, who.vendor_id()).await?;
+    Ok(HttpResponse::Ok().json(MappingList { mappings: rows.into_iter().map(MappingView::from).collect() }))
+}
+
+/// One saved mapping (secret key or any staff role).
+#[utoipa::path(tag = "orders", security(("secret_key" = []), ("staff" = [])), params(("name" = String, Path, pattern = "^[a-z0-9][a-z0-9_-]{0,39}$")), responses((status = 200, body = MappingView), (status = 401, body = Problem), (status = 404, body = Problem)))]
+#[get("/api/v1/orders/mappings/{name}")]
+async fn get_mapping(state: State, who: Principal, name: web::Path<String>) -> Result<HttpResponse> {
+    let mapping = crate::kyp::mappings::get(&state, who.vendor_id(), &name).await?;
+    Ok(HttpResponse::Ok().json(MappingView::from(mapping)))
+}
+
+/// Creates or replaces a mapping (secret key or owner): 201 when created, 200 when replaced.
+#[utoipa::path(tag = "orders", security(("secret_key" = []), ("staff" = [])), params(("name" = String, Path, pattern = "^[a-z0-9][a-z0-9_-]{0,39}$")), request_body = MappingBody, responses((status = 200, body = MappingView), (status = 201, body = MappingView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[put("/api/v1/orders/mappings/{name}")]
+async fn put_mapping(
+    state: State,
+    who: Principal,
+    name: web::Path<String>,
+    body: Json<MappingBody>,
+) -> Result<HttpResponse> {
+    if let Principal::Staff(s) = &who {
+        s.require_owner()?;
+    }
+    let b = body.into_inner();
+    let mapping = crate::kyp::mappings::Mapping::new(&name, b.columns, b.date_format)?;
+    let created = crate::kyp::mappings::put(&state, who.vendor_id(), &who.actor(), mapping.clone()).await?;
+    let mut res = if created { HttpResponse::Created() } else { HttpResponse::Ok() };
+    Ok(res.json(MappingView::from(mapping)))
+}
+
+/// Deletes a mapping (owner only).
+#[utoipa::path(tag = "orders", security(("staff" = [])), params(("name" = String, Path, pattern = "^[a-z0-9][a-z0-9_-]{0,39}$")), responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[delete("/api/v1/orders/mappings/{name}")]
+async fn delete_mapping(state: State, session: StaffSession, name: web::Path<String>) -> Result<HttpResponse> {
+    session.require_owner()?;
+    crate::kyp::mappings::delete(&state, &session.vendor_id, &session.actor(), &name).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 fn unsupported() -> Error {

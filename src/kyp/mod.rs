@@ -3,6 +3,7 @@
 
 pub mod bulk;
 pub mod formats;
+pub mod mappings;
 pub mod matching;
 pub mod orders;
 pub mod webhooks;

@@ -347,7 +347,7 @@ pub fn decode_csv(body: &[u8]) -> Result<Vec<OrderInput>> {
 }
 
 /// The first order field in which two rows of one order disagree.
-fn differing_field(a: &RawOrder, b: &RawOrder) -> Option<&'static str> {
+pub(crate) fn differing_field(a: &RawOrder, b: &RawOrder) -> Option<&'static str> {
     let pairs = [
         ("email", &a.email, &b.email),
         ("phone", &a.phone, &b.phone),

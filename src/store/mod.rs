@@ -7,6 +7,7 @@ pub mod integrations;
 pub mod jobs;
 pub mod keys;
 pub mod kyp_rules;
+pub mod mappings;
 pub mod orders;
 pub mod products;
 pub mod reviews;

@@ -12,6 +12,7 @@ mod jobs;
 mod jwt;
 mod kyp_match;
 mod limits;
+mod mappings;
 mod ops;
 mod order_formats;
 mod orders;

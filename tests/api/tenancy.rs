@@ -103,6 +103,13 @@ pub fn rows() -> Vec<Row> {
         }),
         row(Method::DELETE, "/api/v1/integrations/{platform}", Owner, no_body),
         row(Method::POST, "/api/v1/integrations/{platform}/{vendor_id}/orders", Public, no_body),
+        // Saved mappings: a foreign name is 404 (`mappings::bad_mappings_are_refused`).
+        row(Method::GET, "/api/v1/orders/mappings", StaffOrSecret, no_body),
+        row(Method::GET, "/api/v1/orders/mappings/{name}", StaffOrSecret, no_body),
+        row(Method::PUT, "/api/v1/orders/mappings/{name}", OwnerOrSecret, |_| {
+            Some(json!({"columns": {"order_id": "No", "sku": "Art", "purchased_at": "Date"}}))
+        }),
+        row(Method::DELETE, "/api/v1/orders/mappings/{name}", Owner, no_body),
     ]
     .into_iter()
     .chain(crate::tenancy_rows::rows())
@@ -121,6 +128,7 @@ fn path_for(row: &Row, owner: &Fixture) -> String {
         .replace("{sku}", sku)
         .replace("{order_id}", &owner.order_ref)
         .replace("{platform}", "shopify")
+        .replace("{name}", "t13")
         .replace("{vendor_id}", &owner.vendor.id);
     if path.contains("{id}") {
         path = path.replace("{id}", &owner.resource_id(template));
@@ -153,7 +161,10 @@ impl Fixture {
             let res = app.request(Method::PUT, &path, Some(&vendor.sk), Some(&body)).await;
             assert_eq!(res.status(), StatusCode::CREATED, "{path}");
         }
-        // A configured integration, so the PUT row replaces it (200).
+        // A saved mapping and a configured integration, so their PUT rows replace (200).
+        let mapping = json!({"columns": {"order_id": "No", "sku": "Art", "purchased_at": "Date"}});
+        let res = app.request(Method::PUT, "/api/v1/orders/mappings/t13", Some(&vendor.sk), Some(&mapping)).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
         let secret = json!({"secret": "t13-secret-0123456789"});
         let res = app.request(Method::PUT, "/api/v1/integrations/shopify", Some(&vendor.sk), Some(&secret)).await;
         assert_eq!(res.status(), StatusCode::CREATED);
