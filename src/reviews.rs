@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::core::Core;
 use crate::domain::account::{is_insider, Origin};
 use crate::domain::contact::{Email, Phone};
-use crate::domain::maturity::{self, review_level, Evidence, VendorAssessment, VendorFacts};
+use crate::domain::maturity::{self, review_level, Evidence, PurchaseMethod, VendorAssessment, VendorFacts};
 use crate::domain::moderation::{self, Action, RejectReason, Status};
 use crate::domain::review::{self as input, daily_cap, Locale, Rating, Sku, VoterToken};
 use crate::error::{Error, Result};
@@ -90,7 +90,7 @@ pub async fn submit(core: &Core, s: Submission, origin: Option<String>) -> Resul
             let mut evidence = flow.evidence();
             evidence.self_declared = true;
             // An order cancelled or refunded since it was matched no longer backs a review.
-            if let Some(p) = &evidence.purchase {
+            if let Some(p) = evidence.purchase.as_ref().filter(|p| p.method != PurchaseMethod::Receipt) {
                 let order = store::orders::get(conn, &vendor.id, &p.order_id).ok();
                 if order.is_none_or(|o| matches!(o.status.as_str(), "cancelled" | "refunded")) {
                     evidence.purchase = None;
@@ -286,7 +286,7 @@ pub async fn reply(core: &Core, vendor_id: String, review_id: String, staff_id: 
 pub fn contact_hmac(core: &Core, email: Option<&str>, phone: Option<&str>) -> Result<String> {
     match (email, phone) {
         (Some(e), None) => Ok(core.contacts.email(Email::parse("email", e)?.as_str())),
-        (None, Some(p)) => Ok(core.contacts.phone(Phone::parse("phone", p)?.as_str())),
+        (None, Some(p)) => Ok(core.contacts.phone(&Phone::lookup_form("phone", p)?)),
         _ => Err(Error::validation("email", "give exactly one of email or phone")),
     }
 }
@@ -324,6 +324,8 @@ pub async fn erase(core: &Core, vendor_id: String, actor: String, hmac: String) 
                     now,
                 )?;
             }
+            let flow_ids: Vec<String> = reviews.iter().filter_map(|r| r.flow_id.clone()).collect();
+            store::receipts::delete_for_flows(conn, &vendor_id, &flow_ids)?;
             let orders_cleared = store::orders::clear_contacts(conn, &vendor_id, &order_ids)?;
             // Flows whose evidence names the contact, and flows bound to the buyer's
             // orders whatever contact they carry (M12b).

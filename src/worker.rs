@@ -24,10 +24,12 @@ pub struct Pass {
     pub public_write_caps_deleted: usize,
     pub idempotency_keys_deleted: usize,
     pub jobs_deleted: usize,
+    pub receipt_files_deleted: usize,
 }
 
 pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
     let now = core.clock.now_ms();
+    let receipts_before = now - core.settings.receipt_retention_days.max(0) * 86_400_000;
     let pass = core
         .db
         .write(move |conn| {
@@ -37,6 +39,7 @@ pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
                 public_write_caps_deleted: store::reviews::purge_caps(conn, now)?,
                 idempotency_keys_deleted: store::orders::purge_idempotency(conn, now - IDEMPOTENCY_KEEP_MS)?,
                 jobs_deleted: store::jobs::purge_done(conn, now - crate::funnel::queue::DONE_KEEP_MS)?,
+                receipt_files_deleted: store::receipts::purge_files(conn, receipts_before, now)?,
             })
         })
         .await?;
@@ -47,6 +50,7 @@ pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
             public_write_caps = pass.public_write_caps_deleted,
             idempotency_keys = pass.idempotency_keys_deleted,
             jobs = pass.jobs_deleted,
+            receipt_files = pass.receipt_files_deleted,
             "maintenance pass"
         );
     }

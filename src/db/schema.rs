@@ -281,6 +281,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    receipts (id) {
+        id -> Text,
+        vendor_id -> Text,
+        flow_id -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        file -> Nullable<Binary>,
+        state -> Text,
+        reason -> Nullable<Text>,
+        created_at -> BigInt,
+        decided_at -> Nullable<BigInt>,
+        decided_by -> Nullable<Text>,
+        file_deleted_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(staff -> vendors (vendor_id));
 diesel::joinable!(api_keys -> vendors (vendor_id));
 diesel::joinable!(refresh_tokens -> staff (staff_id));
@@ -294,6 +311,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     integrations,
     webhook_orders,
     order_mappings,
+    receipts,
     staff,
     refresh_tokens,
     api_keys,
@@ -334,4 +352,5 @@ pub const TABLES: &[&str] = &[
     "integrations",
     "webhook_orders",
     "order_mappings",
+    "receipts",
 ];

@@ -56,7 +56,8 @@ pub struct Phone {
 pub use phonenumber::Type as PhoneKind;
 
 impl Phone {
-    pub fn parse(field: &str, raw: &str) -> Result<Phone> {
+    /// `+` and 8–15 digits from a written international form (separators dropped).
+    fn international_digits(field: &str, raw: &str) -> Result<String> {
         let trimmed = raw.trim();
         let invalid = || Error::validation(field, "is not a phone number in international form (+ country code)");
         // Written forms may carry separators, but not without bound.
@@ -65,6 +66,7 @@ impl Phone {
         }
         let rest = trimmed.strip_prefix('+').or_else(|| trimmed.strip_prefix("00")).ok_or_else(invalid)?;
         let mut digits = String::with_capacity(16);
+        digits.push('+');
         for c in rest.chars() {
             match c {
                 '0'..='9' => digits.push(c),
@@ -72,10 +74,26 @@ impl Phone {
                 _ => return Err(invalid()),
             }
         }
-        if !(8..=15).contains(&digits.len()) || digits.starts_with('0') {
+        if !(9..=16).contains(&digits.len()) || digits.starts_with("+0") {
             return Err(invalid());
         }
-        let number = phonenumber::parse(None, format!("+{digits}")).map_err(|_| invalid())?;
+        Ok(digits)
+    }
+
+    /// The form a phone is looked up by (privacy requests, purchase matching): E.164 when
+    /// the numbering plan knows the number, else `+` and its digits — which no stored
+    /// contact has (imports keep only numbers the plan knows), so it simply finds nothing.
+    pub fn lookup_form(field: &str, raw: &str) -> Result<String> {
+        match Phone::parse(field, raw) {
+            Ok(p) => Ok(p.e164),
+            Err(_) => Phone::international_digits(field, raw),
+        }
+    }
+
+    pub fn parse(field: &str, raw: &str) -> Result<Phone> {
+        let invalid = || Error::validation(field, "is not a phone number in international form (+ country code)");
+        let digits = Phone::international_digits(field, raw)?;
+        let number = phonenumber::parse(None, digits).map_err(|_| invalid())?;
         if !number.is_valid() {
             return Err(Error::validation(
                 field,
@@ -147,5 +165,8 @@ mod tests {
         {
             assert!(Phone::parse("p", bad).is_err(), "{bad}");
         }
+        assert_eq!(Phone::lookup_form("p", "+44 999 999 9999").unwrap(), "+449999999999");
+        assert_eq!(Phone::lookup_form("p", "0044 7400 123456").unwrap(), "+447400123456");
+        assert!(Phone::lookup_form("p", "07400 123456").is_err());
     }
 }

@@ -25,6 +25,9 @@ pub enum PurchaseMethod {
     Invitation,
     /// The buyer entered the order id and a contact that matched the order.
     OrderMatch,
+    /// The buyer uploaded a receipt or invoice and the shop's staff accepted it (no order
+    /// is bound: `order_id` is empty).
+    Receipt,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +80,7 @@ impl Evidence {
                 match p.method {
                     PurchaseMethod::Invitation => "invitation",
                     PurchaseMethod::OrderMatch => "order_match",
+                    PurchaseMethod::Receipt => "receipt",
                 }
                 .to_owned()
             }),
@@ -133,6 +137,7 @@ pub fn review_level(e: &Evidence) -> Assessment {
         checks.push(match purchase.method {
             PurchaseMethod::Invitation => check("purchase_invitation", "Order matched (invited after purchase)"),
             PurchaseMethod::OrderMatch => check("purchase_order_match", "Order matched (order number and contact)"),
+            PurchaseMethod::Receipt => check("purchase_receipt", "Receipt checked by the shop"),
         });
     }
     let level = match (&e.identity, &e.purchase) {

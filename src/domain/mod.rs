@@ -11,5 +11,6 @@ pub mod maturity;
 pub mod moderation;
 pub mod order;
 pub mod product;
+pub mod receipt;
 pub mod review;
 pub mod text;

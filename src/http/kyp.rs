@@ -10,11 +10,12 @@ use crate::app::State;
 use crate::domain::contact::{Email, Phone};
 use crate::domain::kyp::{format_money, Rules};
 use crate::domain::maturity::Check;
-use crate::domain::order::{parse_money, Currency, OrderRef};
+use crate::domain::order::{Currency, OrderRef};
 use crate::error::{Error, Result};
 use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::Principal;
+use crate::http::text::Whole;
 use crate::kyp::matching::{self, ContactHmac, MatchRequest};
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -58,7 +59,7 @@ async fn match_order(state: State, req: HttpRequest, body: Json<MatchBody>) -> R
     let order_ref = OrderRef::parse("order_id", &b.order_id)?;
     let contact = match (b.email.as_deref(), b.phone.as_deref()) {
         (Some(e), None) => ContactHmac::Email(state.contacts.email(Email::parse("email", e)?.as_str())),
-        (None, Some(p)) => ContactHmac::Phone(state.contacts.phone(Phone::parse("phone", p)?.as_str())),
+        (None, Some(p)) => ContactHmac::Phone(state.contacts.phone(&Phone::lookup_form("phone", p)?)),
         _ => return Err(Error::validation("email", "give exactly one of email or phone")),
     };
     let from = crate::http::public::public_write(&req)?;
@@ -69,20 +70,20 @@ async fn match_order(state: State, req: HttpRequest, body: Json<MatchBody>) -> R
         .json(MatchView { maturity_level: assessment.level, checks: assessment.checks }))
 }
 
-/// An amount in a currency.
-#[derive(Serialize, Deserialize, ToSchema)]
+/// An amount in a currency's minor units (cents for EUR, yen for JPY).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Money {
-    /// Non-negative decimal, e.g. `"20.00"`.
-    #[schema(max_length = 24, pattern = r"^[0-9]{1,15}(\.[0-9]{1,4})?$")]
-    pub amount: String,
+    /// E.g. `2000` for 20.00 EUR.
+    #[schema(value_type = i64, minimum = 0, maximum = 1_000_000_000_000_i64)]
+    pub amount_minor: Whole,
     /// ISO 4217 code.
     #[schema(pattern = "^[A-Za-z]{3}$")]
     pub currency: String,
 }
 
 /// Which imported orders may verify a purchase.
-#[derive(Serialize, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RulesBody {
     /// Orders below this total do not verify a purchase; `null` = no minimum.
@@ -92,17 +93,33 @@ pub struct RulesBody {
     pub delivered_only: bool,
     /// Days after delivery (or purchase, without a delivery date) during which a review can
     /// be bound to the order, 1–3650; `null` = no limit.
-    #[schema(minimum = 1, maximum = 3650)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 3650)]
+    pub window_days: Option<Whole>,
+}
+
+/// The rules as stored.
+#[derive(Serialize, ToSchema)]
+pub struct RulesView {
+    pub min_total: Option<MoneyView>,
+    pub delivered_only: bool,
     pub window_days: Option<i32>,
 }
 
-impl From<Rules> for RulesBody {
+#[derive(Serialize, ToSchema)]
+pub struct MoneyView {
+    pub amount_minor: i64,
+    pub currency: String,
+    /// For people: `20.00 EUR`.
+    pub display: String,
+}
+
+impl From<Rules> for RulesView {
     fn from(r: Rules) -> Self {
-        RulesBody {
-            min_total: r.min_total.map(|(minor, c)| {
-                let text = format_money(minor, c);
-                let amount = text.split(' ').next().unwrap_or_default().to_owned();
-                Money { amount, currency: c.as_str().to_owned() }
+        RulesView {
+            min_total: r.min_total.map(|(minor, c)| MoneyView {
+                amount_minor: minor,
+                currency: c.as_str().to_owned(),
+                display: format_money(minor, c),
             }),
             delivered_only: r.delivered_only,
             window_days: r.window_days,
@@ -111,14 +128,14 @@ impl From<Rules> for RulesBody {
 }
 
 /// The vendor's purchase rules (secret key or any staff role).
-#[utoipa::path(tag = "catalogue", security(("secret_key" = []), ("staff" = [])), responses((status = 200, body = RulesBody), (status = 401, body = Problem)))]
+#[utoipa::path(tag = "catalogue", security(("secret_key" = []), ("staff" = [])), responses((status = 200, body = RulesView), (status = 401, body = Problem)))]
 #[get("/api/v1/kyp/rules")]
 async fn get_rules(state: State, who: Principal) -> Result<HttpResponse> {
-    Ok(HttpResponse::Ok().json(RulesBody::from(matching::rules(&state, who.vendor_id()).await?)))
+    Ok(HttpResponse::Ok().json(RulesView::from(matching::rules(&state, who.vendor_id()).await?)))
 }
 
 /// Replaces the vendor's purchase rules (secret key or owner; audited).
-#[utoipa::path(tag = "catalogue", security(("secret_key" = []), ("staff" = [])), request_body = RulesBody, responses((status = 200, body = RulesBody), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(tag = "catalogue", security(("secret_key" = []), ("staff" = [])), request_body = RulesBody, responses((status = 200, body = RulesView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 #[put("/api/v1/kyp/rules")]
 async fn put_rules(state: State, who: Principal, body: Json<RulesBody>) -> Result<HttpResponse> {
     if let Principal::Staff(staff) = &who {
@@ -129,10 +146,19 @@ async fn put_rules(state: State, who: Principal, body: Json<RulesBody>) -> Resul
         .min_total
         .map(|m| {
             let currency = Currency::parse("min_total.currency", &m.currency)?;
-            Ok::<_, Error>((parse_money("min_total.amount", &m.amount, currency)?, currency))
+            let minor = Some(m.amount_minor.0)
+                .filter(|v| (0..=1_000_000_000_000).contains(v))
+                .ok_or_else(|| Error::validation("min_total.amount_minor", "must be between 0 and 10^12"))?;
+            Ok::<_, Error>((minor, currency))
         })
         .transpose()?;
-    let rules = Rules { min_total, delivered_only: b.delivered_only, window_days: b.window_days };
+    let window_days = b
+        .window_days
+        .map(|w| {
+            i32::try_from(w.0).map_err(|_| Error::validation("window_days", "must be between 1 and 3650, or null"))
+        })
+        .transpose()?;
+    let rules = Rules { min_total, delivered_only: b.delivered_only, window_days };
     let stored = matching::put_rules(&state, who.vendor_id(), &who.actor(), rules).await?;
-    Ok(HttpResponse::Ok().json(RulesBody::from(stored)))
+    Ok(HttpResponse::Ok().json(RulesView::from(stored)))
 }

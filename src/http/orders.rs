@@ -71,6 +71,7 @@ pub struct ImportQuery {
         (status = 400, body = Problem),
         (status = 401, body = Problem),
         (status = 403, body = Problem),
+        (status = 404, body = Problem, description = "no mapping of that name"),
         (status = 409, body = Problem),
         (status = 413, body = Problem),
         (status = 415, body = Problem),
@@ -116,7 +117,7 @@ async fn import_orders(
     use crate::kyp::formats::{self, Format};
     if let Some(name) = query.mapping.as_deref() {
         if !csv || query.format.is_some() {
-            return Err(Error::BadRequest("a mapping reads text/csv, without a format".into()));
+            return Err(Error::validation("mapping", "reads a text/csv body, without a format"));
         }
         let mapping = crate::kyp::mappings::get(&state, principal.vendor_id(), name).await?;
         let orders = mapping.decode(&body)?;
@@ -135,9 +136,9 @@ async fn import_orders(
         (Format::Native, false) => kyp::decode_json(&body)?,
         (Format::Shopify, true) => formats::decode_shopify(&body)?,
         (Format::WooCommerce, false) => formats::decode_woocommerce(&body)?,
-        (Format::Shopify, false) => return Err(Error::UnsupportedMediaType("a Shopify export is text/csv".into())),
+        (Format::Shopify, false) => return Err(Error::validation("format", "shopify reads a text/csv body")),
         (Format::WooCommerce, true) => {
-            return Err(Error::UnsupportedMediaType("WooCommerce orders are application/json".into()))
+            return Err(Error::validation("format", "woocommerce reads an application/json body"))
         }
     };
     let idempotency = idempotency_key.map(|key| Idempotency::new(key, &body));
@@ -156,15 +157,68 @@ fn import_answer(answer: kyp::ImportAnswer) -> HttpResponse {
     res.body(answer.body)
 }
 
-/// A saved column mapping for any CSV export.
+/// Which column of the vendor's CSV holds each order field (its header, as written).
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct MappingColumns {
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"^[^\s\x00-\x1F\x7F](?:[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F])?$")]
+    pub order_id: String,
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"^[^\s\x00-\x1F\x7F](?:[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F])?$")]
+    pub sku: String,
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"^[^\s\x00-\x1F\x7F](?:[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F])?$")]
+    pub purchased_at: String,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\s\x00-\x1F\x7F](?:[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F])?$")]
+    pub email: Option<String>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\s\x00-\x1F\x7F](?:[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F])?$")]
+    pub phone: Option<String>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\s\x00-\x1F\x7F](?:[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F])?$")]
+    pub customer_name: Option<String>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\s\x00-\x1F\x7F](?:[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F])?$")]
+    pub item_name: Option<String>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\s\x00-\x1F\x7F](?:[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F])?$")]
+    pub price: Option<String>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\s\x00-\x1F\x7F](?:[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F])?$")]
+    pub total: Option<String>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\s\x00-\x1F\x7F](?:[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F])?$")]
+    pub currency: Option<String>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\s\x00-\x1F\x7F](?:[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F])?$")]
+    pub delivered_at: Option<String>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\s\x00-\x1F\x7F](?:[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F])?$")]
+    pub status: Option<String>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\s\x00-\x1F\x7F](?:[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F])?$")]
+    pub locale: Option<String>,
+}
+
+impl MappingColumns {
+    fn into_map(self) -> std::collections::BTreeMap<String, String> {
+        let required = [("order_id", self.order_id), ("sku", self.sku), ("purchased_at", self.purchased_at)];
+        let optional = [
+            ("email", self.email),
+            ("phone", self.phone),
+            ("customer_name", self.customer_name),
+            ("item_name", self.item_name),
+            ("price", self.price),
+            ("total", self.total),
+            ("currency", self.currency),
+            ("delivered_at", self.delivered_at),
+            ("status", self.status),
+            ("locale", self.locale),
+        ];
+        required
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .chain(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v))))
+            .collect()
+    }
+}
+
+/// A saved column mapping for any CSV export.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MappingBody {
-    /// Order field → the header of the column that holds it in the vendor's CSV. Fields:
-    /// order_id, email, phone, customer_name, sku, item_name, price, total, currency,
-    /// purchased_at, delivered_at, status, locale; order_id, sku and purchased_at required.
-    #[schema(value_type = std::collections::BTreeMap<String, String>)]
-    pub columns: std::collections::BTreeMap<String, String>,
+    /// Order field → the header of the column that holds it in the vendor's CSV;
+    /// order_id, sku and purchased_at required.
+    pub columns: MappingColumns,
     /// How the file writes dates (strftime, e.g. `%d.%m.%Y %H:%M`, read as UTC); absent =
     /// RFC 3339 or `YYYY-MM-DD`.
     #[schema(max_length = 64)]
@@ -218,7 +272,7 @@ async fn put_mapping(
         s.require_owner()?;
     }
     let b = body.into_inner();
-    let mapping = crate::kyp::mappings::Mapping::new(&name, b.columns, b.date_format)?;
+    let mapping = crate::kyp::mappings::Mapping::new(&name, b.columns.into_map(), b.date_format)?;
     let created = crate::kyp::mappings::put(&state, who.vendor_id(), &who.actor(), mapping.clone()).await?;
     let mut res = if created { HttpResponse::Created() } else { HttpResponse::Ok() };
     Ok(res.json(MappingView::from(mapping)))

@@ -75,7 +75,7 @@ async fn disable(state: State, session: StaffSession) -> Result<HttpResponse> {
 pub struct SinceQuery {
     /// Only reviews published or changed at or after this instant (RFC 3339 date-time or
     /// `YYYY-MM-DD`); withdrawn reviews are listed too.
-    #[param(max_length = 40)]
+    #[param(format = DateTime)]
     pub since: Option<String>,
 }
 
@@ -87,7 +87,7 @@ fn parse_since(raw: Option<&str>) -> Result<Option<i64>> {
 pub struct ExportQuery {
     /// Only reviews published or changed at or after this instant (RFC 3339 date-time or
     /// `YYYY-MM-DD`); reviews withdrawn since then are listed in `withdrawn`.
-    #[param(max_length = 40)]
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// `next_cursor` of the previous page (empty = first page).
     #[param(pattern = "^[A-Za-z0-9_-]{0,64}$")]

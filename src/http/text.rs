@@ -55,13 +55,26 @@ fn text_schema(min: usize, max: usize, pattern: String, description: &str) -> Re
 #[serde(transparent)]
 pub struct Line<const MIN: usize, const MAX: usize>(String);
 
+/// The length the schema states (`maxLength`, in code points) holds for the text as sent,
+/// before trimming and line-end normalisation shorten it.
+fn within_schema_length(field: &str, raw: &str, max: usize) -> Result<()> {
+    if raw.chars().count() > max {
+        return Err(crate::error::Error::validation(field, format!("must be at most {max} characters")));
+    }
+    Ok(())
+}
+
 impl<const MIN: usize, const MAX: usize> Line<MIN, MAX> {
     pub fn clean(&self, field: &str) -> Result<String> {
+        within_schema_length(field, &self.0, MAX)?;
         clean(field, &self.0, Lines::Single, MIN, MAX)
     }
 
     /// For optional fields: blank means absent.
     pub fn clean_optional(value: Option<&Self>, field: &str) -> Result<Option<String>> {
+        if let Some(v) = value {
+            within_schema_length(field, &v.0, MAX)?;
+        }
         clean_optional(field, value.map(|v| v.0.as_str()), Lines::Single, MAX)
     }
 
@@ -94,11 +107,15 @@ pub struct Paragraph<const MIN: usize, const MAX: usize>(String);
 
 impl<const MIN: usize, const MAX: usize> Paragraph<MIN, MAX> {
     pub fn clean(&self, field: &str) -> Result<String> {
+        within_schema_length(field, &self.0, MAX)?;
         clean(field, &self.0, Lines::Multi, MIN, MAX)
     }
 
     /// For optional fields: blank means absent.
     pub fn clean_optional(value: Option<&Self>, field: &str) -> Result<Option<String>> {
+        if let Some(v) = value {
+            within_schema_length(field, &v.0, MAX)?;
+        }
         clean_optional(field, value.map(|v| v.0.as_str()), Lines::Multi, MAX)
     }
 }

@@ -62,15 +62,6 @@ impl Mapping {
                 return Err(Error::validation("columns", format!("must map the required field {required}")));
             }
         }
-        let mut seen = HashMap::new();
-        for (native, header) in &columns {
-            if let Some(other) = seen.insert(header.as_str(), native.as_str()) {
-                return Err(Error::validation(
-                    format!("columns.{native}"),
-                    format!("names the same column as {other}"),
-                ));
-            }
-        }
         if let Some(f) = &date_format {
             let bad = f.is_empty()
                 || f.len() > 64

@@ -6,4 +6,5 @@ pub mod formats;
 pub mod mappings;
 pub mod matching;
 pub mod orders;
+pub mod receipts;
 pub mod webhooks;

@@ -64,7 +64,8 @@ pub struct OrderIn {
     #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// International form (`+` country code).
-    #[schema(max_length = 64, pattern = r"^(?:\+|00)[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}[ ().-]*$")]
+    /// An empty string means none.
+    #[schema(max_length = 64, pattern = r"^(|(?:\+|00)[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}[ ().-]*)$")]
     pub phone: Option<String>,
     #[schema(
         max_length = 200,

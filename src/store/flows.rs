@@ -69,6 +69,17 @@ pub fn attach_purchase(conn: &mut DbConn, flow: &Flow, purchase: Purchase) -> Re
     set_evidence(conn, &flow.id, &evidence, Some(&order_id))
 }
 
+/// Records a purchase proven by an accepted receipt (no order is bound).
+pub fn attach_receipt(conn: &mut DbConn, flow: &Flow, purchase: Purchase) -> Result<()> {
+    let mut evidence = flow.evidence();
+    evidence.purchase = Some(purchase);
+    set_evidence(conn, &flow.id, &evidence, None)
+}
+
+pub fn get(conn: &mut DbConn, flow_id: &str) -> Result<Option<Flow>> {
+    Ok(flows::table.find(flow_id).select(Flow::as_select()).first(conn).optional()?)
+}
+
 /// Marks the flow used; false if another request completed it first.
 pub fn complete(conn: &mut DbConn, flow_id: &str, now: i64) -> Result<bool> {
     let n = diesel::update(flows::table.find(flow_id).filter(flows::completed_at.is_null()))

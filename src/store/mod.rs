@@ -10,6 +10,7 @@ pub mod kyp_rules;
 pub mod mappings;
 pub mod orders;
 pub mod products;
+pub mod receipts;
 pub mod reviews;
 pub mod sessions;
 pub mod staff;

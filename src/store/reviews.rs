@@ -619,3 +619,47 @@ pub fn cap_used(conn: &mut DbConn, cap_key: &str, now: i64) -> Result<i64> {
         .optional()?
         .unwrap_or(0))
 }
+
+/// The review submitted through a flow, if any.
+pub fn by_flow(conn: &mut DbConn, vendor_id: &str, flow_id: &str) -> Result<Option<Review>> {
+    Ok(reviews::table
+        .filter(reviews::vendor_id.eq(vendor_id).and(reviews::flow_id.eq(flow_id)))
+        .select(Review::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// New evidence for a review (e.g. a receipt accepted after submission): level and checks
+/// recomputed by the caller, the aggregates moved if it is published. Conditional on the
+/// state read, like [`set_status`].
+pub fn set_evidence(
+    conn: &mut DbConn,
+    review: &Review,
+    evidence_json: &str,
+    checks_json: &str,
+    level: i32,
+    now: i64,
+) -> Result<Review> {
+    let n = diesel::update(
+        reviews::table
+            .filter(reviews::vendor_id.eq(&review.vendor_id).and(reviews::id.eq(&review.id)))
+            .filter(reviews::status.eq(&review.status))
+            .filter(reviews::maturity_level.eq(review.maturity_level))
+            .filter(reviews::erased.eq(review.erased)),
+    )
+    .set((
+        reviews::evidence.eq(evidence_json),
+        reviews::checks.eq(checks_json),
+        reviews::maturity_level.eq(level),
+        reviews::changed_at.eq(now),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(changed_first());
+    }
+    if review.status == Status::Published.as_str() {
+        apply_aggregates(conn, review, -1)?;
+        apply_aggregates(conn, &Review { maturity_level: level, ..review.clone() }, 1)?;
+    }
+    get(conn, &review.vendor_id, &review.id)
+}

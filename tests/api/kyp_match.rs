@@ -58,11 +58,11 @@ async fn the_matching_matrix() {
     )
     .await;
     import(&app, &b, json!([order("B-1", ann, "delivered", "49.99", day(&app, -3), Some(day(&app, -1)))])).await;
-    let rules = json!({"min_total": {"amount": "10", "currency": "eur"}, "delivered_only": true, "window_days": 365});
+    let rules =
+        json!({"min_total": {"amount_minor": 1000, "currency": "eur"}, "delivered_only": true, "window_days": 365.0});
     let stored =
         json(app.request(Method::PUT, "/api/v1/kyp/rules", Some(&a.sk), Some(&rules)).await, StatusCode::OK).await;
-    let expected_rules =
-        json!({"min_total": {"amount": "10.00", "currency": "EUR"}, "delivered_only": true, "window_days": 365});
+    let expected_rules = json!({"min_total": {"amount_minor": 1000, "currency": "EUR", "display": "10.00 EUR"}, "delivered_only": true, "window_days": 365});
     assert_eq!(stored, expected_rules);
     assert_eq!(
         json(app.request(Method::GET, "/api/v1/kyp/rules", Some(&a.token), None).await, StatusCode::OK).await,
@@ -196,9 +196,10 @@ async fn bad_match_requests_and_rules() {
     for bad in [
         json!({"window_days": 0}),
         json!({"window_days": 3651}),
-        json!({"min_total": {"amount": "-1", "currency": "EUR"}}),
-        json!({"min_total": {"amount": "1.234", "currency": "EUR"}}),
-        json!({"min_total": {"amount": "10", "currency": "EURO"}}),
+        json!({"min_total": {"amount_minor": -1, "currency": "EUR"}}),
+        json!({"min_total": {"amount_minor": 1.5, "currency": "EUR"}}),
+        json!({"min_total": {"amount_minor": "10", "currency": "EUR"}}),
+        json!({"min_total": {"amount_minor": 10, "currency": "EURO"}}),
         json!({"delivered_only": "yes"}),
         json!({"unknown": true}),
     ] {

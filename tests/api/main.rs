@@ -18,6 +18,7 @@ mod order_formats;
 mod orders;
 mod privacy;
 mod public_writes;
+mod receipts;
 mod reviews;
 mod syndication;
 mod tenancy;

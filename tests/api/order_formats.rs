@@ -118,7 +118,8 @@ async fn woocommerce_orders_import_as_the_api_returns_them() {
 
     // Named formats must fit the content type; unknown formats are 400.
     let res = post(&app, &v, "?format=woocommerce", "text/csv", b"a,b\n".to_vec()).await;
-    assert_problem(res, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type").await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(problem["detail"], json!("format woocommerce reads an application/json body"));
     let res = post(&app, &v, "?format=magento", "application/json", file.clone()).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     // A bad field names the order's index and WooCommerce's field.

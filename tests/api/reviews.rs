@@ -592,7 +592,8 @@ async fn the_worker_purges_expired_flows_and_sessions() {
             refresh_tokens_deleted: 0,
             public_write_caps_deleted: 0,
             idempotency_keys_deleted: 0,
-            jobs_deleted: 0
+            jobs_deleted: 0,
+            receipt_files_deleted: 0,
         }
     );
     app.clock.advance(chrono::Duration::days(31));
@@ -605,7 +606,8 @@ async fn the_worker_purges_expired_flows_and_sessions() {
             refresh_tokens_deleted: 1,
             public_write_caps_deleted: 1,
             idempotency_keys_deleted: 0,
-            jobs_deleted: 0
+            jobs_deleted: 0,
+            receipt_files_deleted: 0,
         }
     );
     assert_problem(app.submit(&token, 5, json!({})).await, StatusCode::NOT_FOUND, "not-found").await;

@@ -110,6 +110,11 @@ pub fn rows() -> Vec<Row> {
             Some(json!({"columns": {"order_id": "No", "sku": "Art", "purchased_at": "Date"}}))
         }),
         row(Method::DELETE, "/api/v1/orders/mappings/{name}", Owner, no_body),
+        // Receipts: the upload is scoped by its flow; staff reach only their vendor's.
+        row(Method::POST, "/api/v1/public/kyp/receipt", Public, no_body),
+        row(Method::GET, "/api/v1/receipts", Moderator, no_body),
+        row(Method::GET, "/api/v1/receipts/{id}/file", Moderator, no_body),
+        row(Method::POST, "/api/v1/receipts/{id}/decision", Moderator, |_| Some(json!({"accept": false}))),
     ]
     .into_iter()
     .chain(crate::tenancy_rows::rows())

@@ -40,6 +40,7 @@ pub fn rows() -> Vec<Row> {
 pub struct Extra {
     pub review_id: String,
     pub job_id: String,
+    pub receipt_id: String,
 }
 
 impl Extra {
@@ -58,12 +59,26 @@ impl Extra {
         );
         let job_id = job.id.clone();
         app.state.db.write(move |conn| truview::store::jobs::enqueue(conn, &job)).await.unwrap();
-        Extra { review_id: app.review(vendor, Some("SKU-T13"), 2).await, job_id }
+        let flow = app.flow(vendor, None).await;
+        let res = app
+            .client
+            .post(app.url("/api/v1/public/kyp/receipt"))
+            .header("X-Truview-Flow", &flow)
+            .header("content-type", "application/pdf")
+            .body(b"%PDF-1.7\n%%EOF".to_vec())
+            .send()
+            .await
+            .unwrap();
+        let receipt_id = json(res, StatusCode::CREATED).await["id"].as_str().unwrap().to_owned();
+        Extra { review_id: app.review(vendor, Some("SKU-T13"), 2).await, job_id, receipt_id }
     }
 
     pub fn resource_id(&self, template: &str) -> String {
         if template.starts_with("/api/v1/jobs/") {
             return self.job_id.clone();
+        }
+        if template.starts_with("/api/v1/receipts/") {
+            return self.receipt_id.clone();
         }
         assert!(
             template.starts_with("/api/v1/reviews/") || template.starts_with("/api/v1/public/{pk}/reviews/"),
