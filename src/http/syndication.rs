@@ -79,8 +79,14 @@ pub struct SinceQuery {
     pub since: Option<String>,
 }
 
+/// An RFC 3339 date-time (any year) or a `YYYY-MM-DD` date, as Unix ms.
 fn parse_since(raw: Option<&str>) -> Result<Option<i64>> {
-    raw.filter(|s| !s.is_empty()).map(|s| parse_instant("since", s).map_err(Error::into_query_error)).transpose()
+    let Some(raw) = raw else { return Ok(None) };
+    let invalid = || Error::BadRequest("since must be an RFC 3339 date-time or a YYYY-MM-DD date".into());
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw.trim()) {
+        return Ok(Some(t.timestamp_millis()));
+    }
+    parse_instant("since", raw).map(Some).map_err(|_| invalid())
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -249,7 +249,9 @@ async fn json_export_pages_published_reviews_with_level_checks_and_withdrawals()
     assert!(!changed.to_string().contains(&pending));
 
     // Bad input is 400, never 5xx; staff may read it too; another vendor sees none of it.
-    for bad in ["?limit=0", "?limit=501", "?cursor=%00x", "?since=2026-13-01", "?limit=x"] {
+    let moon = json(get("?since=1969-07-20T20%3A17%3A00Z").await, StatusCode::OK).await;
+    assert_eq!(moon["reviews"].as_array().unwrap().len(), 1, "every review is newer than 1969");
+    for bad in ["?limit=0", "?limit=501", "?cursor=%00x", "?cursor=a.b", "?since=2026-13-01", "?since=", "?limit=x"] {
         let res = get(bad).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
     }
