@@ -298,6 +298,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    demo_site (vendor_id) {
+        vendor_id -> Text,
+        publishable_key -> Text,
+        sku -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(staff -> vendors (vendor_id));
 diesel::joinable!(api_keys -> vendors (vendor_id));
 diesel::joinable!(refresh_tokens -> staff (staff_id));
@@ -312,6 +321,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_orders,
     order_mappings,
     receipts,
+    demo_site,
     staff,
     refresh_tokens,
     api_keys,
@@ -353,4 +363,5 @@ pub const TABLES: &[&str] = &[
     "webhook_orders",
     "order_mappings",
     "receipts",
+    "demo_site",
 ];

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod body;
+pub mod demo;
 pub mod errors;
 pub mod extract;
 pub mod integrations;
@@ -23,6 +24,7 @@ pub mod staff;
 pub mod syndication;
 pub mod text;
 pub mod vendors;
+pub mod widget;
 pub mod widget_key;
 
 use actix_web::body::MessageBody;
@@ -98,7 +100,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(jobs::routes)
         .configure(kyp::routes)
         .configure(integrations::routes)
-        .configure(receipts::routes);
+        .configure(receipts::routes)
+        .configure(widget::routes)
+        .configure(demo::routes);
 }
 
 /// The whole application for one worker.

@@ -2,6 +2,7 @@
 //! the vendor id and filters by it (R6): a foreign id reads as "not found".
 
 pub mod audit;
+pub mod demo;
 pub mod flows;
 pub mod integrations;
 pub mod jobs;

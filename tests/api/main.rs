@@ -24,4 +24,5 @@ mod syndication;
 mod tenancy;
 mod tenancy_rows;
 mod webhooks;
+mod widget;
 mod widget_cache;

@@ -115,6 +115,9 @@ pub fn rows() -> Vec<Row> {
         row(Method::GET, "/api/v1/receipts", Moderator, no_body),
         row(Method::GET, "/api/v1/receipts/{id}/file", Moderator, no_body),
         row(Method::POST, "/api/v1/receipts/{id}/decision", Moderator, |_| Some(json!({"accept": false}))),
+        // The widget script and the demo page are public and carry no vendor data of their own.
+        row(Method::GET, "/widget/v1/truview.js", Public, no_body),
+        row(Method::GET, "/demo", Public, no_body),
     ]
     .into_iter()
     .chain(crate::tenancy_rows::rows())

@@ -1,0 +1,80 @@
+//! The widget script as the binary serves it, and the /demo shop page with its seeded
+//! content.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{json, spawn_app};
+
+#[actix_web::test]
+async fn the_script_is_served_compressed_cached_and_small() {
+    let app = spawn_app().await;
+    let gz =
+        app.client.get(app.url("/widget/v1/truview.js")).header("accept-encoding", "gzip, br").send().await.unwrap();
+    assert_eq!(gz.status(), StatusCode::OK);
+    let headers = gz.headers().clone();
+    assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(headers["content-encoding"], "gzip");
+    assert_eq!(headers["vary"], "Accept-Encoding");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["cache-control"], "public, max-age=300");
+    assert_eq!(headers["access-control-allow-origin"], "*");
+    let size = gz.bytes().await.unwrap().len();
+    assert!(size <= 10 * 1024, "the widget is {size} bytes gzipped; the budget is 10 KB");
+    assert_eq!(size, truview::http::widget::gzipped_len());
+    println!("widget: {size} bytes gzipped");
+
+    let plain =
+        app.client.get(app.url("/widget/v1/truview.js")).header("accept-encoding", "identity").send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let text = plain.text().await.unwrap();
+    assert!(text.contains("customElements.define(\"truview-reviews\""));
+    assert!(!text.contains("innerHTML"), "review text is only ever set with textContent");
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let again = app.client.get(app.url("/widget/v1/truview.js")).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    let versioned = truview::http::widget::versioned_path();
+    let res = app.client.get(app.url(&versioned)).send().await.unwrap();
+    assert_eq!(res.headers()["cache-control"], "public, max-age=31536000, immutable");
+}
+
+#[actix_web::test]
+async fn demo_shows_the_seeded_shop_with_the_live_widget() {
+    let app = spawn_app().await;
+    // No demo shop yet: a friendly 404 page.
+    let none = app.get("/demo").await;
+    assert_eq!(none.status(), StatusCode::NOT_FOUND);
+    assert!(none.text().await.unwrap().contains("truview demo"));
+
+    truview::demo::seed(&app.state).await.unwrap();
+    let res = app.get("/demo").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
+    let html = res.text().await.unwrap();
+    assert!(html.contains(&format!("<script src=\"{}\" defer></script>", truview::http::widget::versioned_path())));
+    let key_at =
+        html.find("<truview-reviews data-key=\"").expect("the widget tag") + "<truview-reviews data-key=\"".len();
+    let pk = &html[key_at..key_at + html[key_at..].find('"').unwrap()];
+    assert!(pk.starts_with("pk_"));
+    assert!(html.contains("data-sku=\"LAMP-OAK\""));
+
+    // The key on the page works, and the seeded reviews span the levels.
+    let summary = json(app.get(&format!("/api/v1/public/{pk}/summary?sku=LAMP-OAK")).await, StatusCode::OK).await;
+    assert_eq!(summary["count"], Value::from(6));
+    for (level, n) in [("5", 2), ("3", 2), ("2", 1), ("1", 1)] {
+        assert_eq!(summary["levels"][level], Value::from(n), "level {level}: {summary}");
+    }
+    let page =
+        json(app.get(&format!("/api/v1/public/{pk}/reviews?sku=LAMP-OAK&sort=rating")).await, StatusCode::OK).await;
+    let reviews = page["reviews"].as_array().unwrap();
+    assert_eq!(reviews.len(), 6);
+    let one_star = reviews.iter().find(|r| r["rating"] == 1).unwrap();
+    assert_eq!(one_star["maturity_level"], Value::from(5));
+    assert!(one_star["reply"]["body"].as_str().unwrap().starts_with("Sorry about the shade"));
+    let checks: Vec<&str> =
+        reviews.iter().flat_map(|r| r["checks"].as_array().unwrap()).map(|c| c["code"].as_str().unwrap()).collect();
+    for code in ["verified_buyer", "purchase_invitation", "purchase_receipt", "identity_phone", "self_declared"] {
+        assert!(checks.contains(&code), "{code} in {checks:?}");
+    }
+}

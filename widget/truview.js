@@ -1,0 +1,302 @@
+/*! TruView widget v1 — verified reviews with their checks. No dependencies.
+ * <script src="https://reviews.example/widget/v1/truview.js" defer></script>
+ * <truview-reviews data-key="pk_…" data-sku="SKU-1"></truview-reviews>
+ * <truview-badge data-key="pk_…" data-sku="SKU-1"></truview-badge>
+ * Attributes: data-key (publishable key), data-sku (omit for shop reviews), data-locale
+ * (en, ru; default <html lang>), data-api (default: where this script came from).
+ * Theme with CSS custom properties (--tv-accent, --tv-text, --tv-muted, --tv-bg,
+ * --tv-border, --tv-font, --tv-radius) and ::part(summary|list|review|controls|more).
+ * Text from reviews is only ever set with textContent. */
+(() => {
+  "use strict";
+  const script = document.currentScript;
+  const scriptOrigin = script && script.src ? new URL(script.src, location.href).origin : location.origin;
+
+  const STRINGS = {
+    en: {
+      reviews: (n) => (n === 1 ? "1 review" : `${n} reviews`),
+      stars: (v) => `${v} out of 5 stars`,
+      starsRow: (s, n) => `${s} stars: ${n} reviews`,
+      level: (l) => `Level ${l}`,
+      levels: ["Anonymous", "Self-declared", "Verified identity", "Verified purchase", "Identity and purchase", "Verified buyer"],
+      byLevel: "Reviews by verification level",
+      sort: "Sort by", recent: "Most recent", helpful: "Most helpful", rating: "Highest rating",
+      minLevel: "Show", allLevels: "All reviews", atLeast: (l) => `Level ${l} and above`,
+      more: "Show more reviews", loading: "Loading reviews…", none: "No reviews yet.",
+      error: "Reviews could not be loaded.", helpfulBtn: (n) => `Helpful (${n})`, thanks: "Thank you",
+      reply: "Reply from the shop", insider: "Written by someone from the shop",
+      incentivised: "Received an incentive for an honest review", erased: "Author data erased on request",
+      vendorLevel: (l) => `Shop maturity level ${l} of 5`, anonymous: "Anonymous",
+    },
+    ru: {
+      reviews: (n) => {
+        const m10 = n % 10, m100 = n % 100;
+        const w = m10 === 1 && m100 !== 11 ? "отзыв" : m10 >= 2 && m10 <= 4 && (m100 < 12 || m100 > 14) ? "отзыва" : "отзывов";
+        return `${n} ${w}`;
+      },
+      stars: (v) => `${v} из 5 звёзд`,
+      starsRow: (s, n) => `${s} звёзд: ${n}`,
+      level: (l) => `Уровень ${l}`,
+      levels: ["Анонимно", "Назвался сам", "Личность проверена", "Покупка проверена", "Личность и покупка", "Проверенный покупатель"],
+      byLevel: "Отзывы по уровню проверки",
+      sort: "Сортировка", recent: "Сначала новые", helpful: "Самые полезные", rating: "С высокой оценкой",
+      minLevel: "Показать", allLevels: "Все отзывы", atLeast: (l) => `Уровень ${l} и выше`,
+      more: "Показать ещё", loading: "Загружаем отзывы…", none: "Отзывов пока нет.",
+      error: "Не удалось загрузить отзывы.", helpfulBtn: (n) => `Полезно (${n})`, thanks: "Спасибо",
+      reply: "Ответ магазина", insider: "Написано сотрудником магазина",
+      incentivised: "Получил поощрение за честный отзыв", erased: "Данные автора удалены по запросу",
+      vendorLevel: (l) => `Уровень зрелости магазина ${l} из 5`, anonymous: "Аноним",
+    },
+  };
+  const CHECKS_RU = {
+    anonymous: "Анонимно", self_declared: "Имя указано автором, не проверено",
+    identity_phone: "Личность подтверждена по телефону", purchase_invitation: "Заказ подтверждён (приглашение после покупки)",
+    purchase_order_match: "Заказ подтверждён (номер заказа и контакт)", purchase_receipt: "Чек проверен магазином",
+    verified_buyer: "Проверенный покупатель", erased: "Данные автора удалены по запросу",
+  };
+
+  const CSS = `
+    :host { display: block; font-family: var(--tv-font, system-ui, sans-serif); color: var(--tv-text, #1f2328);
+      --accent: var(--tv-accent, #0b6bcb); --muted: var(--tv-muted, #59636e); --border: var(--tv-border, #d1d9e0); }
+    * { box-sizing: border-box; }
+    .summary { display: grid; gap: .75rem; grid-template-columns: 1fr; padding: 1rem; border: 1px solid var(--border);
+      border-radius: var(--tv-radius, 12px); background: var(--tv-bg, #fff); }
+    @media (min-width: 560px) { .summary { grid-template-columns: auto 1fr 1fr; align-items: start; } }
+    .avg { font-size: 2.25rem; font-weight: 700; line-height: 1; }
+    .stars { color: #e3a008; letter-spacing: .1em; white-space: nowrap; }
+    .muted { color: var(--muted); font-size: .875rem; }
+    ul { list-style: none; margin: 0; padding: 0; }
+    .bars li { display: grid; grid-template-columns: 2.5rem 1fr 2.5rem; gap: .5rem; align-items: center; font-size: .8125rem; }
+    .bar { height: .5rem; background: #eef1f4; border-radius: 4px; overflow: hidden; }
+    .bar > span { display: block; height: 100%; background: var(--accent); }
+    .levels li { display: flex; justify-content: space-between; gap: .5rem; font-size: .8125rem; }
+    .controls { display: flex; flex-wrap: wrap; gap: .75rem; margin: 1rem 0; }
+    label { font-size: .875rem; display: flex; gap: .375rem; align-items: center; }
+    select, button { font: inherit; font-size: .875rem; padding: .375rem .625rem; border: 1px solid var(--border);
+      border-radius: 8px; background: #fff; color: inherit; min-height: 2.25rem; }
+    button { cursor: pointer; }
+    button:focus-visible, select:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+    .review { padding: 1rem 0; border-bottom: 1px solid var(--border); }
+    .head { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
+    .title { font-weight: 600; margin: .25rem 0; }
+    .body { white-space: pre-line; margin: .25rem 0 .5rem; }
+    .badge { font-size: .75rem; font-weight: 600; padding: .125rem .5rem; border-radius: 999px; background: #e8f1fb; color: #0b4f94; }
+    .badge.l5, .badge.l4 { background: #dff5e3; color: #1a6b2f; }
+    .badge.l0, .badge.l1 { background: #f1f3f5; color: #4a525a; }
+    .checks li { font-size: .8125rem; color: var(--muted); }
+    .checks li::before { content: "✓ "; color: #1a7f37; }
+    .flag { font-size: .8125rem; color: #9a6700; }
+    .reply { margin: .5rem 0 0 1rem; padding: .5rem .75rem; border-left: 3px solid var(--accent); background: #f6f8fa; }
+    .more { margin-top: 1rem; width: 100%; }
+    @media (prefers-reduced-motion: no-preference) { .bar > span { transition: width .3s ease; } }
+  `;
+
+  let sheet = null;
+  function styles(root) {
+    try {
+      if (!sheet) { sheet = new CSSStyleSheet(); sheet.replaceSync(CSS); }
+      root.adoptedStyleSheets = [sheet];
+    } catch (_) {
+      const style = document.createElement("style");
+      style.textContent = CSS;
+      root.appendChild(style);
+    }
+  }
+
+  /** An element with attributes and children (strings become text nodes, never HTML). */
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === false || v === null || v === undefined) continue;
+      if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+      else if (k === "style") el.style.cssText = String(v); // CSSOM: allowed under a strict CSP
+      else el.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const c of children.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      el.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
+    }
+    return el;
+  }
+
+  function starText(value) {
+    const full = Math.round(value);
+    return "★".repeat(full) + "☆".repeat(5 - full);
+  }
+
+  function stars(t, value) {
+    return h("span", { class: "stars", role: "img", "aria-label": t.stars(value) }, starText(value));
+  }
+
+  function localeOf(el) {
+    const raw = (el.dataset.locale || document.documentElement.lang || "en").toLowerCase();
+    return raw.startsWith("ru") ? "ru" : "en";
+  }
+
+  function voterToken() {
+    const key = "truview.voter";
+    try {
+      let t = localStorage.getItem(key);
+      if (!t) {
+        const b = new Uint8Array(24);
+        crypto.getRandomValues(b);
+        t = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+        localStorage.setItem(key, t);
+      }
+      return t;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  class Base extends HTMLElement {
+    api() {
+      const base = (this.dataset.api || scriptOrigin).replace(/\/+$/, "");
+      return `${base}/api/v1/public/${encodeURIComponent(this.dataset.key || "")}`;
+    }
+    async get(path) {
+      const res = await fetch(this.api() + path, { headers: { Accept: "application/json" } });
+      if (!res.ok) throw new Error(String(res.status));
+      return res.json();
+    }
+    skuQuery(prefix) {
+      return this.dataset.sku ? `${prefix}sku=${encodeURIComponent(this.dataset.sku)}` : "";
+    }
+  }
+
+  class Reviews extends Base {
+    connectedCallback() {
+      if (this.shadowRoot) return;
+      this.t = STRINGS[localeOf(this)];
+      this.sort = "recent";
+      this.minLevel = 0;
+      const root = this.attachShadow({ mode: "open" });
+      styles(root);
+      this.status = h("p", { class: "muted", role: "status", "aria-live": "polite" }, this.t.loading);
+      this.summaryEl = h("section", { part: "summary", "aria-label": this.t.reviews(0) });
+      this.listEl = h("ul", { part: "list", class: "list" });
+      this.moreBtn = h("button", { part: "more", class: "more", type: "button", hidden: true, onclick: () => this.page(false) }, this.t.more);
+      root.append(this.summaryEl, this.controls(), this.status, this.listEl, this.moreBtn);
+      this.load();
+    }
+
+    controls() {
+      const t = this.t;
+      const sort = h("select", { onchange: (e) => { this.sort = e.target.value; this.page(true); } },
+        h("option", { value: "recent" }, t.recent), h("option", { value: "helpful" }, t.helpful), h("option", { value: "rating" }, t.rating));
+      const level = h("select", { onchange: (e) => { this.minLevel = Number(e.target.value); this.page(true); } },
+        h("option", { value: "0" }, t.allLevels), ...[1, 2, 3, 4, 5].map((l) => h("option", { value: String(l) }, t.atLeast(l))));
+      return h("div", { part: "controls", class: "controls" }, h("label", {}, t.sort, sort), h("label", {}, t.minLevel, level));
+    }
+
+    async load() {
+      try {
+        const s = await this.get(`/summary${this.skuQuery("?")}`);
+        this.renderSummary(s);
+        await this.page(true);
+      } catch (_) {
+        this.status.textContent = this.t.error;
+      }
+    }
+
+    renderSummary(s) {
+      const t = this.t;
+      const total = s.count || 0;
+      this.summaryEl.setAttribute("aria-label", t.reviews(total));
+      const hist = h("ul", { class: "bars", "aria-label": t.reviews(total) },
+        [5, 4, 3, 2, 1].map((n) => {
+          const c = s.histogram[String(n)] || 0;
+          const pct = total ? Math.round((c * 100) / total) : 0;
+          return h("li", { "aria-label": t.starsRow(n, c) },
+            h("span", { "aria-hidden": "true" }, `${n} ★`),
+            h("span", { class: "bar", "aria-hidden": "true" }, h("span", { style: `width:${pct}%` })),
+            h("span", { "aria-hidden": "true" }, String(c)));
+        }));
+      const levels = h("ul", { class: "levels", "aria-label": t.byLevel },
+        [5, 4, 3, 2, 1, 0].map((l) => h("li", {}, h("span", {}, `${t.level(l)} · ${t.levels[l]}`), h("span", {}, String(s.levels[String(l)] || 0)))));
+      this.summaryEl.replaceChildren(
+        h("div", {},
+          h("div", { class: "avg" }, s.average === null || s.average === undefined ? "–" : s.average.toFixed(1)),
+          s.average ? stars(t, s.average) : null,
+          h("div", { class: "muted" }, t.reviews(total)),
+          h("div", { class: "muted" }, t.vendorLevel(s.vendor_level))),
+        hist, levels);
+    }
+
+    async page(reset) {
+      if (reset) { this.cursor = ""; this.listEl.replaceChildren(); }
+      this.moreBtn.hidden = true;
+      this.status.textContent = this.t.loading;
+      try {
+        const q = `?sort=${this.sort}&min_level=${this.minLevel}&limit=10${this.skuQuery("&")}${this.cursor ? `&cursor=${encodeURIComponent(this.cursor)}` : ""}`;
+        const p = await this.get(`/reviews${q}`);
+        for (const r of p.reviews) this.listEl.appendChild(this.review(r));
+        this.cursor = p.next_cursor || "";
+        this.moreBtn.hidden = !p.next_cursor;
+        this.status.textContent = this.listEl.children.length ? "" : this.t.none;
+      } catch (_) {
+        this.status.textContent = this.t.error;
+      }
+    }
+
+    review(r) {
+      const t = this.t;
+      const ru = localeOf(this) === "ru";
+      const checks = h("ul", { class: "checks" }, (r.checks || []).map((c) => h("li", { "data-code": c.code }, (ru && CHECKS_RU[c.code]) || c.label)));
+      const date = r.published_at ? new Date(r.published_at).toLocaleDateString(ru ? "ru" : undefined) : "";
+      const helpful = h("button", { type: "button" }, t.helpfulBtn(r.helpful_count || 0));
+      helpful.addEventListener("click", () => this.vote(r, helpful));
+      return h("li", { part: "review", class: "review", "data-level": r.maturity_level },
+        h("div", { class: "head" },
+          stars(t, r.rating),
+          h("span", { class: `badge l${r.maturity_level}`, title: t.levels[r.maturity_level] }, `${t.level(r.maturity_level)} · ${t.levels[r.maturity_level]}`),
+          h("span", { class: "muted" }, `${r.author || t.anonymous}${date ? " · " + date : ""}`)),
+        h("p", { class: "title" }, r.title),
+        h("p", { class: "body" }, r.body),
+        r.insider ? h("p", { class: "flag" }, t.insider) : null,
+        r.incentivised ? h("p", { class: "flag" }, t.incentivised) : null,
+        checks,
+        r.reply ? h("div", { class: "reply" }, h("strong", {}, t.reply), h("p", { class: "body" }, r.reply.body)) : null,
+        helpful);
+    }
+
+    async vote(r, button) {
+      const token = voterToken();
+      if (!token) return;
+      button.disabled = true;
+      try {
+        const res = await fetch(`${this.api()}/reviews/${encodeURIComponent(r.id)}/helpful`, {
+          method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ voter_token: token }),
+        });
+        if (res.ok) {
+          const body = await res.json();
+          button.textContent = `${this.t.helpfulBtn(body.helpful_count)} · ${this.t.thanks}`;
+        } else {
+          button.disabled = false;
+        }
+      } catch (_) {
+        button.disabled = false;
+      }
+    }
+  }
+
+  class Badge extends Base {
+    async connectedCallback() {
+      if (this.shadowRoot) return;
+      const t = STRINGS[localeOf(this)];
+      const root = this.attachShadow({ mode: "open" });
+      styles(root);
+      try {
+        const s = await this.get(`/summary${this.skuQuery("?")}`);
+        root.append(h("span", { part: "badge" },
+          s.average ? stars(t, s.average) : null, " ",
+          h("span", { class: "muted" }, `${s.average ? s.average.toFixed(1) + " · " : ""}${t.reviews(s.count)} · ${t.vendorLevel(s.vendor_level)}`)));
+      } catch (_) {
+        root.append(h("span", { class: "muted" }, t.error));
+      }
+    }
+  }
+
+  if (!customElements.get("truview-reviews")) customElements.define("truview-reviews", Reviews);
+  if (!customElements.get("truview-badge")) customElements.define("truview-badge", Badge);
+})();
