@@ -272,4 +272,24 @@ mod tests {
             assert!(!is_free_mail(d), "{d}");
         }
     }
+
+    #[test]
+    fn enumerating_codes_never_reaches_the_right_one() {
+        // One live code inside the enumerated range; the attacker tries 000000..009999 in
+        // order. Only the first 5 guesses are ever compared, so the right code (guess
+        // 4321) is refused as dead.
+        let code = 4_321;
+        let mut c = Challenge::issued(0);
+        let (mut guesses, mut successes) = (0, 0);
+        for g in 0..10_000 {
+            guesses += 1;
+            let v = judge(&c, 1, g == code);
+            if v == Verdict::Accepted {
+                successes += 1;
+            }
+            c = apply(&c, v);
+        }
+        println!("domain_otp_bruteforce: {guesses} guesses, {successes} successes");
+        assert_eq!((guesses, successes, c.wrong_tries), (10_000, 0, MAX_TRIES));
+    }
 }
