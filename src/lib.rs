@@ -21,6 +21,7 @@ pub mod error;
 pub mod funnel;
 pub mod http;
 pub mod kyp;
+pub mod notify;
 pub mod reviews;
 pub mod security;
 pub mod store;

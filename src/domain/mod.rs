@@ -10,6 +10,7 @@ pub mod kyp;
 pub mod maturity;
 pub mod moderation;
 pub mod order;
+pub mod otp;
 pub mod product;
 pub mod receipt;
 pub mod review;
