@@ -173,7 +173,7 @@
       const root = this.attachShadow({ mode: "open" });
       styles(root);
       this.status = h("p", { class: "muted", role: "status", "aria-live": "polite" }, this.t.loading);
-      this.summaryEl = h("section", { part: "summary", "aria-label": this.t.reviews(0) });
+      this.summaryEl = h("section", { part: "summary", class: "summary", "aria-label": this.t.reviews(0) });
       this.listEl = h("ul", { part: "list", class: "list" });
       this.moreBtn = h("button", { part: "more", class: "more", type: "button", hidden: true, onclick: () => this.page(false) }, this.t.more);
       root.append(this.summaryEl, this.controls(), this.status, this.listEl, this.moreBtn);

@@ -34,7 +34,7 @@ fn esc(s: &str) -> String {
 /// shop: `truview demo` makes one).
 #[utoipa::path(tag = "ops", responses((status = 200, content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String)))]
 #[get("/demo")]
-async fn demo(state: State) -> Result<HttpResponse> {
+async fn demo(state: State, req: actix_web::HttpRequest) -> Result<HttpResponse> {
     let site = state.db.run(crate::store::demo::get).await?;
     let csp = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; \
                img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -66,7 +66,13 @@ async fn demo(state: State) -> Result<HttpResponse> {
          <section><h2>Embed it on your shop</h2><pre>&lt;script src=\"{origin}{script_esc}\" defer&gt;&lt;/script&gt;\n\
          &lt;truview-reviews data-key=\"{pk}\" data-sku=\"{sku}\"&gt;&lt;/truview-reviews&gt;</pre></section></main>\
          <script src=\"{script_esc}\" defer></script>",
-        origin = esc(state.settings.public_url.as_deref().unwrap_or("")),
+        origin = esc(&match state.settings.public_url.as_deref() {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let info = req.connection_info();
+                format!("{}://{}", info.scheme(), info.host())
+            }
+        }),
         script_esc = esc(&script),
     );
     Ok(res.body(page("Oak Desk Lamp · Demo Shop", body)))
