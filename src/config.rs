@@ -21,6 +21,29 @@ pub enum LogFormat {
     Json,
 }
 
+/// An SMS gateway: `twilio` (Twilio or any Twilio-compatible API: `base_url`,
+/// `account_sid`, `auth_token`, `from`) or `smsru` (`base_url`, `api_id`). Empty `gateway`:
+/// codes go to the local development outbox and are never sent.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmsSettings {
+    pub gateway: String,
+    pub base_url: Option<String>,
+    pub account_sid: Option<String>,
+    pub auth_token: Option<String>,
+    pub from: Option<String>,
+    pub api_id: Option<String>,
+}
+
+impl std::fmt::Debug for SmsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsSettings")
+            .field("gateway", &self.gateway)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -70,6 +93,12 @@ pub struct Settings {
     pub worker_interval_secs: u64,
     /// Vendor maturity thresholds (SPEC §3).
     pub maturity: VendorThresholds,
+    /// The SMS gateway for phone codes (`[sms]`); none = the local development outbox.
+    pub sms: SmsSettings,
+    /// Phone codes sent per client address per vendor per day.
+    pub otp_sends_per_ip_per_day: i64,
+    /// Phone codes a vendor's flows may send per day (SMS pumping ceiling).
+    pub otp_sends_per_vendor_per_day: i64,
     /// Self-service sign-ups per client IP in any 24 hours.
     pub signups_per_ip_per_day: u32,
     /// Concurrent argon2 hashes/verifications per process (0 = one per core).
@@ -89,6 +118,11 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut shown = serde_json::to_value(self).map_err(|_| std::fmt::Error)?;
         shown["database_url"] = serde_json::Value::String(self.database_url_for_logs());
+        for secret in ["auth_token", "api_id"] {
+            if shown["sms"][secret].is_string() {
+                shown["sms"][secret] = serde_json::Value::String("(redacted)".into());
+            }
+        }
         write!(f, "Settings {shown}")
     }
 }
@@ -119,6 +153,9 @@ impl Default for Settings {
             public_cache_ttl_secs: 5,
             worker_interval_secs: 60,
             maturity: VendorThresholds::default(),
+            sms: SmsSettings::default(),
+            otp_sends_per_ip_per_day: 10,
+            otp_sends_per_vendor_per_day: 1000,
             signups_per_ip_per_day: 20,
             hashing_threads: 0,
             public_cache_max_bytes: 64 * 1024 * 1024,

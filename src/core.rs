@@ -52,6 +52,8 @@ pub struct Core {
     pub jobs: crate::funnel::queue::Registry,
     /// Seals secrets the service must read back (webhook signing secrets).
     pub sealer: crate::security::seal::Sealer,
+    /// Outbound HTTP to gateways (SMS): a timeout, no redirects.
+    pub http: reqwest::Client,
 }
 
 impl Core {
@@ -83,6 +85,10 @@ impl Core {
             own_origin,
             jobs: Default::default(),
             sealer,
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
             settings,
         })
     }

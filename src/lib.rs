@@ -20,6 +20,7 @@ pub mod domain;
 pub mod error;
 pub mod funnel;
 pub mod http;
+pub mod kyc;
 pub mod kyp;
 pub mod notify;
 pub mod reviews;

@@ -307,6 +307,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    phone_codes (flow_id) {
+        flow_id -> Text,
+        vendor_id -> Text,
+        phone_hmac -> Text,
+        code_hmac -> Text,
+        issued_at -> BigInt,
+        wrong_tries -> Integer,
+        used -> Bool,
+    }
+}
+
+diesel::table! {
+    sms_sends (id) {
+        id -> Text,
+        vendor_id -> Text,
+        phone_hmac -> Text,
+        sent_at -> BigInt,
+        state -> Text,
+        error -> Nullable<Text>,
+        outbox_to -> Nullable<Text>,
+        outbox_body -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(staff -> vendors (vendor_id));
 diesel::joinable!(api_keys -> vendors (vendor_id));
 diesel::joinable!(refresh_tokens -> staff (staff_id));
@@ -322,6 +347,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     order_mappings,
     receipts,
     demo_site,
+    phone_codes,
+    sms_sends,
     staff,
     refresh_tokens,
     api_keys,
@@ -364,4 +391,6 @@ pub const TABLES: &[&str] = &[
     "order_mappings",
     "receipts",
     "demo_site",
+    "phone_codes",
+    "sms_sends",
 ];

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod integrations;
 pub mod jobs;
 pub mod keys;
+pub mod kyc;
 pub mod kyp;
 pub mod metrics;
 pub mod moderation;
@@ -102,7 +103,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(integrations::routes)
         .configure(receipts::routes)
         .configure(widget::routes)
-        .configure(demo::routes);
+        .configure(demo::routes)
+        .configure(kyc::routes);
 }
 
 /// The whole application for one worker.

@@ -1,5 +1,5 @@
-//! SMS gateway presets: how one message becomes one HTTP request. Pure (no I/O): the
-//! sender (reqwest, timeouts, retries on 5xx/timeouts) is not built yet.
+//! SMS gateway presets: how one message becomes one HTTP request (pure), and the sender:
+//! reqwest with a timeout and no redirects, retrying only on 5xx answers and timeouts.
 //!
 //! Bodies and query strings go through `url::form_urlencoded`, never string
 //! concatenation, so a `&`, `=` or `+` in a message or number can't forge a parameter.
@@ -52,6 +52,59 @@ pub fn sms_ru(base: &str, api_id: &str, to: &str, text: &str) -> Request {
         headers: vec![],
         body: None,
     }
+}
+
+/// The request for `settings`' gateway, or `None` when none is configured (outbox).
+pub fn request_for(settings: &crate::config::SmsSettings, to: &str, text: &str) -> Result<Option<Request>, String> {
+    let need =
+        |v: &Option<String>, name: &str| v.clone().filter(|v| !v.is_empty()).ok_or(format!("sms.{name} is not set"));
+    match settings.gateway.as_str() {
+        "" => Ok(None),
+        "twilio" => Ok(Some(twilio(
+            &need(&settings.base_url, "base_url").unwrap_or_else(|_| "https://api.twilio.com".into()),
+            &need(&settings.account_sid, "account_sid")?,
+            &need(&settings.auth_token, "auth_token")?,
+            &need(&settings.from, "from")?,
+            to,
+            text,
+        ))),
+        "smsru" => Ok(Some(sms_ru(
+            &need(&settings.base_url, "base_url").unwrap_or_else(|_| "https://sms.ru".into()),
+            &need(&settings.api_id, "api_id")?,
+            to,
+            text,
+        ))),
+        other => Err(format!("sms.gateway {other} is not twilio or smsru")),
+    }
+}
+
+/// Sends one request: up to 3 attempts, the next only after a 5xx answer or a timeout; a
+/// 4xx is final. Returns the failure a person can act on.
+pub async fn send(client: &reqwest::Client, req: &Request) -> Result<(), String> {
+    let mut last = String::new();
+    for attempt in 0..3u32 {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;
+        }
+        let mut r = match req.method {
+            "GET" => client.get(&req.url),
+            _ => client.post(&req.url),
+        };
+        for (k, v) in &req.headers {
+            r = r.header(k, v);
+        }
+        if let Some(body) = &req.body {
+            r = r.body(body.clone());
+        }
+        match r.send().await {
+            Ok(res) if res.status().is_success() => return Ok(()),
+            Ok(res) if res.status().is_server_error() => last = format!("gateway answered {}", res.status()),
+            Ok(res) => return Err(format!("gateway refused the message: {}", res.status())),
+            Err(e) if e.is_timeout() || e.is_connect() => last = format!("gateway unreachable: {e}"),
+            Err(e) => return Err(format!("gateway request failed: {e}")),
+        }
+    }
+    Err(last)
 }
 
 #[cfg(test)]

@@ -34,6 +34,12 @@ impl ContactHasher {
         self.mac("email", email)
     }
 
+    /// HMAC of a one-time code, bound to the flow it was sent for (a code of one flow
+    /// never matches another's).
+    pub fn code(&self, flow_id: &str, code: &str) -> String {
+        self.mac("otp", &format!("{flow_id}\0{code}"))
+    }
+
     /// HMAC of an already normalised E.164 phone number.
     pub fn phone(&self, phone: &str) -> String {
         self.mac("phone", phone)

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod kyp_rules;
 pub mod mappings;
 pub mod orders;
+pub mod phone_codes;
 pub mod products;
 pub mod receipts;
 pub mod reviews;

@@ -10,6 +10,7 @@ mod helpers;
 mod import_crash;
 mod jobs;
 mod jwt;
+mod kyc_phone;
 mod kyp_match;
 mod limits;
 mod mappings;

@@ -118,6 +118,10 @@ pub fn rows() -> Vec<Row> {
         // The widget script and the demo page are public and carry no vendor data of their own.
         row(Method::GET, "/widget/v1/truview.js", Public, no_body),
         row(Method::GET, "/demo", Public, no_body),
+        // Phone codes are scoped by their flow; the outbox by the owner's vendor.
+        row(Method::POST, "/api/v1/public/kyc/phone/start", Public, no_body),
+        row(Method::POST, "/api/v1/public/kyc/phone/verify", Public, no_body),
+        row(Method::GET, "/api/v1/dev/outbox", Owner, no_body),
     ]
     .into_iter()
     .chain(crate::tenancy_rows::rows())

@@ -1,0 +1,2 @@
+DROP TABLE sms_sends;
+DROP TABLE phone_codes;
