@@ -213,6 +213,13 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403",
 include-name = "POST /api/v1/public/kyp/receipt"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "415", "422", "429"]
 
+# Phone codes: a schema-valid number the numbering plan does not list as a mobile line
+# (premium rate, fixed line, unassigned) gets no code, and a wrong code is a 422 by design;
+# neither can a pattern state (tests/api/kyc_phone.rs asserts both).
+[[operations]]
+include-name = ["POST /api/v1/public/kyc/phone/start", "POST /api/v1/public/kyc/phone/verify"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
+
 [[operations]]
 include-name = "POST /api/v1/public/kyp/match"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
