@@ -217,6 +217,10 @@ where
 
 /// Widget reads keep SKUs as strings; the rule is `domain::review::Sku`.
 fn parse_sku(field: &str, raw: &str) -> Result<String> {
+    // As the schema's pattern says: no surrounding spaces in a query value.
+    if raw.trim() != raw {
+        return Err(Error::validation(field, "must be 1–64 letters, digits and - _ . : / without spaces"));
+    }
     review_input::parse_sku(field, raw)
 }
 

@@ -45,8 +45,8 @@ pub fn gzipped_len() -> usize {
 
 #[derive(Deserialize, IntoParams)]
 pub struct ScriptQuery {
-    /// The version the page was built with: with the current one the answer is cached for a year.
-    #[param(pattern = "^[0-9a-f]{1,64}$")]
+    /// The version the page was built with (any value is accepted, as caches and pages add
+    /// their own): the current one is cached for a year, anything else for 5 minutes.
     pub v: Option<String>,
 }
 
@@ -64,7 +64,7 @@ fn accepts_gzip(req: &HttpRequest) -> bool {
 /// The widget script (`<truview-reviews>` and `<truview-badge>`).
 #[utoipa::path(
     tag = "public",
-    params(ScriptQuery, ("If-None-Match" = Option<String>, Header, max_length = 200)),
+    params(ScriptQuery, ("If-None-Match" = Option<String>, Header)),
     responses(
         (status = 200, content_type = "text/javascript", body = String, description = "the script (gzip when accepted)"),
         (status = 304, description = "unchanged")
