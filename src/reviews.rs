@@ -148,6 +148,29 @@ pub async fn submit(core: &Core, s: Submission, origin: Option<String>) -> Resul
 }
 
 /// Writes from a browser must come from one of the vendor's origins (or the service's own).
+/// A buyer's step in a review flow (purchase matching, receipts, phone codes): the flow by
+/// its token (404), not expired and, when `unused`, not yet used for a review (409), with
+/// its vendor, the browser's origin checked against the vendor's (403).
+pub fn flow_step(
+    conn: &mut crate::db::DbConn,
+    token_hash: &str,
+    now: i64,
+    unused: bool,
+    from: &PublicWrite,
+    own: Option<&Origin>,
+) -> Result<(Flow, Vendor)> {
+    let flow = store::flows::by_token_hash(conn, token_hash)?.ok_or_else(|| Error::not_found("review flow"))?;
+    if flow.expires_at <= now {
+        return Err(Error::Conflict("this review flow has expired: start a new review".into()));
+    }
+    if unused && flow.completed_at.is_some() {
+        return Err(Error::Conflict("this review flow has already been used for a review".into()));
+    }
+    let vendor = store::vendors::get(conn, &flow.vendor_id)?;
+    check_origin(from.origin.as_deref(), &vendor.origin_list(), own)?;
+    Ok((flow, vendor))
+}
+
 pub fn check_origin(origin: Option<&str>, allowed: &[String], own: Option<&Origin>) -> Result<()> {
     match origin {
         None => Ok(()),

@@ -66,13 +66,7 @@ async fn demo(state: State, req: actix_web::HttpRequest) -> Result<HttpResponse>
          <section><h2>Embed it on your shop</h2><pre>&lt;script src=\"{origin}{script_esc}\" defer&gt;&lt;/script&gt;\n\
          &lt;truview-reviews data-key=\"{pk}\" data-sku=\"{sku}\"&gt;&lt;/truview-reviews&gt;</pre></section></main>\
          <script src=\"{script_esc}\" defer></script>",
-        origin = esc(&match state.settings.public_url.as_deref() {
-            Some(url) => url.trim_end_matches('/').to_owned(),
-            None => {
-                let info = req.connection_info();
-                format!("{}://{}", info.scheme(), info.host())
-            }
-        }),
+        origin = esc(&crate::http::public_base(&state, &req)),
         script_esc = esc(&script),
     );
     Ok(res.body(page("Oak Desk Lamp · Demo Shop", body)))

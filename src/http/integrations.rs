@@ -48,16 +48,6 @@ pub struct IntegrationList {
     pub integrations: Vec<IntegrationView>,
 }
 
-fn base_url(state: &State, req: &HttpRequest) -> String {
-    match &state.settings.public_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        }
-    }
-}
-
 fn view(i: Integration, base: &str) -> IntegrationView {
     IntegrationView {
         webhook_url: format!("{base}/api/v1/integrations/{}/{}/orders", i.platform, i.vendor_id),
@@ -71,7 +61,7 @@ fn view(i: Integration, base: &str) -> IntegrationView {
 #[utoipa::path(tag = "orders", security(("secret_key" = []), ("staff" = [])), responses((status = 200, body = IntegrationList), (status = 401, body = Problem)))]
 #[get("/api/v1/integrations")]
 async fn list(state: State, who: Principal, req: HttpRequest) -> Result<HttpResponse> {
-    let base = base_url(&state, &req);
+    let base = crate::http::public_base(&state, &req);
     let rows = webhooks::list(&state, who.vendor_id()).await?;
     Ok(HttpResponse::Ok().json(IntegrationList { integrations: rows.into_iter().map(|i| view(i, &base)).collect() }))
 }
@@ -95,7 +85,7 @@ async fn configure(
     let rows = webhooks::list(&state, who.vendor_id()).await?;
     let row = rows.into_iter().find(|i| i.platform == platform.as_str()).ok_or_else(|| Error::internal("lost"))?;
     let mut res = if created { HttpResponse::Created() } else { HttpResponse::Ok() };
-    Ok(res.json(view(row, &base_url(&state, &req))))
+    Ok(res.json(view(row, &crate::http::public_base(&state, &req))))
 }
 
 /// Removes a platform's integration (owner only): its webhooks answer 401 from then on.

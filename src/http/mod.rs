@@ -206,6 +206,18 @@ async fn client_limits(
     Ok(ratelimit::serving(ip, next.call(req)).await?.map_into_left_body())
 }
 
+/// The service's public base URL for links it hands out: the configured `public_url`, else
+/// the origin this request reached.
+pub fn public_base(state: &State, req: &actix_web::HttpRequest) -> String {
+    match &state.settings.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    }
+}
+
 /// A list's `cursor` that is an id (`next_cursor` of the previous page): empty or absent
 /// means the first page; anything that is not an id is a 400.
 pub fn id_cursor(raw: Option<&str>) -> crate::error::Result<Option<String>> {

@@ -41,24 +41,13 @@ pub struct FeedSecret {
     pub feed_url: String,
 }
 
-/// The service's public base URL: the configured `public_url`, else this request's origin.
-fn base_url(state: &State, req: &HttpRequest) -> String {
-    match &state.settings.public_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        }
-    }
-}
-
 /// Makes a new secret feed URL (owner only); the previous URL stops working at once.
 #[utoipa::path(tag = "syndication", security(("staff" = [])), responses((status = 201, body = FeedSecret), (status = 401, body = Problem), (status = 403, body = Problem)))]
 #[post("/api/v1/syndication/google-feed")]
 async fn rotate(state: State, session: StaffSession, req: HttpRequest) -> Result<HttpResponse> {
     session.require_owner()?;
     let token = syndication::rotate_feed_token(&state, &session.vendor_id, &session.actor()).await?;
-    let feed_url = format!("{}/feeds/{token}/{FEED_PATH}", base_url(&state, &req));
+    let feed_url = format!("{}/feeds/{token}/{FEED_PATH}", crate::http::public_base(&state, &req));
     Ok(HttpResponse::Created().insert_header((header::CACHE_CONTROL, "no-store")).json(FeedSecret { feed_url }))
 }
 

@@ -11,7 +11,7 @@ use crate::domain::maturity::{review_level, Assessment, Identity};
 use crate::domain::otp::{self, Challenge, PhoneRefusal, SendRefusal, Verdict};
 use crate::domain::review::daily_cap;
 use crate::error::{Error, Result};
-use crate::reviews::{check_origin, PublicWrite};
+use crate::reviews::{flow_step, PublicWrite};
 use crate::security::hmac::same;
 use crate::security::tokens::sha256_hex;
 use crate::store;
@@ -45,13 +45,7 @@ pub async fn start(core: &Core, flow_token: &str, raw_phone: &str, from: PublicW
     let vendor_id = core
         .db
         .write(move |conn| {
-            let flow =
-                store::flows::by_token_hash(conn, &token_hash)?.ok_or_else(|| Error::not_found("review flow"))?;
-            if flow.expires_at <= now || flow.completed_at.is_some() {
-                return Err(Error::Conflict("this review flow is no longer open: start a new review".into()));
-            }
-            let vendor = store::vendors::get(conn, &flow.vendor_id)?;
-            check_origin(from.origin.as_deref(), &vendor.origin_list(), own.as_ref())?;
+            let (flow, vendor) = flow_step(conn, &token_hash, now, true, &from, own.as_ref())?;
             let sends = store::phone_codes::sends_since(conn, &phone_hmac, now - otp::SEND_WINDOW_MS)?;
             match otp::may_send(&sends, now) {
                 Ok(()) => {}
@@ -139,13 +133,7 @@ pub async fn verify(
     let outcome = core
         .db
         .write(move |conn| {
-            let flow =
-                store::flows::by_token_hash(conn, &token_hash)?.ok_or_else(|| Error::not_found("review flow"))?;
-            if flow.expires_at <= now || flow.completed_at.is_some() {
-                return Err(Error::Conflict("this review flow is no longer open: start a new review".into()));
-            }
-            let vendor = store::vendors::get(conn, &flow.vendor_id)?;
-            check_origin(from.origin.as_deref(), &vendor.origin_list(), own.as_ref())?;
+            let (flow, _vendor) = flow_step(conn, &token_hash, now, true, &from, own.as_ref())?;
             let Some(row) = store::phone_codes::get(conn, &flow.id)? else { return Ok(Outcome::NotLive) };
             let challenge = Challenge {
                 issued_ms: row.issued_at,

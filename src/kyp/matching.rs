@@ -14,7 +14,7 @@ use crate::domain::maturity::{review_level, Assessment, Purchase, PurchaseMethod
 use crate::domain::order::{Currency, OrderRef, OrderStatus};
 use crate::domain::review::daily_cap;
 use crate::error::{Error, Result};
-use crate::reviews::{check_origin, PublicWrite};
+use crate::reviews::{flow_step, PublicWrite};
 use crate::security::hmac::same;
 use crate::security::tokens::sha256_hex;
 use crate::store;
@@ -58,16 +58,7 @@ pub async fn match_order(core: &Core, req: MatchRequest, from: PublicWrite) -> R
     let (vendor, outcome) = core
         .db
         .write(move |conn| {
-            let flow =
-                store::flows::by_token_hash(conn, &token_hash)?.ok_or_else(|| Error::not_found("review flow"))?;
-            if flow.expires_at <= now {
-                return Err(Error::Conflict("this review flow has expired: start a new review".into()));
-            }
-            if flow.completed_at.is_some() {
-                return Err(Error::Conflict("this review flow has already been used for a review".into()));
-            }
-            let vendor = store::vendors::get(conn, &flow.vendor_id)?;
-            check_origin(from.origin.as_deref(), &vendor.origin_list(), own.as_ref())?;
+            let (flow, vendor) = flow_step(conn, &token_hash, now, true, &from, own.as_ref())?;
             let flow_cap = format!("kyp_match_flow:{}", flow.id);
             if store::reviews::cap_used(conn, &flow_cap, now)? >= FAILURES_PER_FLOW {
                 return Err(Error::RateLimited {

@@ -11,7 +11,7 @@ use crate::core::Core;
 use crate::domain::maturity::{review_level, Purchase, PurchaseMethod};
 use crate::domain::receipt;
 use crate::error::{Error, Result};
-use crate::reviews::{check_origin, PublicWrite};
+use crate::reviews::{flow_step, PublicWrite};
 use crate::security::tokens::sha256_hex;
 use crate::store;
 use crate::store::audit::Entry;
@@ -30,13 +30,8 @@ pub async fn upload(
     let (now, id, own) = (core.now_ms(), core.new_id(), core.own_origin.clone());
     core.db
         .write(move |conn| {
-            let flow =
-                store::flows::by_token_hash(conn, &token_hash)?.ok_or_else(|| Error::not_found("review flow"))?;
-            if flow.expires_at <= now {
-                return Err(Error::Conflict("this review flow has expired: start a new review".into()));
-            }
-            let vendor = store::vendors::get(conn, &flow.vendor_id)?;
-            check_origin(from.origin.as_deref(), &vendor.origin_list(), own.as_ref())?;
+            // A receipt may follow the review: its acceptance raises the review's level then.
+            let (flow, vendor) = flow_step(conn, &token_hash, now, false, &from, own.as_ref())?;
             if flow.evidence().purchase.is_some() {
                 return Err(Error::Conflict("this review is already bound to a purchase".into()));
             }
