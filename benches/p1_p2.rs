@@ -355,6 +355,9 @@ fn submissions(state: &web::Data<AppState>, n: usize, round: usize) -> Vec<(Stri
                 created_at: 0,
                 status: "paid".into(),
                 updated_at: None,
+                email_sealed: None,
+                phone_sealed: None,
+                contacts_expire_at: None,
             };
             let flow_row = flow.clone();
             st.db

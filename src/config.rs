@@ -84,6 +84,9 @@ pub struct Settings {
     pub flow_ttl_minutes: i64,
     /// Days a receipt file is kept after the staff's decision (then the worker deletes it).
     pub receipt_retention_days: i64,
+    /// Days the raw e-mail and phone of an imported order are kept (sealed) for
+    /// invitations; then only their HMACs remain. 0 keeps none.
+    pub contact_retention_days: i64,
     /// HTTP worker threads (default: one per core).
     pub http_workers: Option<usize>,
     /// Seconds a node serves a widget read from memory (0 = off); a node's own writes
@@ -149,6 +152,7 @@ impl Default for Settings {
             jwt_leeway_secs: 30,
             flow_ttl_minutes: 24 * 60,
             receipt_retention_days: 30,
+            contact_retention_days: 30,
             http_workers: None,
             public_cache_ttl_secs: 5,
             worker_interval_secs: 60,

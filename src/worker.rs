@@ -25,6 +25,7 @@ pub struct Pass {
     pub idempotency_keys_deleted: usize,
     pub jobs_deleted: usize,
     pub receipt_files_deleted: usize,
+    pub raw_contacts_cleared: usize,
 }
 
 pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
@@ -40,6 +41,7 @@ pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
                 idempotency_keys_deleted: store::orders::purge_idempotency(conn, now - IDEMPOTENCY_KEEP_MS)?,
                 jobs_deleted: store::jobs::purge_done(conn, now - crate::funnel::queue::DONE_KEEP_MS)?,
                 receipt_files_deleted: store::receipts::purge_files(conn, receipts_before, now)?,
+                raw_contacts_cleared: store::orders::purge_raw_contacts(conn, now)?,
             })
         })
         .await?;
@@ -51,6 +53,7 @@ pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
             idempotency_keys = pass.idempotency_keys_deleted,
             jobs = pass.jobs_deleted,
             receipt_files = pass.receipt_files_deleted,
+            raw_contacts = pass.raw_contacts_cleared,
             "maintenance pass"
         );
     }

@@ -87,6 +87,9 @@ diesel::table! {
         created_at -> BigInt,
         status -> Text,
         updated_at -> Nullable<BigInt>,
+        email_sealed -> Nullable<Text>,
+        phone_sealed -> Nullable<Text>,
+        contacts_expire_at -> Nullable<BigInt>,
     }
 }
 

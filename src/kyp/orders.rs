@@ -384,6 +384,11 @@ pub struct ImportAnswer {
     pub replayed: bool,
 }
 
+/// What a sealed raw contact of an order is bound to (it opens only for that order).
+pub fn contact_context(vendor_id: &str, order_ref: &str) -> String {
+    format!("order-contact:{vendor_id}:{order_ref}")
+}
+
 /// Runs first inside an import's transaction; `false` skips the import (a webhook delivery
 /// older than what was applied).
 pub type Guard = Box<dyn FnOnce(&mut crate::db::DbConn) -> Result<bool> + Send>;
@@ -409,6 +414,7 @@ pub async fn import_guarded(
     guard: Option<Guard>,
 ) -> Result<ImportAnswer> {
     let now = core.now_ms();
+    let keep_raw = core.settings.contact_retention_days > 0;
     // Contacts become HMACs (and ids are drawn) before the transaction.
     let mut rows = Vec::with_capacity(orders.len());
     for order in orders {
@@ -424,6 +430,8 @@ pub async fn import_guarded(
                 price_minor: it.price_minor,
             })
             .collect();
+        let context = contact_context(vendor_id, order.order_ref.as_str());
+        let seal = |raw: &str| core.sealer.seal(core.random.as_ref(), &context, raw);
         let row = Order {
             id,
             vendor_id: vendor_id.to_owned(),
@@ -439,6 +447,10 @@ pub async fn import_guarded(
             created_at: now,
             status: order.status.as_str().to_owned(),
             updated_at: None,
+            email_sealed: order.email.as_ref().filter(|_| keep_raw).map(|e| seal(e.as_str())),
+            phone_sealed: order.phone.as_ref().filter(|_| keep_raw).map(|p| seal(p.as_str())),
+            contacts_expire_at: (keep_raw && (order.email.is_some() || order.phone.is_some()))
+                .then(|| now + core.settings.contact_retention_days * 86_400_000),
         };
         rows.push((row, items));
     }

@@ -28,6 +28,10 @@ pub struct Order {
     pub status: String,
     /// When a re-import last changed it; `None` if never.
     pub updated_at: Option<i64>,
+    /// The raw contacts, sealed, kept until `contacts_expire_at` for invitations.
+    pub email_sealed: Option<String>,
+    pub phone_sealed: Option<String>,
+    pub contacts_expire_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -85,6 +89,20 @@ pub fn clear_contacts(conn: &mut DbConn, vendor_id: &str, order_ids: &[String]) 
             orders::email_hmac.eq(None::<String>),
             orders::phone_hmac.eq(None::<String>),
             orders::customer_name.eq(None::<String>),
+            orders::email_sealed.eq(None::<String>),
+            orders::phone_sealed.eq(None::<String>),
+            orders::contacts_expire_at.eq(None::<i64>),
+        ))
+        .execute(conn)?)
+}
+
+/// Clears raw contacts past their retention (worker maintenance); the HMACs stay.
+pub fn purge_raw_contacts(conn: &mut DbConn, now: i64) -> Result<usize> {
+    Ok(diesel::update(orders::table.filter(orders::contacts_expire_at.le(now)))
+        .set((
+            orders::email_sealed.eq(None::<String>),
+            orders::phone_sealed.eq(None::<String>),
+            orders::contacts_expire_at.eq(None::<i64>),
         ))
         .execute(conn)?)
 }
@@ -128,6 +146,9 @@ pub fn update_imported(conn: &mut DbConn, id: &str, row: &Order) -> Result<()> {
             orders::locale.eq(&row.locale),
             orders::status.eq(&row.status),
             orders::updated_at.eq(row.updated_at),
+            orders::email_sealed.eq(&row.email_sealed),
+            orders::phone_sealed.eq(&row.phone_sealed),
+            orders::contacts_expire_at.eq(row.contacts_expire_at),
         ))
         .execute(conn)?;
     Ok(())

@@ -286,6 +286,9 @@ pub mod fixtures {
                 created_at: state.clock.now_ms(),
                 status: "paid".into(),
                 updated_at: None,
+                email_sealed: None,
+                phone_sealed: None,
+                contacts_expire_at: None,
             };
             let items: Vec<OrderItem> = skus
                 .iter()

@@ -352,3 +352,60 @@ async fn get_order_lists_the_reviews_bound_to_it() {
     let other = json(get_order(&app, &vendor.sk, "A-1002").await, StatusCode::OK).await;
     assert_eq!(other["review_ids"], json!([]));
 }
+
+async fn stored_order(app: &TestApp, vendor: &Vendor, order_ref: &str) -> truview::store::orders::Order {
+    let (vendor_id, order_ref) = (vendor.id.clone(), order_ref.to_owned());
+    app.state
+        .db
+        .run(move |conn| Ok(truview::store::orders::by_ref(conn, &vendor_id, &order_ref)?.expect("order").0))
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn raw_contacts_are_sealed_kept_for_the_retention_and_erased() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Raw Contacts").await;
+    let orders = json!([
+        {"order_id": "R-1", "email": "Ann@Mail.Example", "phone": "+44 7400 123456", "items": [{"sku": "S"}], "purchased_at": "2026-11-01"},
+        {"order_id": "R-2", "email": "bob@mail.example", "items": [{"sku": "S"}], "purchased_at": "2026-11-01"},
+    ]);
+    json(import_json(&app, &vendor, &orders).await, StatusCode::OK).await;
+    let row = stored_order(&app, &vendor, "R-1").await;
+    let context = truview::kyp::orders::contact_context(&vendor.id, "R-1");
+    let (email, phone) = (row.email_sealed.clone().unwrap(), row.phone_sealed.clone().unwrap());
+    assert!(!email.contains("ann") && !phone.contains("7400"), "sealed, not plain");
+    assert_eq!(app.state.sealer.open(&context, &email).as_deref(), Some("ann@mail.example"));
+    assert_eq!(app.state.sealer.open(&context, &phone).as_deref(), Some("+447400123456"));
+    assert_eq!(app.state.sealer.open(&truview::kyp::orders::contact_context(&vendor.id, "R-2"), &email), None);
+    let shown = app.request(Method::GET, "/api/v1/orders/R-1", Some(&vendor.sk), None).await.text().await.unwrap();
+    assert!(!shown.contains("ann@") && !shown.contains(&email), "never shown: {shown}");
+
+    // Erasure clears them at once.
+    let res = app
+        .request(
+            Method::POST,
+            "/api/v1/privacy/erase",
+            Some(&vendor.token),
+            Some(&json!({"email": "bob@mail.example"})),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(stored_order(&app, &vendor, "R-2").await.email_sealed, None);
+
+    // The worker clears the rest after 30 days; the HMACs stay for matching.
+    app.clock.advance(chrono::Duration::days(29));
+    assert_eq!(truview::worker::run_once(&app.state).await.unwrap().raw_contacts_cleared, 0);
+    app.clock.advance(chrono::Duration::days(2));
+    assert_eq!(truview::worker::run_once(&app.state).await.unwrap().raw_contacts_cleared, 1);
+    let row = stored_order(&app, &vendor, "R-1").await;
+    assert_eq!((row.email_sealed, row.phone_sealed, row.contacts_expire_at), (None, None, None));
+    assert!(row.email_hmac.is_some() && row.phone_hmac.is_some());
+
+    // With contact_retention_days = 0 nothing raw is kept.
+    let app = crate::helpers::spawn_app_with(|s| s.contact_retention_days = 0).await;
+    let vendor = app.vendor("No Raw Contacts").await;
+    json(import_json(&app, &vendor, &orders).await, StatusCode::OK).await;
+    let row = stored_order(&app, &vendor, "R-1").await;
+    assert_eq!((row.email_sealed, row.phone_sealed, row.contacts_expire_at), (None, None, None));
+}

@@ -594,6 +594,7 @@ async fn the_worker_purges_expired_flows_and_sessions() {
             idempotency_keys_deleted: 0,
             jobs_deleted: 0,
             receipt_files_deleted: 0,
+            raw_contacts_cleared: 0,
         }
     );
     app.clock.advance(chrono::Duration::days(31));
@@ -608,6 +609,7 @@ async fn the_worker_purges_expired_flows_and_sessions() {
             idempotency_keys_deleted: 0,
             jobs_deleted: 0,
             receipt_files_deleted: 0,
+            raw_contacts_cleared: 0,
         }
     );
     assert_problem(app.submit(&token, 5, json!({})).await, StatusCode::NOT_FOUND, "not-found").await;
