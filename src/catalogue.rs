@@ -75,14 +75,12 @@ pub async fn page(
     after: Option<PathSku>,
     limit: i64,
 ) -> Result<(Vec<Product>, Option<String>)> {
-    if !(1..=PAGE_MAX).contains(&limit) {
-        return Err(Error::BadRequest(format!("limit must be between 1 and {PAGE_MAX}")));
-    }
+    crate::domain::paging::check_limit(limit, PAGE_MAX)?;
     let vendor_id = vendor_id.to_owned();
     let rows = core
         .db
         .run(move |conn| store::products::page(conn, &vendor_id, after.as_ref().map(PathSku::as_str), limit))
         .await?;
-    let next = (rows.len() as i64 == limit).then(|| rows.last().map(|p| p.sku.clone())).flatten();
+    let next = crate::domain::paging::next_cursor(&rows, limit, |p| p.sku.clone());
     Ok((rows, next))
 }

@@ -245,16 +245,14 @@ pub async fn reviews_page(
     after: Option<String>,
     limit: i64,
 ) -> Result<SyndicatedPage> {
-    if !(1..=PAGE_MAX).contains(&limit) {
-        return Err(Error::BadRequest(format!("limit must be between 1 and {PAGE_MAX}")));
-    }
+    crate::domain::paging::check_limit(limit, PAGE_MAX)?;
     let vendor_id = vendor_id.to_owned();
     core.db
         .run(move |conn| {
             let first_page = after.is_none();
             let q = SyndicationQuery { since, after, limit, google: false };
             let rows = store::reviews::syndicated_page(conn, &vendor_id, &q)?;
-            let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|(r, _, _)| r.id.clone())).flatten();
+            let next_cursor = crate::domain::paging::next_cursor(&rows, limit, |(r, _, _)| r.id.clone());
             let withdrawn = match since {
                 Some(since) if first_page => store::reviews::withdrawn_since(conn, &vendor_id, since, false)?,
                 _ => Vec::new(),

@@ -11,6 +11,7 @@ pub mod maturity;
 pub mod moderation;
 pub mod order;
 pub mod otp;
+pub mod paging;
 pub mod product;
 pub mod receipt;
 pub mod review;

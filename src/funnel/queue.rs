@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::core::Core;
 use crate::domain::jobs::{retry_delay, DEFAULT_MAX_ATTEMPTS};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store;
 use crate::store::audit::Entry;
 use crate::store::jobs::Job;
@@ -189,12 +189,10 @@ pub async fn list(
     before: Option<String>,
     limit: i64,
 ) -> Result<(Vec<Job>, Option<String>)> {
-    if !(1..=PAGE_MAX).contains(&limit) {
-        return Err(Error::BadRequest(format!("limit must be between 1 and {PAGE_MAX}")));
-    }
+    crate::domain::paging::check_limit(limit, PAGE_MAX)?;
     let vendor_id = vendor_id.to_owned();
     let rows = core.db.run(move |conn| store::jobs::page(conn, &vendor_id, state, before.as_deref(), limit)).await?;
-    let next = (rows.len() as i64 == limit).then(|| rows.last().map(|j| j.id.clone())).flatten();
+    let next = crate::domain::paging::next_cursor(&rows, limit, |j| j.id.clone());
     Ok((rows, next))
 }
 

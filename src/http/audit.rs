@@ -72,6 +72,6 @@ async fn list_audit(state: State, session: StaffSession, query: web::Query<Audit
         None => None,
     };
     let rows = state.db.run(move |conn| store::audit::page(conn, &session.vendor_id, before, limit)).await?;
-    let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.seq.to_string())).flatten();
+    let next_cursor = crate::domain::paging::next_cursor(&rows, limit, |r| r.seq.to_string());
     Ok(HttpResponse::Ok().json(AuditPage { entries: rows.into_iter().map(AuditEntry::from).collect(), next_cursor }))
 }

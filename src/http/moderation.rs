@@ -114,8 +114,7 @@ async fn list(state: State, who: Principal, query: web::Query<QueueQuery>) -> Re
             store::reviews::with_replies(conn, rows)
         })
         .await?;
-    let next_cursor =
-        (rows.len() as i64 == limit).then(|| rows.last().map(|(r, _)| encode_cursor(r.created_at, &r.id))).flatten();
+    let next_cursor = crate::domain::paging::next_cursor(&rows, limit, |(r, _)| encode_cursor(r.created_at, &r.id));
     let reviews = rows.into_iter().map(|(r, reply)| StaffReview::new(r, reply));
     Ok(HttpResponse::Ok().json(StaffReviewPage { reviews: reviews.collect(), next_cursor }))
 }

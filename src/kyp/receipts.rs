@@ -63,13 +63,11 @@ pub async fn list(
     before: Option<String>,
     limit: i64,
 ) -> Result<(Vec<Receipt>, Option<String>)> {
-    if !(1..=PAGE_MAX).contains(&limit) {
-        return Err(Error::BadRequest(format!("limit must be between 1 and {PAGE_MAX}")));
-    }
+    crate::domain::paging::check_limit(limit, PAGE_MAX)?;
     let vendor_id = vendor_id.to_owned();
     let rows =
         core.db.run(move |conn| store::receipts::page(conn, &vendor_id, state, before.as_deref(), limit)).await?;
-    let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.id.clone())).flatten();
+    let next = crate::domain::paging::next_cursor(&rows, limit, |r| r.id.clone());
     Ok((rows, next))
 }
 
