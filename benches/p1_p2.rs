@@ -233,6 +233,7 @@ fn seed(cfg: &Cfg, url: &str, dir: &std::path::Path) -> Seeded {
                     created_at: at,
                     published_at: Some(at),
                     decided_at: Some(at),
+                    identity_key: None,
                 }
             })
             .collect();

@@ -147,6 +147,8 @@ pub async fn create_vendor(core: &Core, input: NewVendor, actor: &str) -> Result
         audit_seq: 0,
         audit_head: String::new(),
         created_at: now,
+        kyc_providers: None,
+        phone_countries: None,
     };
     let owner = Staff {
         id: new_id(core.clock.as_ref(), core.random.as_ref()),
@@ -573,11 +575,52 @@ pub struct VendorChanges {
     pub origins: Option<Vec<String>>,
     /// `Some(None)` clears the level.
     pub auto_publish_min_level: Option<Option<i32>>,
+    /// `Some(None)`: every configured provider.
+    pub kyc_providers: Option<Option<Vec<String>>>,
+    /// `Some(None)`: every country.
+    pub phone_countries: Option<Option<Vec<String>>>,
+}
+
+/// The vendor's KYC choices, checked: configured providers, ISO 3166 countries; no
+/// duplicates kept.
+fn check_kyc_choices(core: &Core, changes: &mut VendorChanges) -> Result<()> {
+    if let Some(Some(list)) = &mut changes.kyc_providers {
+        let configured = core.oauth.names();
+        if list.len() > 20 {
+            return Err(Error::validation("kyc_providers", "may name at most 20 providers"));
+        }
+        if let Some(unknown) = list.iter().find(|p| !configured.contains(p)) {
+            return Err(Error::validation(
+                "kyc_providers",
+                format!("names {unknown}, which is not a configured sign-in provider"),
+            ));
+        }
+        list.sort();
+        list.dedup();
+    }
+    if let Some(Some(list)) = &mut changes.phone_countries {
+        if list.len() > 250 {
+            return Err(Error::validation("phone_countries", "may name at most 250 countries"));
+        }
+        if let Some(bad) = list
+            .iter()
+            .find(|c| c.len() != 2 || c.parse::<phonenumber::country::Id>().is_err() || *c != &c.to_ascii_uppercase())
+        {
+            return Err(Error::validation(
+                "phone_countries",
+                format!("names {bad}, which is not an ISO 3166 alpha-2 country code (upper case, e.g. GB)"),
+            ));
+        }
+        list.sort();
+        list.dedup();
+    }
+    Ok(())
 }
 
 /// Changes the vendor's settings (owner only).
-pub async fn update_vendor(core: &Core, actor: &Actor, changes: VendorChanges) -> Result<Vendor> {
+pub async fn update_vendor(core: &Core, actor: &Actor, mut changes: VendorChanges) -> Result<Vendor> {
     actor.require_owner()?;
+    check_kyc_choices(core, &mut changes)?;
     if let Some(Some(level)) = changes.auto_publish_min_level {
         if !(0..=5).contains(&level) {
             return Err(Error::validation("auto_publish_min_level", "must be between 0 and 5, or null"));
@@ -595,7 +638,18 @@ pub async fn update_vendor(core: &Core, actor: &Actor, changes: VendorChanges) -
             let origins = changes.origins.unwrap_or_else(|| current.origin_list());
             let auto = changes.auto_publish_min_level.unwrap_or(current.auto_publish_min_level);
             store::vendors::update_settings(conn, &who.vendor_id, &name, &origins, auto)?;
-            let details = json!({"name": name, "origins": origins, "auto_publish_min_level": auto});
+            let providers = changes.kyc_providers.unwrap_or_else(|| current.provider_choice());
+            let countries = changes
+                .phone_countries
+                .unwrap_or_else(|| current.phone_countries.as_ref().map(|_| current.phone_country_list()));
+            store::vendors::set_kyc_choices(conn, &who.vendor_id, providers.as_deref(), countries.as_deref())?;
+            let details = json!({
+                "name": name,
+                "origins": origins,
+                "auto_publish_min_level": auto,
+                "kyc_providers": providers,
+                "phone_countries": countries,
+            });
             let entry = Entry { actor: &who.label(), action: "vendor.updated", target: &who.vendor_id, details };
             audit.append(conn, &who.vendor_id, now, entry)?;
             store::vendors::get(conn, &who.vendor_id)

@@ -44,6 +44,73 @@ impl std::fmt::Debug for SmsSettings {
     }
 }
 
+/// Outgoing e-mail: `smtp_url` as lettre reads it (`smtp://user:pass@host:587?tls=required`,
+/// `smtps://…`); empty (the default): messages go to the development outbox.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MailSettings {
+    pub smtp_url: String,
+    /// The sender, e.g. `Reviews <reviews@shop.example>`.
+    pub from: String,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings { smtp_url: String::new(), from: "TruView <no-reply@truview.invalid>".into() }
+    }
+}
+
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings").field("from", &self.from).finish_non_exhaustive()
+    }
+}
+
+/// One social-login provider under `[kyc.providers.NAME]` (see `kyc::providers`): a
+/// `preset` (google, apple, microsoft, linkedin, facebook, vk, yandex) fills in the
+/// endpoints; `oidc` (the default) discovers them from `issuer`; `oauth2` takes them
+/// as given, with the user-info fields to read.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProviderSettings {
+    pub preset: Option<String>,
+    /// Shown to buyers and readers ("Identity checked with …"); the preset's name otherwise.
+    pub display_name: Option<String>,
+    pub issuer: Option<String>,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    /// Extra scopes beyond the preset's (`openid email profile` for OIDC).
+    pub scopes: Vec<String>,
+    /// OAuth-only providers (`oauth2`): endpoints and user-info fields.
+    pub authorize_url: Option<String>,
+    pub token_url: Option<String>,
+    pub userinfo_url: Option<String>,
+    pub subject_field: Option<String>,
+    pub email_field: Option<String>,
+    pub email_verified_field: Option<String>,
+    pub name_field: Option<String>,
+    /// Hosts the provider's documents may point at besides the issuer's (its JWKS or
+    /// token endpoint on another host); no other host is ever contacted.
+    pub allowed_hosts: Vec<String>,
+}
+
+impl std::fmt::Debug for ProviderSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderSettings")
+            .field("preset", &self.preset)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Know-your-customer settings: the social-login providers by name.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KycSettings {
+    pub providers: std::collections::BTreeMap<String, ProviderSettings>,
+}
+
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -114,6 +181,10 @@ pub struct Settings {
     pub rate_limit_per_vendor_public: u32,
     /// Seconds between passes that forget refilled rate-limit buckets in each serving process.
     pub limiter_trim_interval_secs: u64,
+    /// Social-login providers (`[kyc.providers.NAME]`).
+    pub kyc: KycSettings,
+    /// Outgoing e-mail (`[mail]`).
+    pub mail: MailSettings,
 }
 
 /// Debug masks the database password (L3), so a stray `{:?}` cannot leak it.
@@ -125,6 +196,16 @@ impl std::fmt::Debug for Settings {
             if shown["sms"][secret].is_string() {
                 shown["sms"][secret] = serde_json::Value::String("(redacted)".into());
             }
+        }
+        if let Some(providers) = shown["kyc"]["providers"].as_object_mut() {
+            for provider in providers.values_mut() {
+                if provider["client_secret"].is_string() {
+                    provider["client_secret"] = serde_json::Value::String("(redacted)".into());
+                }
+            }
+        }
+        if shown["mail"]["smtp_url"].as_str().is_some_and(|u| !u.is_empty()) {
+            shown["mail"]["smtp_url"] = serde_json::Value::String("(redacted)".into());
         }
         write!(f, "Settings {shown}")
     }
@@ -165,6 +246,8 @@ impl Default for Settings {
             public_cache_max_bytes: 64 * 1024 * 1024,
             rate_limit_per_vendor_public: 20 * 1200,
             limiter_trim_interval_secs: 60,
+            kyc: KycSettings::default(),
+            mail: MailSettings::default(),
         }
     }
 }
@@ -198,6 +281,11 @@ impl Settings {
         Backend::from_url(&self.database_url).map_err(|e| anyhow::anyhow!("database_url: {e}"))?;
         if self.pool_size == 0 {
             anyhow::bail!("pool_size must be at least 1");
+        }
+        crate::notify::mail::check(&self.mail).map_err(|e| anyhow::anyhow!(e))?;
+        for (name, provider) in &self.kyc.providers {
+            crate::kyc::providers::Provider::from_settings(name, provider)
+                .map_err(|e| anyhow::anyhow!("kyc.providers.{name}: {e}"))?;
         }
         Ok(())
     }

@@ -52,8 +52,10 @@ pub struct Core {
     pub jobs: crate::funnel::queue::Registry,
     /// Seals secrets the service must read back (webhook signing secrets).
     pub sealer: crate::security::seal::Sealer,
-    /// Outbound HTTP to gateways (SMS): a timeout, no redirects.
+    /// Outbound HTTP to gateways (SMS) and sign-in providers: a timeout, no redirects.
     pub http: reqwest::Client,
+    /// Social-login providers and their discovered issuers.
+    pub oauth: crate::kyc::oauth::Providers,
 }
 
 impl Core {
@@ -85,6 +87,7 @@ impl Core {
             own_origin,
             jobs: Default::default(),
             sealer,
+            oauth: crate::kyc::oauth::Providers::new(&settings.kyc),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(10))
                 .redirect(reqwest::redirect::Policy::none())

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::core::Core;
 use crate::domain::account::{is_insider, Origin};
 use crate::domain::contact::{Email, Phone};
-use crate::domain::maturity::{self, review_level, Evidence, PurchaseMethod, VendorAssessment, VendorFacts};
+use crate::domain::maturity::{self, review_level, Evidence, Identity, PurchaseMethod, VendorAssessment, VendorFacts};
 use crate::domain::moderation::{self, Action, RejectReason, Status};
 use crate::domain::review::{self as input, daily_cap, Locale, Rating, Sku, VoterToken};
 use crate::error::{Error, Result};
@@ -96,6 +96,19 @@ pub async fn submit(core: &Core, s: Submission, origin: Option<String>) -> Resul
                     evidence.purchase = None;
                 }
             }
+            let identity_key = evidence.identity.as_ref().and_then(Identity::key);
+            if let Some(key) = &identity_key {
+                if store::reviews::identity_has_review(conn, &vendor.id, &sku, key)? {
+                    return Err(Error::Conflict(
+                        if sku.is_empty() {
+                            "you have already reviewed this shop with this identity"
+                        } else {
+                            "you have already reviewed this product with this identity"
+                        }
+                        .into(),
+                    ));
+                }
+            }
             let assessment = review_level(&evidence);
             let sites: Vec<String> = vendor
                 .origin_list()
@@ -139,6 +152,7 @@ pub async fn submit(core: &Core, s: Submission, origin: Option<String>) -> Resul
                 created_at: now,
                 published_at: (status == Status::Published).then_some(now),
                 decided_at: None,
+                identity_key,
             };
             store::reviews::insert(conn, &review)?;
             Ok(review)

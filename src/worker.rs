@@ -1,6 +1,6 @@
 //! The background worker: it runs the durable job queue (`funnel::queue`), does
 //! maintenance (expired review flows, refresh tokens, lapsed per-IP public-write caps, old
-//! idempotency keys and finished jobs are deleted), and logs a signed audit checkpoint
+//! idempotency keys, finished jobs and abandoned social logins are deleted), and logs a signed audit checkpoint
 //! hourly. (Each serving process trims its own rate-limiter memory on a timer: see
 //! `http::trim_limiters`.) Several workers may run at once: every pass is idempotent and
 //! jobs are claimed under leases.
@@ -26,6 +26,7 @@ pub struct Pass {
     pub jobs_deleted: usize,
     pub receipt_files_deleted: usize,
     pub raw_contacts_cleared: usize,
+    pub oauth_states_deleted: usize,
 }
 
 pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
@@ -42,6 +43,7 @@ pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
                 jobs_deleted: store::jobs::purge_done(conn, now - crate::funnel::queue::DONE_KEEP_MS)?,
                 receipt_files_deleted: store::receipts::purge_files(conn, receipts_before, now)?,
                 raw_contacts_cleared: store::orders::purge_raw_contacts(conn, now)?,
+                oauth_states_deleted: store::oauth_states::purge_expired(conn, now)?,
             })
         })
         .await?;
@@ -54,6 +56,7 @@ pub async fn run_once(core: &Core) -> crate::error::Result<Pass> {
             jobs = pass.jobs_deleted,
             receipt_files = pass.receipt_files_deleted,
             raw_contacts = pass.raw_contacts_cleared,
+            oauth_states = pass.oauth_states_deleted,
             "maintenance pass"
         );
     }

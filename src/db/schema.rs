@@ -12,6 +12,8 @@ diesel::table! {
         audit_head -> Text,
         created_at -> BigInt,
         feed_token_hash -> Nullable<Text>,
+        kyc_providers -> Nullable<Text>,
+        phone_countries -> Nullable<Text>,
     }
 }
 
@@ -146,6 +148,7 @@ diesel::table! {
         published_at -> Nullable<BigInt>,
         decided_at -> Nullable<BigInt>,
         changed_at -> BigInt,
+        identity_key -> Nullable<Text>,
     }
 }
 
@@ -311,27 +314,44 @@ diesel::table! {
 }
 
 diesel::table! {
-    phone_codes (flow_id) {
+    oauth_states (state_hash) {
+        state_hash -> Text,
         flow_id -> Text,
         vendor_id -> Text,
-        phone_hmac -> Text,
-        code_hmac -> Text,
-        issued_at -> BigInt,
-        wrong_tries -> Integer,
-        used -> Bool,
+        provider -> Text,
+        browser_hash -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        redirect_uri -> Text,
+        expires_at -> BigInt,
     }
 }
 
 diesel::table! {
-    sms_sends (id) {
+    one_time_codes (flow_id, channel) {
+        flow_id -> Text,
+        channel -> Text,
+        vendor_id -> Text,
+        contact_hmac -> Text,
+        code_hmac -> Text,
+        issued_at -> BigInt,
+        wrong_tries -> Integer,
+        used -> Bool,
+        claim -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    code_sends (id) {
         id -> Text,
         vendor_id -> Text,
-        phone_hmac -> Text,
+        contact_hmac -> Text,
         sent_at -> BigInt,
         state -> Text,
         error -> Nullable<Text>,
         outbox_to -> Nullable<Text>,
         outbox_body -> Nullable<Text>,
+        channel -> Text,
     }
 }
 
@@ -350,8 +370,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     order_mappings,
     receipts,
     demo_site,
-    phone_codes,
-    sms_sends,
+    one_time_codes,
+    oauth_states,
+    code_sends,
     staff,
     refresh_tokens,
     api_keys,
@@ -394,6 +415,7 @@ pub const TABLES: &[&str] = &[
     "order_mappings",
     "receipts",
     "demo_site",
-    "phone_codes",
-    "sms_sends",
+    "one_time_codes",
+    "oauth_states",
+    "code_sends",
 ];

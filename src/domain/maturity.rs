@@ -11,10 +11,44 @@ use crate::security::hmac::same;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "snake_case")]
 pub enum Identity {
-    /// Social login (OAuth 2.0 / OIDC); `provider` is the configured name, e.g. `google`.
-    Oauth { provider: String, issuer: String, email_hmac: Option<String> },
+    /// Social login (OAuth 2.0 / OIDC); `provider` is the configured name, e.g. `google`;
+    /// `subject_key` is an HMAC of the (issuer, subject) pair; `label` the provider's name
+    /// as readers see it; `email_hmac` only for an e-mail the provider verified.
+    Oauth {
+        provider: String,
+        issuer: String,
+        #[serde(default)]
+        subject_key: Option<String>,
+        #[serde(default)]
+        label: Option<String>,
+        email_hmac: Option<String>,
+    },
     /// One-time code to a phone.
     Phone { phone_hmac: String },
+}
+
+impl Identity {
+    /// The key one review per identity per product is counted by: the (issuer, subject)
+    /// HMAC for a social account, the phone's HMAC for a phone.
+    pub fn key(&self) -> Option<String> {
+        match self {
+            Identity::Oauth { subject_key, .. } => subject_key.as_ref().map(|k| format!("oauth:{k}")),
+            Identity::Phone { phone_hmac } => Some(format!("phone:{phone_hmac}")),
+        }
+    }
+}
+
+/// A company the author works at, proven by a one-time code sent to a work e-mail on its
+/// domain (free-mail domains never prove one). Name, role and size are the author's words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Company {
+    pub domain: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub size: Option<String>,
 }
 
 /// How the review was bound to an imported order (KYP).
@@ -49,6 +83,9 @@ pub struct Evidence {
     pub identity: Option<Identity>,
     #[serde(default)]
     pub purchase: Option<Purchase>,
+    /// A company proven by a work e-mail (B2B).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<Company>,
     /// The author's data was erased on request.
     #[serde(default)]
     pub erased: bool,
@@ -126,9 +163,9 @@ pub fn review_level(e: &Evidence) -> Assessment {
     let mut checks = Vec::new();
     if let Some(identity) = &e.identity {
         checks.push(match identity {
-            Identity::Oauth { provider, .. } => check(
+            Identity::Oauth { provider, label, .. } => check(
                 &format!("identity_oauth_{provider}"),
-                &format!("Identity checked with {}", provider_label(provider)),
+                &format!("Identity checked with {}", label.clone().unwrap_or_else(|| provider_label(provider))),
             ),
             Identity::Phone { .. } => check("identity_phone", "Identity checked by phone"),
         });
@@ -139,6 +176,9 @@ pub fn review_level(e: &Evidence) -> Assessment {
             PurchaseMethod::OrderMatch => check("purchase_order_match", "Order matched (order number and contact)"),
             PurchaseMethod::Receipt => check("purchase_receipt", "Receipt checked by the shop"),
         });
+    }
+    if let Some(company) = &e.company {
+        checks.push(check("company_work_email", &format!("Works at {} (work e-mail verified)", company.domain)));
     }
     let level = match (&e.identity, &e.purchase) {
         (Some(i), Some(p)) if is_buyer(i, p) => {
@@ -166,6 +206,7 @@ fn provider_label(provider: &str) -> String {
         "apple" => "Apple".into(),
         "facebook" => "Facebook".into(),
         "linkedin" => "LinkedIn".into(),
+        "microsoft" => "Microsoft".into(),
         "vk" => "VK ID".into(),
         "yandex" => "Yandex ID".into(),
         other => other.to_owned(),
@@ -377,6 +418,8 @@ mod tests {
         Identity::Oauth {
             provider: "google".into(),
             issuer: "https://accounts.google.com".into(),
+            subject_key: None,
+            label: None,
             email_hmac: email.map(Into::into),
         }
     }
@@ -490,9 +533,20 @@ mod tests {
                     self_declared: true,
                     identity: Some(oauth(Some("e1"))),
                     purchase: Some(purchase(Some("e1"), None)),
+                    company: None,
                 },
                 0,
                 vec!["erased"],
+            ),
+            // A company proven by a work e-mail is a check of its own; it is no identity.
+            (
+                Evidence {
+                    company: Some(Company { domain: "acme.example".into(), name: None, role: None, size: None }),
+                    identity: Some(Identity::Phone { phone_hmac: "p1".into() }),
+                    ..Default::default()
+                },
+                2,
+                vec!["identity_phone", "company_work_email"],
             ),
         ];
         for (evidence, level, expected) in cases {

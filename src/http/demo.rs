@@ -1,6 +1,5 @@
 //! `/demo`: a product page of the demo shop with the live widget, as a vendor would embed it.
 
-use actix_web::http::header;
 use actix_web::{get, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -19,16 +18,10 @@ background:linear-gradient(135deg,#f3e3c3,#c89b5d)}h1{margin:.25rem 0}.price{fon
 pre{background:#fff;border:1px solid #d1d9e0;border-radius:8px;padding:1rem;overflow:auto}section{margin-top:1.5rem}";
 
 fn page(title: &str, body: String) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
-         content=\"width=device-width,initial-scale=1\"><title>{title}</title><style>{CSS}</style></head><body>{body}</body></html>"
-    )
+    crate::http::html::page("en", title, CSS, &body)
 }
 
-/// Text for an HTML text node or a double-quoted attribute.
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
-}
+use crate::http::html::esc;
 
 /// The demo shop's product page with the live widget (404 when the database has no demo
 /// shop: `truview demo` makes one).
@@ -42,11 +35,7 @@ async fn demo(state: State, req: actix_web::HttpRequest) -> Result<HttpResponse>
         Some(_) => HttpResponse::Ok(),
         None => HttpResponse::NotFound(),
     };
-    res.content_type("text/html; charset=utf-8")
-        .insert_header((header::CONTENT_SECURITY_POLICY, csp))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header(("Referrer-Policy", "no-referrer"))
-        .insert_header((header::CACHE_CONTROL, "no-store"));
+    crate::http::html::headers(&mut res, csp);
     let Some(site) = site else {
         return Ok(res.body(page(
             "TruView demo",

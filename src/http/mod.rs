@@ -6,6 +6,7 @@ pub mod body;
 pub mod demo;
 pub mod errors;
 pub mod extract;
+pub mod html;
 pub mod integrations;
 pub mod jobs;
 pub mod keys;

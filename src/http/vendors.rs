@@ -45,6 +45,10 @@ pub struct VendorView {
     pub origins: Vec<String>,
     /// Reviews at or above this level are published without moderation; `null` = moderate all.
     pub auto_publish_min_level: Option<i32>,
+    /// The social-login providers the shop's review flow offers; `null`: every configured one.
+    pub kyc_providers: Option<Vec<String>>,
+    /// ISO 3166 countries phone codes are sent to; `null`: every country.
+    pub phone_countries: Option<Vec<String>>,
     pub created_at: String,
 }
 
@@ -52,6 +56,8 @@ impl From<Vendor> for VendorView {
     fn from(v: Vendor) -> Self {
         VendorView {
             origins: v.origin_list(),
+            kyc_providers: v.provider_choice(),
+            phone_countries: v.phone_countries.as_ref().map(|_| v.phone_country_list()),
             id: v.id,
             name: v.name,
             auto_publish_min_level: v.auto_publish_min_level,
@@ -145,6 +151,14 @@ pub struct VendorUpdate {
     #[serde(default, deserialize_with = "crate::http::present")]
     #[schema(value_type = Option<i32>, minimum = 0, maximum = 5)]
     pub auto_publish_min_level: Option<Option<Whole>>,
+    /// Which configured social-login providers the review flow offers; `null`: all of them.
+    #[serde(default, deserialize_with = "crate::http::present")]
+    #[schema(value_type = Option<Vec<String>>, max_items = 20, pattern = "^[a-z0-9-]{1,32}$")]
+    pub kyc_providers: Option<Option<Vec<String>>>,
+    /// ISO 3166 alpha-2 countries phone codes may go to (`["GB", "IE"]`); `null`: all.
+    #[serde(default, deserialize_with = "crate::http::present")]
+    #[schema(value_type = Option<Vec<String>>, max_items = 250, pattern = "^[A-Z]{2}$")]
+    pub phone_countries: Option<Option<Vec<String>>>,
 }
 
 /// Changes the vendor's settings (owner only).
@@ -158,6 +172,8 @@ async fn update_vendor(state: State, session: StaffSession, body: Json<VendorUpd
         auto_publish_min_level: body
             .auto_publish_min_level
             .map(|level| level.map(|w| i32::try_from(w.0).unwrap_or(i32::MAX))),
+        kyc_providers: body.kyc_providers,
+        phone_countries: body.phone_countries,
     };
     let vendor = accounts::update_vendor(&state, &session.as_actor(), changes).await?;
     Ok(HttpResponse::Ok().json(VendorView::from(vendor)))

@@ -1,3 +1,4 @@
-//! Outgoing messages to buyers (SMS codes). Only the request building exists so far.
+//! Outgoing messages to buyers: SMS (codes) through an HTTP gateway, e-mail through SMTP.
 
+pub mod mail;
 pub mod sms;

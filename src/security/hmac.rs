@@ -40,6 +40,11 @@ impl ContactHasher {
         self.mac("otp", &format!("{flow_id}\0{code}"))
     }
 
+    /// HMAC of a social-login identity: the issuer and the subject it assigned.
+    pub fn subject(&self, issuer: &str, subject: &str) -> String {
+        self.mac("oidc", &format!("{issuer}\0{subject}"))
+    }
+
     /// HMAC of an already normalised E.164 phone number.
     pub fn phone(&self, phone: &str) -> String {
         self.mac("phone", phone)

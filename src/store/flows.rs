@@ -69,6 +69,13 @@ pub fn attach_purchase(conn: &mut DbConn, flow: &Flow, purchase: Purchase) -> Re
     set_evidence(conn, &flow.id, &evidence, Some(&order_id))
 }
 
+/// Records a company proven by a work e-mail.
+pub fn attach_company(conn: &mut DbConn, flow: &Flow, company: crate::domain::maturity::Company) -> Result<()> {
+    let mut evidence = flow.evidence();
+    evidence.company = Some(company);
+    set_evidence(conn, &flow.id, &evidence, None)
+}
+
 /// Records a purchase proven by an accepted receipt (no order is bound).
 pub fn attach_receipt(conn: &mut DbConn, flow: &Flow, purchase: Purchase) -> Result<()> {
     let mut evidence = flow.evidence();

@@ -2,6 +2,7 @@
 //! the vendor id and filters by it (R6): a foreign id reads as "not found".
 
 pub mod audit;
+pub mod codes;
 pub mod demo;
 pub mod flows;
 pub mod integrations;
@@ -9,8 +10,8 @@ pub mod jobs;
 pub mod keys;
 pub mod kyp_rules;
 pub mod mappings;
+pub mod oauth_states;
 pub mod orders;
-pub mod phone_codes;
 pub mod products;
 pub mod receipts;
 pub mod reviews;

@@ -40,6 +40,8 @@ pub struct Review {
     pub created_at: i64,
     pub published_at: Option<i64>,
     pub decided_at: Option<i64>,
+    /// HMAC-derived key of the verified identity (one review per identity per product).
+    pub identity_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -65,6 +67,17 @@ pub fn insert(conn: &mut DbConn, review: &Review) -> Result<()> {
         apply_aggregates(conn, review, 1)?;
     }
     Ok(())
+}
+
+/// Whether this identity already reviewed this product (or the shop, `sku` empty) here.
+pub fn identity_has_review(conn: &mut DbConn, vendor_id: &str, sku: &str, identity_key: &str) -> Result<bool> {
+    let found: Option<String> = reviews::table
+        .filter(reviews::vendor_id.eq(vendor_id).and(reviews::sku.eq(sku)))
+        .filter(reviews::identity_key.eq(identity_key))
+        .select(reviews::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
 }
 
 pub fn get(conn: &mut DbConn, vendor_id: &str, review_id: &str) -> Result<Review> {
@@ -447,6 +460,7 @@ pub fn deidentify(
         reviews::display_name.eq(""),
         reviews::author_email_hmac.eq(None::<String>),
         reviews::author_phone_hmac.eq(None::<String>),
+        reviews::identity_key.eq(None::<String>),
         reviews::evidence.eq(evidence_json),
         reviews::checks.eq(checks_json),
         reviews::maturity_level.eq(level),

@@ -16,12 +16,40 @@ pub struct Vendor {
     pub audit_seq: i64,
     pub audit_head: String,
     pub created_at: i64,
+    /// JSON array of the social-login providers the vendor's flow offers; `None`: all.
+    pub kyc_providers: Option<String>,
+    /// JSON array of ISO 3166 country codes phone codes go to; `None`: every country.
+    pub phone_countries: Option<String>,
 }
 
 impl Vendor {
     pub fn origin_list(&self) -> Vec<String> {
         serde_json::from_str(&self.origins).unwrap_or_default()
     }
+
+    /// The providers chosen, or `None` for every configured one.
+    pub fn provider_choice(&self) -> Option<Vec<String>> {
+        self.kyc_providers.as_deref().and_then(|p| serde_json::from_str(p).ok())
+    }
+
+    /// The countries phone codes go to (empty: every country).
+    pub fn phone_country_list(&self) -> Vec<String> {
+        self.phone_countries.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default()
+    }
+}
+
+/// Sets the vendor's KYC choices (`None` for either: every provider / every country).
+pub fn set_kyc_choices(
+    conn: &mut DbConn,
+    vendor_id: &str,
+    providers: Option<&[String]>,
+    countries: Option<&[String]>,
+) -> Result<()> {
+    let json = |list: Option<&[String]>| list.map(|l| serde_json::to_string(l).unwrap_or_else(|_| "[]".into()));
+    diesel::update(vendors::table.find(vendor_id))
+        .set((vendors::kyc_providers.eq(json(providers)), vendors::phone_countries.eq(json(countries))))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn insert(conn: &mut DbConn, vendor: &Vendor) -> Result<()> {

@@ -332,6 +332,8 @@ pub mod fixtures {
                 (e, None) => Identity::Oauth {
                     provider: "google".into(),
                     issuer: "https://accounts.google.com".into(),
+                    subject_key: None,
+                    label: None,
                     email_hmac: e.map(|e| self.state.contacts.email(e)),
                 },
             };

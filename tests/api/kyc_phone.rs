@@ -13,7 +13,7 @@ use crate::helpers::{assert_problem, json, spawn_app, spawn_app_with, TestApp};
 /// The newest code the outbox holds for the vendor of this app (development: no gateway).
 async fn outbox_code(app: &TestApp, vendor_id: &str) -> String {
     let vendor = vendor_id.to_owned();
-    let rows = app.state.db.run(move |conn| truview::store::phone_codes::outbox(conn, &vendor, 1)).await.unwrap();
+    let rows = app.state.db.run(move |conn| truview::store::codes::outbox(conn, &vendor, 1)).await.unwrap();
     rows[0].outbox_body.as_deref().unwrap()[..6].to_owned()
 }
 
@@ -271,15 +271,15 @@ async fn t3_sms_pumping() {
     assert_eq!(gw.seen.lock().unwrap().len() - before, 1, "a 4xx is not retried");
     let states: Vec<(String, Option<String>)> = {
         use diesel::prelude::*;
-        use truview::db::schema::sms_sends;
+        use truview::db::schema::code_sends;
         let vendor = w.id.clone();
         app2.state
             .db
             .run(move |conn| {
-                Ok(sms_sends::table
-                    .filter(sms_sends::vendor_id.eq(vendor))
-                    .order(sms_sends::sent_at.asc())
-                    .select((sms_sends::state, sms_sends::error))
+                Ok(code_sends::table
+                    .filter(code_sends::vendor_id.eq(vendor))
+                    .order(code_sends::sent_at.asc())
+                    .select((code_sends::state, code_sends::error))
                     .load(conn)?)
             })
             .await
@@ -296,4 +296,40 @@ async fn t3_sms_pumping() {
         "t3_sms_pumping: {starts} starts, {} SMS requests, {refused} refused by the number rules and caps",
         gw.seen.lock().unwrap().len()
     );
+}
+
+#[actix_web::test]
+async fn the_shop_chooses_the_countries_codes_go_to() {
+    let app = spawn_app().await;
+    let v = app.vendor("Country Shop").await;
+    let patch = |body: serde_json::Value| {
+        let app = &app;
+        let token = v.token.clone();
+        async move { app.request(reqwest::Method::PATCH, "/api/v1/vendor", Some(&token), Some(&body)).await }
+    };
+    let view = json(patch(json!({"phone_countries": ["IE", "GB", "GB"]})).await, StatusCode::OK).await;
+    assert_eq!(view["phone_countries"], json!(["GB", "IE"]));
+    let flow = app.flow(&v, None).await;
+    let problem =
+        assert_problem(start(&app, &flow, "+49 151 23456789").await, StatusCode::UNPROCESSABLE_ENTITY, "validation")
+            .await;
+    assert_eq!(problem["detail"], "phone is in a country this shop does not send codes to");
+    assert_eq!(start(&app, &flow, PHONE).await.status(), StatusCode::ACCEPTED);
+    // Unknown or lower-case codes are refused; null sends everywhere again.
+    for bad in ["XX", "gb", "GBR"] {
+        let problem = assert_problem(
+            patch(json!({"phone_countries": [bad]})).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+        )
+        .await;
+        assert_eq!(
+            problem["detail"],
+            format!("phone_countries names {bad}, which is not an ISO 3166 alpha-2 country code (upper case, e.g. GB)")
+        );
+    }
+    let view = json(patch(json!({"phone_countries": null})).await, StatusCode::OK).await;
+    assert_eq!(view["phone_countries"], json!(null));
+    let flow = app.flow(&v, None).await;
+    assert_eq!(start(&app, &flow, "+49 151 23456789").await.status(), StatusCode::ACCEPTED);
 }

@@ -10,6 +10,8 @@ mod helpers;
 mod import_crash;
 mod jobs;
 mod jwt;
+mod kyc_company;
+mod kyc_oauth;
 mod kyc_phone;
 mod kyp_match;
 mod limits;

@@ -290,7 +290,7 @@ async fn public_list_sorts_filters_and_paginates_with_replies() {
     for i in 0..7 {
         let token = app.flow(&vendor, Some("SKU-P")).await;
         if i % 2 == 0 {
-            app.attach_identity(&token, None, Some("+441111111111")).await;
+            app.attach_identity(&token, None, Some(&format!("+44111111111{i}"))).await;
         }
         let id = json(app.submit(&token, 1 + (i % 5), json!({})).await, StatusCode::CREATED).await["id"]
             .as_str()
@@ -595,6 +595,7 @@ async fn the_worker_purges_expired_flows_and_sessions() {
             jobs_deleted: 0,
             receipt_files_deleted: 0,
             raw_contacts_cleared: 0,
+            oauth_states_deleted: 0,
         }
     );
     app.clock.advance(chrono::Duration::days(31));
@@ -610,6 +611,7 @@ async fn the_worker_purges_expired_flows_and_sessions() {
             jobs_deleted: 0,
             receipt_files_deleted: 0,
             raw_contacts_cleared: 0,
+            oauth_states_deleted: 0,
         }
     );
     assert_problem(app.submit(&token, 5, json!({})).await, StatusCode::NOT_FOUND, "not-found").await;
@@ -704,6 +706,7 @@ fn review_template(vendor_id: &str) -> truview::store::reviews::Review {
         created_at: 0,
         published_at: Some(0),
         decided_at: None,
+        identity_key: None,
     }
 }
 

@@ -122,6 +122,14 @@ pub fn rows() -> Vec<Row> {
         row(Method::POST, "/api/v1/public/kyc/phone/start", Public, no_body),
         row(Method::POST, "/api/v1/public/kyc/phone/verify", Public, no_body),
         row(Method::GET, "/api/v1/dev/outbox", Owner, no_body),
+        // Social login and work-e-mail codes are scoped by their flow (the state row binds the
+        // callback to the flow, the provider and the browser: `kyc_oauth::*`).
+        row(Method::GET, "/api/v1/public/kyc/providers", Public, no_body),
+        row(Method::GET, "/api/v1/public/kyc/oauth/{provider}/start", Public, no_body),
+        row(Method::GET, "/api/v1/public/kyc/oauth/{provider}/callback", Public, no_body),
+        row(Method::POST, "/api/v1/public/kyc/oauth/{provider}/callback", Public, no_body),
+        row(Method::POST, "/api/v1/public/kyc/company/start", Public, no_body),
+        row(Method::POST, "/api/v1/public/kyc/company/verify", Public, no_body),
     ]
     .into_iter()
     .chain(crate::tenancy_rows::rows())
