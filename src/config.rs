@@ -22,8 +22,10 @@ pub enum LogFormat {
 }
 
 /// An SMS gateway: `twilio` (Twilio or any Twilio-compatible API: `base_url`,
-/// `account_sid`, `auth_token`, `from`) or `smsru` (`base_url`, `api_id`). Empty `gateway`:
-/// codes go to the local development outbox and are never sent.
+/// `account_sid`, `auth_token`, `from`), `smsru` (`base_url`, `api_id`), or `http` (any
+/// HTTP API: `url`, `method`, `headers`, `body` template with `{to}`, `{from}`, `{text}`,
+/// escaped as `body_format` says — `json` or `form`). Empty `gateway`: codes go to the
+/// local development outbox and are never sent.
 #[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SmsSettings {
@@ -33,6 +35,13 @@ pub struct SmsSettings {
     pub auth_token: Option<String>,
     pub from: Option<String>,
     pub api_id: Option<String>,
+    /// `http` gateway: the URL (placeholders are URL-encoded), `GET` or `POST`, headers
+    /// (e.g. an API key), the body template and how values are escaped in it.
+    pub url: Option<String>,
+    pub method: Option<String>,
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub body: Option<String>,
+    pub body_format: Option<String>,
 }
 
 impl std::fmt::Debug for SmsSettings {
@@ -197,6 +206,12 @@ impl std::fmt::Debug for Settings {
                 shown["sms"][secret] = serde_json::Value::String("(redacted)".into());
             }
         }
+        // Gateway headers usually carry the API key.
+        if let Some(headers) = shown["sms"]["headers"].as_object_mut() {
+            for value in headers.values_mut() {
+                *value = serde_json::Value::String("(redacted)".into());
+            }
+        }
         if let Some(providers) = shown["kyc"]["providers"].as_object_mut() {
             for provider in providers.values_mut() {
                 if provider["client_secret"].is_string() {
@@ -282,6 +297,7 @@ impl Settings {
         if self.pool_size == 0 {
             anyhow::bail!("pool_size must be at least 1");
         }
+        crate::notify::sms::request_for(&self.sms, "+447400123456", "check").map_err(|e| anyhow::anyhow!(e))?;
         crate::notify::mail::check(&self.mail).map_err(|e| anyhow::anyhow!(e))?;
         for (name, provider) in &self.kyc.providers {
             crate::kyc::providers::Provider::from_settings(name, provider)

@@ -54,6 +54,67 @@ pub fn sms_ru(base: &str, api_id: &str, to: &str, text: &str) -> Request {
     }
 }
 
+/// How a placeholder's value is escaped where it lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escape {
+    /// A JSON string literal, quotes included: `{"to": {to}}`.
+    Json,
+    /// `application/x-www-form-urlencoded` (also for the URL's query).
+    Form,
+}
+
+/// Fills `{to}`, `{from}` and `{text}` in one pass (a value containing `{to}` is not
+/// filled again), escaping each value; other braces are kept as they are.
+pub fn fill(template: &str, values: &[(&str, &str)], escape: Escape) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    'scan: while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open..];
+        for (name, value) in values {
+            let placeholder = format!("{{{name}}}");
+            if after.starts_with(&placeholder) {
+                match escape {
+                    Escape::Json => out.push_str(&serde_json::Value::String((*value).to_owned()).to_string()),
+                    Escape::Form => out.extend(url::form_urlencoded::byte_serialize(value.as_bytes())),
+                }
+                rest = &after[placeholder.len()..];
+                continue 'scan;
+            }
+        }
+        out.push('{');
+        rest = &after[1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Any HTTP gateway: the URL and body templates filled (URL values form-encoded, body
+/// values as `format` says), the configured headers, a content type for the body.
+pub fn generic(
+    url: &str,
+    method: &str,
+    headers: &[(String, String)],
+    body: Option<&str>,
+    format: Escape,
+    values: &[(&str, &str)],
+) -> Request {
+    let mut headers = headers.to_vec();
+    if body.is_some() && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+        let content_type = match format {
+            Escape::Json => "application/json",
+            Escape::Form => "application/x-www-form-urlencoded",
+        };
+        headers.push(("Content-Type".into(), content_type.into()));
+    }
+    Request {
+        method: if method.eq_ignore_ascii_case("GET") { "GET" } else { "POST" },
+        url: fill(url, values, Escape::Form),
+        headers,
+        body: body.map(|b| fill(b, values, format)),
+    }
+}
+
 /// The request for `settings`' gateway, or `None` when none is configured (outbox).
 pub fn request_for(settings: &crate::config::SmsSettings, to: &str, text: &str) -> Result<Option<Request>, String> {
     let need =
@@ -74,7 +135,22 @@ pub fn request_for(settings: &crate::config::SmsSettings, to: &str, text: &str) 
             to,
             text,
         ))),
-        other => Err(format!("sms.gateway {other} is not twilio or smsru")),
+        "http" => {
+            let format = match settings.body_format.as_deref().unwrap_or("json") {
+                "json" => Escape::Json,
+                "form" => Escape::Form,
+                other => return Err(format!("sms.body_format {other} is not json or form")),
+            };
+            let method = settings.method.as_deref().unwrap_or("POST");
+            if !method.eq_ignore_ascii_case("GET") && !method.eq_ignore_ascii_case("POST") {
+                return Err(format!("sms.method {method} is not GET or POST"));
+            }
+            let headers: Vec<(String, String)> = settings.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let from = settings.from.clone().unwrap_or_default();
+            let values = [("to", to), ("from", from.as_str()), ("text", text)];
+            Ok(Some(generic(&need(&settings.url, "url")?, method, &headers, settings.body.as_deref(), format, &values)))
+        }
+        other => Err(format!("sms.gateway {other} is not twilio, smsru or http")),
     }
 }
 
@@ -110,6 +186,32 @@ pub async fn send(client: &reqwest::Client, req: &Request) -> Result<(), String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generic_gateway_fills_and_escapes_each_value_once() {
+        let values = [("to", "+447400123456"), ("from", "Shop"), ("text", "Code 012345 \"quoted\" & {to}")];
+        let r = generic(
+            "https://gw.example/send?to={to}&key=K{x}",
+            "post",
+            &[("X-Api-Key".into(), "secret".into())],
+            Some(r#"{"to": {to}, "sender": {from}, "message": {text}}"#),
+            Escape::Json,
+            &values,
+        );
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.url, "https://gw.example/send?to=%2B447400123456&key=K{x}");
+        assert_eq!(
+            r.body.as_deref(),
+            Some(r#"{"to": "+447400123456", "sender": "Shop", "message": "Code 012345 \"quoted\" & {to}"}"#)
+        );
+        assert_eq!(
+            r.headers,
+            [("X-Api-Key".to_owned(), "secret".to_owned()), ("Content-Type".to_owned(), "application/json".to_owned())]
+        );
+        let form = generic("https://gw.example/", "GET", &[], Some("msg={text}&to={to}"), Escape::Form, &values);
+        assert_eq!(form.method, "GET");
+        assert_eq!(form.body.as_deref(), Some("msg=Code+012345+%22quoted%22+%26+%7Bto%7D&to=%2B447400123456"));
+    }
 
     #[test]
     fn twilio_request_is_a_basic_auth_form_post() {

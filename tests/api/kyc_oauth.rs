@@ -306,6 +306,46 @@ async fn vendors_choose_the_providers_their_flow_offers() {
     assert_eq!(problem["detail"], "kyc_providers names okta, which is not a configured sign-in provider");
 }
 
+#[actix_web::test]
+async fn an_oauth_only_provider_reads_the_user_info() {
+    let Some(mock) = oidc_mock() else { return };
+    let issuer = mock.issuer.clone();
+    let app = spawn_app_with(move |s| {
+        s.kyc.providers.insert(
+            "plain".into(),
+            ProviderSettings {
+                preset: Some("oauth2".into()),
+                display_name: Some("Plain OAuth".into()),
+                issuer: Some(issuer.clone()),
+                authorize_url: Some(format!("{issuer}/authorize")),
+                token_url: Some(format!("{issuer}/token")),
+                userinfo_url: Some(format!("{issuer}/userinfo")),
+                client_id: "good".into(),
+                client_secret: Some("s".into()),
+                ..Default::default()
+            },
+        );
+    })
+    .await;
+    let (v, order) = shop(&app).await;
+    let flow = app.flow(&v, Some("LAMP")).await;
+    app.attach_purchase(&flow, &order).await;
+    let res = app.get(&format!("/api/v1/public/kyc/oauth/plain/start?flow={flow}")).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let to_provider = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to_provider.contains("code_challenge_method=S256") && !to_provider.contains("nonce="), "{to_provider}");
+    let res = app.client.get(&to_provider).send().await.unwrap();
+    let callback = res.headers()["location"].to_str().unwrap().to_owned();
+    let (status, page) = answer(&app, &callback, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("<h1>Signed in with Plain OAuth</h1>"), "{page}");
+    assert_eq!(
+        submitted(&app, &flow).await,
+        (5, vec!["identity_oauth_plain".into(), "purchase_invitation".into(), "verified_buyer".into()])
+    );
+}
+
 /// A stand-in issuer for T5: its discovery answers with a redirect, or names a JWKS on a
 /// host the provider is not configured for; every request to a path is counted.
 async fn hostile_issuer(mode: &'static str) -> (String, Arc<AtomicUsize>) {

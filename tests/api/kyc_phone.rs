@@ -185,7 +185,7 @@ async fn t3_sms_pumping() {
             account_sid: Some("AC123".into()),
             auth_token: Some("tok&en".into()),
             from: Some("+15005550006".into()),
-            api_id: None,
+            ..Default::default()
         };
         s.otp_sends_per_ip_per_day = 5;
         s.otp_sends_per_vendor_per_day = 1000;
@@ -253,7 +253,7 @@ async fn t3_sms_pumping() {
                 account_sid: Some("AC9".into()),
                 auth_token: Some("t".into()),
                 from: Some("+15005550006".into()),
-                api_id: None,
+                ..Default::default()
             };
             s.otp_sends_per_vendor_per_day = 2;
         })
@@ -332,4 +332,35 @@ async fn the_shop_chooses_the_countries_codes_go_to() {
     assert_eq!(view["phone_countries"], json!(null));
     let flow = app.flow(&v, None).await;
     assert_eq!(start(&app, &flow, "+49 151 23456789").await.status(), StatusCode::ACCEPTED);
+}
+
+#[actix_web::test]
+async fn a_generic_http_gateway_gets_exactly_its_template() {
+    let gw = gateway();
+    let url = gw.url.clone();
+    let app = spawn_app_with(move |s| {
+        s.sms = SmsSettings {
+            gateway: "http".into(),
+            url: Some(format!("{url}/v1/send?dest={{to}}")),
+            method: Some("POST".into()),
+            headers: [("Authorization".to_owned(), "Bearer gw-key".to_owned())].into(),
+            body: Some(r#"{"sender": {from}, "message": {text}}"#.into()),
+            from: Some("Shop & Co".into()),
+            ..Default::default()
+        };
+    })
+    .await;
+    let v = app.vendor("Generic GW").await;
+    let flow = app.flow(&v, None).await;
+    assert_eq!(start(&app, &flow, PHONE).await.status(), StatusCode::ACCEPTED);
+    let seen = gw.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    let (uri, auth, body) = &seen[0];
+    assert_eq!(uri, "/v1/send?dest=%2B447400123456");
+    assert_eq!(auth, "Bearer gw-key");
+    let sent: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(sent["sender"], "Shop & Co");
+    let text = sent["message"].as_str().unwrap();
+    assert!(text.ends_with(" is your review verification code. It expires in 10 minutes."), "{text}");
+    assert!(text[..6].bytes().all(|b| b.is_ascii_digit()), "{text}");
 }

@@ -80,6 +80,11 @@ server.service.on('beforeResponse', (response, req) => {
   response.body.id_token = signWith(fault === 'rotate' ? rotated : foreign, payload);
 });
 
+// OAuth-only providers read the user from here (the generic `oauth2` preset's test).
+server.service.on('beforeUserinfo', (userInfoResponse) => {
+  userInfoResponse.body = { sub: 'johndoe-oauth', email: 'buyer@example.com', email_verified: true, name: 'Jane Buyer' };
+});
+
 await server.start(0, '127.0.0.1');
 process.stdout.write(JSON.stringify({ issuer: server.issuer.url }) + '\n');
 process.stdin.on('end', async () => { await server.stop(); process.exit(0); });
