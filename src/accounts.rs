@@ -52,7 +52,7 @@ impl Actor {
     /// Inside a write transaction: the actor is still an active owner (a concurrent
     /// demotion may have committed since the request was authenticated). The member's
     /// rows are locked first, so a demotion cannot commit between this check and the write.
-    fn still_owner(&self, conn: &mut db::DbConn) -> Result<()> {
+    pub(crate) fn still_owner(&self, conn: &mut db::DbConn) -> Result<()> {
         db::lock_staff_row(conn, &self.staff_id)?;
         let me = store::staff::get(conn, &self.vendor_id, &self.staff_id)?;
         if me.active && me.role == Role::Owner.as_str() {

@@ -51,7 +51,7 @@ pub struct Core {
     /// What each kind of queued job does.
     pub jobs: crate::funnel::queue::Registry,
     /// Seals secrets the service must read back (webhook signing secrets).
-    pub sealer: crate::security::seal::Sealer,
+    pub sealer: std::sync::Arc<crate::security::seal::Sealer>,
     /// Outbound HTTP to gateways (SMS) and sign-in providers: a timeout, no redirects.
     pub http: reqwest::Client,
     /// Social-login providers and their discovered issuers.
@@ -66,10 +66,10 @@ impl Core {
             SecretsFile::load_or_create(&settings.key_file_path(), deps.clock.as_ref(), deps.random.as_ref())?;
         let keys = KeyRing::from_secrets(&secrets, settings.jwt_leeway_secs)?;
         let contacts = ContactHasher::new(secrets.pepper()?);
-        let sealer = crate::security::seal::Sealer::new(&secrets.pepper()?);
+        let sealer = std::sync::Arc::new(crate::security::seal::Sealer::new(&secrets.pepper()?));
         let audit = AuditLog::new(&secrets)?;
         let own_origin = settings.public_url.as_deref().and_then(|u| Origin::parse(u).ok());
-        Ok(Core {
+        let core = Core {
             db,
             clock: deps.clock,
             random: deps.random,
@@ -93,7 +93,9 @@ impl Core {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()?,
             settings,
-        })
+        };
+        crate::funnel::invitations::register(&core);
+        Ok(core)
     }
 
     pub fn now_ms(&self) -> i64 {

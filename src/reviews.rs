@@ -364,6 +364,8 @@ pub async fn erase(core: &Core, vendor_id: String, actor: String, hmac: String) 
             let flow_ids: Vec<String> = reviews.iter().filter_map(|r| r.flow_id.clone()).collect();
             store::receipts::delete_for_flows(conn, &vendor_id, &flow_ids)?;
             let orders_cleared = store::orders::clear_contacts(conn, &vendor_id, &order_ids)?;
+            // Invitations to the buyer go too (their links stop working).
+            store::funnel::delete_for_contact(conn, &vendor_id, &hmac)?;
             // Flows whose evidence names the contact, and flows bound to the buyer's
             // orders whatever contact they carry (M12b).
             let flows_deleted = store::flows::delete_mentioning(conn, &vendor_id, &hmac)?

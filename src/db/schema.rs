@@ -314,6 +314,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    funnel_settings (vendor_id) {
+        vendor_id -> Text,
+        settings -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        vendor_id -> Text,
+        order_id -> Text,
+        contact_hmac -> Text,
+        channel -> Text,
+        state -> Text,
+        sent_at -> BigInt,
+        expires_at -> BigInt,
+        opened_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     oauth_states (state_hash) {
         state_hash -> Text,
         flow_id -> Text,
@@ -342,7 +364,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    code_sends (id) {
+    message_sends (id) {
         id -> Text,
         vendor_id -> Text,
         contact_hmac -> Text,
@@ -372,7 +394,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     demo_site,
     one_time_codes,
     oauth_states,
-    code_sends,
+    funnel_settings,
+    invitations,
+    message_sends,
     staff,
     refresh_tokens,
     api_keys,
@@ -417,5 +441,7 @@ pub const TABLES: &[&str] = &[
     "demo_site",
     "one_time_codes",
     "oauth_states",
-    "code_sends",
+    "funnel_settings",
+    "invitations",
+    "message_sends",
 ];

@@ -4,6 +4,7 @@ pub mod account;
 pub mod client;
 pub mod contact;
 pub mod feed;
+pub mod funnel;
 pub mod ids;
 pub mod jobs;
 pub mod kyp;

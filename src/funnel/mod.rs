@@ -1,4 +1,5 @@
 //! The review funnel (SPEC §4). Its durable job queue is here; invitations, reminders and
 //! replies by e-mail or SMS run as its jobs.
 
+pub mod invitations;
 pub mod queue;

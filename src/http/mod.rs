@@ -6,6 +6,7 @@ pub mod body;
 pub mod demo;
 pub mod errors;
 pub mod extract;
+pub mod funnel;
 pub mod html;
 pub mod integrations;
 pub mod jobs;
@@ -105,7 +106,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(receipts::routes)
         .configure(widget::routes)
         .configure(demo::routes)
-        .configure(kyc::routes);
+        .configure(kyc::routes)
+        .configure(funnel::routes);
 }
 
 /// The whole application for one worker.

@@ -14,7 +14,7 @@ use crate::reviews::{flow_step, PublicWrite};
 use crate::security::hmac::same;
 use crate::security::tokens::sha256_hex;
 use crate::store;
-use crate::store::codes::{CodeSend, OneTimeCode};
+use crate::store::codes::{MessageSend, OneTimeCode};
 use crate::store::flows::Flow;
 use crate::store::vendors::Vendor;
 
@@ -132,7 +132,7 @@ pub async fn issue(
             )?;
             store::codes::insert_send(
                 conn,
-                &CodeSend {
+                &MessageSend {
                     id: row_id,
                     vendor_id: vendor.id.clone(),
                     contact_hmac: what.contact_hmac,

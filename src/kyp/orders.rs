@@ -454,6 +454,12 @@ pub async fn import_guarded(
         };
         rows.push((row, items));
     }
+    // Invitations are queued in the import's transaction (their idempotency keys keep a
+    // re-imported order from being invited twice).
+    let vendor = vendor_id.to_owned();
+    let funnel = core.db.run(move |conn| store::funnel::settings(conn, &vendor)).await?;
+    let orders_only: Vec<Order> = rows.iter().map(|(o, _)| o.clone()).collect();
+    let invitations = crate::funnel::invitations::jobs_for(core, vendor_id, &funnel, &orders_only);
     let vendor_id = vendor_id.to_owned();
     let actor = actor.to_owned();
     let audit = core.audit.clone();
@@ -513,6 +519,9 @@ pub async fn import_guarded(
             }
             let products: Vec<(&str, Option<&str>)> = products.into_iter().collect();
             store::products::ensure_many(conn, &vendor_id, &products, now)?;
+            for job in &invitations {
+                store::jobs::enqueue(conn, job)?;
+            }
             let counts = ImportCounts {
                 created: created.len() as u64,
                 updated: updated_ids.len() as u64,

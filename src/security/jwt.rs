@@ -12,6 +12,49 @@ use super::keys::SecretsFile;
 
 pub const ISSUER: &str = "truview";
 pub const AUDIENCE: &str = "truview-staff";
+/// Invitation links (SECURITY R3): their own audience and `typ`, so a staff token is never
+/// an invitation nor the reverse.
+pub const INVITATION_AUDIENCE: &str = "truview-invitation";
+pub const INVITATION_TYP: &str = "invitation+jwt";
+
+/// An invitation link: one order, one purpose (`review`), expiring.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InvitationClaims {
+    pub iss: String,
+    pub aud: String,
+    /// Invitation id.
+    pub sub: String,
+    /// Vendor id.
+    pub vid: String,
+    /// Order id.
+    pub oid: String,
+    pub purpose: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+trait Times {
+    fn iat(&self) -> i64;
+    fn exp(&self) -> i64;
+}
+
+impl Times for StaffClaims {
+    fn iat(&self) -> i64 {
+        self.iat
+    }
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
+impl Times for InvitationClaims {
+    fn iat(&self) -> i64 {
+        self.iat
+    }
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct StaffClaims {
@@ -88,32 +131,62 @@ impl KeyRing {
     }
 
     pub fn sign(&self, claims: &StaffClaims) -> anyhow::Result<String> {
+        self.sign_as(claims, None)
+    }
+
+    fn sign_as(&self, claims: &impl Serialize, typ: Option<&str>) -> anyhow::Result<String> {
         let key = &self.keys[&self.active];
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.active.clone());
+        if let Some(typ) = typ {
+            header.typ = Some(typ.to_owned());
+        }
         Ok(encode(&header, claims, &key.encoding)?)
+    }
+
+    pub fn sign_invitation(&self, claims: &InvitationClaims) -> anyhow::Result<String> {
+        self.sign_as(claims, Some(INVITATION_TYP))
+    }
+
+    /// Verifies an invitation link like a staff token, with its own audience and `typ`.
+    pub fn verify_invitation(&self, token: &str, now: i64) -> Result<InvitationClaims, TokenError> {
+        self.verify_as(token, now, INVITATION_AUDIENCE, Some(INVITATION_TYP))
     }
 
     /// Verifies signature, algorithm, kid, issuer, audience and times (`now` in seconds).
     pub fn verify(&self, token: &str, now: i64) -> Result<StaffClaims, TokenError> {
+        self.verify_as(token, now, AUDIENCE, None)
+    }
+
+    fn verify_as<T: serde::de::DeserializeOwned + Times>(
+        &self,
+        token: &str,
+        now: i64,
+        audience: &str,
+        typ: Option<&str>,
+    ) -> Result<T, TokenError> {
         let header = decode_header(token).map_err(|_| TokenError::Malformed)?;
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::Algorithm);
+        }
+        // Staff tokens carry the default `JWT`; other kinds must name themselves.
+        if header.typ.as_deref().filter(|t| *t != "JWT") != typ {
+            return Err(TokenError::Invalid);
         }
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
         let key = self.keys.get(&kid).ok_or(TokenError::UnknownKey)?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
         validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
+        validation.set_audience(&[audience]);
         // Times are checked below against the injected clock.
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        let claims = decode::<StaffClaims>(token, &key.decoding, &validation).map_err(|_| TokenError::Invalid)?.claims;
-        if claims.exp + self.leeway_secs < now {
+        let claims = decode::<T>(token, &key.decoding, &validation).map_err(|_| TokenError::Invalid)?.claims;
+        if claims.exp() + self.leeway_secs < now {
             return Err(TokenError::Expired);
         }
-        if claims.iat - self.leeway_secs > now {
+        if claims.iat() - self.leeway_secs > now {
             return Err(TokenError::NotYetValid);
         }
         Ok(claims)

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::{code_sends, one_time_codes};
+use crate::db::schema::{message_sends, one_time_codes};
 use crate::db::DbConn;
 use crate::error::Result;
 
@@ -24,8 +24,8 @@ pub struct OneTimeCode {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = code_sends)]
-pub struct CodeSend {
+#[diesel(table_name = message_sends)]
+pub struct MessageSend {
     pub id: String,
     pub vendor_id: String,
     pub contact_hmac: String,
@@ -59,30 +59,30 @@ pub fn record_try(conn: &mut DbConn, flow_id: &str, channel: &str, wrong_tries: 
 
 /// When codes were sent to this contact since `since` (the per-contact window, across flows).
 pub fn sends_since(conn: &mut DbConn, contact_hmac: &str, since: i64) -> Result<Vec<i64>> {
-    Ok(code_sends::table
-        .filter(code_sends::contact_hmac.eq(contact_hmac).and(code_sends::sent_at.gt(since)))
-        .select(code_sends::sent_at)
+    Ok(message_sends::table
+        .filter(message_sends::contact_hmac.eq(contact_hmac).and(message_sends::sent_at.gt(since)))
+        .select(message_sends::sent_at)
         .load(conn)?)
 }
 
-pub fn insert_send(conn: &mut DbConn, row: &CodeSend) -> Result<()> {
-    diesel::insert_into(code_sends::table).values(row).execute(conn)?;
+pub fn insert_send(conn: &mut DbConn, row: &MessageSend) -> Result<()> {
+    diesel::insert_into(message_sends::table).values(row).execute(conn)?;
     Ok(())
 }
 
 pub fn finish_send(conn: &mut DbConn, id: &str, state: &str, error: Option<&str>) -> Result<()> {
-    diesel::update(code_sends::table.find(id))
-        .set((code_sends::state.eq(state), code_sends::error.eq(error)))
+    diesel::update(message_sends::table.find(id))
+        .set((message_sends::state.eq(state), message_sends::error.eq(error)))
         .execute(conn)?;
     Ok(())
 }
 
 /// The development outbox of a vendor (both channels), newest first.
-pub fn outbox(conn: &mut DbConn, vendor_id: &str, limit: i64) -> Result<Vec<CodeSend>> {
-    Ok(code_sends::table
-        .filter(code_sends::vendor_id.eq(vendor_id).and(code_sends::state.eq("outbox")))
-        .order(code_sends::sent_at.desc())
+pub fn outbox(conn: &mut DbConn, vendor_id: &str, limit: i64) -> Result<Vec<MessageSend>> {
+    Ok(message_sends::table
+        .filter(message_sends::vendor_id.eq(vendor_id).and(message_sends::state.eq("outbox")))
+        .order(message_sends::sent_at.desc())
         .limit(limit)
-        .select(CodeSend::as_select())
+        .select(MessageSend::as_select())
         .load(conn)?)
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod codes;
 pub mod demo;
 pub mod flows;
+pub mod funnel;
 pub mod integrations;
 pub mod jobs;
 pub mod keys;

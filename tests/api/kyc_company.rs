@@ -10,12 +10,12 @@ use crate::helpers::{assert_problem, json, spawn_app, spawn_app_with, TestApp};
 
 /// A minimal SMTP server that accepts every message and keeps (recipient, data).
 #[derive(Clone, Default)]
-struct SmtpSink {
-    received: Arc<Mutex<Vec<(String, String)>>>,
+pub struct SmtpSink {
+    pub received: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl SmtpSink {
-    async fn start() -> (SmtpSink, u16) {
+    pub async fn start() -> (SmtpSink, u16) {
         let sink = SmtpSink::default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -35,7 +35,8 @@ impl SmtpSink {
                                 kept.lock().unwrap().push((rcpt.clone(), std::mem::take(&mut data)));
                                 let _ = write.write_all(b"250 queued\r\n").await;
                             } else {
-                                data.push_str(&line);
+                                // RFC 5321 §4.5.2: a leading dot was doubled by the client.
+                                data.push_str(line.strip_prefix('.').unwrap_or(&line));
                                 data.push('\n');
                             }
                             continue;

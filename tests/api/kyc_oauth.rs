@@ -346,6 +346,51 @@ async fn an_oauth_only_provider_reads_the_user_info() {
     );
 }
 
+#[actix_web::test]
+async fn a_form_post_answer_is_taken_like_apples() {
+    let Some(mock) = oidc_mock() else { return };
+    let issuer = mock.issuer.clone();
+    let app = spawn_app_with(move |s| {
+        s.kyc.providers.insert(
+            "apple".into(),
+            ProviderSettings {
+                preset: Some("apple".into()),
+                issuer: Some(issuer),
+                client_id: "good".into(),
+                client_secret: Some("client-secret-jwt".into()),
+                ..Default::default()
+            },
+        );
+    })
+    .await;
+    let (v, _) = shop(&app).await;
+    let flow = app.flow(&v, None).await;
+    let res = app.get(&format!("/api/v1/public/kyc/oauth/apple/start?flow={flow}")).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let set_cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    // Apple's answer is a cross-site POST: only a SameSite=None (hence Secure) cookie rides on it.
+    assert!(set_cookie.contains("SameSite=None") && set_cookie.contains("Secure"), "{set_cookie}");
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let to_provider = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to_provider.contains("response_mode=form_post"), "{to_provider}");
+    // The mock answers by redirect; the browser would have posted the same fields.
+    let res = app.client.get(&to_provider).send().await.unwrap();
+    let callback = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let fields: Vec<(String, String)> = callback.query_pairs().into_owned().collect();
+    let res = app
+        .client
+        .post(app.url("/api/v1/public/kyc/oauth/apple/callback"))
+        .header("cookie", cookie)
+        .header("origin", "https://appleid.apple.com")
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("<h1>Signed in with Apple</h1>"));
+    assert_eq!(submitted(&app, &flow).await.0, 2);
+}
+
 /// A stand-in issuer for T5: its discovery answers with a redirect, or names a JWKS on a
 /// host the provider is not configured for; every request to a path is counted.
 async fn hostile_issuer(mode: &'static str) -> (String, Arc<AtomicUsize>) {

@@ -271,15 +271,15 @@ async fn t3_sms_pumping() {
     assert_eq!(gw.seen.lock().unwrap().len() - before, 1, "a 4xx is not retried");
     let states: Vec<(String, Option<String>)> = {
         use diesel::prelude::*;
-        use truview::db::schema::code_sends;
+        use truview::db::schema::message_sends;
         let vendor = w.id.clone();
         app2.state
             .db
             .run(move |conn| {
-                Ok(code_sends::table
-                    .filter(code_sends::vendor_id.eq(vendor))
-                    .order(code_sends::sent_at.asc())
-                    .select((code_sends::state, code_sends::error))
+                Ok(message_sends::table
+                    .filter(message_sends::vendor_id.eq(vendor))
+                    .order(message_sends::sent_at.asc())
+                    .select((message_sends::state, message_sends::error))
                     .load(conn)?)
             })
             .await

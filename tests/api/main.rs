@@ -6,6 +6,7 @@ mod accounts;
 mod audit;
 mod catalogue;
 mod contention;
+mod funnel;
 mod helpers;
 mod import_crash;
 mod jobs;

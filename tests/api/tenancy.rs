@@ -130,6 +130,12 @@ pub fn rows() -> Vec<Row> {
         row(Method::POST, "/api/v1/public/kyc/oauth/{provider}/callback", Public, no_body),
         row(Method::POST, "/api/v1/public/kyc/company/start", Public, no_body),
         row(Method::POST, "/api/v1/public/kyc/company/verify", Public, no_body),
+        // Funnel settings are the caller's vendor's; an invitation link names its own
+        // vendor and order inside a signed token (`funnel::*`).
+        row(Method::GET, "/api/v1/funnel", StaffOrSecret, no_body),
+        row(Method::PUT, "/api/v1/funnel", Owner, |_| Some(json!({"enabled": false}))),
+        row(Method::GET, "/r/{token}", Public, no_body),
+        row(Method::POST, "/r/{token}", Public, no_body),
     ]
     .into_iter()
     .chain(crate::tenancy_rows::rows())

@@ -16,9 +16,10 @@ CREATE TABLE one_time_codes (
 INSERT INTO one_time_codes (flow_id, channel, vendor_id, contact_hmac, code_hmac, issued_at, wrong_tries, used)
     SELECT flow_id, 'sms', vendor_id, phone_hmac, code_hmac, issued_at, wrong_tries, used FROM phone_codes;
 DROP TABLE phone_codes;
--- Every code sent, on either channel (the per-contact window, delivery failures, the outbox).
-ALTER TABLE sms_sends RENAME TO code_sends;
-ALTER TABLE code_sends RENAME COLUMN phone_hmac TO contact_hmac;
-ALTER TABLE code_sends ADD COLUMN channel TEXT NOT NULL DEFAULT 'sms';
+-- Every message sent to a buyer (codes now, invitations next): the per-contact window,
+-- delivery failures, and the development outbox.
+ALTER TABLE sms_sends RENAME TO message_sends;
+ALTER TABLE message_sends RENAME COLUMN phone_hmac TO contact_hmac;
+ALTER TABLE message_sends ADD COLUMN channel TEXT NOT NULL DEFAULT 'sms';
 DROP INDEX sms_sends_phone;
-CREATE INDEX code_sends_contact ON code_sends (contact_hmac, sent_at);
+CREATE INDEX message_sends_contact ON message_sends (contact_hmac, sent_at);

@@ -1,7 +1,7 @@
-DROP INDEX code_sends_contact;
-ALTER TABLE code_sends DROP COLUMN channel;
-ALTER TABLE code_sends RENAME COLUMN contact_hmac TO phone_hmac;
-ALTER TABLE code_sends RENAME TO sms_sends;
+DROP INDEX message_sends_contact;
+ALTER TABLE message_sends DROP COLUMN channel;
+ALTER TABLE message_sends RENAME COLUMN contact_hmac TO phone_hmac;
+ALTER TABLE message_sends RENAME TO sms_sends;
 CREATE INDEX sms_sends_phone ON sms_sends (phone_hmac, sent_at);
 CREATE TABLE phone_codes (
     flow_id TEXT PRIMARY KEY NOT NULL,

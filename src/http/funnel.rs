@@ -1,0 +1,185 @@
+//! The funnel's settings, and the hosted review page an invitation links to (`/r/{token}`):
+//! plain server-rendered HTML with a form (no script), the rating preselected from the
+//! e-mail's star links, under a strict CSP.
+
+use actix_web::http::header;
+use actix_web::{get, post, put, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::app::State;
+use crate::domain::funnel::FunnelSettings;
+use crate::domain::review::{Locale, Rating, Sku};
+use crate::error::{Error, Result};
+use crate::funnel::invitations::{self, Written};
+use crate::http::body::Json;
+use crate::http::errors::Problem;
+use crate::http::extract::{Principal, StaffSession};
+use crate::http::html::{esc, headers, page};
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(get_settings).service(put_settings).service(hosted_page).service(hosted_submit);
+}
+
+/// The vendor's funnel settings (defaults until changed: the funnel is off).
+#[utoipa::path(tag = "funnel", security(("staff" = []), ("secret_key" = [])), responses((status = 200, body = FunnelSettings), (status = 401, body = Problem)))]
+#[get("/api/v1/funnel")]
+async fn get_settings(state: State, who: Principal) -> Result<HttpResponse> {
+    let settings = invitations::settings(&state, who.vendor_id()).await?;
+    Ok(HttpResponse::Ok().json(settings))
+}
+
+/// Replaces the funnel settings (owner only). With `enabled`, every order imported from then
+/// on that is eligible gets an invitation e-mail `invite_delay_days` after delivery.
+#[utoipa::path(tag = "funnel", security(("staff" = [])), request_body = FunnelSettings, responses((status = 200, body = FunnelSettings), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+#[put("/api/v1/funnel")]
+async fn put_settings(state: State, session: StaffSession, body: Json<FunnelSettings>) -> Result<HttpResponse> {
+    let saved = invitations::put_settings(&state, &session.as_actor(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(saved))
+}
+
+const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}\
+main{max-width:34rem;margin:2rem auto;background:#fff;border:1px solid #d1d9e0;border-radius:12px;padding:1.5rem}\
+h1{font-size:1.35rem;margin-top:0}label{display:block;margin:.9rem 0 .3rem;font-weight:600}\
+input[type=text],textarea,select{width:100%;box-sizing:border-box;padding:.55rem;border:1px solid #d1d9e0;border-radius:8px;font:inherit}\
+textarea{min-height:7rem}fieldset{border:0;padding:0;margin:0}.stars{display:flex;gap:.4rem}\
+.stars label{font-weight:400;margin:0;border:1px solid #d1d9e0;border-radius:8px;padding:.4rem .6rem}\
+button{margin-top:1.2rem;background:#1f6feb;color:#fff;border:0;border-radius:8px;padding:.7rem 1.2rem;font:inherit}\
+.note{color:#59636e;font-size:.9rem}";
+const CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+fn html(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpResponse {
+    let mut res = HttpResponse::build(status);
+    headers(&mut res, CSP);
+    res.body(page("en", title, CSS, &format!("<main>{body}</main>")))
+}
+
+fn problem_page(e: &Error) -> HttpResponse {
+    let status = actix_web::ResponseError::status_code(e);
+    let detail = match e {
+        Error::Internal(_) => "Something went wrong on our side; try again.".to_owned(),
+        other => other.to_string(),
+    };
+    html(status, "Review", &format!("<h1>We could not take this review</h1><p>{}</p>", esc(&detail)))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// The rating chosen in the e-mail (1–5), preselected.
+    #[param(minimum = 1, maximum = 5)]
+    pub rating: Option<u8>,
+}
+
+/// The hosted review page of an invitation: the order's products, a rating (preselected from
+/// the e-mail's stars; nothing is recorded until the form is sent) and the review form.
+#[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 2048), PageQuery), responses((status = 200, content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String)))]
+#[get("/r/{token}")]
+async fn hosted_page(state: State, token: web::Path<String>, query: web::Query<PageQuery>) -> HttpResponse {
+    let opened = match invitations::open(&state, &token).await {
+        Ok(o) => o,
+        Err(e) => return problem_page(&e),
+    };
+    let chosen = query.rating.filter(|r| (1..=5).contains(r));
+    let stars: String = (1..=5u8)
+        .map(|n| {
+            let checked = if chosen == Some(n) { " checked" } else { "" };
+            format!(
+                "<label><input type=\"radio\" name=\"rating\" value=\"{n}\" required{checked}> {} {n}</label>",
+                "★".repeat(usize::from(n))
+            )
+        })
+        .collect();
+    let products = match opened.items.as_slice() {
+        [] => String::new(),
+        [(sku, name)] => format!(
+            "<input type=\"hidden\" name=\"sku\" value=\"{}\"><p>{}</p>",
+            esc(sku),
+            esc(name.as_deref().unwrap_or(sku))
+        ),
+        items => {
+            let options: String = items
+                .iter()
+                .map(|(sku, name)| {
+                    format!("<option value=\"{}\">{}</option>", esc(sku), esc(name.as_deref().unwrap_or(sku)))
+                })
+                .collect();
+            format!("<label for=\"sku\">Product</label><select id=\"sku\" name=\"sku\">{options}</select>")
+        }
+    };
+    let body = format!(
+        "<h1>Review your order {order} at {shop}</h1>{products}\
+         <p class=\"note\">Your purchase is verified: the review will say so. Your e-mail address is never shown.</p>\
+         <form method=\"post\"><fieldset><legend><strong>Your rating</strong></legend><div class=\"stars\">{stars}</div></fieldset>\
+         <label for=\"title\">Title</label><input type=\"text\" id=\"title\" name=\"title\" maxlength=\"120\">\
+         <label for=\"body\">Your review</label><textarea id=\"body\" name=\"body\" maxlength=\"5000\"></textarea>\
+         <label for=\"display_name\">Name shown with the review</label><input type=\"text\" id=\"display_name\" name=\"display_name\" maxlength=\"80\">\
+         <button type=\"submit\">Send review</button></form>",
+        order = esc(&opened.order_ref),
+        shop = esc(&opened.vendor_name),
+    );
+    html(actix_web::http::StatusCode::OK, "Write a review", &body)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct HostedForm {
+    #[schema(minimum = 1, maximum = 5)]
+    pub rating: i64,
+    #[schema(max_length = 200)]
+    pub sku: Option<String>,
+    #[schema(max_length = 120)]
+    pub title: Option<String>,
+    #[schema(max_length = 5000)]
+    pub body: Option<String>,
+    #[schema(max_length = 80)]
+    pub display_name: Option<String>,
+}
+
+fn written(form: HostedForm) -> Result<Written> {
+    use crate::domain::text::{clean, Lines};
+    let text = |field: &str, value: Option<String>, lines: Lines, max: usize| -> Result<String> {
+        clean(field, value.as_deref().unwrap_or(""), lines, 0, max)
+    };
+    Ok(Written {
+        rating: Rating::parse("rating", form.rating)?,
+        sku: form.sku.as_deref().filter(|s| !s.is_empty()).map(|s| Sku::parse("sku", s)).transpose()?,
+        title: text("title", form.title, Lines::Single, 120)?,
+        body: text("body", form.body, Lines::Multi, 5000)?,
+        display_name: text("display_name", form.display_name, Lines::Single, 80)?,
+        locale: Locale::parse(None)?,
+    })
+}
+
+/// Sends the hosted page's form: the review is submitted bound to the invitation's order.
+#[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 2048)), request_body(content = HostedForm, content_type = "application/x-www-form-urlencoded"), responses((status = 201, content_type = "text/html", body = String), (status = 400, body = Problem), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String), (status = 415, body = Problem), (status = 422, content_type = "text/html", body = String)))]
+#[post("/r/{token}")]
+async fn hosted_submit(state: State, token: web::Path<String>, form: web::Form<HostedForm>) -> HttpResponse {
+    let result = match written(form.into_inner()) {
+        Ok(w) => invitations::review(&state, &token, w).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(review) => html(
+            actix_web::http::StatusCode::CREATED,
+            "Thank you",
+            &format!(
+                "<h1>Thank you for your review</h1><p>It will be shown at level {} once the shop has published it.</p>",
+                review.maturity_level
+            ),
+        )
+        .customize_no_store(),
+        Err(e) => problem_page(&e),
+    }
+}
+
+trait NoStore {
+    fn customize_no_store(self) -> HttpResponse;
+}
+
+impl NoStore for HttpResponse {
+    fn customize_no_store(mut self) -> HttpResponse {
+        self.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+        self
+    }
+}
