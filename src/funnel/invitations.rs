@@ -60,13 +60,7 @@ pub fn jobs_for(core: &Core, vendor_id: &str, settings: &FunnelSettings, orders:
     orders
         .iter()
         .filter_map(|o| {
-            let facts = OrderFacts {
-                status: &o.status,
-                purchased_at: o.purchased_at,
-                delivered_at: o.delivered_at,
-                has_email: o.email_sealed.is_some(),
-            };
-            let at = invite_at(settings, facts, now)?;
+            let at = invite_at(settings, facts_of(o), now)?;
             Some(job_row(
                 core,
                 NewJob {
@@ -81,6 +75,64 @@ pub fn jobs_for(core: &Core, vendor_id: &str, settings: &FunnelSettings, orders:
             ))
         })
         .collect()
+}
+
+fn facts_of(o: &Order) -> OrderFacts<'_> {
+    OrderFacts {
+        status: &o.status,
+        purchased_at: o.purchased_at,
+        delivered_at: o.delivered_at,
+        has_email: o.email_sealed.is_some(),
+    }
+}
+
+/// Queues an invitation for one order now, at the shop's request (funnel on or off,
+/// delivered or not, cooldown or not): 404 no such order, 409 cancelled/refunded or
+/// already invited, 422 no e-mail kept for it. Audited as `invitation.requested`.
+pub async fn invite_now(core: &Core, vendor_id: &str, actor: &str, order_ref: &str) -> Result<Job> {
+    let job = job_row(
+        core,
+        NewJob {
+            vendor_id: Some(vendor_id.to_owned()),
+            name: INVITE_JOB.into(),
+            payload: json!({"order_ref": order_ref, "manual": true}),
+            idempotency_key: Some(format!("invite-now:{vendor_id}:{order_ref}")),
+            priority: 1,
+            run_at: None,
+            max_attempts: None,
+        },
+    );
+    let (vendor_id, actor, order_ref) = (vendor_id.to_owned(), actor.to_owned(), order_ref.to_owned());
+    let (audit, now) = (core.audit.clone(), core.now_ms());
+    core.db
+        .write(move |conn| {
+            let order = store::orders::ids_by_ref(conn, &vendor_id, std::slice::from_ref(&order_ref))?
+                .pop()
+                .map(|(_, id)| store::orders::get(conn, &vendor_id, &id))
+                .transpose()?
+                .ok_or_else(|| Error::not_found("order"))?;
+            if matches!(order.status.as_str(), "cancelled" | "refunded") {
+                return Err(Error::Conflict(format!("order {order_ref} is {}: it gets no invitation", order.status)));
+            }
+            if order.email_sealed.is_none() {
+                return Err(Error::validation(
+                    "order_id",
+                    "has no e-mail address kept to send an invitation to (none imported, or past contact_retention_days)",
+                ));
+            }
+            if let Some(sent) = store::funnel::for_order(conn, &vendor_id, &order.id)? {
+                let when = crate::clock::from_ms(sent.sent_at).format("%Y-%m-%d");
+                return Err(Error::Conflict(format!("the buyer of order {order_ref} was already invited on {when}")));
+            }
+            if !store::jobs::enqueue(conn, &job)? {
+                return Err(Error::Conflict(format!("an invitation for order {order_ref} is already queued")));
+            }
+            let details = json!({"order_id": order_ref, "job_id": job.id});
+            let entry = Entry { actor: &actor, action: "invitation.requested", target: &order.id, details };
+            audit.append(conn, &vendor_id, now, entry)?;
+            Ok(job)
+        })
+        .await
 }
 
 /// Runs `funnel.invite` jobs.
@@ -113,24 +165,29 @@ async fn send_invitation(core: &Core, job: &Job) -> Result<()> {
     let vendor_id = job.vendor_id.clone().ok_or_else(|| Error::internal("an invitation job without a vendor"))?;
     let payload: serde_json::Value = serde_json::from_str(&job.payload).map_err(Error::internal)?;
     let order_ref = payload["order_ref"].as_str().unwrap_or_default().to_owned();
+    // Asked for by the shop (`POST /api/v1/invitations`): now, funnel on or off, cooldown or not.
+    let manual = payload["manual"].as_bool().unwrap_or(false);
     let now = core.now_ms();
     let (id, sealer) = (core.new_id(), core.sealer.clone());
     let ready = core
         .db
         .write(move |conn| {
-            let settings = store::funnel::settings(conn, &vendor_id)?;
+            let mut settings = store::funnel::settings(conn, &vendor_id)?;
+            if manual {
+                settings.enabled = true;
+                settings.invite_delay_days = 0;
+                settings.cooldown_days = 0;
+            }
             let Some(order_id) =
                 store::orders::ids_by_ref(conn, &vendor_id, std::slice::from_ref(&order_ref))?.pop().map(|(_, id)| id)
             else {
                 return Ok(None);
             };
             let order = store::orders::get(conn, &vendor_id, &order_id)?;
-            let facts = OrderFacts {
-                status: &order.status,
-                purchased_at: order.purchased_at,
-                delivered_at: order.delivered_at,
-                has_email: order.email_sealed.is_some(),
-            };
+            let mut facts = facts_of(&order);
+            if manual {
+                facts.delivered_at = Some(facts.delivered_at.unwrap_or(facts.purchased_at));
+            }
             if invite_at(&settings, facts, now).is_none() {
                 return Ok(None);
             }
@@ -157,7 +214,10 @@ async fn send_invitation(core: &Core, job: &Job) -> Result<()> {
                         expires_at: now + settings.link_ttl_ms(),
                         opened_at: None,
                     };
-                    store::funnel::insert(conn, &row)?;
+                    if !store::funnel::insert(conn, &row)? {
+                        // Another run recorded it first: that one sends.
+                        return Ok(None);
+                    }
                     row
                 }
             };

@@ -19,7 +19,36 @@ use crate::http::extract::{Principal, StaffSession};
 use crate::http::html::{esc, headers, page};
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(get_settings).service(put_settings).service(hosted_page).service(hosted_submit);
+    cfg.service(get_settings).service(put_settings).service(invite).service(hosted_page).service(hosted_submit);
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteRequest {
+    /// The shop's order number, as imported.
+    #[schema(min_length = 1, max_length = 100)]
+    pub order_id: String,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct InviteQueued {
+    /// The queued job (`GET /api/v1/jobs` shows it; a failed send is retried, then dead).
+    pub job_id: String,
+    pub run_at: String,
+}
+
+/// Sends an invitation for one order now (owner or secret key), whether the funnel is on or
+/// not: 404 unknown order, 409 cancelled, refunded, already invited or queued, 422 no e-mail.
+#[utoipa::path(tag = "funnel", security(("staff" = []), ("secret_key" = [])), request_body = InviteRequest, responses((status = 202, body = InviteQueued), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[post("/api/v1/invitations")]
+async fn invite(state: State, who: Principal, body: Json<InviteRequest>) -> Result<HttpResponse> {
+    if let Principal::Staff(staff) = &who {
+        staff.require_owner()?;
+    }
+    let order_ref = crate::domain::order::OrderRef::parse("order_id", &body.order_id)?;
+    let job = invitations::invite_now(&state, who.vendor_id(), &who.actor(), order_ref.as_str()).await?;
+    Ok(HttpResponse::Accepted()
+        .json(InviteQueued { job_id: job.id, run_at: crate::clock::from_ms(job.run_at).to_rfc3339() }))
 }
 
 /// The vendor's funnel settings (defaults until changed: the funnel is off).

@@ -84,9 +84,7 @@ async fn company_start(state: State, req: HttpRequest, body: Json<CompanyStartBo
         size: body.size.map(|s| s.as_str().to_owned()),
     };
     company::start(&state, &body.flow_token, &body.work_email, claim, from).await?;
-    Ok(HttpResponse::Accepted()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(Sent { sent: true, resend_after_secs: crate::domain::otp::RESEND_COOLDOWN_MS / 1000 }))
+    Ok(sent())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -108,9 +106,7 @@ pub struct CompanyVerifyBody {
 async fn company_verify(state: State, req: HttpRequest, body: Json<CompanyVerifyBody>) -> Result<HttpResponse> {
     let from = crate::http::public::public_write(&req)?;
     let a = company::verify(&state, &body.flow_token, &body.work_email, &body.code, from).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(MatchView { maturity_level: a.level, checks: a.checks }))
+    Ok(verified(a))
 }
 
 /// The cookie that binds a social login to the browser that started it.
@@ -348,9 +344,21 @@ pub struct Sent {
 async fn start(state: State, req: HttpRequest, body: Json<StartBody>) -> Result<HttpResponse> {
     let from = crate::http::public::public_write(&req)?;
     phone::start(&state, &body.flow_token, &body.phone, from).await?;
-    Ok(HttpResponse::Accepted()
+    Ok(sent())
+}
+
+/// A code went out (202, never cached).
+fn sent() -> HttpResponse {
+    HttpResponse::Accepted()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(Sent { sent: true, resend_after_secs: crate::domain::otp::RESEND_COOLDOWN_MS / 1000 }))
+        .json(Sent { sent: true, resend_after_secs: crate::domain::otp::RESEND_COOLDOWN_MS / 1000 })
+}
+
+/// A right code: the level the review will have and its checks.
+fn verified(a: crate::domain::maturity::Assessment) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(MatchView { maturity_level: a.level, checks: a.checks })
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -373,9 +381,7 @@ pub struct VerifyBody {
 async fn verify(state: State, req: HttpRequest, body: Json<VerifyBody>) -> Result<HttpResponse> {
     let from = crate::http::public::public_write(&req)?;
     let a = phone::verify(&state, &body.flow_token, &body.phone, &body.code, from).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(MatchView { maturity_level: a.level, checks: a.checks }))
+    Ok(verified(a))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -163,3 +163,43 @@ async fn a_buyer_invited_recently_is_not_invited_again_and_the_outbox_keeps_mail
     let res = app.request(Method::PUT, "/api/v1/funnel", Some(&moderator), Some(&on)).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
+
+#[actix_web::test]
+async fn the_shop_can_invite_one_order_now_whatever_the_settings() {
+    let app = spawn_app_with(|_| {}).await;
+    let v = app.vendor("Invite Now").await;
+    let orders = json!([
+        {"order_id": "N-1", "email": "eve@mail.example", "items": [{"sku": "LAMP"}], "purchased_at": ago(&app, 2)},
+        {"order_id": "N-2", "email": "fay@mail.example", "items": [{"sku": "LAMP"}], "purchased_at": ago(&app, 2), "status": "refunded"},
+        {"order_id": "N-3", "phone": "+44 7400 123456", "items": [{"sku": "LAMP"}], "purchased_at": ago(&app, 2)}
+    ]);
+    import(&app, &v, &orders).await;
+    let invite = |id: &str| {
+        let (app, sk) = (&app, v.sk.clone());
+        let body = json!({"order_id": id});
+        async move { app.request(Method::POST, "/api/v1/invitations", Some(&sk), Some(&body)).await }
+    };
+    // The funnel is off and N-1 is not delivered: asked for, it goes now.
+    let queued = json(invite("N-1").await, StatusCode::ACCEPTED).await;
+    assert!(queued["job_id"].is_string());
+    assert_eq!(drain(&app).await, 1);
+    let outbox = json(app.request(Method::GET, "/api/v1/dev/outbox", Some(&v.token), None).await, StatusCode::OK).await;
+    assert_eq!(outbox["messages"][0]["to"], "eve@mail.example");
+    // Again: already invited, with the date.
+    let problem = assert_problem(invite("N-1").await, StatusCode::CONFLICT, "conflict").await;
+    let today = truview::clock::Clock::now(app.clock.as_ref()).format("%Y-%m-%d").to_string();
+    assert_eq!(problem["detail"], format!("the buyer of order N-1 was already invited on {today}"));
+    let problem = assert_problem(invite("N-2").await, StatusCode::CONFLICT, "conflict").await;
+    assert_eq!(problem["detail"], "order N-2 is refunded: it gets no invitation");
+    let problem = assert_problem(invite("N-3").await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(
+        problem["detail"],
+        "order_id has no e-mail address kept to send an invitation to (none imported, or past contact_retention_days)"
+    );
+    assert_problem(invite("N-404").await, StatusCode::NOT_FOUND, "not-found").await;
+    // Another shop's order is unknown here.
+    let other = app.vendor("Other Shop").await;
+    let res =
+        app.request(Method::POST, "/api/v1/invitations", Some(&other.sk), Some(&json!({"order_id": "N-1"}))).await;
+    assert_problem(res, StatusCode::NOT_FOUND, "not-found").await;
+}
