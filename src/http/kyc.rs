@@ -192,28 +192,30 @@ async fn oauth_start(
         .finish())
 }
 
+/// The provider's answer. The limits keep a whole query string, percent-encoded, under
+/// the 64 KiB a URI may have (a longer one is refused before any handler).
 #[derive(Deserialize, IntoParams, ToSchema)]
 pub struct CallbackParams {
-    #[param(max_length = 2048)]
-    #[schema(max_length = 2048)]
+    #[param(max_length = 1024)]
+    #[schema(max_length = 1024)]
     pub code: Option<String>,
-    #[param(max_length = 512)]
-    #[schema(max_length = 512)]
+    #[param(max_length = 128)]
+    #[schema(max_length = 128)]
     pub state: Option<String>,
     /// The provider's refusal, e.g. `access_denied`.
-    #[param(max_length = 256)]
-    #[schema(max_length = 256)]
+    #[param(max_length = 64)]
+    #[schema(max_length = 64)]
     pub error: Option<String>,
-    #[param(max_length = 2048)]
-    #[schema(max_length = 2048)]
+    #[param(max_length = 512)]
+    #[schema(max_length = 512)]
     pub error_description: Option<String>,
     /// VK ID's device id, repeated in the token request.
-    #[param(max_length = 256)]
-    #[schema(max_length = 256)]
+    #[param(max_length = 128)]
+    #[schema(max_length = 128)]
     pub device_id: Option<String>,
     /// Apple's first-login user JSON (ignored: the buyer types the name shown).
-    #[param(max_length = 4096)]
-    #[schema(max_length = 4096)]
+    #[param(max_length = 1024)]
+    #[schema(max_length = 1024)]
     pub user: Option<String>,
 }
 
