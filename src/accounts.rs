@@ -639,9 +639,7 @@ pub async fn update_vendor(core: &Core, actor: &Actor, mut changes: VendorChange
             let auto = changes.auto_publish_min_level.unwrap_or(current.auto_publish_min_level);
             store::vendors::update_settings(conn, &who.vendor_id, &name, &origins, auto)?;
             let providers = changes.kyc_providers.unwrap_or_else(|| current.provider_choice());
-            let countries = changes
-                .phone_countries
-                .unwrap_or_else(|| current.phone_countries.as_ref().map(|_| current.phone_country_list()));
+            let countries = changes.phone_countries.unwrap_or_else(|| current.phone_country_choice());
             store::vendors::set_kyc_choices(conn, &who.vendor_id, providers.as_deref(), countries.as_deref())?;
             let details = json!({
                 "name": name,

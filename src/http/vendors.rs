@@ -57,7 +57,7 @@ impl From<Vendor> for VendorView {
         VendorView {
             origins: v.origin_list(),
             kyc_providers: v.provider_choice(),
-            phone_countries: v.phone_countries.as_ref().map(|_| v.phone_country_list()),
+            phone_countries: v.phone_country_choice(),
             id: v.id,
             name: v.name,
             auto_publish_min_level: v.auto_publish_min_level,

@@ -32,6 +32,11 @@ impl Vendor {
         self.kyc_providers.as_deref().and_then(|p| serde_json::from_str(p).ok())
     }
 
+    /// The countries chosen, or `None` for every country.
+    pub fn phone_country_choice(&self) -> Option<Vec<String>> {
+        self.phone_countries.as_ref().map(|_| self.phone_country_list())
+    }
+
     /// The countries phone codes go to (empty: every country).
     pub fn phone_country_list(&self) -> Vec<String> {
         self.phone_countries.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default()
