@@ -298,7 +298,7 @@ impl Settings {
             anyhow::bail!("pool_size must be at least 1");
         }
         crate::notify::sms::request_for(&self.sms, "+447400123456", "check").map_err(|e| anyhow::anyhow!(e))?;
-        crate::notify::mail::check(&self.mail).map_err(|e| anyhow::anyhow!(e))?;
+        crate::notify::mail::Mailer::new(&self.mail).map_err(|e| anyhow::anyhow!(e))?;
         for (name, provider) in &self.kyc.providers {
             crate::kyc::providers::Provider::from_settings(name, provider)
                 .map_err(|e| anyhow::anyhow!("kyc.providers.{name}: {e}"))?;

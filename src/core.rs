@@ -56,6 +56,8 @@ pub struct Core {
     pub http: reqwest::Client,
     /// Social-login providers and their discovered issuers.
     pub oauth: crate::kyc::oauth::Providers,
+    /// SMTP (one pooled transport) or the development outbox.
+    pub mailer: crate::notify::mail::Mailer,
 }
 
 impl Core {
@@ -88,6 +90,7 @@ impl Core {
             jobs: Default::default(),
             sealer,
             oauth: crate::kyc::oauth::Providers::new(&settings.kyc),
+            mailer: crate::notify::mail::Mailer::new(&settings.mail).map_err(anyhow::Error::msg)?,
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(10))
                 .redirect(reqwest::redirect::Policy::none())
@@ -95,6 +98,7 @@ impl Core {
             settings,
         };
         crate::funnel::invitations::register(&core);
+        crate::funnel::incentives::register(&core);
         Ok(core)
     }
 

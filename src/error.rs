@@ -33,6 +33,15 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// The whole cause, for logs and job records (the public text of some kinds is generic:
+    /// "service unavailable" hides which gateway said what).
+    pub fn cause(&self) -> String {
+        match self {
+            Error::Unavailable(m) | Error::Unauthorized(m) => m.clone(),
+            other => other.to_string(),
+        }
+    }
+
     pub fn validation(field: impl Into<String>, detail: impl Into<String>) -> Self {
         Error::Validation { field: field.into(), detail: detail.into() }
     }

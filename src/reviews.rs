@@ -269,12 +269,22 @@ pub async fn decide(
 ) -> Result<Review> {
     let now = core.clock.now_ms();
     let audit = core.audit.clone();
+    let makers = crate::funnel::incentives::Makers::of(core);
     core.db
         .write(move |conn| {
             let review = store::reviews::get(conn, &vendor_id, &review_id)?;
             let current = Status::parse(&review.status)?;
             let next = moderation::decide(current, action, reason)?;
             let updated = store::reviews::set_status(conn, &review, next, reason.map(RejectReason::as_str), now)?;
+            // An incentive waiting for this decision is granted or withheld (never by rating).
+            crate::funnel::incentives::settle(
+                conn,
+                &makers,
+                &vendor_id,
+                &review_id,
+                next.as_str(),
+                reason.map(RejectReason::as_str),
+            )?;
             let details =
                 json!({"from": current.as_str(), "to": next.as_str(), "reason": reason.map(RejectReason::as_str)});
             audit.append(

@@ -332,6 +332,58 @@ diesel::table! {
         sent_at -> BigInt,
         expires_at -> BigInt,
         opened_at -> Nullable<BigInt>,
+        reminders_sent -> Integer,
+        stopped -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    opt_outs (vendor_id, contact_hmac) {
+        vendor_id -> Text,
+        contact_hmac -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    funnel_daily (vendor_id, day) {
+        vendor_id -> Text,
+        day -> Text,
+        sent -> Integer,
+    }
+}
+
+diesel::table! {
+    coupons (vendor_id, code) {
+        vendor_id -> Text,
+        code -> Text,
+        review_id -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    incentive_grants (review_id) {
+        review_id -> Text,
+        vendor_id -> Text,
+        invitation_id -> Text,
+        kind -> Text,
+        description -> Text,
+        coupon -> Nullable<Text>,
+        state -> Text,
+        created_at -> BigInt,
+        decided_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    funnel_events (id) {
+        id -> Text,
+        vendor_id -> Text,
+        invitation_id -> Text,
+        kind -> Text,
+        channel -> Text,
+        at -> BigInt,
     }
 }
 
@@ -396,6 +448,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_states,
     funnel_settings,
     invitations,
+    opt_outs,
+    funnel_daily,
+    funnel_events,
+    coupons,
+    incentive_grants,
     message_sends,
     staff,
     refresh_tokens,
@@ -443,5 +500,10 @@ pub const TABLES: &[&str] = &[
     "oauth_states",
     "funnel_settings",
     "invitations",
+    "opt_outs",
+    "funnel_daily",
+    "funnel_events",
+    "coupons",
+    "incentive_grants",
     "message_sends",
 ];

@@ -1,10 +1,16 @@
-//! The funnel's rules, pure and on the injected clock: a vendor's settings, and when (if
-//! ever) an imported order gets its invitation.
+//! The funnel's rules, pure and on the injected clock: a vendor's settings, when (if ever)
+//! an imported order gets its invitation and each reminder, what stops the reminders, and
+//! when a message may go out in the vendor's time zone (quiet hours, the daily cap).
 
+use jiff::civil::Time;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 const DAY_MS: i64 = 86_400_000;
+/// Reminders per invitation at most.
+pub const MAX_REMINDERS: usize = 3;
 
 /// What the invitation delay counts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
@@ -36,6 +42,104 @@ pub struct FunnelSettings {
     /// The name invitations come from; the shop's name if empty.
     #[schema(max_length = 100)]
     pub sender_name: String,
+    /// Days after the invitation each reminder goes out: at most 3, increasing, each before
+    /// the link expires (`[]` = no reminders). A review, an opt-out, a bounce, a cancelled
+    /// or refunded order or the link's expiry stops them.
+    #[schema(max_items = 3)]
+    pub reminder_delays_days: Vec<u32>,
+    /// The vendor's IANA time zone (quiet hours and the daily cap count in it).
+    #[schema(max_length = 64, example = "Europe/Berlin")]
+    pub time_zone: String,
+    /// Local hours when nothing is sent (due messages wait until the end; an end that falls
+    /// in a daylight-saving gap moves forward by the gap); `null` = none.
+    pub quiet_hours: Option<QuietHours>,
+    /// Invitations and reminders sent per local day at most (0 = no cap); the rest wait for
+    /// the next day.
+    #[schema(minimum = 0, maximum = 1000000)]
+    pub daily_cap: u32,
+    /// The thank-you offered in invitations for any honest review, whatever its rating
+    /// (disclosed on the review as "incentivised"); `null` = none.
+    pub incentive: Option<Incentive>,
+}
+
+/// The kinds of incentive (SPEC §4.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IncentiveKind {
+    /// A code from the pool the vendor uploads (`POST /api/v1/incentives/coupons`).
+    Coupon,
+    /// A discount on the next purchase, applied by the shop.
+    Discount,
+    /// An entry into a prize draw.
+    PrizeDraw,
+    /// A product trial.
+    Trial,
+}
+
+impl IncentiveKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncentiveKind::Coupon => "coupon",
+            IncentiveKind::Discount => "discount",
+            IncentiveKind::PrizeDraw => "prize_draw",
+            IncentiveKind::Trial => "trial",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Incentive {
+    pub kind: IncentiveKind,
+    /// What the buyer gets, in the shop's words ("10% off your next order").
+    #[schema(min_length = 1, max_length = 200)]
+    pub description: String,
+    /// The pool is reported low below this many free coupons.
+    #[serde(default = "default_low_pool")]
+    #[schema(minimum = 0, maximum = 100000)]
+    pub low_pool_threshold: u32,
+}
+
+fn default_low_pool() -> u32 {
+    20
+}
+
+/// What becomes of a pending incentive when its review is moderated: granted when it is
+/// published or rejected for anything but spam or abuse, withheld for spam or abuse, still
+/// pending otherwise. The rating plays no part (FTC 16 CFR 465).
+pub fn grant_outcome(status: &str, reject_reason: Option<&str>) -> Option<&'static str> {
+    match (status, reject_reason) {
+        ("published", _) => Some("granted"),
+        ("rejected", Some("spam" | "abuse")) => Some("withheld"),
+        ("rejected", _) => Some("granted"),
+        _ => None,
+    }
+}
+
+/// A local time span with no messages; it may wrap midnight (`21:00`–`08:00`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    /// `HH:MM`, 24-hour.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "21:00")]
+    pub start: String,
+    /// `HH:MM`, 24-hour; not equal to `start`.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "08:00")]
+    pub end: String,
+}
+
+impl QuietHours {
+    fn parse(hhmm: &str) -> Option<Time> {
+        let (h, m) = hhmm.split_once(':')?;
+        if h.len() != 2 || m.len() != 2 || !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Time::new(h.parse().ok()?, m.parse().ok()?, 0, 0).ok()
+    }
+
+    fn bounds(&self) -> Option<(Time, Time)> {
+        Some((Self::parse(&self.start)?, Self::parse(&self.end)?)).filter(|(s, e)| s != e)
+    }
 }
 
 impl Default for FunnelSettings {
@@ -47,6 +151,11 @@ impl Default for FunnelSettings {
             link_ttl_days: 30,
             cooldown_days: 90,
             sender_name: String::new(),
+            reminder_delays_days: vec![4, 10],
+            time_zone: "UTC".into(),
+            quiet_hours: Some(QuietHours { start: "21:00".into(), end: "08:00".into() }),
+            daily_cap: 0,
+            incentive: None,
         }
     }
 }
@@ -66,7 +175,37 @@ impl FunnelSettings {
         if self.sender_name.chars().count() > 100 || self.sender_name.chars().any(|c| c.is_control()) {
             return Some(("sender_name", "must be at most 100 characters, without control characters"));
         }
+        let delays = &self.reminder_delays_days;
+        if delays.len() > MAX_REMINDERS || delays.windows(2).any(|w| w[0] >= w[1]) || delays.first() == Some(&0) {
+            return Some(("reminder_delays_days", "must hold at most 3 increasing day counts, each at least 1"));
+        }
+        if delays.last().is_some_and(|d| *d >= self.link_ttl_days) {
+            return Some(("reminder_delays_days", "must all fall before the link expires (link_ttl_days)"));
+        }
+        if self.time_zone.len() > 64 || self.zone().is_none() {
+            return Some(("time_zone", "must be an IANA time zone name, e.g. Europe/Berlin"));
+        }
+        if self.quiet_hours.as_ref().is_some_and(|q| q.bounds().is_none()) {
+            return Some(("quiet_hours", "start and end must be different HH:MM times"));
+        }
+        if self.daily_cap > 1_000_000 {
+            return Some(("daily_cap", "must be between 0 and 1000000"));
+        }
+        if let Some(i) = &self.incentive {
+            let len = i.description.trim().chars().count();
+            if len == 0 || len > 200 || i.description.chars().any(char::is_control) {
+                return Some(("incentive", "description must be 1 to 200 characters, without control characters"));
+            }
+            if i.low_pool_threshold > 100_000 {
+                return Some(("incentive", "low_pool_threshold must be between 0 and 100000"));
+            }
+        }
         None
+    }
+
+    /// The vendor's time zone (from the bundled tz database).
+    pub fn zone(&self) -> Option<TimeZone> {
+        TimeZone::get(&self.time_zone).ok()
     }
 
     pub fn link_ttl_ms(&self) -> i64 {
@@ -101,11 +240,231 @@ pub fn invite_at(settings: &FunnelSettings, order: OrderFacts<'_>, now: i64) -> 
     Some((base + i64::from(settings.invite_delay_days) * DAY_MS).max(now))
 }
 
+/// When reminder `n` (1-based) of an invitation sent at `sent_at` is due, if there is one.
+pub fn reminder_at(settings: &FunnelSettings, sent_at: i64, n: u32) -> Option<i64> {
+    let delay = settings.reminder_delays_days.get(usize::try_from(n).ok()?.checked_sub(1)?)?;
+    Some(sent_at + i64::from(*delay) * DAY_MS)
+}
+
+/// Why an invitation gets no (further) reminder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    Reviewed,
+    OptedOut,
+    Bounced,
+    /// The order was cancelled or refunded since.
+    Cancelled,
+    Expired,
+}
+
+impl Stop {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stop::Reviewed => "reviewed",
+            Stop::OptedOut => "opted_out",
+            Stop::Bounced => "bounced",
+            Stop::Cancelled => "cancelled",
+            Stop::Expired => "expired",
+        }
+    }
+}
+
+/// What a reminder needs to know of its invitation.
+#[derive(Debug, Clone, Copy)]
+pub struct ReminderFacts<'a> {
+    /// The invitation's state (`sent`, `opened`, `reviewed`, `bounced`).
+    pub state: &'a str,
+    pub opted_out: bool,
+    pub order_status: &'a str,
+    pub expires_at: i64,
+}
+
+/// Whether reminders stop, and why (the first reason that holds).
+pub fn reminder_stop(facts: ReminderFacts<'_>, now: i64) -> Option<Stop> {
+    if facts.state == "reviewed" {
+        Some(Stop::Reviewed)
+    } else if facts.opted_out {
+        Some(Stop::OptedOut)
+    } else if facts.state == "bounced" {
+        Some(Stop::Bounced)
+    } else if matches!(facts.order_status, "cancelled" | "refunded") {
+        Some(Stop::Cancelled)
+    } else if now >= facts.expires_at {
+        Some(Stop::Expired)
+    } else {
+        None
+    }
+}
+
+fn zoned(at: i64, tz: &TimeZone) -> Option<jiff::ZonedDateTime> {
+    Some(Timestamp::from_millisecond(at).ok()?.to_zoned_datetime(tz.clone()))
+}
+
+fn millis(z: &jiff::ZonedDateTime) -> i64 {
+    z.timestamp().as_millisecond()
+}
+
+/// The first instant at or after `at` outside the quiet hours, in `tz`. A quiet end that
+/// falls in a daylight-saving gap moves forward by the gap's length (02:30 → 03:30).
+pub fn outside_quiet(at: i64, tz: &TimeZone, quiet: &QuietHours) -> i64 {
+    let (Some((start, end)), Some(local)) = (quiet.bounds(), zoned(at, tz)) else { return at };
+    let t = local.time();
+    let ends_today = if start < end {
+        if t < start || t >= end {
+            return at;
+        }
+        true
+    } else if t >= start {
+        false
+    } else if t < end {
+        true
+    } else {
+        return at;
+    };
+    let day = if ends_today { Some(local.date()) } else { local.date().tomorrow().ok() };
+    day.and_then(|d| d.to_datetime(end).to_zoned_datetime(tz.clone()).ok()).map(|z| millis(&z).max(at)).unwrap_or(at)
+}
+
+/// The local calendar day of `at` in `tz` (`2026-03-29`): the daily cap's key.
+pub fn local_day(at: i64, tz: &TimeZone) -> String {
+    zoned(at, tz).map(|z| z.date().to_string()).unwrap_or_default()
+}
+
+/// The start of the local day after `at`'s.
+pub fn next_local_day(at: i64, tz: &TimeZone) -> i64 {
+    zoned(at, tz)
+        .and_then(|z| z.tomorrow().ok())
+        .and_then(|z| z.start_of_day().ok())
+        .map(|z| millis(&z))
+        .unwrap_or(at + DAY_MS)
+}
+
+/// When a message due at `now` may go out: `None` = now, or the instant it must wait for
+/// (the end of the quiet hours). The daily cap is counted by the caller.
+pub fn send_slot(settings: &FunnelSettings, now: i64) -> Option<i64> {
+    let (tz, quiet) = (settings.zone()?, settings.quiet_hours.as_ref()?);
+    Some(outside_quiet(now, &tz, quiet)).filter(|t| *t > now)
+}
+
+/// Where a message over the daily cap waits: the next local day, outside the quiet hours.
+pub fn after_cap(settings: &FunnelSettings, now: i64) -> i64 {
+    let tz = settings.zone().unwrap_or(TimeZone::UTC);
+    let next = next_local_day(now, &tz);
+    settings.quiet_hours.as_ref().map(|q| outside_quiet(next, &tz, q)).unwrap_or(next)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const NOW: i64 = 1_800_000_000_000;
+
+    fn at(s: &str) -> i64 {
+        s.parse::<Timestamp>().unwrap().as_millisecond()
+    }
+
+    fn berlin(quiet: (&str, &str)) -> FunnelSettings {
+        FunnelSettings {
+            enabled: true,
+            time_zone: "Europe/Berlin".into(),
+            quiet_hours: Some(QuietHours { start: quiet.0.into(), end: quiet.1.into() }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn quiet_hours_hold_messages_until_their_local_end_across_midnight_and_dst() {
+        let s = berlin(("21:00", "08:00"));
+        // 20:59 local (CET = UTC+1): sends now; 21:00: waits until 08:00 next morning.
+        assert_eq!(send_slot(&s, at("2026-01-15T19:59:00Z")), None);
+        assert_eq!(send_slot(&s, at("2026-01-15T20:00:00Z")), Some(at("2026-01-16T07:00:00Z")));
+        // 03:00 local: waits until 08:00 the same day.
+        assert_eq!(send_slot(&s, at("2026-01-16T02:00:00Z")), Some(at("2026-01-16T07:00:00Z")));
+        assert_eq!(send_slot(&s, at("2026-01-16T07:00:00Z")), None, "08:00 sharp is allowed");
+        // The night clocks go forward (29 March 2026, 02:00 → 03:00): 08:00 CEST is 06:00 UTC.
+        assert_eq!(send_slot(&s, at("2026-03-28T22:00:00Z")), Some(at("2026-03-29T06:00:00Z")));
+        // The night clocks go back (25 October 2026): 08:00 CET is 07:00 UTC.
+        assert_eq!(send_slot(&s, at("2026-10-24T22:00:00Z")), Some(at("2026-10-25T07:00:00Z")));
+        // A quiet end inside the spring gap (02:30 does not exist that night): right after it.
+        let gap = berlin(("01:00", "02:30"));
+        assert_eq!(send_slot(&gap, at("2026-03-29T00:30:00Z")), Some(at("2026-03-29T01:30:00Z")));
+        // A span within one day.
+        let lunch = berlin(("12:00", "13:30"));
+        assert_eq!(send_slot(&lunch, at("2026-06-01T10:15:00Z")), Some(at("2026-06-01T11:30:00Z")));
+        assert_eq!(send_slot(&lunch, at("2026-06-01T11:30:00Z")), None);
+        assert_eq!(send_slot(&FunnelSettings { quiet_hours: None, ..s }, at("2026-01-15T20:00:00Z")), None);
+    }
+
+    #[test]
+    fn the_daily_cap_waits_for_the_next_local_day_outside_quiet_hours() {
+        let s = berlin(("21:00", "08:00"));
+        // 23:30 UTC on 28 March is 00:30 CET on the 29th: the local day is the 29th.
+        assert_eq!(local_day(at("2026-03-28T23:30:00Z"), &s.zone().unwrap()), "2026-03-29");
+        // Capped at 15:00 local: the next local day starts at 00:00, inside quiet hours → 08:00.
+        assert_eq!(after_cap(&s, at("2026-01-15T14:00:00Z")), at("2026-01-16T07:00:00Z"));
+        let no_quiet = FunnelSettings { quiet_hours: None, ..s };
+        // A 23-hour day: midnight after 29 March is 22:00 UTC.
+        assert_eq!(after_cap(&no_quiet, at("2026-03-29T12:00:00Z")), at("2026-03-29T22:00:00Z"));
+    }
+
+    #[test]
+    fn reminders_follow_their_delays_and_every_stop_condition_stops_them() {
+        let s = FunnelSettings { reminder_delays_days: vec![3, 9], ..Default::default() };
+        assert_eq!(reminder_at(&s, NOW, 1), Some(NOW + 3 * DAY_MS));
+        assert_eq!(reminder_at(&s, NOW, 2), Some(NOW + 9 * DAY_MS));
+        assert_eq!(reminder_at(&s, NOW, 3), None);
+        assert_eq!(reminder_at(&s, NOW, 0), None);
+        let open = ReminderFacts { state: "opened", opted_out: false, order_status: "fulfilled", expires_at: NOW + 1 };
+        assert_eq!(reminder_stop(open, NOW), None, "opened but not reviewed: remind");
+        assert_eq!(reminder_stop(ReminderFacts { state: "reviewed", ..open }, NOW), Some(Stop::Reviewed));
+        assert_eq!(reminder_stop(ReminderFacts { opted_out: true, ..open }, NOW), Some(Stop::OptedOut));
+        assert_eq!(reminder_stop(ReminderFacts { state: "bounced", ..open }, NOW), Some(Stop::Bounced));
+        assert_eq!(reminder_stop(ReminderFacts { order_status: "refunded", ..open }, NOW), Some(Stop::Cancelled));
+        assert_eq!(reminder_stop(ReminderFacts { order_status: "cancelled", ..open }, NOW), Some(Stop::Cancelled));
+        assert_eq!(reminder_stop(open, NOW + 1), Some(Stop::Expired));
+    }
+
+    #[test]
+    fn incentives_depend_on_moderation_never_on_the_rating() {
+        assert_eq!(grant_outcome("published", None), Some("granted"));
+        assert_eq!(grant_outcome("rejected", Some("off_topic")), Some("granted"));
+        assert_eq!(grant_outcome("rejected", Some("spam")), Some("withheld"));
+        assert_eq!(grant_outcome("rejected", Some("abuse")), Some("withheld"));
+        assert_eq!(grant_outcome("pending", None), None);
+        assert_eq!(grant_outcome("flagged", None), None);
+        let empty = Incentive { kind: IncentiveKind::Coupon, description: " ".into(), low_pool_threshold: 20 };
+        let s = FunnelSettings { incentive: Some(empty), ..Default::default() };
+        assert_eq!(s.problem().map(|p| p.0), Some("incentive"));
+    }
+
+    #[test]
+    fn reminder_and_time_settings_are_checked() {
+        let base = FunnelSettings::default();
+        let named = |s: FunnelSettings| s.problem().map(|p| p.0);
+        assert_eq!(
+            named(FunnelSettings { reminder_delays_days: vec![5, 5], ..base.clone() }),
+            Some("reminder_delays_days")
+        );
+        assert_eq!(
+            named(FunnelSettings { reminder_delays_days: vec![0], ..base.clone() }),
+            Some("reminder_delays_days")
+        );
+        assert_eq!(
+            named(FunnelSettings { reminder_delays_days: vec![1, 2, 3, 4], ..base.clone() }),
+            Some("reminder_delays_days")
+        );
+        assert_eq!(
+            FunnelSettings { reminder_delays_days: vec![10], link_ttl_days: 10, ..base.clone() }.problem(),
+            Some(("reminder_delays_days", "must all fall before the link expires (link_ttl_days)"))
+        );
+        assert_eq!(named(FunnelSettings { time_zone: "Mars/Olympus".into(), ..base.clone() }), Some("time_zone"));
+        let same = QuietHours { start: "08:00".into(), end: "08:00".into() };
+        assert_eq!(named(FunnelSettings { quiet_hours: Some(same), ..base.clone() }), Some("quiet_hours"));
+        let bad = QuietHours { start: "24:00".into(), end: "8:00".into() };
+        assert_eq!(named(FunnelSettings { quiet_hours: Some(bad), ..base.clone() }), Some("quiet_hours"));
+        assert_eq!(named(FunnelSettings { daily_cap: 1_000_001, ..base.clone() }), Some("daily_cap"));
+        assert_eq!(FunnelSettings { time_zone: "America/New_York".into(), ..base }.problem(), None);
+    }
 
     fn order(status: &str, delivered: Option<i64>) -> OrderFacts<'_> {
         OrderFacts { status, purchased_at: NOW - 10 * DAY_MS, delivered_at: delivered, has_email: true }

@@ -12,11 +12,15 @@ use serde_json::json;
 use crate::accounts::Actor;
 use crate::core::Core;
 use crate::domain::contact::Email;
-use crate::domain::funnel::{invite_at, FunnelSettings, OrderFacts};
+use crate::domain::funnel::{
+    after_cap, invite_at, local_day, reminder_at, reminder_stop, send_slot, FunnelSettings, OrderFacts, ReminderFacts,
+    Stop,
+};
 use crate::domain::maturity::{Purchase, PurchaseMethod};
 use crate::domain::review::{Locale, Rating, Sku};
 use crate::error::{Error, Result};
-use crate::funnel::queue::{job_row, JobHandler, NewJob};
+use crate::funnel::messages;
+use crate::funnel::queue::{job_row, JobHandler, NewJob, Ran};
 use crate::reviews::Submission;
 use crate::security::jwt::{InvitationClaims, INVITATION_AUDIENCE, ISSUER};
 use crate::store;
@@ -27,6 +31,7 @@ use crate::store::jobs::Job;
 use crate::store::orders::Order;
 
 pub const INVITE_JOB: &str = "funnel.invite";
+pub const REMIND_JOB: &str = "funnel.remind";
 
 pub async fn settings(core: &Core, vendor_id: &str) -> Result<FunnelSettings> {
     let vendor_id = vendor_id.to_owned();
@@ -139,49 +144,107 @@ pub async fn invite_now(core: &Core, vendor_id: &str, actor: &str, order_ref: &s
 pub struct InviteHandler;
 
 impl JobHandler for InviteHandler {
-    fn run<'a>(&'a self, core: &'a Core, job: &'a Job) -> BoxFuture<'a, std::result::Result<(), String>> {
-        Box::pin(async move { send_invitation(core, job).await.map_err(|e| e.to_string()) })
+    fn run<'a>(&'a self, core: &'a Core, job: &'a Job) -> BoxFuture<'a, std::result::Result<Ran, String>> {
+        Box::pin(async move { send_invitation(core, job).await.map_err(|e| e.cause()) })
+    }
+}
+
+/// Runs `funnel.remind` jobs.
+pub struct RemindHandler;
+
+impl JobHandler for RemindHandler {
+    fn run<'a>(&'a self, core: &'a Core, job: &'a Job) -> BoxFuture<'a, std::result::Result<Ran, String>> {
+        Box::pin(async move { send_reminder(core, job).await.map_err(|e| e.cause()) })
     }
 }
 
 pub fn register(core: &Core) {
     core.jobs.register(INVITE_JOB, Arc::new(InviteHandler));
+    core.jobs.register(REMIND_JOB, Arc::new(RemindHandler));
 }
 
-/// What an invitation needs once it is decided to send it.
+/// What a message needs once it is decided to send it.
 struct Ready {
     invitation: Invitation,
     order: Order,
     email: String,
     vendor_name: String,
     sender_name: String,
+    settings: FunnelSettings,
+    /// 0 for the invitation, else the reminder's number.
+    reminder: u32,
+}
+
+/// What the deciding transaction found.
+enum Decision {
+    Send(Box<Ready>),
+    /// Not now: quiet hours or the daily cap.
+    Later(i64),
+    /// Nothing to send (any more).
+    Skip,
+}
+
+/// Whether a message may go out now: `Some(at)` = wait (quiet hours first, then the daily
+/// cap, whose slot is taken here when there is one).
+fn hold(conn: &mut crate::db::DbConn, vendor_id: &str, settings: &FunnelSettings, now: i64) -> Result<Option<i64>> {
+    if let Some(at) = send_slot(settings, now) {
+        return Ok(Some(at));
+    }
+    if settings.daily_cap > 0 {
+        let day = local_day(now, &settings.zone().unwrap_or(jiff::tz::TimeZone::UTC));
+        if !store::funnel::take_daily_slot(conn, vendor_id, &day, settings.daily_cap)? {
+            return Ok(Some(after_cap(settings, now)));
+        }
+    }
+    Ok(None)
+}
+
+fn open_email(core_sealer: &crate::security::seal::Sealer, vendor_id: &str, order: &Order) -> Option<String> {
+    let context = crate::kyp::orders::contact_context(vendor_id, &order.order_ref);
+    order.email_sealed.as_deref().and_then(|s| core_sealer.open(&context, s))
+}
+
+fn event(core: &Core, inv: &Invitation, kind: &str, at: i64) -> store::funnel::Event {
+    store::funnel::Event {
+        id: core.new_id(),
+        vendor_id: inv.vendor_id.clone(),
+        invitation_id: inv.id.clone(),
+        kind: kind.into(),
+        channel: inv.channel.clone(),
+        at,
+    }
 }
 
 /// Decides (in one transaction) whether the order is still to be invited — funnel on, order
-/// not cancelled, e-mail still kept, no invitation yet, buyer not invited within the
-/// cooldown — and records the invitation as `sending`. A job retried after a failed send
-/// finds it `sending` and sends the same invitation again.
-async fn send_invitation(core: &Core, job: &Job) -> Result<()> {
+/// not cancelled, e-mail still kept, buyer not opted out, no invitation yet, buyer not
+/// invited within the cooldown, outside quiet hours and within the daily cap — and records
+/// the invitation as `sending`. A job retried after a failed send finds it `sending` and
+/// sends the same invitation again.
+async fn send_invitation(core: &Core, job: &Job) -> Result<Ran> {
     let vendor_id = job.vendor_id.clone().ok_or_else(|| Error::internal("an invitation job without a vendor"))?;
     let payload: serde_json::Value = serde_json::from_str(&job.payload).map_err(Error::internal)?;
     let order_ref = payload["order_ref"].as_str().unwrap_or_default().to_owned();
-    // Asked for by the shop (`POST /api/v1/invitations`): now, funnel on or off, cooldown or not.
+    // Asked for by the shop (`POST /api/v1/invitations`): now, funnel on or off, cooldown,
+    // quiet hours and cap or not.
     let manual = payload["manual"].as_bool().unwrap_or(false);
     let now = core.now_ms();
     let (id, sealer) = (core.new_id(), core.sealer.clone());
-    let ready = core
+    let decision = core
         .db
         .write(move |conn| {
             let mut settings = store::funnel::settings(conn, &vendor_id)?;
+            let saved = settings.clone();
             if manual {
                 settings.enabled = true;
                 settings.invite_delay_days = 0;
                 settings.cooldown_days = 0;
+                settings.quiet_hours = None;
+                settings.daily_cap = 0;
             }
             let Some(order_id) =
                 store::orders::ids_by_ref(conn, &vendor_id, std::slice::from_ref(&order_ref))?.pop().map(|(_, id)| id)
             else {
-                return Ok(None);
+                return Ok(Decision::Skip);
             };
             let order = store::orders::get(conn, &vendor_id, &order_id)?;
             let mut facts = facts_of(&order);
@@ -189,19 +252,27 @@ async fn send_invitation(core: &Core, job: &Job) -> Result<()> {
                 facts.delivered_at = Some(facts.delivered_at.unwrap_or(facts.purchased_at));
             }
             if invite_at(&settings, facts, now).is_none() {
-                return Ok(None);
+                return Ok(Decision::Skip);
             }
-            let context = crate::kyp::orders::contact_context(&vendor_id, &order.order_ref);
-            let Some(email) = order.email_sealed.as_deref().and_then(|s| sealer.open(&context, s)) else {
-                return Ok(None);
-            };
+            let Some(email) = open_email(&sealer, &vendor_id, &order) else { return Ok(Decision::Skip) };
             let contact_hmac = order.email_hmac.clone().unwrap_or_default();
+            if store::funnel::opted_out(conn, &vendor_id, &contact_hmac)? {
+                return Ok(Decision::Skip);
+            }
             let invitation = match store::funnel::for_order(conn, &vendor_id, &order.id)? {
-                Some(existing) if existing.state == "sending" => existing,
-                Some(_) => return Ok(None),
+                Some(existing) if existing.state == "sending" => {
+                    if let Some(at) = send_slot(&settings, now) {
+                        return Ok(Decision::Later(at));
+                    }
+                    existing
+                }
+                Some(_) => return Ok(Decision::Skip),
                 None => {
                     if store::funnel::invited_since(conn, &vendor_id, &contact_hmac, now - settings.cooldown_ms())? {
-                        return Ok(None);
+                        return Ok(Decision::Skip);
+                    }
+                    if let Some(at) = hold(conn, &vendor_id, &settings, now)? {
+                        return Ok(Decision::Later(at));
                     }
                     let row = Invitation {
                         id,
@@ -213,23 +284,172 @@ async fn send_invitation(core: &Core, job: &Job) -> Result<()> {
                         sent_at: now,
                         expires_at: now + settings.link_ttl_ms(),
                         opened_at: None,
+                        reminders_sent: 0,
+                        stopped: None,
                     };
                     if !store::funnel::insert(conn, &row)? {
                         // Another run recorded it first: that one sends.
-                        return Ok(None);
+                        return Ok(Decision::Skip);
                     }
                     row
                 }
             };
             let vendor = store::vendors::get(conn, &vendor_id)?;
-            let sender_name = if settings.sender_name.is_empty() { vendor.name.clone() } else { settings.sender_name };
-            Ok(Some(Ready { invitation, order, email, vendor_name: vendor.name, sender_name }))
+            let sender_name =
+                if saved.sender_name.is_empty() { vendor.name.clone() } else { saved.sender_name.clone() };
+            let ready =
+                Ready { invitation, order, email, vendor_name: vendor.name, sender_name, settings: saved, reminder: 0 };
+            Ok(Decision::Send(Box::new(ready)))
         })
         .await?;
-    let Some(ready) = ready else { return Ok(()) };
-    deliver(core, &ready).await?;
+    let ready = match decision {
+        Decision::Send(ready) => ready,
+        Decision::Later(at) => return Ok(Ran::Later(at)),
+        Decision::Skip => return Ok(Ran::Done),
+    };
+    if bounced(core, &ready, deliver(core, &ready).await?).await? {
+        return Ok(Ran::Done);
+    }
+    let (inv, now) = (ready.invitation.clone(), core.now_ms());
+    let invited = event(core, &inv, "invited", now);
+    let next = reminder_job(core, &ready.settings, &inv, 1);
+    core.db
+        .write(move |conn| {
+            if store::funnel::mark_sent(conn, &inv.id)? {
+                store::funnel::record(conn, &invited)?;
+            }
+            if let Some(job) = next {
+                store::jobs::enqueue(conn, &job)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(Ran::Done)
+}
+
+/// The job for reminder `n` of an invitation, if the settings ask for one.
+fn reminder_job(core: &Core, settings: &FunnelSettings, inv: &Invitation, n: u32) -> Option<Job> {
+    if !settings.enabled {
+        return None;
+    }
+    let at = reminder_at(settings, inv.sent_at, n)?;
+    Some(job_row(
+        core,
+        NewJob {
+            vendor_id: Some(inv.vendor_id.clone()),
+            name: REMIND_JOB.into(),
+            payload: json!({"invitation_id": inv.id, "n": n}),
+            idempotency_key: Some(format!("remind:{}:{n}", inv.id)),
+            priority: 0,
+            run_at: Some(at),
+            max_attempts: None,
+        },
+    ))
+}
+
+/// Sends reminder `n` unless something stopped the reminders (recorded on the invitation:
+/// a review, an opt-out, a bounce, a cancelled or refunded order, the link's expiry, the
+/// funnel turned off), and queues the next one.
+async fn send_reminder(core: &Core, job: &Job) -> Result<Ran> {
+    let vendor_id = job.vendor_id.clone().ok_or_else(|| Error::internal("a reminder job without a vendor"))?;
+    let payload: serde_json::Value = serde_json::from_str(&job.payload).map_err(Error::internal)?;
+    let invitation_id = payload["invitation_id"].as_str().unwrap_or_default().to_owned();
+    let n = payload["n"].as_u64().and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
+    let now = core.now_ms();
+    let sealer = core.sealer.clone();
+    let decision = core
+        .db
+        .write(move |conn| {
+            // Erased since: nothing to remind.
+            let Some(invitation) = store::funnel::get(conn, &vendor_id, &invitation_id)? else {
+                return Ok(Decision::Skip);
+            };
+            let settings = store::funnel::settings(conn, &vendor_id)?;
+            let order = store::orders::get(conn, &vendor_id, &invitation.order_id)?;
+            // A review of the order written any other way (a match in the widget) counts too.
+            let reviewed = store::reviews::exists_for_order(conn, &vendor_id, &order.id)?;
+            let facts = ReminderFacts {
+                state: if reviewed { "reviewed" } else { &invitation.state },
+                opted_out: store::funnel::opted_out(conn, &vendor_id, &invitation.contact_hmac)?,
+                order_status: &order.status,
+                expires_at: invitation.expires_at,
+            };
+            let stop = reminder_stop(facts, now).map(Stop::as_str).or_else(|| {
+                if !settings.enabled {
+                    Some("funnel_off")
+                } else if reminder_at(&settings, invitation.sent_at, n).is_none() {
+                    Some("settings_changed")
+                } else {
+                    None
+                }
+            });
+            let email = open_email(&sealer, &vendor_id, &order);
+            let stop = stop.or(email.is_none().then_some("contact_purged"));
+            if let Some(reason) = stop {
+                store::funnel::stop(conn, &invitation.id, reason)?;
+                return Ok(Decision::Skip);
+            }
+            if i64::from(invitation.reminders_sent) < i64::from(n) {
+                if let Some(at) = hold(conn, &vendor_id, &settings, now)? {
+                    return Ok(Decision::Later(at));
+                }
+            } else if let Some(at) = send_slot(&settings, now) {
+                return Ok(Decision::Later(at));
+            }
+            if !store::funnel::begin_reminder(conn, &invitation.id, i32::try_from(n).unwrap_or(i32::MAX))? {
+                return Ok(Decision::Skip);
+            }
+            let vendor = store::vendors::get(conn, &vendor_id)?;
+            let sender_name =
+                if settings.sender_name.is_empty() { vendor.name.clone() } else { settings.sender_name.clone() };
+            let email = email.unwrap_or_default();
+            Ok(Decision::Send(Box::new(Ready {
+                invitation,
+                order,
+                email,
+                vendor_name: vendor.name,
+                sender_name,
+                settings,
+                reminder: n,
+            })))
+        })
+        .await?;
+    let ready = match decision {
+        Decision::Send(ready) => ready,
+        Decision::Later(at) => return Ok(Ran::Later(at)),
+        Decision::Skip => return Ok(Ran::Done),
+    };
+    if bounced(core, &ready, deliver(core, &ready).await?).await? {
+        return Ok(Ran::Done);
+    }
+    let reminded = event(core, &ready.invitation, "reminded", core.now_ms());
+    let next = reminder_job(core, &ready.settings, &ready.invitation, n + 1);
+    core.db
+        .write(move |conn| {
+            store::funnel::record(conn, &reminded)?;
+            if let Some(job) = next {
+                store::jobs::enqueue(conn, &job)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(Ran::Done)
+}
+
+/// A hard bounce (the server refused the address for good) ends the invitation: recorded,
+/// never retried, no reminders. True if it bounced.
+async fn bounced(core: &Core, ready: &Ready, sent: Option<String>) -> Result<bool> {
+    let Some(error) = sent else { return Ok(false) };
+    tracing::warn!(invitation = %ready.invitation.id, vendor = %ready.invitation.vendor_id, %error, "invitation bounced");
+    let bounce = event(core, &ready.invitation, "bounced", core.now_ms());
     let id = ready.invitation.id.clone();
-    core.db.write(move |conn| store::funnel::mark_sent(conn, &id)).await
+    core.db
+        .write(move |conn| {
+            store::funnel::mark_bounced(conn, &id)?;
+            store::funnel::record(conn, &bounce)
+        })
+        .await?;
+    Ok(true)
 }
 
 /// The base of links sent to buyers.
@@ -240,47 +460,47 @@ fn link_base(core: &Core) -> String {
     }
 }
 
-fn link_token(core: &Core, inv: &Invitation) -> Result<String> {
+/// Unsubscribe links keep working long after the review link expired.
+const UNSUBSCRIBE_TTL_SECS: i64 = 3 * 365 * 86_400;
+
+fn link_token(core: &Core, inv: &Invitation, purpose: &str) -> Result<String> {
+    let exp = if purpose == UNSUBSCRIBE { inv.sent_at / 1000 + UNSUBSCRIBE_TTL_SECS } else { inv.expires_at / 1000 };
     let claims = InvitationClaims {
         iss: ISSUER.into(),
         aud: INVITATION_AUDIENCE.into(),
         sub: inv.id.clone(),
         vid: inv.vendor_id.clone(),
         oid: inv.order_id.clone(),
-        purpose: "review".into(),
+        purpose: purpose.into(),
         iat: inv.sent_at / 1000,
-        exp: inv.expires_at / 1000,
+        exp,
     };
     core.keys.sign_invitation(&claims).map_err(Error::internal)
 }
 
-/// The invitation e-mail's text: a rating link per star and the page link.
-pub fn message(base: &str, token: &str, vendor: &str, order_ref: &str, name: Option<&str>, until: &str) -> String {
-    let page = format!("{base}/r/{token}");
-    let stars: Vec<String> = (1..=5).map(|n| format!("{:<5} {n}: {page}?rating={n}", "★".repeat(n))).collect();
-    format!(
-        "Hello {name},\n\nThank you for your order {order_ref} at {vendor}. How did it go? Choose a rating:\n\n{stars}\n\n\
-         Or write your review at {page}\nThe link works until {until}. Nothing is published until you send your review; \
-         it will show that your purchase was verified, never your e-mail address.\n",
-        name = name.filter(|n| !n.trim().is_empty()).unwrap_or("there"),
-        stars = stars.join("\n"),
-    )
-}
+const REVIEW: &str = "review";
+const UNSUBSCRIBE: &str = "unsubscribe";
 
-async fn deliver(core: &Core, ready: &Ready) -> Result<()> {
-    let token = link_token(core, &ready.invitation)?;
-    let until = crate::clock::from_ms(ready.invitation.expires_at).format("%-d %B %Y").to_string();
-    let text = message(
-        &link_base(core),
-        &token,
-        &ready.vendor_name,
-        &ready.order.order_ref,
-        ready.order.customer_name.as_deref(),
-        &until,
-    );
-    let subject = format!("How was your order from {}?", ready.vendor_name);
-    let outbox = core.settings.mail.smtp_url.trim().is_empty();
-    let row = MessageSend {
+/// Sends (or, without SMTP, files in the outbox) the invitation or reminder. `Ok(Some(why))`
+/// is a hard bounce; a transient failure is an error (the queue retries it).
+async fn deliver(core: &Core, ready: &Ready) -> Result<Option<String>> {
+    let base = link_base(core);
+    let page = format!("{base}/r/{}", link_token(core, &ready.invitation, REVIEW)?);
+    let unsubscribe = format!("{base}/u/{}", link_token(core, &ready.invitation, UNSUBSCRIBE)?);
+    let rendered = messages::invitation(&messages::Invitation {
+        lang: messages::Lang::of(ready.order.locale.as_deref()),
+        reminder: ready.reminder,
+        shop: &ready.vendor_name,
+        order: &ready.order.order_ref,
+        name: ready.order.customer_name.as_deref(),
+        page: &page,
+        until_ms: ready.invitation.expires_at,
+        unsubscribe: &unsubscribe,
+        incentive: ready.settings.incentive.as_ref().map(|i| i.description.trim()),
+    })
+    .map_err(Error::internal)?;
+    let outbox = core.mailer.is_outbox();
+    let mut row = MessageSend {
         id: core.new_id(),
         vendor_id: ready.invitation.vendor_id.clone(),
         contact_hmac: ready.invitation.contact_hmac.clone(),
@@ -288,19 +508,35 @@ async fn deliver(core: &Core, ready: &Ready) -> Result<()> {
         state: if outbox { "outbox" } else { "sent" }.into(),
         error: None,
         outbox_to: outbox.then(|| ready.email.clone()),
-        outbox_body: outbox.then(|| format!("Subject: {subject}\n\n{text}")),
+        outbox_body: outbox.then(|| format!("Subject: {}\n\n{}", rendered.subject, rendered.text)),
         channel: "email".into(),
     };
+    let mut bounce = None;
     if !outbox {
-        let transport = crate::notify::mail::transport(&core.settings.mail).map_err(Error::internal)?;
-        let transport = transport.ok_or_else(|| Error::internal("no SMTP transport"))?;
-        let mut from = crate::notify::mail::sender(&core.settings.mail).map_err(Error::internal)?;
-        from.name = Some(ready.sender_name.clone());
-        let mail = crate::notify::mail::Mail { to: &ready.email, subject: &subject, text };
-        // A failure fails the job: the queue retries it with backoff, then dead-letters it.
-        crate::notify::mail::send(&transport, &from, mail).await.map_err(Error::Unavailable)?;
+        let mail = crate::notify::mail::Mail {
+            to: &ready.email,
+            subject: &rendered.subject,
+            text: rendered.text,
+            html: Some(rendered.html),
+            from_name: Some(ready.sender_name.clone()),
+            message_id: Some(format!("<{}.{}@{}>", ready.invitation.id, ready.reminder, core.mailer.domain())),
+            headers: vec![
+                ("List-Unsubscribe", format!("<{unsubscribe}>")),
+                ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into()),
+            ],
+        };
+        match core.mailer.send(mail).await {
+            Ok(()) => {}
+            Err(e) if e.permanent => {
+                (row.state, row.error) = ("bounced".into(), Some(e.message.clone()));
+                bounce = Some(e.message);
+            }
+            // A failure fails the job: the queue retries it with backoff, then dead-letters it.
+            Err(e) => return Err(Error::Unavailable(e.message)),
+        }
     }
-    core.db.write(move |conn| store::codes::insert_send(conn, &row)).await
+    core.db.write(move |conn| store::codes::insert_send(conn, &row)).await?;
+    Ok(bounce)
 }
 
 /// An invitation link, checked: the invitation, its vendor's name and the order's items.
@@ -310,40 +546,106 @@ pub struct Opened {
     pub order_ref: String,
     /// (sku, name) of the order's line items.
     pub items: Vec<(String, Option<String>)>,
+    /// The thank-you offered for any honest review.
+    pub incentive: Option<crate::domain::funnel::Incentive>,
 }
 
 fn bad_link() -> Error {
     Error::not_found("invitation")
 }
 
+/// Checks a link's token for `purpose`: the claims, 404 for a link that is not one of ours,
+/// 409 for an expired one.
+fn claims_for(core: &Core, token: &str, purpose: &str) -> Result<InvitationClaims> {
+    match core.keys.verify_invitation(token.trim(), core.now_ms() / 1000) {
+        Ok(c) if c.purpose == purpose => Ok(c),
+        Ok(_) => Err(bad_link()),
+        Err(crate::security::jwt::TokenError::Expired) => {
+            Err(Error::Conflict("this invitation has expired: ask the shop for a new one".into()))
+        }
+        Err(_) => Err(bad_link()),
+    }
+}
+
 /// Opens an invitation link (marks it opened); 404 for a link that is not one of ours,
 /// 409 for an expired one.
 pub async fn open(core: &Core, token: &str) -> Result<Opened> {
     let now = core.now_ms();
-    let claims = match core.keys.verify_invitation(token.trim(), now / 1000) {
-        Ok(c) => c,
-        Err(crate::security::jwt::TokenError::Expired) => {
-            return Err(Error::Conflict("this invitation has expired: ask the shop for a new one".into()))
-        }
-        Err(_) => return Err(bad_link()),
-    };
+    let claims = claims_for(core, token, REVIEW)?;
+    let opened_event = core.new_id();
     core.db
         .write(move |conn| {
             let invitation = store::funnel::get(conn, &claims.vid, &claims.sub)?.ok_or_else(bad_link)?;
-            if invitation.order_id != claims.oid || claims.purpose != "review" {
+            if invitation.order_id != claims.oid {
                 return Err(bad_link());
             }
-            store::funnel::advance(conn, &invitation.id, "opened", now)?;
             let vendor = store::vendors::get(conn, &invitation.vendor_id)?;
             // Through the contact: an erased buyer's orders no longer open.
             let records = store::orders::by_contact(conn, &invitation.vendor_id, &invitation.contact_hmac)?;
             let (order, items) = records.into_iter().find(|(o, _)| o.id == invitation.order_id).ok_or_else(bad_link)?;
+            if store::funnel::advance(conn, &invitation.id, "opened", now)? {
+                let e = store::funnel::Event {
+                    id: opened_event,
+                    vendor_id: invitation.vendor_id.clone(),
+                    invitation_id: invitation.id.clone(),
+                    kind: "opened".into(),
+                    channel: invitation.channel.clone(),
+                    at: now,
+                };
+                store::funnel::record(conn, &e)?;
+            }
             Ok(Opened {
                 vendor_name: vendor.name,
                 order_ref: order.order_ref,
                 items: items.into_iter().map(|i| (i.sku, i.name)).collect(),
+                incentive: store::funnel::settings(conn, &invitation.vendor_id)?.incentive,
                 invitation,
             })
+        })
+        .await
+}
+
+/// What an unsubscribe link names.
+pub struct OptOut {
+    pub vendor_name: String,
+    /// The buyer had opted out before.
+    pub already: bool,
+}
+
+/// Reads an unsubscribe link (nothing changes: link checkers open links too).
+pub async fn opt_out_page(core: &Core, token: &str) -> Result<OptOut> {
+    let claims = claims_for(core, token, UNSUBSCRIBE)?;
+    core.db
+        .run(move |conn| {
+            let invitation = store::funnel::get(conn, &claims.vid, &claims.sub)?.ok_or_else(bad_link)?;
+            let already = store::funnel::opted_out(conn, &invitation.vendor_id, &invitation.contact_hmac)?;
+            Ok(OptOut { vendor_name: store::vendors::get(conn, &invitation.vendor_id)?.name, already })
+        })
+        .await
+}
+
+/// Opts the invited buyer out of the vendor's invitations and reminders (the page's button,
+/// or a mail client's RFC 8058 one-click POST); doing it twice changes nothing.
+pub async fn opt_out(core: &Core, token: &str) -> Result<OptOut> {
+    let claims = claims_for(core, token, UNSUBSCRIBE)?;
+    let (now, event_id) = (core.now_ms(), core.new_id());
+    core.db
+        .write(move |conn| {
+            let invitation = store::funnel::get(conn, &claims.vid, &claims.sub)?.ok_or_else(bad_link)?;
+            let fresh = store::funnel::opt_out(conn, &invitation.vendor_id, &invitation.contact_hmac, now)?;
+            if fresh {
+                store::funnel::stop(conn, &invitation.id, Stop::OptedOut.as_str())?;
+                let e = store::funnel::Event {
+                    id: event_id,
+                    vendor_id: invitation.vendor_id.clone(),
+                    invitation_id: invitation.id.clone(),
+                    kind: "opted_out".into(),
+                    channel: invitation.channel.clone(),
+                    at: now,
+                };
+                store::funnel::record(conn, &e)?;
+            }
+            Ok(OptOut { vendor_name: store::vendors::get(conn, &invitation.vendor_id)?.name, already: !fresh })
         })
         .await
 }
@@ -361,7 +663,11 @@ pub struct Written {
 /// Submits the buyer's review through the invitation: a flow bound to the order (level 3,
 /// "invited after purchase"), then the usual submission rules (one review per order and
 /// product: a second is a 409).
-pub async fn review(core: &Core, token: &str, written: Written) -> Result<crate::store::reviews::Review> {
+pub async fn review(
+    core: &Core,
+    token: &str,
+    written: Written,
+) -> Result<(crate::store::reviews::Review, Option<crate::domain::funnel::Incentive>)> {
     let opened = open(core, token).await?;
     let sku = written.sku.map(Sku::into_string);
     if let Some(s) = &sku {
@@ -397,7 +703,23 @@ pub async fn review(core: &Core, token: &str, written: Written) -> Result<crate:
         email: None::<Email>,
     };
     let review = crate::reviews::submit(core, submission, None).await?;
-    let (id, now) = (inv.id.clone(), core.now_ms());
-    core.db.write(move |conn| store::funnel::advance(conn, &id, "reviewed", now)).await?;
-    Ok(review)
+    let reviewed = event(core, &inv, "reviewed", core.now_ms());
+    let (makers, written) = (crate::funnel::incentives::Makers::of(core), review.clone());
+    let incentive = core
+        .db
+        .write(move |conn| {
+            if store::funnel::advance(conn, &reviewed.invitation_id, "reviewed", reviewed.at)? {
+                store::funnel::record(conn, &reviewed)?;
+            }
+            // The thank-you the invitation offered, for any review whatever its rating.
+            let incentive = store::funnel::settings(conn, &written.vendor_id)?.incentive;
+            if let Some(offered) = &incentive {
+                crate::funnel::incentives::offer(conn, &makers, &written, &reviewed.invitation_id, offered)?;
+            }
+            Ok(incentive)
+        })
+        .await?;
+    core.public_cache.forget_vendor(&review.vendor_id);
+    let incentivised = incentive.is_some();
+    Ok((crate::store::reviews::Review { incentivised, ..review }, incentive))
 }

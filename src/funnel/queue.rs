@@ -31,9 +31,18 @@ pub const BATCH: i64 = 32;
 /// Finished jobs are kept this long for the console, then purged.
 pub const DONE_KEEP_MS: i64 = 7 * 86_400_000;
 
+/// How a run ended well.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ran {
+    Done,
+    /// Not yet (quiet hours, the daily cap): queued again for this instant, the attempt not
+    /// counted.
+    Later(i64),
+}
+
 /// What a job does. `Err` is the reason the run failed, kept with the job.
 pub trait JobHandler: Send + Sync + 'static {
-    fn run<'a>(&'a self, core: &'a Core, job: &'a Job) -> BoxFuture<'a, std::result::Result<(), String>>;
+    fn run<'a>(&'a self, core: &'a Core, job: &'a Job) -> BoxFuture<'a, std::result::Result<Ran, String>>;
 }
 
 /// The handlers by job name.
@@ -66,9 +75,14 @@ pub struct NewJob {
 
 /// The row for a new job (id and instants drawn now, outside the caller's transaction).
 pub fn job_row(core: &Core, new: NewJob) -> Job {
-    let now = core.now_ms();
+    job_row_with(core.clock.as_ref(), core.random.as_ref(), new)
+}
+
+/// [`job_row`] from the clock and randomness alone (inside a transaction's closure).
+pub fn job_row_with(clock: &dyn crate::clock::Clock, random: &dyn crate::clock::Random, new: NewJob) -> Job {
+    let now = clock.now_ms();
     Job {
-        id: core.new_id(),
+        id: store::new_id(clock, random),
         vendor_id: new.vendor_id,
         name: new.name,
         payload: new.payload.to_string(),
@@ -101,6 +115,8 @@ pub struct RunReport {
     pub dead: usize,
     /// Acknowledged too late: another worker had taken the job over.
     pub lost: usize,
+    /// Put off to a later time (quiet hours, the daily cap).
+    pub deferred: usize,
 }
 
 fn jitter(core: &Core) -> f64 {
@@ -126,7 +142,13 @@ pub async fn run_due(core: &Core, owner: &str) -> Result<RunReport> {
         let now = core.now_ms();
         let (id, who) = (job.id.clone(), owner.to_owned());
         let acknowledged = match &outcome {
-            Ok(()) => core.db.write(move |conn| store::jobs::complete(conn, &id, &who, now)).await?,
+            Ok(Ran::Done) => core.db.write(move |conn| store::jobs::complete(conn, &id, &who, now)).await?,
+            Ok(Ran::Later(at)) => {
+                let at = *at;
+                let ok = core.db.write(move |conn| store::jobs::defer(conn, &id, &who, at, now)).await?;
+                report.deferred += usize::from(ok);
+                ok
+            }
             Err(error) => {
                 if let Some(vendor) = &job.vendor_id {
                     tracing::warn!(job = %job.id, name = %job.name, vendor = %vendor, attempt = job.attempts, %error, "job failed");
@@ -147,7 +169,7 @@ pub async fn run_due(core: &Core, owner: &str) -> Result<RunReport> {
         };
         if !acknowledged {
             report.lost += 1;
-        } else if outcome.is_ok() {
+        } else if outcome == Ok(Ran::Done) {
             report.done += 1;
         }
     }
@@ -164,6 +186,7 @@ pub async fn drain(core: &Core, owner: &str) -> Result<RunReport> {
         total.retried += r.retried;
         total.dead += r.dead;
         total.lost += r.lost;
+        total.deferred += r.deferred;
         if r.claimed < BATCH as usize {
             return Ok(total);
         }

@@ -19,7 +19,46 @@ use crate::http::extract::{Principal, StaffSession};
 use crate::http::html::{esc, headers, page};
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(get_settings).service(put_settings).service(invite).service(hosted_page).service(hosted_submit);
+    cfg.service(get_settings)
+        .service(put_settings)
+        .service(invite)
+        .service(hosted_page)
+        .service(hosted_submit)
+        .service(opt_out_page)
+        .service(opt_out)
+        .service(mailbox)
+        .service(add_coupons)
+        .service(coupon_pool);
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CouponUpload {
+    /// The codes, each given to one reviewer: 1–10,000 per call, each 1–64 letters, digits,
+    /// `-` or `_`. Codes already in the pool are not added twice.
+    #[schema(min_items = 1, max_items = 10000)]
+    pub codes: Vec<String>,
+}
+
+/// Adds coupon codes to the incentive pool (owner or secret key); coupons owed to reviewers
+/// while the pool was empty are given first. Audited with the count, never the codes.
+#[utoipa::path(tag = "funnel", security(("staff" = []), ("secret_key" = [])), request_body = CouponUpload, responses((status = 200, body = crate::funnel::incentives::Added), (status = 401, body = Problem), (status = 403, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+#[post("/api/v1/incentives/coupons")]
+async fn add_coupons(state: State, who: Principal, body: Json<CouponUpload>) -> Result<HttpResponse> {
+    if let Principal::Staff(staff) = &who {
+        staff.require_owner()?;
+    }
+    let added =
+        crate::funnel::incentives::add_coupons(&state, who.vendor_id(), &who.actor(), body.into_inner().codes).await?;
+    Ok(HttpResponse::Ok().json(added))
+}
+
+/// The coupon pool (free and given codes) and the incentive grants by state; `low` when
+/// fewer codes are free than the incentive's threshold, or a reviewer is owed one.
+#[utoipa::path(tag = "funnel", security(("staff" = []), ("secret_key" = [])), responses((status = 200, body = crate::funnel::incentives::PoolReport), (status = 401, body = Problem)))]
+#[get("/api/v1/incentives/coupons")]
+async fn coupon_pool(state: State, who: Principal) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(crate::funnel::incentives::pool(&state, who.vendor_id()).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -75,7 +114,8 @@ input[type=text],textarea,select{width:100%;box-sizing:border-box;padding:.55rem
 textarea{min-height:7rem}fieldset{border:0;padding:0;margin:0}.stars{display:flex;gap:.4rem}\
 .stars label{font-weight:400;margin:0;border:1px solid #d1d9e0;border-radius:8px;padding:.4rem .6rem}\
 button{margin-top:1.2rem;background:#1f6feb;color:#fff;border:0;border-radius:8px;padding:.7rem 1.2rem;font:inherit}\
-.note{color:#59636e;font-size:.9rem}";
+.note{color:#59636e;font-size:.9rem}pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85rem}\
+article{border-top:1px solid #d1d9e0;padding-top:.5rem}";
 const CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
@@ -139,7 +179,7 @@ async fn hosted_page(state: State, token: web::Path<String>, query: web::Query<P
     };
     let body = format!(
         "<h1>Review your order {order} at {shop}</h1>{products}\
-         <p class=\"note\">Your purchase is verified: the review will say so. Your e-mail address is never shown.</p>\
+         <p class=\"note\">Your purchase is verified: the review will say so. Your e-mail address is never shown.</p>{thanks}\
          <form method=\"post\"><fieldset><legend><strong>Your rating</strong></legend><div class=\"stars\">{stars}</div></fieldset>\
          <label for=\"title\">Title</label><input type=\"text\" id=\"title\" name=\"title\" maxlength=\"120\">\
          <label for=\"body\">Your review</label><textarea id=\"body\" name=\"body\" maxlength=\"5000\"></textarea>\
@@ -147,6 +187,15 @@ async fn hosted_page(state: State, token: web::Path<String>, query: web::Query<P
          <button type=\"submit\">Send review</button></form>",
         order = esc(&opened.order_ref),
         shop = esc(&opened.vendor_name),
+        thanks = opened
+            .incentive
+            .as_ref()
+            .map(|i| format!(
+                "<p class=\"note\">As a thank-you for any honest review, good or bad: <strong>{}</strong>. \
+                 The review will say that it was rewarded.</p>",
+                esc(i.description.trim())
+            ))
+            .unwrap_or_default(),
     );
     html(actix_web::http::StatusCode::OK, "Write a review", &body)
 }
@@ -189,17 +238,112 @@ async fn hosted_submit(state: State, token: web::Path<String>, form: web::Form<H
         Err(e) => Err(e),
     };
     match result {
-        Ok(review) => html(
+        Ok((review, incentive)) => html(
             actix_web::http::StatusCode::CREATED,
             "Thank you",
             &format!(
-                "<h1>Thank you for your review</h1><p>It will be shown at level {} once the shop has published it.</p>",
-                review.maturity_level
+                "<h1>Thank you for your review</h1><p>It will be shown at level {} once the shop has published it.</p>{}",
+                review.maturity_level,
+                incentive
+                    .map(|i| format!(
+                        "<p>Your thank-you ({}) comes by e-mail once the shop has checked the review, whatever your rating.</p>",
+                        esc(i.description.trim())
+                    ))
+                    .unwrap_or_default()
             ),
         )
         .customize_no_store(),
         Err(e) => problem_page(&e),
     }
+}
+
+/// The unsubscribe link of an invitation e-mail: a page with one button (opening the link
+/// changes nothing, so link checkers and previews cannot unsubscribe anyone).
+#[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 2048)), responses((status = 200, content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String)))]
+#[get("/u/{token}")]
+async fn opt_out_page(state: State, token: web::Path<String>) -> HttpResponse {
+    match invitations::opt_out_page(&state, &token).await {
+        Ok(o) if o.already => html(
+            actix_web::http::StatusCode::OK,
+            "Unsubscribed",
+            &format!("<h1>You are unsubscribed</h1><p>{} sends you no more review requests.</p>", esc(&o.vendor_name)),
+        ),
+        Ok(o) => html(
+            actix_web::http::StatusCode::OK,
+            "Unsubscribe",
+            &format!(
+                "<h1>No more review requests from {shop}?</h1><p class=\"note\">You will get no further invitations or \
+                 reminders to review orders from {shop}.</p><form method=\"post\"><button type=\"submit\">Unsubscribe</button></form>",
+                shop = esc(&o.vendor_name)
+            ),
+        ),
+        Err(e) => problem_page(&e),
+    }
+}
+
+/// Unsubscribes the invited buyer from the vendor's review requests: the page's button, or
+/// a mail client's one-click `List-Unsubscribe=One-Click` POST (RFC 8058). Idempotent.
+#[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 2048)), request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`List-Unsubscribe=One-Click`, or empty"), responses((status = 200, content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String)))]
+#[post("/u/{token}")]
+async fn opt_out(state: State, token: web::Path<String>) -> HttpResponse {
+    match invitations::opt_out(&state, &token).await {
+        Ok(o) => html(
+            actix_web::http::StatusCode::OK,
+            "Unsubscribed",
+            &format!("<h1>You are unsubscribed</h1><p>{} sends you no more review requests.</p>", esc(&o.vendor_name)),
+        ),
+        Err(e) => problem_page(&e),
+    }
+}
+
+/// The development mailbox: what the demo shop's funnel "sent" while no SMTP server is
+/// configured, newest first, with the links clickable — the whole loop on a fresh machine.
+/// 404 unless the demo is on and mail goes to the outbox.
+#[utoipa::path(tag = "ops", responses((status = 200, content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String)))]
+#[get("/dev/mailbox")]
+async fn mailbox(state: State) -> Result<HttpResponse> {
+    let site = if state.settings.demo && state.mailer.is_outbox() {
+        state.db.run(crate::store::demo::get).await?
+    } else {
+        None
+    };
+    let Some(site) = site else {
+        return Ok(html(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "Mailbox",
+            "<h1>No development mailbox here</h1><p>It is shown only for the demo shop while no SMTP server is configured.</p>",
+        ));
+    };
+    let vendor = site.vendor_id.clone();
+    let rows = state.db.run(move |conn| crate::store::codes::outbox(conn, &vendor, 50)).await?;
+    let items: String = rows
+        .iter()
+        .map(|m| {
+            let when = crate::clock::from_ms(m.sent_at).format("%Y-%m-%d %H:%M UTC");
+            format!(
+                "<article><p class=\"note\">{when} · {channel} to {to}</p><pre>{body}</pre></article>",
+                channel = esc(&m.channel),
+                to = esc(m.outbox_to.as_deref().unwrap_or("")),
+                body = linked(m.outbox_body.as_deref().unwrap_or("")),
+            )
+        })
+        .collect();
+    let body = if items.is_empty() { "<p>No messages yet.</p>".to_owned() } else { items };
+    Ok(html(actix_web::http::StatusCode::OK, "Development mailbox", &format!("<h1>Development mailbox</h1>{body}")))
+}
+
+/// Escapes a message and makes its http(s) links clickable.
+fn linked(text: &str) -> String {
+    text.split_inclusive(char::is_whitespace)
+        .map(|word| {
+            let trimmed = word.trim_end();
+            if trimmed.starts_with("http://") || trimmed.starts_with("https://") {
+                format!("<a href=\"{0}\">{0}</a>{1}", esc(trimmed), esc(&word[trimmed.len()..]))
+            } else {
+                esc(word)
+            }
+        })
+        .collect()
 }
 
 trait NoStore {

@@ -1,8 +1,8 @@
-//! Reports: the vendor maturity level with the plan for the next level.
+//! Reports: the vendor maturity level with the plan for the next level, and the funnel.
 
-use actix_web::{get, HttpResponse};
-use serde::Serialize;
-use utoipa::ToSchema;
+use actix_web::{get, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
@@ -13,7 +13,23 @@ use crate::http::extract::Principal;
 use crate::reviews;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(maturity);
+    cfg.service(maturity).service(funnel);
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct FunnelQuery {
+    /// The window in days, ending now: 1–366, default 30.
+    #[param(minimum = 1, maximum = 366)]
+    pub days: Option<i64>,
+}
+
+/// What happened to the vendor's invitations over the window: invited, opened, reminded,
+/// reviewed, opted out, bounced — in total and per channel, with the conversion from invited.
+#[utoipa::path(tag = "reports", security(("staff" = []), ("secret_key" = [])), params(FunnelQuery), responses((status = 200, body = crate::funnel::report::FunnelReport), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)))]
+#[get("/api/v1/reports/funnel")]
+async fn funnel(state: State, who: Principal, query: web::Query<FunnelQuery>) -> Result<HttpResponse> {
+    let report = crate::funnel::report::funnel(&state, who.vendor_id(), query.days.unwrap_or(30)).await?;
+    Ok(HttpResponse::Ok().json(report))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -51,22 +51,14 @@ pub async fn start(core: &Core, flow_token: &str, raw_email: &str, claim: Claim,
         text,
         claim: Some(serde_json::to_string(&company).map_err(Error::internal)?),
     };
-    let outbox = core.settings.mail.smtp_url.trim().is_empty();
+    let outbox = core.mailer.is_outbox();
     let issued = codes::issue(core, flow_token, from, issue, outbox, |_| Ok(())).await?;
     if issued.outbox {
         return Ok(());
     }
-    let outcome = async {
-        let transport = crate::notify::mail::transport(&core.settings.mail)?.ok_or("no SMTP server configured")?;
-        let sender = crate::notify::mail::sender(&core.settings.mail)?;
-        let mail = crate::notify::mail::Mail {
-            to: email.as_str(),
-            subject: "Your code to confirm where you work",
-            text: issued.text.clone(),
-        };
-        crate::notify::mail::send(&transport, &sender, mail).await
-    }
-    .await;
+    let mail =
+        crate::notify::mail::Mail::text(email.as_str(), "Your code to confirm where you work", issued.text.clone());
+    let outcome = core.mailer.send(mail).await.map_err(|e| e.message);
     codes::finish(core, issued, outcome).await
 }
 

@@ -1,54 +1,109 @@
-//! E-mail through SMTP (lettre): one transport per process, a timeout, STARTTLS or TLS as
-//! the URL says (`smtp://host:587?tls=required`, `smtps://host`, `smtp://host:25` for a
-//! local relay). Without `mail.smtp_url` (the default) messages go to the development
-//! outbox instead.
+//! E-mail through SMTP (lettre): one pooled transport per process (kept in `Core`), a
+//! timeout, STARTTLS or TLS as the URL says (`smtp://host:587?tls=required`, `smtps://host`,
+//! `smtp://host:25` for a local relay). Without `mail.smtp_url` (the default) messages go to
+//! the development outbox instead.
 
-use lettre::message::{header::ContentType, Mailbox};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-/// A plain-text message to one address.
+/// A message to one address: plain text, or text and HTML alternatives.
 pub struct Mail<'a> {
     pub to: &'a str,
     pub subject: &'a str,
     pub text: String,
+    pub html: Option<String>,
+    /// The display name on the `From` address (the configured one otherwise).
+    pub from_name: Option<String>,
+    /// `<id@domain>`; a stable one lets receivers drop a message sent twice.
+    pub message_id: Option<String>,
+    /// Further headers, e.g. `List-Unsubscribe`.
+    pub headers: Vec<(&'static str, String)>,
 }
 
-/// The SMTP transport for `settings`, or `None` when mail goes to the outbox.
-pub fn transport(settings: &crate::config::MailSettings) -> Result<Option<AsyncSmtpTransport<Tokio1Executor>>, String> {
-    if settings.smtp_url.trim().is_empty() {
-        return Ok(None);
+impl<'a> Mail<'a> {
+    pub fn text(to: &'a str, subject: &'a str, text: String) -> Mail<'a> {
+        Mail { to, subject, text, html: None, from_name: None, message_id: None, headers: Vec::new() }
     }
-    let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(settings.smtp_url.trim())
-        .map_err(|e| format!("mail.smtp_url: {e}"))?;
-    Ok(Some(builder.timeout(Some(std::time::Duration::from_secs(10))).build()))
 }
 
-/// Checks the settings at start-up (nothing is connected).
-pub fn check(settings: &crate::config::MailSettings) -> Result<(), String> {
-    if !settings.smtp_url.trim().is_empty() {
-        AsyncSmtpTransport::<Tokio1Executor>::from_url(settings.smtp_url.trim())
-            .map_err(|e| format!("mail.smtp_url: {e}"))?;
+/// Why a message was not sent; `permanent` when the server refused it for good (5xx: a hard
+/// bounce, not worth retrying).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendError {
+    pub permanent: bool,
+    pub message: String,
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
     }
-    sender(settings).map(|_| ())
 }
 
-pub fn sender(settings: &crate::config::MailSettings) -> Result<Mailbox, String> {
-    settings.from.parse().map_err(|e| format!("mail.from '{}' is not a mailbox: {e}", settings.from))
+impl SendError {
+    fn transient(message: String) -> SendError {
+        SendError { permanent: false, message }
+    }
 }
 
-/// Sends one message; the error says why in words (logged and kept on the send row).
-pub async fn send(
-    transport: &AsyncSmtpTransport<Tokio1Executor>,
-    from: &Mailbox,
-    mail: Mail<'_>,
-) -> Result<(), String> {
-    let to: Mailbox = mail.to.parse().map_err(|e| format!("bad recipient: {e}"))?;
-    let message = Message::builder()
-        .from(from.clone())
-        .to(to)
-        .subject(mail.subject)
-        .header(ContentType::TEXT_PLAIN)
-        .body(mail.text)
-        .map_err(|e| format!("message not built: {e}"))?;
-    transport.send(message).await.map(|_| ()).map_err(|e| format!("SMTP: {e}"))
+/// The process's mail transport and sender.
+pub struct Mailer {
+    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    from: Mailbox,
+}
+
+impl Mailer {
+    /// Checks the settings (nothing is connected yet).
+    pub fn new(settings: &crate::config::MailSettings) -> Result<Mailer, String> {
+        let url = settings.smtp_url.trim();
+        let transport = if url.is_empty() {
+            None
+        } else {
+            let builder =
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| format!("mail.smtp_url: {e}"))?;
+            Some(builder.timeout(Some(std::time::Duration::from_secs(10))).build())
+        };
+        let from = settings.from.parse().map_err(|e| format!("mail.from '{}' is not a mailbox: {e}", settings.from))?;
+        Ok(Mailer { transport, from })
+    }
+
+    /// True when messages go to the development outbox (no SMTP server configured).
+    pub fn is_outbox(&self) -> bool {
+        self.transport.is_none()
+    }
+
+    /// The domain of the sender address (for Message-IDs).
+    pub fn domain(&self) -> &str {
+        self.from.email.domain()
+    }
+
+    /// Sends one message; the error says why in words (logged and kept with the job).
+    pub async fn send(&self, mail: Mail<'_>) -> Result<(), SendError> {
+        let transport =
+            self.transport.as_ref().ok_or_else(|| SendError::transient("no SMTP server configured".into()))?;
+        let to: Mailbox =
+            mail.to.parse().map_err(|e| SendError { permanent: true, message: format!("bad recipient: {e}") })?;
+        let mut from = self.from.clone();
+        if let Some(name) = mail.from_name {
+            from.name = Some(name);
+        }
+        let mut builder = Message::builder().from(from).to(to).subject(mail.subject);
+        if let Some(id) = mail.message_id {
+            builder = builder.message_id(Some(id));
+        }
+        for (name, value) in mail.headers {
+            builder = builder.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str(name), value));
+        }
+        let built = match mail.html {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(mail.text, html)),
+            None => builder.header(ContentType::TEXT_PLAIN).body(mail.text),
+        };
+        let message = built.map_err(|e| SendError { permanent: true, message: format!("message not built: {e}") })?;
+        transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| SendError { permanent: e.is_permanent(), message: format!("SMTP: {e}") })
+    }
 }

@@ -1,8 +1,8 @@
-//! Funnel settings and invitations.
+//! Funnel settings, invitations, opt-outs, the daily cap's counters and the funnel's events.
 
 use diesel::prelude::*;
 
-use crate::db::schema::{funnel_settings, invitations};
+use crate::db::schema::{funnel_daily, funnel_events, funnel_settings, invitations, opt_outs};
 use crate::db::DbConn;
 use crate::domain::funnel::FunnelSettings;
 use crate::error::{Error, Result};
@@ -16,11 +16,29 @@ pub struct Invitation {
     pub contact_hmac: String,
     /// `email` (SMS invitations arrive later).
     pub channel: String,
-    /// `sending` (decided, e-mail not confirmed yet), `sent`, `opened` or `reviewed`.
+    /// `sending` (decided, e-mail not confirmed yet), `sent`, `opened`, `reviewed` or
+    /// `bounced` (the mail server refused the address for good).
     pub state: String,
     pub sent_at: i64,
     pub expires_at: i64,
     pub opened_at: Option<i64>,
+    /// Reminders decided so far (a failed send is retried with the same number).
+    pub reminders_sent: i32,
+    /// Why reminders stopped, if they did.
+    pub stopped: Option<String>,
+}
+
+/// One thing that happened in the funnel.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = funnel_events)]
+pub struct Event {
+    pub id: String,
+    pub vendor_id: String,
+    pub invitation_id: String,
+    /// `invited`, `opened`, `reminded`, `reviewed`, `opted_out` or `bounced`.
+    pub kind: String,
+    pub channel: String,
+    pub at: i64,
 }
 
 /// The vendor's settings, or the defaults (funnel off).
@@ -82,24 +100,95 @@ pub fn invited_since(conn: &mut DbConn, vendor_id: &str, contact_hmac: &str, sin
 }
 
 /// An invitation whose e-mail went out (`sending` → `sent`).
-pub fn mark_sent(conn: &mut DbConn, id: &str) -> Result<()> {
-    diesel::update(invitations::table.find(id).filter(invitations::state.eq("sending")))
+/// True if it moved (a second acknowledgement of the same send does not).
+pub fn mark_sent(conn: &mut DbConn, id: &str) -> Result<bool> {
+    let n = diesel::update(invitations::table.find(id).filter(invitations::state.eq("sending")))
         .set(invitations::state.eq("sent"))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Moves an invitation forward (`sent` → `opened` → `reviewed`), never back; true if it
+/// moved.
+pub fn advance(conn: &mut DbConn, id: &str, state: &str, now: i64) -> Result<bool> {
+    let target = invitations::table.find(id);
+    let n = if state == "opened" {
+        diesel::update(target.filter(invitations::state.eq("sent")))
+            .set((invitations::state.eq(state), invitations::opened_at.eq(Some(now))))
+            .execute(conn)?
+    } else {
+        diesel::update(target.filter(invitations::state.ne(state))).set(invitations::state.eq(state)).execute(conn)?
+    };
+    Ok(n == 1)
+}
+
+/// The mail server refused the address for good: no retry, no reminder.
+pub fn mark_bounced(conn: &mut DbConn, id: &str) -> Result<()> {
+    diesel::update(invitations::table.find(id))
+        .set((invitations::state.eq("bounced"), invitations::stopped.eq(Some("bounced"))))
         .execute(conn)?;
     Ok(())
 }
 
-/// Moves an invitation forward (`sent` → `opened` → `reviewed`), never back.
-pub fn advance(conn: &mut DbConn, id: &str, state: &str, now: i64) -> Result<()> {
-    let target = invitations::table.find(id);
-    if state == "opened" {
-        diesel::update(target.filter(invitations::state.eq("sent")))
-            .set((invitations::state.eq(state), invitations::opened_at.eq(Some(now))))
-            .execute(conn)?;
-    } else {
-        diesel::update(target.filter(invitations::state.ne(state))).set(invitations::state.eq(state)).execute(conn)?;
-    }
+/// Records why reminders stopped (the first reason is kept).
+pub fn stop(conn: &mut DbConn, id: &str, reason: &str) -> Result<()> {
+    diesel::update(invitations::table.find(id).filter(invitations::stopped.is_null()))
+        .set(invitations::stopped.eq(Some(reason)))
+        .execute(conn)?;
     Ok(())
+}
+
+/// Decides reminder `n`: true if it is to be sent (now decided, or decided by an earlier
+/// attempt whose send failed), false if a later one was already decided.
+pub fn begin_reminder(conn: &mut DbConn, id: &str, n: i32) -> Result<bool> {
+    let moved = diesel::update(invitations::table.find(id).filter(invitations::reminders_sent.eq(n - 1)))
+        .set(invitations::reminders_sent.eq(n))
+        .execute(conn)?;
+    if moved == 1 {
+        return Ok(true);
+    }
+    let now_at: Option<i32> = invitations::table.find(id).select(invitations::reminders_sent).first(conn).optional()?;
+    Ok(now_at == Some(n))
+}
+
+pub fn opted_out(conn: &mut DbConn, vendor_id: &str, contact_hmac: &str) -> Result<bool> {
+    let found: Option<i64> =
+        opt_outs::table.find((vendor_id, contact_hmac)).select(opt_outs::created_at).first(conn).optional()?;
+    Ok(found.is_some())
+}
+
+/// Records an opt-out; false if the contact had opted out before.
+pub fn opt_out(conn: &mut DbConn, vendor_id: &str, contact_hmac: &str, now: i64) -> Result<bool> {
+    let row =
+        (opt_outs::vendor_id.eq(vendor_id), opt_outs::contact_hmac.eq(contact_hmac), opt_outs::created_at.eq(now));
+    Ok(crate::insert_or_ignore!(conn, opt_outs::table, row)? == 1)
+}
+
+/// Takes one of the vendor's `cap` sends for local day `day`; false when none is left.
+/// One conditional update: concurrent workers never exceed the cap.
+pub fn take_daily_slot(conn: &mut DbConn, vendor_id: &str, day: &str, cap: u32) -> Result<bool> {
+    let row = (funnel_daily::vendor_id.eq(vendor_id), funnel_daily::day.eq(day), funnel_daily::sent.eq(0));
+    crate::insert_or_ignore!(conn, funnel_daily::table, row)?;
+    let cap = i32::try_from(cap).unwrap_or(i32::MAX);
+    let n = diesel::update(funnel_daily::table.find((vendor_id, day)).filter(funnel_daily::sent.lt(cap)))
+        .set(funnel_daily::sent.eq(funnel_daily::sent + 1))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn record(conn: &mut DbConn, event: &Event) -> Result<()> {
+    diesel::insert_into(funnel_events::table).values(event).execute(conn)?;
+    Ok(())
+}
+
+/// Events per (kind, channel) in `(from, to]`.
+pub fn event_counts(conn: &mut DbConn, vendor_id: &str, from: i64, to: i64) -> Result<Vec<(String, String, i64)>> {
+    use diesel::dsl::count_star;
+    Ok(funnel_events::table
+        .filter(funnel_events::vendor_id.eq(vendor_id).and(funnel_events::at.gt(from)).and(funnel_events::at.le(to)))
+        .group_by((funnel_events::kind, funnel_events::channel))
+        .select((funnel_events::kind, funnel_events::channel, count_star()))
+        .load(conn)?)
 }
 
 /// Deletes the invitations sent to a contact (erasure).

@@ -106,6 +106,23 @@ pub fn fail(conn: &mut DbConn, id: &str, owner: &str, error: &str, retry_at: Opt
     Ok(n == 1)
 }
 
+/// Puts a job off until `run_at` without counting the attempt (quiet hours, daily cap).
+/// False if `owner` lost its lease meanwhile.
+pub fn defer(conn: &mut DbConn, id: &str, owner: &str, run_at: i64, now: i64) -> Result<bool> {
+    let target = jobs::table.filter(jobs::id.eq(id).and(jobs::state.eq(RUNNING)).and(jobs::lease_owner.eq(owner)));
+    let n = diesel::update(target)
+        .set((
+            jobs::state.eq(QUEUED),
+            jobs::run_at.eq(run_at),
+            jobs::attempts.eq(jobs::attempts - 1),
+            jobs::lease_owner.eq(None::<String>),
+            jobs::lease_until.eq(None::<i64>),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Hands back every job `owner` holds, as if never claimed (graceful shutdown).
 pub fn release(conn: &mut DbConn, owner: &str, now: i64) -> Result<usize> {
     Ok(diesel::update(jobs::table.filter(jobs::state.eq(RUNNING).and(jobs::lease_owner.eq(owner))))

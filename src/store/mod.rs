@@ -6,6 +6,7 @@ pub mod codes;
 pub mod demo;
 pub mod flows;
 pub mod funnel;
+pub mod incentives;
 pub mod integrations;
 pub mod jobs;
 pub mod keys;

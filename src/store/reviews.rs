@@ -677,3 +677,21 @@ pub fn set_evidence(
     }
     get(conn, &review.vendor_id, &review.id)
 }
+
+/// Whether any review is bound to this order (however it was written: link, match, reply).
+pub fn exists_for_order(conn: &mut DbConn, vendor_id: &str, order_id: &str) -> Result<bool> {
+    let found: Option<String> = reviews::table
+        .filter(reviews::vendor_id.eq(vendor_id).and(reviews::order_id.eq(order_id)))
+        .select(reviews::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// Marks a review as incentivised (disclosed wherever it is shown).
+pub fn set_incentivised(conn: &mut DbConn, vendor_id: &str, id: &str) -> Result<()> {
+    diesel::update(reviews::table.filter(reviews::vendor_id.eq(vendor_id).and(reviews::id.eq(id))))
+        .set(reviews::incentivised.eq(true))
+        .execute(conn)?;
+    Ok(())
+}

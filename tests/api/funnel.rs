@@ -63,6 +63,9 @@ async fn an_imported_order_is_invited_once_and_the_link_takes_a_verified_review(
     let settings = json(app.request(Method::GET, "/api/v1/funnel", Some(&v.sk), None).await, StatusCode::OK).await;
     assert_eq!(settings["enabled"], false);
     assert_eq!(settings["invite_delay_days"], 7);
+    assert_eq!(settings["reminder_delays_days"], json!([4, 10]));
+    assert_eq!(settings["quiet_hours"], json!({"start": "21:00", "end": "08:00"}));
+    assert_eq!((settings["time_zone"].clone(), settings["daily_cap"].clone()), (json!("UTC"), json!(0)));
     let bad = json!({"enabled": true, "link_ttl_days": 0});
     let problem = assert_problem(
         app.request(Method::PUT, "/api/v1/funnel", Some(&v.token), Some(&bad)).await,
@@ -71,7 +74,9 @@ async fn an_imported_order_is_invited_once_and_the_link_takes_a_verified_review(
     )
     .await;
     assert_eq!(problem["detail"], "link_ttl_days must be between 1 and 90");
-    let on = json!({"enabled": true, "invite_delay_days": 7, "delay_from": "delivery", "link_ttl_days": 30, "cooldown_days": 90, "sender_name": "Funnel Shop Team"});
+    let on = json!({"enabled": true, "invite_delay_days": 7, "delay_from": "delivery", "link_ttl_days": 30, "cooldown_days": 90,
+        "sender_name": "Funnel Shop Team", "reminder_delays_days": [], "time_zone": "UTC", "quiet_hours": null, "daily_cap": 0,
+        "incentive": null});
     let res = app.request(Method::PUT, "/api/v1/funnel", Some(&v.token), Some(&on)).await;
     assert_eq!(json(res, StatusCode::OK).await, on);
 
@@ -143,7 +148,7 @@ async fn an_imported_order_is_invited_once_and_the_link_takes_a_verified_review(
 async fn a_buyer_invited_recently_is_not_invited_again_and_the_outbox_keeps_mail_without_smtp() {
     let app = spawn_app_with(|_| {}).await;
     let v = app.vendor("Cooldown Shop").await;
-    let on = json!({"enabled": true, "invite_delay_days": 0, "delay_from": "purchase"});
+    let on = json!({"enabled": true, "invite_delay_days": 0, "delay_from": "purchase", "reminder_delays_days": [], "quiet_hours": null});
     assert_eq!(app.request(Method::PUT, "/api/v1/funnel", Some(&v.token), Some(&on)).await.status(), StatusCode::OK);
     let order = |id: &str| json!([{"order_id": id, "email": "dana@mail.example", "items": [{"sku": "MUG"}], "purchased_at": ago(&app, 1)}]);
     import(&app, &v, &order("C-1")).await;
@@ -202,4 +207,358 @@ async fn the_shop_can_invite_one_order_now_whatever_the_settings() {
     let res =
         app.request(Method::POST, "/api/v1/invitations", Some(&other.sk), Some(&json!({"order_id": "N-1"}))).await;
     assert_problem(res, StatusCode::NOT_FOUND, "not-found").await;
+}
+
+/// The messages the sink received, as buyers read them.
+fn inbox(sink: &SmtpSink) -> Vec<(String, String)> {
+    sink.received.lock().unwrap().iter().map(|(to, data)| (to.clone(), readable(data))).collect()
+}
+
+fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
+    mail.lines().find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(": ")))
+}
+
+async fn smtp_app(port: u16) -> TestApp {
+    spawn_app_with(move |s| {
+        s.mail.smtp_url = format!("smtp://127.0.0.1:{port}");
+        s.mail.from = "Reviews <reviews@shop.example>".into();
+        s.public_url = Some("https://reviews.example".into());
+    })
+    .await
+}
+
+async fn put_funnel(app: &TestApp, v: &Vendor, settings: Value) {
+    let res = app.request(Method::PUT, "/api/v1/funnel", Some(&v.token), Some(&settings)).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+}
+
+fn buyer_order(app: &TestApp, id: &str, email: &str) -> Value {
+    json!({"order_id": id, "email": email, "customer_name": "Buyer", "items": [{"sku": "TEA"}], "purchased_at": ago(app, 1)})
+}
+
+#[actix_web::test]
+async fn reminders_go_out_on_schedule_until_a_review_an_opt_out_or_a_refund_stops_them() {
+    let (sink, port) = SmtpSink::start().await;
+    let app = smtp_app(port).await;
+    let v = app.vendor("Reminder Shop").await;
+    put_funnel(
+        &app,
+        &v,
+        json!({"enabled": true, "invite_delay_days": 0, "delay_from": "purchase", "link_ttl_days": 14,
+        "reminder_delays_days": [3, 7], "quiet_hours": null}),
+    )
+    .await;
+    let orders = json!([
+        buyer_order(&app, "R-1", "ann@mail.example"),
+        buyer_order(&app, "R-2", "bob@mail.example"),
+        buyer_order(&app, "R-3", "cy@mail.example"),
+        buyer_order(&app, "R-4", "dan@mail.example")
+    ]);
+    import(&app, &v, &orders).await;
+    assert_eq!(drain(&app).await, 4);
+    let mail = inbox(&sink);
+    let to: Vec<&str> = mail.iter().map(|(to, _)| to.as_str()).collect();
+    assert_eq!(to.len(), 4);
+    let of = |who: &str| mail.iter().find(|(to, _)| to == who).unwrap().1.clone();
+    let dan = of("dan@mail.example");
+    // Multipart text + HTML, a stable Message-ID and RFC 8058 one-click unsubscribe.
+    assert!(dan.contains("Content-Type: multipart/alternative"), "{dan}");
+    assert!(dan.contains("Content-Type: text/html"), "{dan}");
+    assert!(header(&dan, "Message-ID").is_some_and(|id| id.ends_with(".0@shop.example>")), "{dan}");
+    assert_eq!(header(&dan, "List-Unsubscribe-Post"), Some("List-Unsubscribe=One-Click"));
+    let unsubscribe = header(&dan, "List-Unsubscribe").unwrap().trim_matches(['<', '>']).to_owned();
+    assert!(unsubscribe.starts_with("https://reviews.example/u/"), "{unsubscribe}");
+    assert!(dan.contains(&format!("No more review requests from Reminder Shop: {unsubscribe}")));
+
+    // Ann reviews through her link; R-3 is refunded; Dan unsubscribes with one click (and
+    // opening the link alone changes nothing).
+    let ann = link_of(&of("ann@mail.example"));
+    let path = ann.trim_start_matches("https://reviews.example");
+    let res = app.client.post(app.url(path)).form(&[("rating", "2"), ("sku", "TEA")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let mut refunded = buyer_order(&app, "R-3", "cy@mail.example");
+    refunded["status"] = json!("refunded");
+    import(&app, &v, &json!([refunded])).await;
+    let dan_link = unsubscribe.trim_start_matches("https://reviews.example");
+    let page = app.get(dan_link).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("<h1>No more review requests from Reminder Shop?</h1>"));
+    let res = app.client.post(app.url(dan_link)).form(&[("List-Unsubscribe", "One-Click")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("<h1>You are unsubscribed</h1>"));
+    let again = app.get(dan_link).await.text().await.unwrap();
+    assert!(again.contains("Reminder Shop sends you no more review requests."), "{again}");
+    assert_eq!(app.get("/u/not-a-token").await.status(), StatusCode::NOT_FOUND);
+
+    // Day 3: only Bob is reminded; day 7: Bob again; then nothing more.
+    app.clock.advance(chrono::Duration::days(3) + chrono::Duration::minutes(1));
+    drain(&app).await;
+    let mail = inbox(&sink);
+    assert_eq!(mail.len(), 5, "one reminder");
+    assert_eq!(mail[4].0, "bob@mail.example");
+    assert_eq!(header(&mail[4].1, "Subject"), Some("Reminder: how was your order from Reminder Shop?"));
+    assert!(mail[4].1.contains("Hello Buyer,\n\nA short reminder: we would still like to hear how your order R-2"));
+    assert!(header(&mail[4].1, "Message-ID").is_some_and(|id| id.ends_with(".1@shop.example>")));
+    app.clock.advance(chrono::Duration::days(4));
+    drain(&app).await;
+    app.clock.advance(chrono::Duration::days(30));
+    drain(&app).await;
+    let mail = inbox(&sink);
+    assert_eq!(mail.len(), 6, "a second reminder, then none");
+    assert_eq!(mail[5].0, "bob@mail.example");
+
+    let token = app.login(&v.email, &v.password).await;
+    let report =
+        json(app.request(Method::GET, "/api/v1/reports/funnel?days=60", Some(&token), None).await, StatusCode::OK)
+            .await;
+    assert_eq!(
+        report["steps"],
+        json!({"invited": 4, "opened": 1, "reminded": 2, "reviewed": 1, "incentive_granted": 0, "opted_out": 1, "bounced": 0})
+    );
+    assert_eq!(report["conversion"]["reviewed"], json!(0.25));
+    assert_eq!(report["by_channel"][0]["channel"], "email");
+    assert_eq!(report["by_channel"][0]["invited"], 4);
+    let problem = assert_problem(
+        app.request(Method::GET, "/api/v1/reports/funnel?days=400", Some(&token), None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    assert_eq!(problem["detail"], "days must be between 1 and 366");
+    // Dan stays unsubscribed: a new order of his gets no invitation.
+    import(&app, &v, &json!([buyer_order(&app, "R-5", "dan@mail.example")])).await;
+    drain(&app).await;
+    assert_eq!(inbox(&sink).len(), 6);
+}
+
+/// The vendor's jobs in one state (as the owner sees them, signed in afresh: the clock moves).
+async fn jobs(app: &TestApp, v: &Vendor, state: &str) -> Value {
+    let token = app.login(&v.email, &v.password).await;
+    let path = format!("/api/v1/jobs?state={state}");
+    json(app.request(Method::GET, &path, Some(&token), None).await, StatusCode::OK).await["jobs"].clone()
+}
+
+async fn run_times(app: &TestApp, v: &Vendor) -> Vec<String> {
+    let queued = jobs(app, v, "queued").await;
+    queued.as_array().unwrap().iter().map(|j| j["run_at"].as_str().unwrap().to_owned()).collect()
+}
+
+fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+    s.parse().unwrap()
+}
+
+#[actix_web::test]
+async fn quiet_hours_and_the_daily_cap_hold_invitations_in_the_vendor_time_zone_across_dst() {
+    let (sink, port) = SmtpSink::start().await;
+    let app = smtp_app(port).await;
+    // Saturday 27 March 2027, 21:30 in Berlin (CET); clocks go forward that night.
+    app.clock.set(at("2027-03-27T20:30:00Z"));
+    let v = app.vendor("Night Shop").await;
+    put_funnel(
+        &app,
+        &v,
+        json!({"enabled": true, "invite_delay_days": 0, "delay_from": "purchase", "reminder_delays_days": [],
+        "time_zone": "Europe/Berlin", "quiet_hours": {"start": "21:00", "end": "08:00"}, "daily_cap": 2}),
+    )
+    .await;
+    let orders = json!([
+        buyer_order(&app, "Q-1", "a@mail.example"),
+        buyer_order(&app, "Q-2", "b@mail.example"),
+        buyer_order(&app, "Q-3", "c@mail.example")
+    ]);
+    import(&app, &v, &orders).await;
+    let report = truview::funnel::queue::drain(&app.state, "test-worker").await.unwrap();
+    assert_eq!((report.done, report.deferred), (0, 3), "quiet hours: nothing sent at 21:30");
+    // 08:00 Sunday is CEST (UTC+2) after the switch: 06:00 UTC.
+    assert_eq!(run_times(&app, &v).await, vec!["2027-03-28T06:00:00+00:00"; 3]);
+    app.clock.set(at("2027-03-28T05:59:00Z"));
+    assert_eq!(drain(&app).await, 0);
+    app.clock.set(at("2027-03-28T06:00:00Z"));
+    assert_eq!(drain(&app).await, 2, "the daily cap");
+    assert_eq!(inbox(&sink).len(), 2);
+    // The third waits for Monday, then for the end of Monday's quiet hours: 08:00 CEST.
+    assert_eq!(run_times(&app, &v).await, vec!["2027-03-29T06:00:00+00:00"]);
+    app.clock.set(at("2027-03-29T06:00:00Z"));
+    assert_eq!(drain(&app).await, 1);
+    assert_eq!(inbox(&sink).len(), 3);
+}
+
+#[actix_web::test]
+async fn a_failing_mail_server_backs_off_to_the_dead_letter_and_a_manual_retry_delivers() {
+    let (sink, port) = SmtpSink::start().await;
+    let app = smtp_app(port).await;
+    let v = app.vendor("Retry Shop").await;
+    put_funnel(
+        &app,
+        &v,
+        json!({"enabled": true, "invite_delay_days": 0, "delay_from": "purchase", "reminder_delays_days": [2],
+        "quiet_hours": null}),
+    )
+    .await;
+    *sink.refuse.lock().unwrap() = Some("451 4.3.0 try again later");
+    import(&app, &v, &json!([buyer_order(&app, "T-1", "tess@mail.example")])).await;
+    let first = truview::funnel::queue::drain(&app.state, "test-worker").await.unwrap();
+    assert_eq!((first.claimed, first.retried), (1, 1));
+    let queued = jobs(&app, &v, "queued").await;
+    let run_at: chrono::DateTime<chrono::Utc> = queued[0]["run_at"].as_str().unwrap().parse().unwrap();
+    let wait = run_at - truview::clock::Clock::now(app.clock.as_ref());
+    assert!(wait >= chrono::Duration::seconds(15) && wait < chrono::Duration::seconds(30), "first backoff {wait}");
+    assert_eq!(queued[0]["last_error"], "SMTP: transient error (451): 4.3.0 try again later");
+    // Seven more failures, each after its backoff: dead.
+    for _ in 2..=8 {
+        app.clock.advance(chrono::Duration::hours(6));
+        truview::funnel::queue::drain(&app.state, "test-worker").await.unwrap();
+    }
+    let dead = jobs(&app, &v, "dead").await;
+    assert_eq!(dead.as_array().unwrap().len(), 1);
+    assert_eq!((dead[0]["name"].clone(), dead[0]["attempts"].clone()), (json!("funnel.invite"), json!(8)));
+    assert!(sink.received.lock().unwrap().is_empty());
+    // The server is back; staff retry the dead job and the invitation is delivered once.
+    *sink.refuse.lock().unwrap() = None;
+    let token = app.login(&v.email, &v.password).await;
+    let path = format!("/api/v1/jobs/{}/retry", dead[0]["id"].as_str().unwrap());
+    assert_eq!(app.request(Method::POST, &path, Some(&token), None).await.status(), StatusCode::OK);
+    assert_eq!(drain(&app).await, 1);
+    assert_eq!(inbox(&sink).iter().map(|(to, _)| to.as_str()).collect::<Vec<_>>(), vec!["tess@mail.example"]);
+
+    // A hard bounce (550) is not retried and stops the reminders.
+    *sink.refuse.lock().unwrap() = Some("550 5.1.1 no such user");
+    import(&app, &v, &json!([buyer_order(&app, "T-2", "gone@mail.example")])).await;
+    let run = truview::funnel::queue::drain(&app.state, "test-worker").await.unwrap();
+    assert_eq!((run.done, run.retried, run.dead), (1, 0, 0));
+    *sink.refuse.lock().unwrap() = None;
+    app.clock.advance(chrono::Duration::days(3));
+    drain(&app).await;
+    let mail = inbox(&sink);
+    assert_eq!(mail.len(), 2, "Tess's reminder only");
+    assert_eq!(mail[1].0, "tess@mail.example");
+    let token = app.login(&v.email, &v.password).await;
+    let report =
+        json(app.request(Method::GET, "/api/v1/reports/funnel", Some(&token), None).await, StatusCode::OK).await;
+    assert_eq!((report["steps"]["invited"].clone(), report["steps"]["bounced"].clone()), (json!(1), json!(1)));
+}
+
+/// Writes a review through the invitation e-mail sent to `to`.
+async fn review_by_mail(app: &TestApp, sink: &SmtpSink, to: &str, rating: &str, title: &str) {
+    let mail = inbox(sink).into_iter().find(|(who, m)| who == to && m.contains("Or write your review at")).unwrap().1;
+    let link = link_of(&mail);
+    let path = link.trim_start_matches("https://reviews.example");
+    let form = [("rating", rating), ("title", title), ("body", "Honest words.")];
+    let res = app.client.post(app.url(path)).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Your thank-you (10% off your next order) comes by e-mail once the shop has checked the review, whatever your rating."), "{page}");
+}
+
+#[actix_web::test]
+async fn t16_the_incentive_is_the_same_for_one_and_five_stars_and_withheld_only_for_spam() {
+    let (sink, port) = SmtpSink::start().await;
+    let app = smtp_app(port).await;
+    let v = app.vendor("Thanks Shop").await;
+    put_funnel(&app, &v, json!({"enabled": true, "invite_delay_days": 0, "delay_from": "purchase", "reminder_delays_days": [],
+        "quiet_hours": null, "incentive": {"kind": "coupon", "description": "10% off your next order", "low_pool_threshold": 2}})).await;
+    let upload = |codes: Value| {
+        let (app, sk) = (&app, v.sk.clone());
+        async move {
+            app.request(Method::POST, "/api/v1/incentives/coupons", Some(&sk), Some(&json!({"codes": codes}))).await
+        }
+    };
+    let added = json(upload(json!(["C-1", "C-2", "C-3", "C-1"])).await, StatusCode::OK).await;
+    assert_eq!((added["added"].clone(), added["duplicates"].clone()), (json!(3), json!(1)));
+    assert_eq!(added["pool"]["free"], 3);
+    let problem =
+        assert_problem(upload(json!(["ok", "bad code"])).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(problem["detail"], "codes code 2 must be 1 to 64 letters, digits, - or _");
+
+    let buyers =
+        ["one@mail.example", "five@mail.example", "spam@mail.example", "late@mail.example", "fifth@mail.example"];
+    let orders: Vec<Value> = buyers.iter().enumerate().map(|(i, b)| buyer_order(&app, &format!("I-{i}"), b)).collect();
+    import(&app, &v, &json!(orders)).await;
+    assert_eq!(drain(&app).await, 5);
+    let invitation = inbox(&sink)[0].1.clone();
+    assert!(
+        invitation.contains("As a thank-you for any honest review, good or bad: 10% off your next order."),
+        "{invitation}"
+    );
+    for (to, rating, title) in [
+        (buyers[0], "1", "one"),
+        (buyers[1], "5", "five"),
+        (buyers[2], "5", "spam"),
+        (buyers[3], "3", "late"),
+        (buyers[4], "4", "fifth"),
+    ] {
+        review_by_mail(&app, &sink, to, rating, title).await;
+    }
+    let pool =
+        json(app.request(Method::GET, "/api/v1/incentives/coupons", Some(&v.sk), None).await, StatusCode::OK).await;
+    assert_eq!(
+        pool,
+        json!({"free": 3, "given": 0, "pending": 5, "granted": 0, "owed": 0, "withheld": 0, "low": false})
+    );
+
+    let queue =
+        json(app.request(Method::GET, "/api/v1/reviews?status=pending", Some(&v.sk), None).await, StatusCode::OK).await;
+    let id_of = |title: &str| {
+        queue["reviews"].as_array().unwrap().iter().find(|r| r["title"] == title).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    for r in queue["reviews"].as_array().unwrap() {
+        assert_eq!(r["incentivised"], true, "disclosed from the start: {r}");
+    }
+    // Decided in this order: 1★ and 5★ published, spam rejected as spam, 3★ published, the
+    // last one rejected as off-topic (still rewarded: only spam and abuse lose it).
+    for (title, body) in [
+        ("one", json!({"action": "publish"})),
+        ("five", json!({"action": "publish"})),
+        ("spam", json!({"action": "reject", "reason": "spam"})),
+        ("late", json!({"action": "publish"})),
+        ("fifth", json!({"action": "reject", "reason": "off_topic"})),
+    ] {
+        assert_eq!(app.decide(&v, &id_of(title), body).await.status(), StatusCode::OK);
+    }
+    let pool =
+        json(app.request(Method::GET, "/api/v1/incentives/coupons", Some(&v.sk), None).await, StatusCode::OK).await;
+    assert_eq!(pool, json!({"free": 0, "given": 3, "pending": 0, "granted": 3, "owed": 1, "withheld": 1, "low": true}));
+    // The pool is refilled: the owed coupon is given first.
+    let added = json(upload(json!(["C-4", "C-5"])).await, StatusCode::OK).await;
+    assert_eq!((added["added"].clone(), added["given_to_owed"].clone()), (json!(2), json!(1)));
+    assert_eq!(
+        added["pool"],
+        json!({"free": 1, "given": 4, "pending": 0, "granted": 4, "owed": 0, "withheld": 1, "low": true})
+    );
+
+    assert_eq!(drain(&app).await, 4, "four thank-you e-mails");
+    let thanks: Vec<(String, String)> = inbox(&sink)
+        .into_iter()
+        .filter(|(_, m)| header(m, "Subject") == Some("Your thank-you from Thanks Shop"))
+        .collect();
+    let code_of = |to: &str| {
+        let m = &thanks.iter().find(|(who, _)| who == to).unwrap().1;
+        m.lines().find_map(|l| l.strip_prefix("Your code: ")).unwrap().to_owned()
+    };
+    assert_eq!(thanks.len(), 4);
+    assert_eq!(
+        [code_of(buyers[0]), code_of(buyers[1]), code_of(buyers[3]), code_of(buyers[4])],
+        ["C-1", "C-2", "C-3", "C-4"].map(String::from)
+    );
+    assert!(!thanks.iter().any(|(to, _)| to == buyers[2]), "withheld for spam");
+    let body = |to: &str| {
+        let m = &thanks.iter().find(|(who, _)| who == to).unwrap().1;
+        m[m.find("Thank you for your review").unwrap()..].to_owned()
+    };
+    assert_eq!(body(buyers[0]).replace("C-1", "C-2"), body(buyers[1]), "1★ and 5★ get the same thank-you");
+    let token = app.login(&v.email, &v.password).await;
+    let report =
+        json(app.request(Method::GET, "/api/v1/reports/funnel", Some(&token), None).await, StatusCode::OK).await;
+    assert_eq!(
+        (report["steps"]["reviewed"].clone(), report["steps"]["incentive_granted"].clone()),
+        (json!(5), json!(4))
+    );
+    // The widget shows the published ones as incentivised.
+    let public = json(app.get(&format!("/api/v1/public/{}/reviews", v.pk)).await, StatusCode::OK).await;
+    let shown = public["reviews"].as_array().unwrap();
+    assert_eq!(shown.len(), 3, "one, five and late are published: {public}");
+    assert!(shown.iter().all(|r| r["incentivised"] == true), "{public}");
 }

@@ -8,7 +8,7 @@ use futures_util::future::BoxFuture;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use truview::core::Core;
-use truview::funnel::queue::{self, JobHandler, NewJob, RunReport};
+use truview::funnel::queue::{self, JobHandler, NewJob, Ran, RunReport};
 use truview::store::jobs::Job;
 
 use crate::helpers::{assert_problem, json, spawn_app, TestApp, Vendor};
@@ -30,7 +30,7 @@ impl Scripted {
 }
 
 impl JobHandler for Scripted {
-    fn run<'a>(&'a self, _core: &'a Core, job: &'a Job) -> BoxFuture<'a, Result<(), String>> {
+    fn run<'a>(&'a self, _core: &'a Core, job: &'a Job) -> BoxFuture<'a, Result<Ran, String>> {
         Box::pin(async move {
             let n = {
                 let mut runs = self.runs.lock().unwrap();
@@ -41,7 +41,7 @@ impl JobHandler for Scripted {
             if n <= self.failures {
                 Err(format!("451 mailbox busy (run {n})"))
             } else {
-                Ok(())
+                Ok(Ran::Done)
             }
         })
     }
@@ -81,7 +81,7 @@ fn now(app: &TestApp) -> i64 {
 }
 
 fn report(claimed: usize, done: usize, retried: usize, dead: usize) -> RunReport {
-    RunReport { claimed, done, retried, dead, lost: 0 }
+    RunReport { claimed, done, retried, dead, lost: 0, deferred: 0 }
 }
 
 #[actix_web::test]

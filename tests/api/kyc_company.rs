@@ -8,10 +8,12 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::helpers::{assert_problem, json, spawn_app, spawn_app_with, TestApp};
 
-/// A minimal SMTP server that accepts every message and keeps (recipient, data).
+/// A minimal SMTP server that accepts every message and keeps (recipient, data), or, while
+/// `refuse` holds a reply line (`451 …`, `550 …`), answers every recipient with it.
 #[derive(Clone, Default)]
 pub struct SmtpSink {
     pub received: Arc<Mutex<Vec<(String, String)>>>,
+    pub refuse: Arc<Mutex<Option<&'static str>>>,
 }
 
 impl SmtpSink {
@@ -19,10 +21,10 @@ impl SmtpSink {
         let sink = SmtpSink::default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let kept = sink.received.clone();
+        let (kept, refuse) = (sink.received.clone(), sink.refuse.clone());
         actix_web::rt::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let kept = kept.clone();
+                let (kept, refuse) = (kept.clone(), refuse.clone());
                 actix_web::rt::spawn(async move {
                     let (read, mut write) = stream.into_split();
                     let mut lines = BufReader::new(read).lines();
@@ -42,11 +44,12 @@ impl SmtpSink {
                             continue;
                         }
                         let upper = line.to_ascii_uppercase();
+                        let refused = refuse.lock().unwrap().map(|r| format!("{r}\r\n"));
                         let reply: &[u8] = if upper.starts_with("EHLO") {
                             b"250-sink\r\n250 8BITMIME\r\n"
                         } else if upper.starts_with("RCPT TO:") {
                             rcpt = line[8..].trim().trim_matches(['<', '>']).to_owned();
-                            b"250 ok\r\n"
+                            refused.as_deref().map(str::as_bytes).unwrap_or(b"250 ok\r\n")
                         } else if upper.starts_with("DATA") {
                             in_data = true;
                             b"354 go on\r\n"

@@ -137,6 +137,15 @@ pub fn rows() -> Vec<Row> {
         row(Method::POST, "/api/v1/invitations", OwnerOrSecret, |v| Some(json!({"order_id": format!("T13-INV-{}", v.id)}))),
         row(Method::GET, "/r/{token}", Public, no_body),
         row(Method::POST, "/r/{token}", Public, no_body),
+        // Unsubscribe links name their vendor and invitation inside a signed token; the
+        // development mailbox shows only the demo shop's outbox.
+        row(Method::GET, "/u/{token}", Public, no_body),
+        row(Method::POST, "/u/{token}", Public, no_body),
+        row(Method::GET, "/dev/mailbox", Public, no_body),
+        row(Method::GET, "/api/v1/reports/funnel", StaffOrSecret, no_body),
+        // The coupon pool is the caller's vendor's.
+        row(Method::POST, "/api/v1/incentives/coupons", OwnerOrSecret, |_| Some(json!({"codes": ["T13-COUPON"]}))),
+        row(Method::GET, "/api/v1/incentives/coupons", StaffOrSecret, no_body),
     ]
     .into_iter()
     .chain(crate::tenancy_rows::rows())

@@ -1,0 +1,2 @@
+DROP TABLE incentive_grants;
+DROP TABLE coupons;
