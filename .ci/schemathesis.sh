@@ -225,9 +225,10 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403",
 # providers and real ISO 3166 countries, which a pattern cannot state (kyc_oauth.rs,
 # kyc_phone.rs assert the refusals); text fields refuse control and bidi characters
 # (funnel settings' sender name, the hosted page's form); an order without a kept e-mail
-# gets no invitation, and coupon codes are letters, digits, - and _ (funnel.rs).
+# gets no invitation, coupon codes are letters, digits, - and _, and a trigger names either an
+# order or a customer e-mail (funnel.rs).
 [[operations]]
-include-name = ["POST /api/v1/public/kyc/company/start", "POST /api/v1/public/kyc/company/verify", "PATCH /api/v1/vendor", "PUT /api/v1/funnel", "POST /r/{token}", "POST /api/v1/invitations", "POST /api/v1/incentives/coupons"]
+include-name = ["POST /api/v1/public/kyc/company/start", "POST /api/v1/public/kyc/company/verify", "PATCH /api/v1/vendor", "PUT /api/v1/funnel", "POST /r/{token}", "POST /api/v1/invitations", "POST /api/v1/incentives/coupons", "POST /api/v1/triggers"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 
 [[operations]]

@@ -334,6 +334,7 @@ diesel::table! {
         opened_at -> Nullable<BigInt>,
         reminders_sent -> Integer,
         stopped -> Nullable<Text>,
+        prompt -> Nullable<Text>,
     }
 }
 
@@ -384,6 +385,7 @@ diesel::table! {
         kind -> Text,
         channel -> Text,
         at -> BigInt,
+        prompt -> Nullable<Text>,
     }
 }
 

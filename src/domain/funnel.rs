@@ -62,6 +62,29 @@ pub struct FunnelSettings {
     pub incentive: Option<Incentive>,
 }
 
+/// The moments a vendor may prompt a review at once (SPEC §4.2, the TruView model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    RepeatPurchase,
+    SuccessfulUse,
+    SocialMention,
+    LongSession,
+    Referral,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::RepeatPurchase => "repeat_purchase",
+            Trigger::SuccessfulUse => "successful_use",
+            Trigger::SocialMention => "social_mention",
+            Trigger::LongSession => "long_session",
+            Trigger::Referral => "referral",
+        }
+    }
+}
+
 /// The kinds of incentive (SPEC §4.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -311,14 +311,7 @@ async fn send(core: &Core, job: &Job) -> Result<()> {
         outbox_body: outbox.then(|| format!("Subject: {subject}\n\n{text}")),
         channel: "email".into(),
     };
-    let event = store::funnel::Event {
-        id: core.new_id(),
-        vendor_id: inv.vendor_id.clone(),
-        invitation_id: inv.id.clone(),
-        kind: "incentive_granted".into(),
-        channel: inv.channel.clone(),
-        at: core.now_ms(),
-    };
+    let event = store::funnel::Event::of(core.new_id(), &inv, "incentive_granted", core.now_ms());
     core.db
         .write(move |conn| {
             store::codes::insert_send(conn, &row)?;

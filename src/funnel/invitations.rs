@@ -140,6 +140,107 @@ pub async fn invite_now(core: &Core, vendor_id: &str, actor: &str, order_ref: &s
         .await
 }
 
+/// Whom a trigger is about: one order, or a customer (their latest order that can still be
+/// invited).
+pub enum TriggerTarget {
+    Order(String),
+    /// The HMAC of the customer's e-mail.
+    Customer(String),
+}
+
+/// Prompts a review at once at a trigger moment (SPEC §4.2): queues the invitation for the
+/// order now, under the vendor's rules (funnel on, cooldown, opt-out, quiet hours, daily
+/// cap). 404 no such order (or no order of the customer left to invite about), 409 funnel
+/// off, order cancelled or refunded, already invited or queued, buyer opted out or invited
+/// within the cooldown; 422 no e-mail kept. Audited as `invitation.triggered`.
+pub async fn trigger(
+    core: &Core,
+    vendor_id: &str,
+    actor: &str,
+    kind: crate::domain::funnel::Trigger,
+    target: TriggerTarget,
+) -> Result<(Job, String)> {
+    let (vendor_id, actor) = (vendor_id.to_owned(), actor.to_owned());
+    let (audit, now, clock, random) = (core.audit.clone(), core.now_ms(), core.clock.clone(), core.random.clone());
+    core.db
+        .write(move |conn| {
+            let settings = store::funnel::settings(conn, &vendor_id)?;
+            if !settings.enabled {
+                return Err(Error::Conflict(
+                    "the funnel is off: turn it on (PUT /api/v1/funnel), or invite one order now (POST /api/v1/invitations)"
+                        .into(),
+                ));
+            }
+            let order = match &target {
+                TriggerTarget::Order(order_ref) => store::orders::ids_by_ref(conn, &vendor_id, std::slice::from_ref(order_ref))?
+                    .pop()
+                    .map(|(_, id)| store::orders::get(conn, &vendor_id, &id))
+                    .transpose()?
+                    .ok_or_else(|| Error::not_found("order"))?,
+                TriggerTarget::Customer(hmac) => {
+                    let mut candidates = Vec::new();
+                    for (order, _) in store::orders::by_contact(conn, &vendor_id, hmac)? {
+                        let open = !matches!(order.status.as_str(), "cancelled" | "refunded")
+                            && order.email_sealed.is_some()
+                            && store::funnel::for_order(conn, &vendor_id, &order.id)?.is_none();
+                        if open {
+                            candidates.push(order);
+                        }
+                    }
+                    candidates
+                        .into_iter()
+                        .max_by_key(|o| o.purchased_at)
+                        .ok_or_else(|| Error::not_found("an order of this customer that can be invited"))?
+                }
+            };
+            let order_ref = order.order_ref.clone();
+            if matches!(order.status.as_str(), "cancelled" | "refunded") {
+                return Err(Error::Conflict(format!("order {order_ref} is {}: it gets no invitation", order.status)));
+            }
+            if order.email_sealed.is_none() {
+                return Err(Error::validation(
+                    "order_id",
+                    "has no e-mail address kept to send an invitation to (none imported, or past contact_retention_days)",
+                ));
+            }
+            if let Some(sent) = store::funnel::for_order(conn, &vendor_id, &order.id)? {
+                let when = crate::clock::from_ms(sent.sent_at).format("%Y-%m-%d");
+                return Err(Error::Conflict(format!("the buyer of order {order_ref} was already invited on {when}")));
+            }
+            let contact = order.email_hmac.clone().unwrap_or_default();
+            if store::funnel::opted_out(conn, &vendor_id, &contact)? {
+                return Err(Error::Conflict(format!("the buyer of order {order_ref} opted out of review requests")));
+            }
+            if store::funnel::invited_since(conn, &vendor_id, &contact, now - settings.cooldown_ms())? {
+                return Err(Error::Conflict(format!(
+                    "the buyer of order {order_ref} was invited within the last {} days (cooldown_days)",
+                    settings.cooldown_days
+                )));
+            }
+            let job = crate::funnel::queue::job_row_with(
+                clock.as_ref(),
+                random.as_ref(),
+                NewJob {
+                    vendor_id: Some(vendor_id.clone()),
+                    name: INVITE_JOB.into(),
+                    payload: json!({"order_ref": order_ref, "trigger": kind.as_str()}),
+                    idempotency_key: Some(format!("trigger:{vendor_id}:{order_ref}")),
+                    priority: 1,
+                    run_at: None,
+                    max_attempts: None,
+                },
+            );
+            if !store::jobs::enqueue(conn, &job)? {
+                return Err(Error::Conflict(format!("an invitation for order {order_ref} is already queued")));
+            }
+            let details = json!({"order_id": order_ref, "trigger": kind.as_str(), "job_id": job.id});
+            let entry = Entry { actor: &actor, action: "invitation.triggered", target: &order.id, details };
+            audit.append(conn, &vendor_id, now, entry)?;
+            Ok((job, order_ref))
+        })
+        .await
+}
+
 /// Runs `funnel.invite` jobs.
 pub struct InviteHandler;
 
@@ -205,14 +306,7 @@ fn open_email(core_sealer: &crate::security::seal::Sealer, vendor_id: &str, orde
 }
 
 fn event(core: &Core, inv: &Invitation, kind: &str, at: i64) -> store::funnel::Event {
-    store::funnel::Event {
-        id: core.new_id(),
-        vendor_id: inv.vendor_id.clone(),
-        invitation_id: inv.id.clone(),
-        kind: kind.into(),
-        channel: inv.channel.clone(),
-        at,
-    }
+    store::funnel::Event::of(core.new_id(), inv, kind, at)
 }
 
 /// Decides (in one transaction) whether the order is still to be invited — funnel on, order
@@ -227,6 +321,8 @@ async fn send_invitation(core: &Core, job: &Job) -> Result<Ran> {
     // Asked for by the shop (`POST /api/v1/invitations`): now, funnel on or off, cooldown,
     // quiet hours and cap or not.
     let manual = payload["manual"].as_bool().unwrap_or(false);
+    // Prompted at a trigger moment (`POST /api/v1/triggers`): now, under the vendor's rules.
+    let prompt = payload["trigger"].as_str().map(str::to_owned);
     let now = core.now_ms();
     let (id, sealer) = (core.new_id(), core.sealer.clone());
     let decision = core
@@ -236,10 +332,12 @@ async fn send_invitation(core: &Core, job: &Job) -> Result<Ran> {
             let saved = settings.clone();
             if manual {
                 settings.enabled = true;
-                settings.invite_delay_days = 0;
                 settings.cooldown_days = 0;
                 settings.quiet_hours = None;
                 settings.daily_cap = 0;
+            }
+            if manual || prompt.is_some() {
+                settings.invite_delay_days = 0;
             }
             let Some(order_id) =
                 store::orders::ids_by_ref(conn, &vendor_id, std::slice::from_ref(&order_ref))?.pop().map(|(_, id)| id)
@@ -248,7 +346,7 @@ async fn send_invitation(core: &Core, job: &Job) -> Result<Ran> {
             };
             let order = store::orders::get(conn, &vendor_id, &order_id)?;
             let mut facts = facts_of(&order);
-            if manual {
+            if manual || prompt.is_some() {
                 facts.delivered_at = Some(facts.delivered_at.unwrap_or(facts.purchased_at));
             }
             if invite_at(&settings, facts, now).is_none() {
@@ -286,6 +384,7 @@ async fn send_invitation(core: &Core, job: &Job) -> Result<Ran> {
                         opened_at: None,
                         reminders_sent: 0,
                         stopped: None,
+                        prompt: prompt.clone(),
                     };
                     if !store::funnel::insert(conn, &row)? {
                         // Another run recorded it first: that one sends.
@@ -584,14 +683,7 @@ pub async fn open(core: &Core, token: &str) -> Result<Opened> {
             let records = store::orders::by_contact(conn, &invitation.vendor_id, &invitation.contact_hmac)?;
             let (order, items) = records.into_iter().find(|(o, _)| o.id == invitation.order_id).ok_or_else(bad_link)?;
             if store::funnel::advance(conn, &invitation.id, "opened", now)? {
-                let e = store::funnel::Event {
-                    id: opened_event,
-                    vendor_id: invitation.vendor_id.clone(),
-                    invitation_id: invitation.id.clone(),
-                    kind: "opened".into(),
-                    channel: invitation.channel.clone(),
-                    at: now,
-                };
+                let e = store::funnel::Event::of(opened_event, &invitation, "opened", now);
                 store::funnel::record(conn, &e)?;
             }
             Ok(Opened {
@@ -635,14 +727,7 @@ pub async fn opt_out(core: &Core, token: &str) -> Result<OptOut> {
             let fresh = store::funnel::opt_out(conn, &invitation.vendor_id, &invitation.contact_hmac, now)?;
             if fresh {
                 store::funnel::stop(conn, &invitation.id, Stop::OptedOut.as_str())?;
-                let e = store::funnel::Event {
-                    id: event_id,
-                    vendor_id: invitation.vendor_id.clone(),
-                    invitation_id: invitation.id.clone(),
-                    kind: "opted_out".into(),
-                    channel: invitation.channel.clone(),
-                    at: now,
-                };
+                let e = store::funnel::Event::of(event_id, &invitation, "opted_out", now);
                 store::funnel::record(conn, &e)?;
             }
             Ok(OptOut { vendor_name: store::vendors::get(conn, &invitation.vendor_id)?.name, already: !fresh })

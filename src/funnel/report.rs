@@ -1,5 +1,6 @@
 //! The funnel report (`GET /api/v1/reports/funnel`): what happened to the vendor's
-//! invitations over a window, per step and per channel, with the conversion from invited.
+//! invitations over a window, per step, per channel and per trigger, with the conversion
+//! from invited.
 
 use std::collections::BTreeMap;
 
@@ -50,6 +51,15 @@ pub struct ChannelCounts {
     pub counts: StepCounts,
 }
 
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TriggerCounts {
+    /// What prompted the invitations: `order` (the imported order itself) or a trigger
+    /// (`repeat_purchase`, `successful_use`, `social_mention`, `long_session`, `referral`).
+    pub trigger: String,
+    #[serde(flatten)]
+    pub counts: StepCounts,
+}
+
 /// Shares of the invited, 0–1 (`null` before anyone was invited).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Conversion {
@@ -67,6 +77,7 @@ pub struct FunnelReport {
     pub steps: StepCounts,
     pub conversion: Conversion,
     pub by_channel: Vec<ChannelCounts>,
+    pub by_trigger: Vec<TriggerCounts>,
 }
 
 /// The report over the last `days` days (1–366).
@@ -80,9 +91,11 @@ pub async fn funnel(core: &Core, vendor_id: &str, days: i64) -> Result<FunnelRep
     let rows = core.db.run(move |conn| store::funnel::event_counts(conn, &vendor_id, from, to)).await?;
     let mut steps = StepCounts::default();
     let mut channels: BTreeMap<String, StepCounts> = BTreeMap::new();
-    for (kind, channel, n) in rows {
+    let mut triggers: BTreeMap<String, StepCounts> = BTreeMap::new();
+    for (kind, channel, prompt, n) in rows {
         steps.add(&kind, n);
         channels.entry(channel).or_default().add(&kind, n);
+        triggers.entry(prompt.unwrap_or_else(|| "order".into())).or_default().add(&kind, n);
     }
     let share = |n: i64| (steps.invited > 0).then(|| n as f64 / steps.invited as f64);
     let conversion = Conversion {
@@ -97,5 +110,6 @@ pub async fn funnel(core: &Core, vendor_id: &str, days: i64) -> Result<FunnelRep
         conversion,
         steps,
         by_channel: channels.into_iter().map(|(channel, counts)| ChannelCounts { channel, counts }).collect(),
+        by_trigger: triggers.into_iter().map(|(trigger, counts)| TriggerCounts { trigger, counts }).collect(),
     })
 }

@@ -28,7 +28,59 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(opt_out)
         .service(mailbox)
         .service(add_coupons)
-        .service(coupon_pool);
+        .service(coupon_pool)
+        .service(trigger);
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerRequest {
+    /// The moment: `repeat_purchase`, `successful_use`, `social_mention`, `long_session` or
+    /// `referral`.
+    pub trigger: crate::domain::funnel::Trigger,
+    /// The order to invite about (give this or `email`).
+    #[schema(min_length = 1, max_length = 100)]
+    pub order_id: Option<String>,
+    /// The customer: their latest order that can still be invited (give this or `order_id`).
+    #[schema(max_length = 254)]
+    pub email: Option<String>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct TriggerQueued {
+    pub job_id: String,
+    /// The order the invitation is about.
+    pub order_id: String,
+    pub run_at: String,
+}
+
+/// Prompts a review now at a trigger moment (owner or secret key), under the funnel's rules:
+/// 404 unknown order (or no order of the customer left to invite about), 409 funnel off,
+/// cancelled or refunded, already invited or queued, opted out or within the cooldown,
+/// 422 neither or both of `order_id` and `email`, or no e-mail kept.
+#[utoipa::path(tag = "funnel", security(("staff" = []), ("secret_key" = [])), request_body = TriggerRequest, responses((status = 202, body = TriggerQueued), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[post("/api/v1/triggers")]
+async fn trigger(state: State, who: Principal, body: Json<TriggerRequest>) -> Result<HttpResponse> {
+    if let Principal::Staff(staff) = &who {
+        staff.require_owner()?;
+    }
+    let b = body.into_inner();
+    let target = match (b.order_id.as_deref(), b.email.as_deref()) {
+        (Some(order), None) => invitations::TriggerTarget::Order(
+            crate::domain::order::OrderRef::parse("order_id", order)?.as_str().to_owned(),
+        ),
+        (None, Some(email)) => {
+            let email = crate::domain::contact::Email::parse("email", email)?;
+            invitations::TriggerTarget::Customer(state.contacts.email(email.as_str()))
+        }
+        _ => return Err(Error::validation("order_id", "or email must be given, not both")),
+    };
+    let (job, order_id) = invitations::trigger(&state, who.vendor_id(), &who.actor(), b.trigger, target).await?;
+    Ok(HttpResponse::Accepted().json(TriggerQueued {
+        job_id: job.id,
+        order_id,
+        run_at: crate::clock::from_ms(job.run_at).to_rfc3339(),
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

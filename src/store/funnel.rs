@@ -26,6 +26,8 @@ pub struct Invitation {
     pub reminders_sent: i32,
     /// Why reminders stopped, if they did.
     pub stopped: Option<String>,
+    /// The trigger that prompted it (`repeat_purchase`, …); `None` for the order itself.
+    pub prompt: Option<String>,
 }
 
 /// One thing that happened in the funnel.
@@ -39,6 +41,22 @@ pub struct Event {
     pub kind: String,
     pub channel: String,
     pub at: i64,
+    /// The invitation's trigger, if any.
+    pub prompt: Option<String>,
+}
+
+impl Event {
+    pub fn of(id: String, inv: &Invitation, kind: &str, at: i64) -> Event {
+        Event {
+            id,
+            vendor_id: inv.vendor_id.clone(),
+            invitation_id: inv.id.clone(),
+            kind: kind.into(),
+            channel: inv.channel.clone(),
+            at,
+            prompt: inv.prompt.clone(),
+        }
+    }
 }
 
 /// The vendor's settings, or the defaults (funnel off).
@@ -181,13 +199,19 @@ pub fn record(conn: &mut DbConn, event: &Event) -> Result<()> {
     Ok(())
 }
 
-/// Events per (kind, channel) in `(from, to]`.
-pub fn event_counts(conn: &mut DbConn, vendor_id: &str, from: i64, to: i64) -> Result<Vec<(String, String, i64)>> {
+/// Events per (kind, channel, trigger) in `(from, to]`.
+#[allow(clippy::type_complexity)]
+pub fn event_counts(
+    conn: &mut DbConn,
+    vendor_id: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<(String, String, Option<String>, i64)>> {
     use diesel::dsl::count_star;
     Ok(funnel_events::table
         .filter(funnel_events::vendor_id.eq(vendor_id).and(funnel_events::at.gt(from)).and(funnel_events::at.le(to)))
-        .group_by((funnel_events::kind, funnel_events::channel))
-        .select((funnel_events::kind, funnel_events::channel, count_star()))
+        .group_by((funnel_events::kind, funnel_events::channel, funnel_events::prompt))
+        .select((funnel_events::kind, funnel_events::channel, funnel_events::prompt, count_star()))
         .load(conn)?)
 }
 

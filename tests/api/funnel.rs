@@ -562,3 +562,127 @@ async fn t16_the_incentive_is_the_same_for_one_and_five_stars_and_withheld_only_
     assert_eq!(shown.len(), 3, "one, five and late are published: {public}");
     assert!(shown.iter().all(|r| r["incentivised"] == true), "{public}");
 }
+
+#[actix_web::test]
+async fn triggers_prompt_a_review_at_once_under_the_funnel_rules_and_the_report_counts_them() {
+    let (sink, port) = SmtpSink::start().await;
+    let app = smtp_app(port).await;
+    let v = app.vendor("Trigger Shop").await;
+    let trigger = |body: Value| {
+        let (app, sk) = (&app, v.sk.clone());
+        async move { app.request(Method::POST, "/api/v1/triggers", Some(&sk), Some(&body)).await }
+    };
+    let orders = json!([
+        {"order_id": "G-1", "email": "gil@mail.example", "items": [{"sku": "PEN"}], "purchased_at": ago(&app, 20)},
+        {"order_id": "G-2", "email": "gil@mail.example", "items": [{"sku": "INK"}], "purchased_at": ago(&app, 2)},
+        {"order_id": "G-3", "email": "hal@mail.example", "items": [{"sku": "PEN"}], "purchased_at": ago(&app, 2), "status": "cancelled"},
+        {"order_id": "G-4", "phone": "+44 7400 123456", "items": [{"sku": "PEN"}], "purchased_at": ago(&app, 2)}
+    ]);
+    import(&app, &v, &orders).await;
+    let problem = assert_problem(
+        trigger(json!({"trigger": "successful_use", "order_id": "G-1"})).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    assert_eq!(
+        problem["detail"],
+        "the funnel is off: turn it on (PUT /api/v1/funnel), or invite one order now (POST /api/v1/invitations)"
+    );
+    // On, with a long delay after delivery: the import alone sends nothing soon.
+    put_funnel(
+        &app,
+        &v,
+        json!({"enabled": true, "invite_delay_days": 30, "reminder_delays_days": [], "quiet_hours": null}),
+    )
+    .await;
+    // A customer's trigger invites about their latest order that can be invited.
+    let queued =
+        json(trigger(json!({"trigger": "repeat_purchase", "email": "Gil@Mail.Example"})).await, StatusCode::ACCEPTED)
+            .await;
+    assert_eq!(queued["order_id"], "G-2");
+    assert_eq!(drain(&app).await, 1);
+    let mail = inbox(&sink);
+    assert_eq!(mail.len(), 1);
+    assert!(mail[0].1.contains("Thank you for your order G-2 at Trigger Shop."), "{}", mail[0].1);
+    // Gil was just invited: the cooldown refuses another trigger for G-1.
+    let problem = assert_problem(
+        trigger(json!({"trigger": "referral", "order_id": "G-1"})).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    assert_eq!(problem["detail"], "the buyer of order G-1 was invited within the last 90 days (cooldown_days)");
+    let problem = assert_problem(
+        trigger(json!({"trigger": "referral", "order_id": "G-2"})).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    let today = truview::clock::Clock::now(app.clock.as_ref()).format("%Y-%m-%d").to_string();
+    assert_eq!(problem["detail"], format!("the buyer of order G-2 was already invited on {today}"));
+    let problem = assert_problem(
+        trigger(json!({"trigger": "long_session", "order_id": "G-3"})).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    assert_eq!(problem["detail"], "order G-3 is cancelled: it gets no invitation");
+    let problem = assert_problem(
+        trigger(json!({"trigger": "long_session", "order_id": "G-4"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    assert_eq!(
+        problem["detail"],
+        "order_id has no e-mail address kept to send an invitation to (none imported, or past contact_retention_days)"
+    );
+    assert_problem(
+        trigger(json!({"trigger": "social_mention", "order_id": "G-404"})).await,
+        StatusCode::NOT_FOUND,
+        "not-found",
+    )
+    .await;
+    let problem = assert_problem(
+        trigger(json!({"trigger": "social_mention", "email": "nobody@mail.example"})).await,
+        StatusCode::NOT_FOUND,
+        "not-found",
+    )
+    .await;
+    assert_eq!(problem["detail"], "an order of this customer that can be invited not found");
+    for bad in [
+        json!({"trigger": "social_mention"}),
+        json!({"trigger": "social_mention", "order_id": "G-1", "email": "gil@mail.example"}),
+    ] {
+        let problem = assert_problem(trigger(bad).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(problem["detail"], "order_id or email must be given, not both");
+    }
+    let problem = assert_problem(
+        trigger(json!({"trigger": "birthday", "order_id": "G-1"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    assert_eq!(
+        problem["detail"],
+        "body does not match the expected shape: unknown variant …, expected one of repeat_purchase, successful_use, social_mention, long_session, referral"
+    );
+    // Another shop's order is unknown here.
+    let other = app.vendor("Other Trigger Shop").await;
+    put_funnel(&app, &other, json!({"enabled": true})).await;
+    let res = app
+        .request(
+            Method::POST,
+            "/api/v1/triggers",
+            Some(&other.sk),
+            Some(&json!({"trigger": "referral", "order_id": "G-1"})),
+        )
+        .await;
+    assert_problem(res, StatusCode::NOT_FOUND, "not-found").await;
+
+    let report =
+        json(app.request(Method::GET, "/api/v1/reports/funnel", Some(&v.sk), None).await, StatusCode::OK).await;
+    assert_eq!(report["by_trigger"][0]["trigger"], "repeat_purchase");
+    assert_eq!(report["by_trigger"][0]["invited"], 1);
+}

@@ -146,6 +146,9 @@ pub fn rows() -> Vec<Row> {
         // The coupon pool is the caller's vendor's.
         row(Method::POST, "/api/v1/incentives/coupons", OwnerOrSecret, |_| Some(json!({"codes": ["T13-COUPON"]}))),
         row(Method::GET, "/api/v1/incentives/coupons", StaffOrSecret, no_body),
+        row(Method::POST, "/api/v1/triggers", OwnerOrSecret, |v| {
+            Some(json!({"trigger": "repeat_purchase", "order_id": format!("T13-INV-{}", v.id)}))
+        }),
     ]
     .into_iter()
     .chain(crate::tenancy_rows::rows())
@@ -210,6 +213,10 @@ impl Fixture {
         let invitable = json!([{"order_id": format!("T13-INV-{}", vendor.id), "email": "buyer@mail.example",
                                 "items": [{"sku": "SKU-T13"}], "purchased_at": "2026-11-01"}]);
         let res = app.request(Method::POST, "/api/v1/orders", Some(&vendor.sk), Some(&invitable)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        // The funnel on, so that triggers are taken.
+        let on = json!({"enabled": true});
+        let res = app.request(Method::PUT, "/api/v1/funnel", Some(&vendor.token), Some(&on)).await;
         assert_eq!(res.status(), StatusCode::OK);
         Fixture { vendor, analyst, analyst_id, moderator, extra, product_sku, order_ref }
     }
