@@ -61,17 +61,35 @@ pub struct MailSettings {
     pub smtp_url: String,
     /// The sender, e.g. `Reviews <reviews@shop.example>`.
     pub from: String,
+    /// The domain buyers' replies go to (`Reply-To: reply+TAG@DOMAIN`), whose mail an
+    /// inbound-mail service posts to `POST /api/v1/inbound/email`; empty = no reply address.
+    pub inbound_domain: String,
+    /// The shared secret that service sends (HTTP Basic password, or Bearer); empty = the
+    /// inbound endpoint is off (404).
+    pub inbound_secret: String,
+    /// DKIM key records pinned by name (`sel._domainkey.example.com` → `v=DKIM1; k=…; p=…`),
+    /// used instead of DNS (air-gapped set-ups, tests); others are looked up in DNS.
+    pub dkim_records: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for MailSettings {
     fn default() -> Self {
-        MailSettings { smtp_url: String::new(), from: "TruView <no-reply@truview.invalid>".into() }
+        MailSettings {
+            smtp_url: String::new(),
+            from: "TruView <no-reply@truview.invalid>".into(),
+            inbound_domain: String::new(),
+            inbound_secret: String::new(),
+            dkim_records: Default::default(),
+        }
     }
 }
 
 impl std::fmt::Debug for MailSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MailSettings").field("from", &self.from).finish_non_exhaustive()
+        f.debug_struct("MailSettings")
+            .field("from", &self.from)
+            .field("inbound_domain", &self.inbound_domain)
+            .finish_non_exhaustive()
     }
 }
 
@@ -299,6 +317,7 @@ impl Settings {
         }
         crate::notify::sms::request_for(&self.sms, "+447400123456", "check").map_err(|e| anyhow::anyhow!(e))?;
         crate::notify::mail::Mailer::new(&self.mail).map_err(|e| anyhow::anyhow!(e))?;
+        crate::funnel::replies::Dkim::new(&self.mail).map_err(|e| anyhow::anyhow!(e))?;
         for (name, provider) in &self.kyc.providers {
             crate::kyc::providers::Provider::from_settings(name, provider)
                 .map_err(|e| anyhow::anyhow!("kyc.providers.{name}: {e}"))?;

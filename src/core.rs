@@ -58,6 +58,8 @@ pub struct Core {
     pub oauth: crate::kyc::oauth::Providers,
     /// SMTP (one pooled transport) or the development outbox.
     pub mailer: crate::notify::mail::Mailer,
+    /// DKIM verification of buyers' replies.
+    pub dkim: crate::funnel::replies::Dkim,
 }
 
 impl Core {
@@ -91,6 +93,7 @@ impl Core {
             sealer,
             oauth: crate::kyc::oauth::Providers::new(&settings.kyc),
             mailer: crate::notify::mail::Mailer::new(&settings.mail).map_err(anyhow::Error::msg)?,
+            dkim: crate::funnel::replies::Dkim::new(&settings.mail).map_err(anyhow::Error::msg)?,
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(10))
                 .redirect(reqwest::redirect::Policy::none())

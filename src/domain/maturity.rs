@@ -62,6 +62,9 @@ pub enum PurchaseMethod {
     /// The buyer uploaded a receipt or invoice and the shop's staff accepted it (no order
     /// is bound: `order_id` is empty).
     Receipt,
+    /// The invited buyer answered the invitation e-mail with a rating, from the invited
+    /// address, DKIM-verified.
+    Reply,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +121,7 @@ impl Evidence {
                     PurchaseMethod::Invitation => "invitation",
                     PurchaseMethod::OrderMatch => "order_match",
                     PurchaseMethod::Receipt => "receipt",
+                    PurchaseMethod::Reply => "reply",
                 }
                 .to_owned()
             }),
@@ -175,6 +179,7 @@ pub fn review_level(e: &Evidence) -> Assessment {
             PurchaseMethod::Invitation => check("purchase_invitation", "Order matched (invited after purchase)"),
             PurchaseMethod::OrderMatch => check("purchase_order_match", "Order matched (order number and contact)"),
             PurchaseMethod::Receipt => check("purchase_receipt", "Receipt checked by the shop"),
+            PurchaseMethod::Reply => check("purchase_reply", "Answered the invitation by e-mail"),
         });
     }
     if let Some(company) = &e.company {

@@ -15,5 +15,6 @@ pub mod otp;
 pub mod paging;
 pub mod product;
 pub mod receipt;
+pub mod reply;
 pub mod review;
 pub mod text;

@@ -552,7 +552,7 @@ async fn bounced(core: &Core, ready: &Ready, sent: Option<String>) -> Result<boo
 }
 
 /// The base of links sent to buyers.
-fn link_base(core: &Core) -> String {
+pub(crate) fn link_base(core: &Core) -> String {
     match &core.settings.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{}", core.settings.bind),
@@ -562,7 +562,7 @@ fn link_base(core: &Core) -> String {
 /// Unsubscribe links keep working long after the review link expired.
 const UNSUBSCRIBE_TTL_SECS: i64 = 3 * 365 * 86_400;
 
-fn link_token(core: &Core, inv: &Invitation, purpose: &str) -> Result<String> {
+pub(crate) fn link_token(core: &Core, inv: &Invitation, purpose: &str) -> Result<String> {
     let exp = if purpose == UNSUBSCRIBE { inv.sent_at / 1000 + UNSUBSCRIBE_TTL_SECS } else { inv.expires_at / 1000 };
     let claims = InvitationClaims {
         iss: ISSUER.into(),
@@ -577,7 +577,7 @@ fn link_token(core: &Core, inv: &Invitation, purpose: &str) -> Result<String> {
     core.keys.sign_invitation(&claims).map_err(Error::internal)
 }
 
-const REVIEW: &str = "review";
+pub(crate) const REVIEW: &str = "review";
 const UNSUBSCRIBE: &str = "unsubscribe";
 
 /// Sends (or, without SMTP, files in the outbox) the invitation or reminder. `Ok(Some(why))`
@@ -619,10 +619,14 @@ async fn deliver(core: &Core, ready: &Ready) -> Result<Option<String>> {
             html: Some(rendered.html),
             from_name: Some(ready.sender_name.clone()),
             message_id: Some(format!("<{}.{}@{}>", ready.invitation.id, ready.reminder, core.mailer.domain())),
-            headers: vec![
-                ("List-Unsubscribe", format!("<{unsubscribe}>")),
-                ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into()),
-            ],
+            headers: [
+                ("List-Unsubscribe", Some(format!("<{unsubscribe}>"))),
+                ("List-Unsubscribe-Post", Some("List-Unsubscribe=One-Click".into())),
+                ("Reply-To", crate::funnel::replies::reply_address(core, &ready.invitation.id)),
+            ]
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, value?)))
+            .collect(),
         };
         match core.mailer.send(mail).await {
             Ok(()) => {}
@@ -645,11 +649,13 @@ pub struct Opened {
     pub order_ref: String,
     /// (sku, name) of the order's line items.
     pub items: Vec<(String, Option<String>)>,
+    pub customer_name: Option<String>,
+    pub locale: Option<String>,
     /// The thank-you offered for any honest review.
     pub incentive: Option<crate::domain::funnel::Incentive>,
 }
 
-fn bad_link() -> Error {
+pub(crate) fn bad_link() -> Error {
     Error::not_found("invitation")
 }
 
@@ -678,23 +684,35 @@ pub async fn open(core: &Core, token: &str) -> Result<Opened> {
             if invitation.order_id != claims.oid {
                 return Err(bad_link());
             }
-            let vendor = store::vendors::get(conn, &invitation.vendor_id)?;
-            // Through the contact: an erased buyer's orders no longer open.
-            let records = store::orders::by_contact(conn, &invitation.vendor_id, &invitation.contact_hmac)?;
-            let (order, items) = records.into_iter().find(|(o, _)| o.id == invitation.order_id).ok_or_else(bad_link)?;
-            if store::funnel::advance(conn, &invitation.id, "opened", now)? {
-                let e = store::funnel::Event::of(opened_event, &invitation, "opened", now);
-                store::funnel::record(conn, &e)?;
-            }
-            Ok(Opened {
-                vendor_name: vendor.name,
-                order_ref: order.order_ref,
-                items: items.into_iter().map(|i| (i.sku, i.name)).collect(),
-                incentive: store::funnel::settings(conn, &invitation.vendor_id)?.incentive,
-                invitation,
-            })
+            opened(conn, invitation, opened_event, now)
         })
         .await
+}
+
+/// The invitation as its page shows it (its order still reachable through the buyer's
+/// contact: an erased buyer's orders no longer open), marked opened.
+pub(crate) fn opened(
+    conn: &mut crate::db::DbConn,
+    invitation: Invitation,
+    event_id: String,
+    now: i64,
+) -> Result<Opened> {
+    let vendor = store::vendors::get(conn, &invitation.vendor_id)?;
+    let records = store::orders::by_contact(conn, &invitation.vendor_id, &invitation.contact_hmac)?;
+    let (order, items) = records.into_iter().find(|(o, _)| o.id == invitation.order_id).ok_or_else(bad_link)?;
+    if store::funnel::advance(conn, &invitation.id, "opened", now)? {
+        let e = store::funnel::Event::of(event_id, &invitation, "opened", now);
+        store::funnel::record(conn, &e)?;
+    }
+    Ok(Opened {
+        vendor_name: vendor.name,
+        order_ref: order.order_ref,
+        customer_name: order.customer_name,
+        locale: order.locale,
+        items: items.into_iter().map(|i| (i.sku, i.name)).collect(),
+        incentive: store::funnel::settings(conn, &invitation.vendor_id)?.incentive,
+        invitation,
+    })
 }
 
 /// What an unsubscribe link names.
@@ -754,6 +772,18 @@ pub async fn review(
     written: Written,
 ) -> Result<(crate::store::reviews::Review, Option<crate::domain::funnel::Incentive>)> {
     let opened = open(core, token).await?;
+    review_for(core, &opened, written, PurchaseMethod::Invitation).await
+}
+
+/// A review bound to an opened invitation's order, with the evidence `method` names (the
+/// link, or a reply from the invited address); the invitation becomes `reviewed` and the
+/// offered incentive is recorded.
+pub(crate) async fn review_for(
+    core: &Core,
+    opened: &Opened,
+    written: Written,
+    method: PurchaseMethod,
+) -> Result<(crate::store::reviews::Review, Option<crate::domain::funnel::Incentive>)> {
     let sku = written.sku.map(Sku::into_string);
     if let Some(s) = &sku {
         if !opened.items.iter().any(|(item, _)| item == s) {
@@ -766,12 +796,8 @@ pub async fn review(
     core.db
         .write(move |conn| {
             let order = store::orders::get(conn, &vendor_id, &order_id)?;
-            let purchase = Purchase {
-                order_id: order.id,
-                method: PurchaseMethod::Invitation,
-                email_hmac: order.email_hmac,
-                phone_hmac: order.phone_hmac,
-            };
+            let purchase =
+                Purchase { order_id: order.id, method, email_hmac: order.email_hmac, phone_hmac: order.phone_hmac };
             store::flows::attach_purchase(conn, &flow, purchase)
         })
         .await?;

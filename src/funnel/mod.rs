@@ -5,4 +5,5 @@ pub mod incentives;
 pub mod invitations;
 pub mod messages;
 pub mod queue;
+pub mod replies;
 pub mod report;

@@ -79,6 +79,33 @@ pub fn shape_error(message: &str) -> String {
     format!("does not match the expected shape: {out}")
 }
 
+/// Reads a raw body of at most `max` bytes (a larger declared or sent length is `too_large`).
+pub async fn bytes_up_to(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    max: usize,
+    too_large: fn() -> Error,
+) -> Result<web::BytesMut, Error> {
+    use futures_util::StreamExt as _;
+    if req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|n| n > max as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| Error::BadRequest(format!("the request body could not be read: {e}")))?;
+        if body.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@ pub mod errors;
 pub mod extract;
 pub mod funnel;
 pub mod html;
+pub mod inbound;
 pub mod integrations;
 pub mod jobs;
 pub mod keys;
@@ -76,6 +77,10 @@ impl Modify for SecuritySchemes {
             SecurityScheme::Http(Http::builder().scheme(HttpAuthScheme::Bearer).bearer_format("sk_…").build()),
         );
         components.add_security_scheme(
+            "inbound",
+            SecurityScheme::Http(Http::builder().scheme(HttpAuthScheme::Basic).description(Some("The inbound-mail service: any user, `mail.inbound_secret` as the password (or as a Bearer token).")).build()),
+        );
+        components.add_security_scheme(
             "publishable_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Truview-Key"))),
         );
@@ -107,7 +112,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(widget::routes)
         .configure(demo::routes)
         .configure(kyc::routes)
-        .configure(funnel::routes);
+        .configure(funnel::routes)
+        .configure(inbound::routes);
 }
 
 /// The whole application for one worker.

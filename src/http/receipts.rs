@@ -3,7 +3,6 @@
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -82,28 +81,13 @@ impl From<Receipt> for ReceiptView {
     )
 )]
 #[post("/api/v1/public/kyp/receipt")]
-async fn upload(state: State, req: HttpRequest, mut payload: web::Payload) -> Result<HttpResponse> {
+async fn upload(state: State, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse> {
     let token =
         req.headers().get("X-Truview-Flow").and_then(|v| v.to_str().ok()).map(str::to_owned).ok_or_else(|| {
             Error::BadRequest("the X-Truview-Flow header (the review flow's token) is required".into())
         })?;
     let declared = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    if req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        .is_some_and(|n| n > MAX_BYTES as u64)
-    {
-        return Err(too_large());
-    }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| Error::BadRequest(format!("the request body could not be read: {e}")))?;
-        if body.len() + chunk.len() > MAX_BYTES {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = crate::http::body::bytes_up_to(&req, payload, MAX_BYTES, too_large).await?;
     let from = crate::http::public::public_write(&req)?;
     let receipt = receipts::upload(&state, &token, declared.as_deref(), &body, from).await?;
     Ok(HttpResponse::Created().insert_header((header::CACHE_CONTROL, "no-store")).json(ReceiptView::from(receipt)))

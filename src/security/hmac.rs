@@ -45,6 +45,11 @@ impl ContactHasher {
         self.mac("oidc", &format!("{issuer}\0{subject}"))
     }
 
+    /// The tag that makes an invitation's reply address unguessable (`reply+ID.TAG@…`).
+    pub fn reply_tag(&self, invitation_id: &str) -> String {
+        self.mac("reply", invitation_id)[..16].to_owned()
+    }
+
     /// HMAC of an already normalised E.164 phone number.
     pub fn phone(&self, phone: &str) -> String {
         self.mac("phone", phone)

@@ -98,6 +98,21 @@ pub fn get(conn: &mut DbConn, vendor_id: &str, id: &str) -> Result<Option<Invita
         .optional()?)
 }
 
+/// An invitation by id alone (the id came with a verified tag: a reply address).
+pub fn by_id(conn: &mut DbConn, id: &str) -> Result<Option<Invitation>> {
+    Ok(invitations::table.find(id).select(Invitation::as_select()).first(conn).optional()?)
+}
+
+/// Whether the invitation has an event of this kind (e.g. one auto-answer only).
+pub fn has_event(conn: &mut DbConn, invitation_id: &str, kind: &str) -> Result<bool> {
+    let found: Option<String> = funnel_events::table
+        .filter(funnel_events::invitation_id.eq(invitation_id).and(funnel_events::kind.eq(kind)))
+        .select(funnel_events::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
 pub fn for_order(conn: &mut DbConn, vendor_id: &str, order_id: &str) -> Result<Option<Invitation>> {
     Ok(invitations::table
         .filter(invitations::vendor_id.eq(vendor_id).and(invitations::order_id.eq(order_id)))

@@ -686,3 +686,141 @@ async fn triggers_prompt_a_review_at_once_under_the_funnel_rules_and_the_report_
     assert_eq!(report["by_trigger"][0]["trigger"], "repeat_purchase");
     assert_eq!(report["by_trigger"][0]["invited"], 1);
 }
+
+/// A sender's DKIM key (Ed25519, selector `s1` of `mail.example`): the signer, and the
+/// DNS record the app is given pinned.
+fn dkim_key() -> (mail_auth::common::crypto::Ed25519Key, String) {
+    use base64::Engine as _;
+    let seed = [7u8; 32];
+    let public = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+    let key = mail_auth::common::crypto::Ed25519Key::from_seed_and_public_key(&seed, &public).unwrap();
+    (key, format!("v=DKIM1; k=ed25519; p={}", base64::engine::general_purpose::STANDARD.encode(public)))
+}
+
+/// A reply as the buyer's mail server sends it: DKIM-signed by mail.example when `sign`.
+fn reply_mail(from: &str, to: &str, body: &str, sign: bool) -> String {
+    use mail_auth::common::headers::HeaderWriter as _;
+    let raw = format!(
+        "From: Buyer <{from}>\r\nTo: {to}\r\nSubject: Re: How was your order?\r\nMessage-ID: <{}@mail.example>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+        body.len()
+    );
+    if !sign {
+        return raw;
+    }
+    let signature = mail_auth::dkim::DkimSigner::from_key(dkim_key().0)
+        .domain("mail.example")
+        .selector("s1")
+        .headers(["From", "To", "Subject", "Message-ID"])
+        .sign(raw.as_bytes())
+        .unwrap();
+    format!("{}{raw}", signature.to_header())
+}
+
+#[actix_web::test]
+async fn a_dkim_signed_reply_from_the_invited_address_becomes_a_verified_review() {
+    let (sink, port) = SmtpSink::start().await;
+    let app = spawn_app_with(move |s| {
+        s.mail.smtp_url = format!("smtp://127.0.0.1:{port}");
+        s.mail.from = "Reviews <reviews@shop.example>".into();
+        s.mail.inbound_domain = "reply.reviews.example".into();
+        s.mail.inbound_secret = "inbound-secret-0123".into();
+        s.mail.dkim_records.insert("s1._domainkey.mail.example".into(), dkim_key().1);
+        s.public_url = Some("https://reviews.example".into());
+    })
+    .await;
+    let v = app.vendor("Reply Shop").await;
+    put_funnel(
+        &app,
+        &v,
+        json!({"enabled": true, "invite_delay_days": 0, "delay_from": "purchase", "reminder_delays_days": [],
+        "quiet_hours": null}),
+    )
+    .await;
+    let orders = json!([
+        {"order_id": "M-1", "email": "ann@mail.example", "customer_name": "Ann Smith", "items": [{"sku": "KETTLE"}], "purchased_at": ago(&app, 2)},
+        {"order_id": "M-2", "email": "bob@mail.example", "items": [{"sku": "KETTLE"}, {"sku": "MUG"}], "purchased_at": ago(&app, 2)}
+    ]);
+    import(&app, &v, &orders).await;
+    assert_eq!(drain(&app).await, 2);
+    let reply_to = |who: &str| {
+        let mail = inbox(&sink).into_iter().find(|(to, _)| to == who).unwrap().1;
+        header(&mail, "Reply-To").unwrap().to_owned()
+    };
+    let (ann, bob) = (reply_to("ann@mail.example"), reply_to("bob@mail.example"));
+    assert!(ann.starts_with("<reply+") && ann.ends_with("@reply.reviews.example>"), "{ann}");
+    let post = |raw: String, secret: Option<&'static str>| {
+        let app = &app;
+        async move {
+            let mut req =
+                app.client.post(app.url("/api/v1/inbound/email")).header("Content-Type", "message/rfc822").body(raw);
+            if let Some(s) = secret {
+                req = req.basic_auth("mailgun", Some(s));
+            }
+            req.send().await.unwrap()
+        }
+    };
+    let quoted = "5 Great kettle, boils fast.\r\n\r\nOn Tue, 1 Dec 2026, Reply Shop <reviews@shop.example> wrote:\r\n> How was your order?";
+    let good = reply_mail("ann@mail.example", &ann, quoted, true);
+    assert_eq!(post(good.clone(), None).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(post(good.clone(), Some("wrong")).await.status(), StatusCode::UNAUTHORIZED);
+    let taken = json(post(good.clone(), Some("inbound-secret-0123")).await, StatusCode::CREATED).await;
+    assert_eq!((taken["outcome"].clone(), taken["maturity_level"].clone()), (json!("review"), json!(3)));
+    let path = format!("/api/v1/reviews/{}", taken["review_id"].as_str().unwrap());
+    let review = json(app.request(Method::GET, &path, Some(&v.sk), None).await, StatusCode::OK).await;
+    assert_eq!(review["rating"], 5);
+    assert_eq!(review["body"], "Great kettle, boils fast.");
+    assert_eq!((review["author"].clone(), review["sku"].clone()), (json!("Ann"), json!("KETTLE")));
+    assert_eq!(review["status"], "pending");
+    assert_eq!(review["checks"], json!([{"code": "purchase_reply", "label": "Answered the invitation by e-mail"}]));
+    // The same reply again: the order's product is reviewed already.
+    assert_problem(post(good, Some("inbound-secret-0123")).await, StatusCode::CONFLICT, "conflict").await;
+
+    // A tampered body, an unsigned reply and another sender are refused; nothing recorded.
+    let mut tampered = reply_mail("bob@mail.example", &bob, "5 fine", true);
+    tampered = tampered.replace("5 fine", "1 awful");
+    let unsigned = reply_mail("bob@mail.example", &bob, "1 awful", false);
+    for raw in [tampered, unsigned] {
+        let problem =
+            assert_problem(post(raw, Some("inbound-secret-0123")).await, StatusCode::FORBIDDEN, "forbidden").await;
+        assert_eq!(problem["detail"], "the reply's DKIM signature does not verify for mail.example");
+    }
+    let eve = reply_mail("eve@mail.example", &bob, "1 awful", true);
+    let problem =
+        assert_problem(post(eve, Some("inbound-secret-0123")).await, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(problem["detail"], "the reply does not come from the invited address");
+    let forged = bob.replacen(".", ".0", 1);
+    let res = post(reply_mail("bob@mail.example", &forged, "5 ok", true), Some("inbound-secret-0123")).await;
+    assert_problem(res, StatusCode::NOT_FOUND, "not-found").await;
+    let res = post("not an e-mail".into(), Some("inbound-secret-0123")).await;
+    assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+
+    // No rating: one polite answer with the link, then silence.
+    let before = inbox(&sink).len();
+    let question = reply_mail("bob@mail.example", &bob, "Where is my refund?", true);
+    let answered = json(post(question.clone(), Some("inbound-secret-0123")).await, StatusCode::OK).await;
+    assert_eq!(answered["outcome"], "auto_answered");
+    let mail = inbox(&sink);
+    assert_eq!(mail.len(), before + 1);
+    assert_eq!(mail[before].0, "bob@mail.example");
+    assert_eq!(header(&mail[before].1, "Subject"), Some("Your reply to Reply Shop"));
+    assert!(mail[before].1.contains("reply with a rating from 1 to 5 first, for example \"5 great service\". Or write your review here: https://reviews.example/r/"), "{}", mail[before].1);
+    let again = json(post(question, Some("inbound-secret-0123")).await, StatusCode::OK).await;
+    assert_eq!(again["outcome"], "ignored");
+    assert_eq!(inbox(&sink).len(), before + 1);
+    // Bob's rated reply (two products: a review of the shop) is taken.
+    let rated = json(
+        post(reply_mail("bob@mail.example", &bob, "★★★★ quick", true), Some("inbound-secret-0123")).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(rated["outcome"], "review");
+}
+
+#[actix_web::test]
+async fn the_inbound_endpoint_is_off_without_a_secret() {
+    let app = spawn_app_with(|_| {}).await;
+    let res =
+        app.client.post(app.url("/api/v1/inbound/email")).body("From: a@b.example\r\n\r\n5").send().await.unwrap();
+    assert_problem(res, StatusCode::NOT_FOUND, "not-found").await;
+}

@@ -146,6 +146,9 @@ pub fn rows() -> Vec<Row> {
         // The coupon pool is the caller's vendor's.
         row(Method::POST, "/api/v1/incentives/coupons", OwnerOrSecret, |_| Some(json!({"codes": ["T13-COUPON"]}))),
         row(Method::GET, "/api/v1/incentives/coupons", StaffOrSecret, no_body),
+        // Replies are addressed to one invitation by an unguessable tag and must come,
+        // DKIM-signed, from the invited address (`funnel::inbound_*`).
+        row(Method::POST, "/api/v1/inbound/email", Public, no_body),
         row(Method::POST, "/api/v1/triggers", OwnerOrSecret, |v| {
             Some(json!({"trigger": "repeat_purchase", "order_id": format!("T13-INV-{}", v.id)}))
         }),

@@ -1,0 +1,283 @@
+//! Answers by e-mail reply (SPEC §4.5, "a simple reply"): invitation e-mails carry
+//! `Reply-To: reply+{invitation id}.{tag}@{mail.inbound_domain}` (the tag a keyed HMAC of
+//! the id, so the address cannot be guessed); the domain's inbound-mail service posts the raw
+//! MIME to `POST /api/v1/inbound/email`. A reply counts only when its DKIM signature
+//! verifies for the sender's domain (mail-auth) and the sender is the invited address. One
+//! that starts with a rating (1–5 as a digit or stars) becomes a pending review bound to the
+//! invitation's order — level 3, "Answered the invitation by e-mail"; anything else gets one
+//! polite auto-answer with the link. Quoted history and signatures are cut first.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use mail_auth::common::parse::TxtRecordParser;
+use mail_auth::common::verify::DomainKey;
+use mail_auth::{AuthenticatedMessage, DkimResult, MessageAuthenticator, Parameters, ResolverCache, Txt};
+
+use crate::core::Core;
+use crate::domain::contact::Email;
+use crate::domain::maturity::PurchaseMethod;
+use crate::domain::reply::{new_part, rating_and_text};
+use crate::domain::review::{Locale, Rating};
+use crate::error::{Error, Result};
+use crate::funnel::invitations::{self, Written};
+use crate::security::hmac::same;
+use crate::store;
+use crate::store::codes::MessageSend;
+
+/// A reply address for an invitation, when replies are taken.
+pub fn reply_address(core: &Core, invitation_id: &str) -> Option<String> {
+    let domain = core.settings.mail.inbound_domain.trim();
+    (!domain.is_empty()).then(|| format!("<reply+{invitation_id}.{}@{domain}>", core.contacts.reply_tag(invitation_id)))
+}
+
+/// DKIM key records pinned by configuration, consulted before DNS.
+pub struct PinnedKeys(HashMap<Box<str>, Txt>);
+
+impl PinnedKeys {
+    fn new(records: &std::collections::BTreeMap<String, String>) -> std::result::Result<PinnedKeys, String> {
+        let mut map = HashMap::new();
+        for (name, value) in records {
+            let key = DomainKey::parse(value.as_bytes()).map_err(|e| format!("mail.dkim_records.{name}: {e}"))?;
+            let mut fqdn = name.trim().to_ascii_lowercase();
+            if !fqdn.ends_with('.') {
+                fqdn.push('.');
+            }
+            map.insert(fqdn.into_boxed_str(), Txt::from(key));
+        }
+        Ok(PinnedKeys(map))
+    }
+}
+
+impl ResolverCache<Box<str>, Txt> for PinnedKeys {
+    fn get<Q>(&self, name: &Q) -> Option<Txt>
+    where
+        Box<str>: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.0.get(name).cloned()
+    }
+
+    fn remove<Q>(&self, _name: &Q) -> Option<Txt>
+    where
+        Box<str>: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        None
+    }
+
+    fn insert(&self, _key: Box<str>, _value: Txt, _valid_until: std::time::Instant) {}
+}
+
+/// DKIM verification: pinned records, then DNS (the system's resolver configuration).
+pub struct Dkim {
+    pinned: PinnedKeys,
+    resolver: OnceLock<Option<MessageAuthenticator>>,
+}
+
+impl Dkim {
+    /// A bad pinned record stops start-up with its name.
+    pub fn new(settings: &crate::config::MailSettings) -> std::result::Result<Dkim, String> {
+        Ok(Dkim { pinned: PinnedKeys::new(&settings.dkim_records)?, resolver: OnceLock::new() })
+    }
+
+    /// The domains (`d=`) whose DKIM signatures on the message verify.
+    async fn passing_domains(&self, raw: &[u8]) -> Vec<String> {
+        let Some(message) = AuthenticatedMessage::parse(raw) else { return Vec::new() };
+        let resolver = self.resolver.get_or_init(|| {
+            MessageAuthenticator::new_system_conf().or_else(|_| MessageAuthenticator::new_cloudflare()).ok()
+        });
+        let Some(resolver) = resolver else { return Vec::new() };
+        let params = Parameters::new(&message).with_txt_cache(&self.pinned);
+        resolver
+            .verify_dkim(params)
+            .await
+            .iter()
+            .filter(|o| matches!(o.result(), DkimResult::Pass))
+            .filter_map(|o| o.signature().map(|s| s.d.to_ascii_lowercase()))
+            .collect()
+    }
+}
+
+/// What became of a reply.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A pending review bound to the order.
+    Review(Box<store::reviews::Review>),
+    /// No rating found: the buyer was sent the link once.
+    AutoAnswered,
+    /// No rating found, and the buyer had been answered before.
+    Ignored,
+}
+
+/// The invitation a recipient address names (`reply+{id}.{tag}@{inbound domain}`).
+fn invitation_id(address: &str, domain: &str) -> Option<(String, String)> {
+    let (local, host) = address.trim().rsplit_once('@')?;
+    if !host.eq_ignore_ascii_case(domain) {
+        return None;
+    }
+    let rest = local.strip_prefix("reply+")?;
+    let (id, tag) = rest.rsplit_once('.')?;
+    Some((id.to_owned(), tag.to_owned()))
+}
+
+fn rejected(why: &str) -> Error {
+    Error::Forbidden(why.to_owned())
+}
+
+/// Takes one inbound e-mail (raw MIME).
+pub async fn inbound_email(core: &Core, raw: &[u8]) -> Result<Outcome> {
+    let domain = core.settings.mail.inbound_domain.trim().to_ascii_lowercase();
+    if domain.is_empty() {
+        return Err(Error::not_found("inbound e-mail"));
+    }
+    let message = mail_parser::MessageParser::default()
+        .parse(raw)
+        .filter(|m| m.from().is_some())
+        .ok_or_else(|| Error::validation("body", "is not an e-mail message with a From address"))?;
+    let recipients = [message.to(), message.cc()]
+        .into_iter()
+        .flatten()
+        .flat_map(|a| a.iter())
+        .filter_map(|a| a.address())
+        .map(str::to_owned)
+        .chain(
+            ["Delivered-To", "X-Original-To"]
+                .into_iter()
+                .filter_map(|h| message.header(h)?.as_text().map(str::to_owned)),
+        )
+        .collect::<Vec<_>>();
+    let (id, tag) = recipients
+        .iter()
+        .find_map(|a| invitation_id(a.trim_matches(['<', '>']), &domain))
+        .ok_or_else(|| Error::not_found("invitation reply address"))?;
+    if !same(&core.contacts.reply_tag(&id), &tag) {
+        return Err(Error::not_found("invitation reply address"));
+    }
+    let from = message.from().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_owned();
+    let from = Email::parse("from", &from).map_err(|_| rejected("the reply has no valid sender address"))?;
+    let from_domain = from.as_str().rsplit_once('@').map(|(_, d)| d.to_owned()).unwrap_or_default();
+    // DKIM: a signature that verifies for the sender's domain (or a parent of it).
+    let aligned = core
+        .dkim
+        .passing_domains(raw)
+        .await
+        .iter()
+        .any(|d| from_domain == *d || from_domain.ends_with(&format!(".{d}")));
+    if !aligned {
+        return Err(rejected(&format!("the reply's DKIM signature does not verify for {from_domain}")));
+    }
+    let text = new_part(&message.body_text(0).unwrap_or_default());
+    let now = core.now_ms();
+    let (event_id, sender_hmac) = (core.new_id(), core.contacts.email(from.as_str()));
+    let opened = core
+        .db
+        .write(move |conn| {
+            let invitation = store::funnel::by_id(conn, &id)?.ok_or_else(|| Error::not_found("invitation"))?;
+            if !same(&invitation.contact_hmac, &sender_hmac) {
+                return Err(rejected("the reply does not come from the invited address"));
+            }
+            if invitation.expires_at <= now {
+                return Err(Error::Conflict("this invitation has expired".into()));
+            }
+            invitations::opened(conn, invitation, event_id, now)
+        })
+        .await?;
+    match rating_and_text(&text) {
+        Some((rating, body)) => {
+            let body: String = body.chars().take(5000).collect();
+            let written = Written {
+                rating: Rating::parse("rating", i64::from(rating))?,
+                sku: match opened.items.as_slice() {
+                    [(sku, _)] => Some(crate::domain::review::Sku::parse("sku", sku)?),
+                    _ => None,
+                },
+                title: String::new(),
+                body: crate::domain::text::clean("body", &body, crate::domain::text::Lines::Multi, 0, 5000)?,
+                display_name: first_name(opened.customer_name.as_deref()),
+                locale: Locale::parse(opened.locale.as_deref()).unwrap_or(Locale::parse(None)?),
+            };
+            let (review, _) = invitations::review_for(core, &opened, written, PurchaseMethod::Reply).await?;
+            Ok(Outcome::Review(Box::new(review)))
+        }
+        None => auto_answer(core, &opened, from.as_str()).await,
+    }
+}
+
+/// The display name a reply's review carries: the buyer's first name from the order.
+fn first_name(name: Option<&str>) -> String {
+    name.and_then(|n| n.split_whitespace().next()).map(|n| n.chars().take(40).collect()).unwrap_or_default()
+}
+
+/// One polite answer with the link, the first time a reply carries no rating.
+async fn auto_answer(core: &Core, opened: &invitations::Opened, to: &str) -> Result<Outcome> {
+    let inv = opened.invitation.clone();
+    let id = inv.id.clone();
+    let first = core.db.run(move |conn| Ok(!store::funnel::has_event(conn, &id, "auto_answered")?)).await?;
+    if !first {
+        return Ok(Outcome::Ignored);
+    }
+    let page =
+        format!("{}/r/{}", invitations::link_base(core), invitations::link_token(core, &inv, invitations::REVIEW)?);
+    let lang = crate::funnel::messages::Lang::of(opened.locale.as_deref());
+    let (subject, text) = match lang {
+        crate::funnel::messages::Lang::En => (
+            format!("Your reply to {}", opened.vendor_name),
+            format!(
+                "Thank you for your reply about order {}.\n\nTo leave a review by e-mail, reply with a rating from 1 to 5 first, \
+                 for example \"5 great service\". Or write your review here: {page}\n",
+                opened.order_ref
+            ),
+        ),
+        crate::funnel::messages::Lang::Ru => (
+            format!("Ваш ответ магазину {}", opened.vendor_name),
+            format!(
+                "Спасибо за ответ о заказе {}.\n\nЧтобы оставить отзыв по почте, начните ответ с оценки от 1 до 5, \
+                 например «5 отличный сервис». Или напишите отзыв здесь: {page}\n",
+                opened.order_ref
+            ),
+        ),
+    };
+    let outbox = core.mailer.is_outbox();
+    if !outbox {
+        let mut mail = crate::notify::mail::Mail::text(to, &subject, text.clone());
+        mail.from_name = Some(opened.vendor_name.clone());
+        core.mailer.send(mail).await.map_err(|e| Error::Unavailable(e.message))?;
+    }
+    let row = MessageSend {
+        id: core.new_id(),
+        vendor_id: inv.vendor_id.clone(),
+        contact_hmac: inv.contact_hmac.clone(),
+        sent_at: core.now_ms(),
+        state: if outbox { "outbox" } else { "sent" }.into(),
+        error: None,
+        outbox_to: outbox.then(|| to.to_owned()),
+        outbox_body: outbox.then(|| format!("Subject: {subject}\n\n{text}")),
+        channel: "email".into(),
+    };
+    let event = store::funnel::Event::of(core.new_id(), &inv, "auto_answered", core.now_ms());
+    core.db
+        .write(move |conn| {
+            store::codes::insert_send(conn, &row)?;
+            store::funnel::record(conn, &event)
+        })
+        .await?;
+    Ok(Outcome::AutoAnswered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_addresses_name_their_invitation() {
+        assert_eq!(
+            invitation_id("reply+01a2-b3.0123456789abcdef@Reply.Example", "reply.example"),
+            Some(("01a2-b3".into(), "0123456789abcdef".into()))
+        );
+        assert_eq!(invitation_id("reply+x.y@other.example", "reply.example"), None);
+        assert_eq!(invitation_id("shop@reply.example", "reply.example"), None);
+        assert_eq!(first_name(Some("  Ann   Smith ")), "Ann");
+        assert_eq!(first_name(None), "");
+    }
+}
