@@ -188,6 +188,9 @@ pub struct Settings {
     pub public_cache_ttl_secs: u64,
     /// Seconds between maintenance passes of the worker.
     pub worker_interval_secs: u64,
+    /// Seconds a worker's claim on a job lasts: a worker that dies leaves its jobs to be
+    /// claimed again after this long (a job may run for at most three quarters of it).
+    pub job_lease_secs: u64,
     /// Vendor maturity thresholds (SPEC §3).
     pub maturity: VendorThresholds,
     /// The SMS gateway for phone codes (`[sms]`); none = the local development outbox.
@@ -270,6 +273,7 @@ impl Default for Settings {
             http_workers: None,
             public_cache_ttl_secs: 5,
             worker_interval_secs: 60,
+            job_lease_secs: 300,
             maturity: VendorThresholds::default(),
             sms: SmsSettings::default(),
             otp_sends_per_ip_per_day: 10,
@@ -316,7 +320,7 @@ impl Settings {
             anyhow::bail!("pool_size must be at least 1");
         }
         crate::notify::sms::request_for(&self.sms, "+447400123456", "check").map_err(|e| anyhow::anyhow!(e))?;
-        crate::notify::mail::Mailer::new(&self.mail).map_err(|e| anyhow::anyhow!(e))?;
+        crate::notify::mail::Mailer::check(&self.mail).map_err(|e| anyhow::anyhow!(e))?;
         crate::funnel::replies::Dkim::new(&self.mail).map_err(|e| anyhow::anyhow!(e))?;
         for (name, provider) in &self.kyc.providers {
             crate::kyc::providers::Provider::from_settings(name, provider)

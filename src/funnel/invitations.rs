@@ -354,6 +354,7 @@ async fn send_invitation(core: &Core, job: &Job) -> Result<Ran> {
             }
             let Some(email) = open_email(&sealer, &vendor_id, &order) else { return Ok(Decision::Skip) };
             let contact_hmac = order.email_hmac.clone().unwrap_or_default();
+            store::funnel::lock_contact(conn, &vendor_id, &contact_hmac)?;
             if store::funnel::opted_out(conn, &vendor_id, &contact_hmac)? {
                 return Ok(Decision::Skip);
             }

@@ -21,11 +21,16 @@ use crate::store;
 use crate::store::audit::Entry;
 use crate::store::jobs::Job;
 
-/// How long a claim holds a job; longer than [`JOB_TIMEOUT`], so a live worker never
-/// loses a job it is running.
-pub const LEASE_MS: i64 = 5 * 60_000;
-/// A run that takes longer has failed (and is retried).
-pub const JOB_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a claim holds a job (`job_lease_secs`, at least 2 s).
+fn lease_ms(core: &Core) -> i64 {
+    i64::try_from(core.settings.job_lease_secs.max(2)).unwrap_or(300).saturating_mul(1000)
+}
+
+/// A run that takes longer has failed (and is retried): at most a minute, and within three
+/// quarters of the lease, so a live worker never loses a job it is running.
+fn job_timeout(core: &Core) -> Duration {
+    Duration::from_millis(u64::try_from(lease_ms(core) * 3 / 4).unwrap_or(60_000)).min(Duration::from_secs(60))
+}
 /// Jobs claimed per batch.
 pub const BATCH: i64 = 32;
 /// Finished jobs are kept this long for the console, then purged.
@@ -127,53 +132,69 @@ fn jitter(core: &Core) -> f64 {
 
 /// Claims one batch of due jobs for `owner`, runs them and acknowledges each.
 pub async fn run_due(core: &Core, owner: &str) -> Result<RunReport> {
+    use futures_util::StreamExt as _;
     let now = core.now_ms();
     let who = owner.to_owned();
-    let claimed = core.db.write(move |conn| store::jobs::claim(conn, &who, now, now + LEASE_MS, BATCH)).await?;
+    let (lease, timeout) = (lease_ms(core), job_timeout(core));
+    let claimed = core.db.write(move |conn| store::jobs::claim(conn, &who, now, now + lease, BATCH)).await?;
     let mut report = RunReport { claimed: claimed.len(), ..Default::default() };
-    for job in claimed {
-        let outcome = match core.jobs.get(&job.name) {
-            Some(handler) => match tokio::time::timeout(JOB_TIMEOUT, handler.run(core, &job)).await {
-                Ok(result) => result,
-                Err(_) => Err(format!("timed out after {} s", JOB_TIMEOUT.as_secs())),
-            },
-            None => Err(format!("no handler for jobs named {}", job.name)),
-        };
-        let now = core.now_ms();
-        let (id, who) = (job.id.clone(), owner.to_owned());
-        let acknowledged = match &outcome {
-            Ok(Ran::Done) => core.db.write(move |conn| store::jobs::complete(conn, &id, &who, now)).await?,
-            Ok(Ran::Later(at)) => {
-                let at = *at;
-                let ok = core.db.write(move |conn| store::jobs::defer(conn, &id, &who, at, now)).await?;
-                report.deferred += usize::from(ok);
-                ok
-            }
-            Err(error) => {
-                if let Some(vendor) = &job.vendor_id {
-                    tracing::warn!(job = %job.id, name = %job.name, vendor = %vendor, attempt = job.attempts, %error, "job failed");
-                }
-                let retry_at = retry_delay(job.attempts, job.max_attempts, jitter(core)).map(|d| now + d);
-                let error = error.clone();
-                let retried = retry_at.is_some();
-                let ok = core.db.write(move |conn| store::jobs::fail(conn, &id, &who, &error, retry_at, now)).await?;
-                if ok {
-                    if retried {
-                        report.retried += 1;
-                    } else {
-                        report.dead += 1;
-                    }
-                }
-                ok
-            }
-        };
-        if !acknowledged {
-            report.lost += 1;
-        } else if outcome == Ok(Ran::Done) {
-            report.done += 1;
+    // Several at once: a mail server's round trips (and TCP's delayed ACKs on a reused
+    // connection) would otherwise bound the worker to one message per round trip.
+    let acked: Vec<Result<Acked>> = futures_util::stream::iter(claimed)
+        .map(|job| run_one(core, owner, job, timeout))
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    for acked in acked {
+        match acked? {
+            Acked::Done => report.done += 1,
+            Acked::Deferred => report.deferred += 1,
+            Acked::Retried => report.retried += 1,
+            Acked::Dead => report.dead += 1,
+            Acked::Lost => report.lost += 1,
         }
     }
     Ok(report)
+}
+
+/// Jobs of one batch run at once.
+pub const CONCURRENCY: usize = 8;
+
+/// How a claimed job's run was acknowledged.
+enum Acked {
+    Done,
+    Deferred,
+    Retried,
+    Dead,
+    /// Too late: another worker had taken the job over.
+    Lost,
+}
+
+async fn run_one(core: &Core, owner: &str, job: Job, timeout: Duration) -> Result<Acked> {
+    let outcome = match core.jobs.get(&job.name) {
+        Some(handler) => match tokio::time::timeout(timeout, handler.run(core, &job)).await {
+            Ok(result) => result,
+            Err(_) => Err(format!("timed out after {} ms", timeout.as_millis())),
+        },
+        None => Err(format!("no handler for jobs named {}", job.name)),
+    };
+    let now = core.now_ms();
+    let (id, who) = (job.id.clone(), owner.to_owned());
+    let (ok, acked) = match outcome {
+        Ok(Ran::Done) => (core.db.write(move |conn| store::jobs::complete(conn, &id, &who, now)).await?, Acked::Done),
+        Ok(Ran::Later(at)) => {
+            (core.db.write(move |conn| store::jobs::defer(conn, &id, &who, at, now)).await?, Acked::Deferred)
+        }
+        Err(error) => {
+            if let Some(vendor) = &job.vendor_id {
+                tracing::warn!(job = %job.id, name = %job.name, vendor = %vendor, attempt = job.attempts, %error, "job failed");
+            }
+            let retry_at = retry_delay(job.attempts, job.max_attempts, jitter(core)).map(|d| now + d);
+            let acked = if retry_at.is_some() { Acked::Retried } else { Acked::Dead };
+            (core.db.write(move |conn| store::jobs::fail(conn, &id, &who, &error, retry_at, now)).await?, acked)
+        }
+    };
+    Ok(if ok { acked } else { Acked::Lost })
 }
 
 /// Runs batches until no due job is left (one worker pass).

@@ -1,7 +1,7 @@
 //! `POST /api/v1/inbound/email`: buyers' replies to invitations, as an inbound-mail service
 //! posts them (the raw MIME message as the body). The service authenticates with the shared
-//! `mail.inbound_secret` (HTTP Basic password or Bearer token); without one configured the
-//! endpoint does not exist (404).
+//! `mail.inbound_secret` (HTTP Basic password or Bearer token); without one configured every
+//! call is refused (401).
 
 use actix_web::http::header;
 use actix_web::{post, web, HttpRequest, HttpResponse};
@@ -49,14 +49,14 @@ fn too_large() -> Error {
 /// Takes a buyer's reply to an invitation (raw MIME). 201 with the pending review when the
 /// reply starts with a rating; 200 when it does not (the buyer gets the link once); 403 when
 /// its DKIM signature does not verify for the sender's domain or the sender is not the
-/// invited address; 404 when it is addressed to no invitation (or the endpoint is off);
+/// invited address; 404 when it is addressed to no invitation (or no `mail.inbound_domain`);
 /// 409 when the invitation expired or the order was reviewed already.
-#[utoipa::path(tag = "funnel", security(("inbound" = [])), request_body(content = String, content_type = "message/rfc822", description = "The e-mail as received (RFC 5322)"), responses((status = 200, body = InboundResult), (status = 201, body = InboundResult), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(tag = "funnel", security(("inbound" = [])), request_body(content((String = "message/rfc822"), (String = "text/plain")), description = "The e-mail as received (RFC 5322)"), responses((status = 200, body = InboundResult), (status = 201, body = InboundResult), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
 #[post("/api/v1/inbound/email")]
 async fn inbound_email(state: State, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse> {
     let secret = state.settings.mail.inbound_secret.trim();
-    if secret.is_empty() || state.settings.mail.inbound_domain.trim().is_empty() {
-        return Err(Error::not_found("inbound e-mail"));
+    if secret.is_empty() {
+        return Err(Error::Unauthorized("inbound e-mail is not set up here (mail.inbound_secret)".into()));
     }
     if !presented(&req).is_some_and(|p| crate::security::hmac::same(&p, secret)) {
         return Err(Error::Unauthorized("the inbound-mail secret is missing or wrong".into()));

@@ -54,7 +54,17 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    /// Checks the settings (nothing is connected yet).
+    /// Checks the settings without building the transport (its pool needs the runtime).
+    pub fn check(settings: &crate::config::MailSettings) -> Result<(), String> {
+        let url = settings.smtp_url.trim();
+        if !url.is_empty() {
+            AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| format!("mail.smtp_url: {e}"))?;
+        }
+        settings.from.parse::<Mailbox>().map_err(|e| format!("mail.from '{}' is not a mailbox: {e}", settings.from))?;
+        Ok(())
+    }
+
+    /// The transport for the settings (nothing is connected yet); inside the runtime.
     pub fn new(settings: &crate::config::MailSettings) -> Result<Mailer, String> {
         let url = settings.smtp_url.trim();
         let transport = if url.is_empty() {

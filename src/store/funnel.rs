@@ -121,6 +121,18 @@ pub fn for_order(conn: &mut DbConn, vendor_id: &str, order_id: &str) -> Result<O
         .optional()?)
 }
 
+/// Serialises decisions about one contact until the transaction ends (the cooldown holds
+/// when two of the buyer's orders are decided at once). SQLite's write transaction already
+/// excludes every other writer; PostgreSQL takes a transaction-scoped advisory lock.
+pub fn lock_contact(conn: &mut DbConn, vendor_id: &str, contact_hmac: &str) -> Result<()> {
+    if let DbConn::Pg(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(format!("invite:{vendor_id}:{contact_hmac}"))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
 /// Whether this contact was invited by the vendor since `since` (the cooldown).
 pub fn invited_since(conn: &mut DbConn, vendor_id: &str, contact_hmac: &str, since: i64) -> Result<bool> {
     let found: Option<String> = invitations::table

@@ -820,7 +820,14 @@ async fn a_dkim_signed_reply_from_the_invited_address_becomes_a_verified_review(
 #[actix_web::test]
 async fn the_inbound_endpoint_is_off_without_a_secret() {
     let app = spawn_app_with(|_| {}).await;
-    let res =
-        app.client.post(app.url("/api/v1/inbound/email")).body("From: a@b.example\r\n\r\n5").send().await.unwrap();
-    assert_problem(res, StatusCode::NOT_FOUND, "not-found").await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/inbound/email"))
+        .basic_auth("any", Some(""))
+        .body("From: a@b.example\r\n\r\n5")
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_eq!(problem["detail"], "inbound e-mail is not set up here (mail.inbound_secret)");
 }

@@ -9,6 +9,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use truview::core::Core;
 use truview::funnel::queue::{self, JobHandler, NewJob, Ran, RunReport};
+
+/// The default `job_lease_secs`, in ms.
+const LEASE_MS: i64 = 300_000;
 use truview::store::jobs::Job;
 
 use crate::helpers::{assert_problem, json, spawn_app, TestApp, Vendor};
@@ -164,16 +167,12 @@ async fn a_lapsed_lease_is_claimed_again_and_the_late_acknowledgement_is_refused
     let (job, _) = enqueue(&app, None, "test.ok", None, 5).await;
     // Worker A claims and dies (never acknowledges).
     let t = now(&app);
-    let claimed = app
-        .state
-        .db
-        .write(move |conn| truview::store::jobs::claim(conn, "A", t, t + queue::LEASE_MS, 10))
-        .await
-        .unwrap();
+    let claimed =
+        app.state.db.write(move |conn| truview::store::jobs::claim(conn, "A", t, t + LEASE_MS, 10)).await.unwrap();
     assert_eq!(claimed.len(), 1);
     // While A's lease holds, B finds nothing.
     assert_eq!(queue::run_due(&app.state, "B").await.unwrap(), report(0, 0, 0, 0));
-    app.clock.advance(chrono::Duration::milliseconds(queue::LEASE_MS + 1));
+    app.clock.advance(chrono::Duration::milliseconds(LEASE_MS + 1));
     assert_eq!(queue::run_due(&app.state, "B").await.unwrap(), report(1, 1, 0, 0));
     assert_eq!(stored(&app, &job.id).await.attempts, 2);
     let (id, t) = (job.id.clone(), now(&app));
@@ -191,7 +190,7 @@ async fn a_stopping_worker_hands_its_jobs_back_and_keys_queue_once() {
     let (_, again) = enqueue(&app, None, "test.ok", Some("invite:order-1"), 5).await;
     assert!(!again, "the same idempotency key queues one job");
     let t = now(&app);
-    app.state.db.write(move |conn| truview::store::jobs::claim(conn, "A", t, t + queue::LEASE_MS, 10)).await.unwrap();
+    app.state.db.write(move |conn| truview::store::jobs::claim(conn, "A", t, t + LEASE_MS, 10)).await.unwrap();
     assert_eq!(queue::release(&app.state, "A").await.unwrap(), 1);
     let back = stored(&app, &job.id).await;
     assert_eq!((back.state.as_str(), back.attempts, back.lease_owner), ("queued", 0, None));

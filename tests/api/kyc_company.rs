@@ -26,6 +26,7 @@ impl SmtpSink {
             while let Ok((stream, _)) = listener.accept().await {
                 let (kept, refuse) = (kept.clone(), refuse.clone());
                 actix_web::rt::spawn(async move {
+                    let _ = stream.set_nodelay(true);
                     let (read, mut write) = stream.into_split();
                     let mut lines = BufReader::new(read).lines();
                     let _ = write.write_all(b"220 sink ESMTP\r\n").await;

@@ -30,3 +30,4 @@ mod tenancy_rows;
 mod webhooks;
 mod widget;
 mod widget_cache;
+mod worker_crash;
