@@ -36,6 +36,7 @@ pub async fn serve(settings: Settings, with_worker: bool) -> anyhow::Result<()> 
         let released = crate::funnel::queue::release(&core, &owner).await?;
         tracing::info!(released, "worker stopped; its jobs were handed back");
     }
+    core.mailer.close();
     tracing::info!("stopped");
     Ok(())
 }
@@ -54,6 +55,7 @@ pub async fn worker(settings: Settings, once: bool) -> anyhow::Result<()> {
     }
     let released = crate::funnel::queue::release(&core, &owner).await?;
     tracing::info!(released, "worker stopped; its jobs were handed back");
+    core.mailer.close();
     Ok(())
 }
 

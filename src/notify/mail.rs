@@ -49,7 +49,9 @@ impl SendError {
 
 /// The process's mail transport and sender.
 pub struct Mailer {
-    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    /// Taken out by [`Mailer::close`]: the pool must be dropped inside the runtime.
+    transport: std::sync::Mutex<Option<AsyncSmtpTransport<Tokio1Executor>>>,
+    outbox: bool,
     from: Mailbox,
 }
 
@@ -75,12 +77,18 @@ impl Mailer {
             Some(builder.timeout(Some(std::time::Duration::from_secs(10))).build())
         };
         let from = settings.from.parse().map_err(|e| format!("mail.from '{}' is not a mailbox: {e}", settings.from))?;
-        Ok(Mailer { transport, from })
+        Ok(Mailer { outbox: transport.is_none(), transport: std::sync::Mutex::new(transport), from })
     }
 
     /// True when messages go to the development outbox (no SMTP server configured).
     pub fn is_outbox(&self) -> bool {
-        self.transport.is_none()
+        self.outbox
+    }
+
+    /// Closes the pooled connections (call inside the runtime, before the process ends:
+    /// the pool closes its connections on a task).
+    pub fn close(&self) {
+        drop(self.transport.lock().unwrap_or_else(|e| e.into_inner()).take());
     }
 
     /// The domain of the sender address (for Message-IDs).
@@ -90,8 +98,12 @@ impl Mailer {
 
     /// Sends one message; the error says why in words (logged and kept with the job).
     pub async fn send(&self, mail: Mail<'_>) -> Result<(), SendError> {
-        let transport =
-            self.transport.as_ref().ok_or_else(|| SendError::transient("no SMTP server configured".into()))?;
+        let transport = self
+            .transport
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| SendError::transient("no SMTP server configured".into()))?;
         let to: Mailbox =
             mail.to.parse().map_err(|e| SendError { permanent: true, message: format!("bad recipient: {e}") })?;
         let mut from = self.from.clone();

@@ -14,6 +14,8 @@ use crate::helpers::{assert_problem, json, spawn_app, spawn_app_with, TestApp};
 pub struct SmtpSink {
     pub received: Arc<Mutex<Vec<(String, String)>>>,
     pub refuse: Arc<Mutex<Option<&'static str>>>,
+    /// Milliseconds to wait before accepting each message (a slow server).
+    pub delay_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SmtpSink {
@@ -21,10 +23,10 @@ impl SmtpSink {
         let sink = SmtpSink::default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let (kept, refuse) = (sink.received.clone(), sink.refuse.clone());
+        let (kept, refuse, delay) = (sink.received.clone(), sink.refuse.clone(), sink.delay_ms.clone());
         actix_web::rt::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (kept, refuse) = (kept.clone(), refuse.clone());
+                let (kept, refuse, delay) = (kept.clone(), refuse.clone(), delay.clone());
                 actix_web::rt::spawn(async move {
                     let _ = stream.set_nodelay(true);
                     let (read, mut write) = stream.into_split();
@@ -35,6 +37,10 @@ impl SmtpSink {
                         if in_data {
                             if line == "." {
                                 in_data = false;
+                                let wait = delay.load(std::sync::atomic::Ordering::SeqCst);
+                                if wait > 0 {
+                                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                                }
                                 kept.lock().unwrap().push((rcpt.clone(), std::mem::take(&mut data)));
                                 let _ = write.write_all(b"250 queued\r\n").await;
                             } else {

@@ -24,6 +24,7 @@ mod privacy;
 mod public_writes;
 mod receipts;
 mod reviews;
+mod shutdown;
 mod syndication;
 mod tenancy;
 mod tenancy_rows;
