@@ -20,7 +20,6 @@ use crate::error::{Error, Result};
 use crate::funnel::queue::{job_row_with, JobHandler, NewJob, Ran};
 use crate::store;
 use crate::store::audit::Entry;
-use crate::store::codes::MessageSend;
 use crate::store::incentives::Grant;
 use crate::store::jobs::Job;
 
@@ -294,28 +293,7 @@ async fn send(core: &Core, job: &Job) -> Result<()> {
     let Some((grant, inv, locale, email, shop)) = found else { return Ok(()) };
     let lang = crate::funnel::messages::Lang::of(locale.as_deref());
     let (subject, text) = thank_you(lang, &shop, &grant.description, grant.coupon.as_deref());
-    let outbox = core.mailer.is_outbox();
-    if !outbox {
-        let mut mail = crate::notify::mail::Mail::text(&email, &subject, text.clone());
-        mail.message_id = Some(format!("<incentive.{}@{}>", grant.review_id, core.mailer.domain()));
-        core.mailer.send(mail).await.map_err(|e| Error::Unavailable(e.message))?;
-    }
-    let row = MessageSend {
-        id: core.new_id(),
-        vendor_id: inv.vendor_id.clone(),
-        contact_hmac: inv.contact_hmac.clone(),
-        sent_at: core.now_ms(),
-        state: if outbox { "outbox" } else { "sent" }.into(),
-        error: None,
-        outbox_to: outbox.then(|| email.clone()),
-        outbox_body: outbox.then(|| format!("Subject: {subject}\n\n{text}")),
-        channel: "email".into(),
-    };
-    let event = store::funnel::Event::of(core.new_id(), &inv, "incentive_granted", core.now_ms());
-    core.db
-        .write(move |conn| {
-            store::codes::insert_send(conn, &row)?;
-            store::funnel::record(conn, &event)
-        })
-        .await
+    let mut mail = crate::notify::mail::Mail::text(&email, &subject, text);
+    mail.message_id = Some(format!("<incentive.{}@{}>", grant.review_id, core.mailer.domain()));
+    crate::funnel::invitations::send_plain(core, &inv, mail, "incentive_granted").await
 }

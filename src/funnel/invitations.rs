@@ -111,24 +111,8 @@ pub async fn invite_now(core: &Core, vendor_id: &str, actor: &str, order_ref: &s
     let (audit, now) = (core.audit.clone(), core.now_ms());
     core.db
         .write(move |conn| {
-            let order = store::orders::ids_by_ref(conn, &vendor_id, std::slice::from_ref(&order_ref))?
-                .pop()
-                .map(|(_, id)| store::orders::get(conn, &vendor_id, &id))
-                .transpose()?
-                .ok_or_else(|| Error::not_found("order"))?;
-            if matches!(order.status.as_str(), "cancelled" | "refunded") {
-                return Err(Error::Conflict(format!("order {order_ref} is {}: it gets no invitation", order.status)));
-            }
-            if order.email_sealed.is_none() {
-                return Err(Error::validation(
-                    "order_id",
-                    "has no e-mail address kept to send an invitation to (none imported, or past contact_retention_days)",
-                ));
-            }
-            if let Some(sent) = store::funnel::for_order(conn, &vendor_id, &order.id)? {
-                let when = crate::clock::from_ms(sent.sent_at).format("%Y-%m-%d");
-                return Err(Error::Conflict(format!("the buyer of order {order_ref} was already invited on {when}")));
-            }
+            let order = order_by_ref(conn, &vendor_id, &order_ref)?;
+            invitable(conn, &vendor_id, &order)?;
             if !store::jobs::enqueue(conn, &job)? {
                 return Err(Error::Conflict(format!("an invitation for order {order_ref} is already queued")));
             }
@@ -138,6 +122,35 @@ pub async fn invite_now(core: &Core, vendor_id: &str, actor: &str, order_ref: &s
             Ok(job)
         })
         .await
+}
+
+/// An order by its number (404 if the vendor has none).
+fn order_by_ref(conn: &mut crate::db::DbConn, vendor_id: &str, order_ref: &str) -> Result<Order> {
+    store::orders::ids_by_ref(conn, vendor_id, &[order_ref.to_owned()])?
+        .pop()
+        .map(|(_, id)| store::orders::get(conn, vendor_id, &id))
+        .transpose()?
+        .ok_or_else(|| Error::not_found("order"))
+}
+
+/// Whether the shop may ask for an invitation for the order now: 409 cancelled, refunded or
+/// already invited, 422 no e-mail kept.
+fn invitable(conn: &mut crate::db::DbConn, vendor_id: &str, order: &Order) -> Result<()> {
+    let order_ref = &order.order_ref;
+    if matches!(order.status.as_str(), "cancelled" | "refunded") {
+        return Err(Error::Conflict(format!("order {order_ref} is {}: it gets no invitation", order.status)));
+    }
+    if order.email_sealed.is_none() {
+        return Err(Error::validation(
+            "order_id",
+            "has no e-mail address kept to send an invitation to (none imported, or past contact_retention_days)",
+        ));
+    }
+    if let Some(sent) = store::funnel::for_order(conn, vendor_id, &order.id)? {
+        let when = crate::clock::from_ms(sent.sent_at).format("%Y-%m-%d");
+        return Err(Error::Conflict(format!("the buyer of order {order_ref} was already invited on {when}")));
+    }
+    Ok(())
 }
 
 /// Whom a trigger is about: one order, or a customer (their latest order that can still be
@@ -172,11 +185,7 @@ pub async fn trigger(
                 ));
             }
             let order = match &target {
-                TriggerTarget::Order(order_ref) => store::orders::ids_by_ref(conn, &vendor_id, std::slice::from_ref(order_ref))?
-                    .pop()
-                    .map(|(_, id)| store::orders::get(conn, &vendor_id, &id))
-                    .transpose()?
-                    .ok_or_else(|| Error::not_found("order"))?,
+                TriggerTarget::Order(order_ref) => order_by_ref(conn, &vendor_id, order_ref)?,
                 TriggerTarget::Customer(hmac) => {
                     let mut candidates = Vec::new();
                     for (order, _) in store::orders::by_contact(conn, &vendor_id, hmac)? {
@@ -194,19 +203,7 @@ pub async fn trigger(
                 }
             };
             let order_ref = order.order_ref.clone();
-            if matches!(order.status.as_str(), "cancelled" | "refunded") {
-                return Err(Error::Conflict(format!("order {order_ref} is {}: it gets no invitation", order.status)));
-            }
-            if order.email_sealed.is_none() {
-                return Err(Error::validation(
-                    "order_id",
-                    "has no e-mail address kept to send an invitation to (none imported, or past contact_retention_days)",
-                ));
-            }
-            if let Some(sent) = store::funnel::for_order(conn, &vendor_id, &order.id)? {
-                let when = crate::clock::from_ms(sent.sent_at).format("%Y-%m-%d");
-                return Err(Error::Conflict(format!("the buyer of order {order_ref} was already invited on {when}")));
-            }
+            invitable(conn, &vendor_id, &order)?;
             let contact = order.email_hmac.clone().unwrap_or_default();
             if store::funnel::opted_out(conn, &vendor_id, &contact)? {
                 return Err(Error::Conflict(format!("the buyer of order {order_ref} opted out of review requests")));
@@ -550,6 +547,40 @@ async fn bounced(core: &Core, ready: &Ready, sent: Option<String>) -> Result<boo
         })
         .await?;
     Ok(true)
+}
+
+/// Sends a plain message about an invitation to the buyer (or files it in the development
+/// outbox), then records the send and the funnel event `kind`. A send failure is an error
+/// (a job retries it).
+pub(crate) async fn send_plain(
+    core: &Core,
+    inv: &Invitation,
+    mail: crate::notify::mail::Mail<'_>,
+    kind: &str,
+) -> Result<()> {
+    let outbox = core.mailer.is_outbox();
+    let (to, body) = (mail.to.to_owned(), format!("Subject: {}\n\n{}", mail.subject, mail.text));
+    if !outbox {
+        core.mailer.send(mail).await.map_err(|e| Error::Unavailable(e.message))?;
+    }
+    let row = MessageSend {
+        id: core.new_id(),
+        vendor_id: inv.vendor_id.clone(),
+        contact_hmac: inv.contact_hmac.clone(),
+        sent_at: core.now_ms(),
+        state: if outbox { "outbox" } else { "sent" }.into(),
+        error: None,
+        outbox_to: outbox.then_some(to),
+        outbox_body: outbox.then_some(body),
+        channel: "email".into(),
+    };
+    let event = event(core, inv, kind, core.now_ms());
+    core.db
+        .write(move |conn| {
+            store::codes::insert_send(conn, &row)?;
+            store::funnel::record(conn, &event)
+        })
+        .await
 }
 
 /// The base of links sent to buyers.

@@ -23,7 +23,6 @@ use crate::error::{Error, Result};
 use crate::funnel::invitations::{self, Written};
 use crate::security::hmac::same;
 use crate::store;
-use crate::store::codes::MessageSend;
 
 /// A reply address for an invitation, when replies are taken.
 pub fn reply_address(core: &Core, invitation_id: &str) -> Option<String> {
@@ -238,30 +237,9 @@ async fn auto_answer(core: &Core, opened: &invitations::Opened, to: &str) -> Res
             ),
         ),
     };
-    let outbox = core.mailer.is_outbox();
-    if !outbox {
-        let mut mail = crate::notify::mail::Mail::text(to, &subject, text.clone());
-        mail.from_name = Some(opened.vendor_name.clone());
-        core.mailer.send(mail).await.map_err(|e| Error::Unavailable(e.message))?;
-    }
-    let row = MessageSend {
-        id: core.new_id(),
-        vendor_id: inv.vendor_id.clone(),
-        contact_hmac: inv.contact_hmac.clone(),
-        sent_at: core.now_ms(),
-        state: if outbox { "outbox" } else { "sent" }.into(),
-        error: None,
-        outbox_to: outbox.then(|| to.to_owned()),
-        outbox_body: outbox.then(|| format!("Subject: {subject}\n\n{text}")),
-        channel: "email".into(),
-    };
-    let event = store::funnel::Event::of(core.new_id(), &inv, "auto_answered", core.now_ms());
-    core.db
-        .write(move |conn| {
-            store::codes::insert_send(conn, &row)?;
-            store::funnel::record(conn, &event)
-        })
-        .await?;
+    let mut mail = crate::notify::mail::Mail::text(to, &subject, text);
+    mail.from_name = Some(opened.vendor_name.clone());
+    invitations::send_plain(core, &inv, mail, "auto_answered").await?;
     Ok(Outcome::AutoAnswered)
 }
 
