@@ -434,6 +434,7 @@ pub async fn assess_vendor(core: &Core, vendor_id: &str) -> Result<VendorAssessm
         .db
         .run(move |conn| {
             let vendor = store::vendors::get(conn, &vendor_id)?;
+            let funnel = store::funnel::settings(conn, &vendor_id)?;
             let (published, at_least, negative, answered) = store::reviews::window_facts(conn, &vendor_id, since)?;
             Ok(VendorFacts {
                 published,
@@ -443,8 +444,12 @@ pub async fn assess_vendor(core: &Core, vendor_id: &str) -> Result<VendorAssessm
                 negative_published: negative,
                 negative_answered: answered,
                 orders_imported: store::orders::count(conn, &vendor_id)?,
-                // The funnel, KYC providers and triggers arrive in later stages; until then
-                // these criteria are reported as missing.
+                // The funnel as the vendor runs it: invitations on, reminders among them, and
+                // a trigger that prompted an invitation within the window.
+                funnel_prompt_active: funnel.enabled,
+                reminders_active: funnel.enabled && !funnel.reminder_delays_days.is_empty(),
+                triggers_configured: store::funnel::triggered_since(conn, &vendor_id, since)?,
+                // KYC choices and conversion/NPS targets are not read yet: reported missing.
                 ..Default::default()
             })
         })

@@ -103,6 +103,17 @@ pub fn by_id(conn: &mut DbConn, id: &str) -> Result<Option<Invitation>> {
     Ok(invitations::table.find(id).select(Invitation::as_select()).first(conn).optional()?)
 }
 
+/// Whether a trigger prompted an invitation of the vendor since `since`.
+pub fn triggered_since(conn: &mut DbConn, vendor_id: &str, since: i64) -> Result<bool> {
+    let found: Option<String> = funnel_events::table
+        .filter(funnel_events::vendor_id.eq(vendor_id).and(funnel_events::kind.eq("invited")))
+        .filter(funnel_events::prompt.is_not_null().and(funnel_events::at.gt(since)))
+        .select(funnel_events::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
 /// Whether the invitation has an event of this kind (e.g. one auto-answer only).
 pub fn has_event(conn: &mut DbConn, invitation_id: &str, kind: &str) -> Result<bool> {
     let found: Option<String> = funnel_events::table

@@ -685,6 +685,16 @@ async fn triggers_prompt_a_review_at_once_under_the_funnel_rules_and_the_report_
         json(app.request(Method::GET, "/api/v1/reports/funnel", Some(&v.sk), None).await, StatusCode::OK).await;
     assert_eq!(report["by_trigger"][0]["trigger"], "repeat_purchase");
     assert_eq!(report["by_trigger"][0]["invited"], 1);
+    // The vendor maturity report reads the funnel: invitations on, no reminders, a trigger.
+    let maturity =
+        json(app.request(Method::GET, "/api/v1/reports/maturity", Some(&v.sk), None).await, StatusCode::OK).await;
+    let met = |code: &str| {
+        maturity["criteria"].as_array().unwrap().iter().find(|c| c["code"] == code).unwrap()["met"].clone()
+    };
+    assert_eq!(
+        (met("funnel_prompt"), met("funnel_reminders"), met("triggers")),
+        (json!(true), json!(false), json!(true))
+    );
 }
 
 /// A sender's DKIM key (Ed25519, selector `s1` of `mail.example`): the signer, and the
