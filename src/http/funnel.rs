@@ -333,9 +333,17 @@ async fn opt_out_page(state: State, token: web::Path<String>) -> HttpResponse {
     }
 }
 
+/// What a mail client's one-click unsubscribe posts (RFC 8058).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct OneClick {
+    #[serde(rename = "List-Unsubscribe")]
+    #[schema(rename = "List-Unsubscribe", max_length = 64)]
+    pub list_unsubscribe: Option<String>,
+}
+
 /// Unsubscribes the invited buyer from the vendor's review requests: the page's button, or
 /// a mail client's one-click `List-Unsubscribe=One-Click` POST (RFC 8058). Idempotent.
-#[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 2048)), request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`List-Unsubscribe=One-Click`, or empty"), responses((status = 200, content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String)))]
+#[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 2048)), request_body(content = OneClick, content_type = "application/x-www-form-urlencoded", description = "`List-Unsubscribe=One-Click` (RFC 8058), or empty; the body is not read"), responses((status = 200, content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String)))]
 #[post("/u/{token}")]
 async fn opt_out(state: State, token: web::Path<String>) -> HttpResponse {
     match invitations::opt_out(&state, &token).await {
