@@ -399,6 +399,12 @@ async fn send_invitation(core: &Core, job: &Job) -> Result<Ran> {
             Ok(Decision::Send(Box::new(ready)))
         })
         .await?;
+    send_decided(core, decision).await
+}
+
+/// Sends what the deciding transaction chose (a hard bounce ends the invitation instead),
+/// then records it and queues the next reminder in one transaction.
+async fn send_decided(core: &Core, decision: Decision) -> Result<Ran> {
     let ready = match decision {
         Decision::Send(ready) => ready,
         Decision::Later(at) => return Ok(Ran::Later(at)),
@@ -407,13 +413,15 @@ async fn send_invitation(core: &Core, job: &Job) -> Result<Ran> {
     if bounced(core, &ready, deliver(core, &ready).await?).await? {
         return Ok(Ran::Done);
     }
-    let (inv, now) = (ready.invitation.clone(), core.now_ms());
-    let invited = event(core, &inv, "invited", now);
-    let next = reminder_job(core, &ready.settings, &inv, 1);
+    let inv = ready.invitation.clone();
+    let first = ready.reminder == 0;
+    let sent = event(core, &inv, if first { "invited" } else { "reminded" }, core.now_ms());
+    let next = reminder_job(core, &ready.settings, &inv, ready.reminder + 1);
     core.db
         .write(move |conn| {
-            if store::funnel::mark_sent(conn, &inv.id)? {
-                store::funnel::record(conn, &invited)?;
+            // The invitation counts once, however often a failed send was retried.
+            if !first || store::funnel::mark_sent(conn, &inv.id)? {
+                store::funnel::record(conn, &sent)?;
             }
             if let Some(job) = next {
                 store::jobs::enqueue(conn, &job)?;
@@ -511,26 +519,7 @@ async fn send_reminder(core: &Core, job: &Job) -> Result<Ran> {
             })))
         })
         .await?;
-    let ready = match decision {
-        Decision::Send(ready) => ready,
-        Decision::Later(at) => return Ok(Ran::Later(at)),
-        Decision::Skip => return Ok(Ran::Done),
-    };
-    if bounced(core, &ready, deliver(core, &ready).await?).await? {
-        return Ok(Ran::Done);
-    }
-    let reminded = event(core, &ready.invitation, "reminded", core.now_ms());
-    let next = reminder_job(core, &ready.settings, &ready.invitation, n + 1);
-    core.db
-        .write(move |conn| {
-            store::funnel::record(conn, &reminded)?;
-            if let Some(job) = next {
-                store::jobs::enqueue(conn, &job)?;
-            }
-            Ok(())
-        })
-        .await?;
-    Ok(Ran::Done)
+    send_decided(core, decision).await
 }
 
 /// A hard bounce (the server refused the address for good) ends the invitation: recorded,
