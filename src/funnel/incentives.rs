@@ -281,8 +281,7 @@ async fn send(core: &Core, job: &Job) -> Result<()> {
             let Some(grant) = store::incentives::grant(conn, &vendor_id, &review_id)? else { return Ok(None) };
             let Some(inv) = store::funnel::get(conn, &vendor_id, &grant.invitation_id)? else { return Ok(None) };
             let order = store::orders::get(conn, &vendor_id, &inv.order_id)?;
-            let context = crate::kyp::orders::contact_context(&vendor_id, &order.order_ref);
-            let Some(email) = order.email_sealed.as_deref().and_then(|s| sealer.open(&context, s)) else {
+            let Some(email) = crate::funnel::invitations::open_email(&sealer, &vendor_id, &order) else {
                 return Ok(None);
             };
             let shop = store::vendors::get(conn, &vendor_id)?.name;

@@ -297,7 +297,12 @@ fn hold(conn: &mut crate::db::DbConn, vendor_id: &str, settings: &FunnelSettings
     Ok(None)
 }
 
-fn open_email(core_sealer: &crate::security::seal::Sealer, vendor_id: &str, order: &Order) -> Option<String> {
+/// The order's e-mail, unsealed, while it is kept.
+pub(crate) fn open_email(
+    core_sealer: &crate::security::seal::Sealer,
+    vendor_id: &str,
+    order: &Order,
+) -> Option<String> {
     let context = crate::kyp::orders::contact_context(vendor_id, &order.order_ref);
     order.email_sealed.as_deref().and_then(|s| core_sealer.open(&context, s))
 }
