@@ -225,10 +225,12 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403",
 # providers and real ISO 3166 countries, which a pattern cannot state (kyc_oauth.rs,
 # kyc_phone.rs assert the refusals); text fields refuse control and bidi characters
 # (funnel settings' sender name, the hosted page's form); an order without a kept e-mail
-# gets no invitation, coupon codes are letters, digits, - and _, and a trigger names either an
-# order or a customer e-mail (funnel.rs).
+# gets no invitation, coupon codes are letters, digits, - and _, a trigger names either an
+# order or a customer e-mail (funnel.rs); a referral link must be an http(s) URL, the
+# author's update form refuses control characters like the hosted page, and only a review
+# case may invite its author to update (resolution.rs).
 [[operations]]
-include-name = ["POST /api/v1/public/kyc/company/start", "POST /api/v1/public/kyc/company/verify", "PATCH /api/v1/vendor", "PUT /api/v1/funnel", "POST /r/{token}", "POST /api/v1/invitations", "POST /api/v1/incentives/coupons", "POST /api/v1/triggers"]
+include-name = ["POST /api/v1/public/kyc/company/start", "POST /api/v1/public/kyc/company/verify", "PATCH /api/v1/vendor", "PUT /api/v1/funnel", "POST /r/{token}", "POST /api/v1/invitations", "POST /api/v1/incentives/coupons", "POST /api/v1/triggers", "POST /r/update/{token}", "POST /api/v1/cases/{id}/resolve"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 
 [[operations]]

@@ -102,6 +102,7 @@ impl Core {
         };
         crate::funnel::invitations::register(&core);
         crate::funnel::incentives::register(&core);
+        crate::funnel::resolution::register(&core);
         Ok(core)
     }
 

@@ -69,6 +69,7 @@ pub async fn submit(core: &Core, s: Submission, origin: Option<String>) -> Resul
     let now = core.clock.now_ms();
     let email_hmac = s.email.as_ref().map(|e| core.contacts.email(e.as_str()));
     let id = new_id(core.clock.as_ref(), core.random.as_ref());
+    let case_id = core.new_id();
     let public_origin = core.own_origin.clone();
     core.db
         .write(move |conn| {
@@ -155,6 +156,8 @@ pub async fn submit(core: &Core, s: Submission, origin: Option<String>) -> Resul
                 identity_key,
             };
             store::reviews::insert(conn, &review)?;
+            // A review of 1 or 2 stars opens a case for the vendor to follow up.
+            crate::funnel::resolution::open_for_review(conn, case_id, &review, now)?;
             Ok(review)
         })
         .await

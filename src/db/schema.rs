@@ -335,6 +335,8 @@ diesel::table! {
         reminders_sent -> Integer,
         stopped -> Nullable<Text>,
         prompt -> Nullable<Text>,
+        nps_score -> Nullable<Integer>,
+        nps_at -> Nullable<BigInt>,
     }
 }
 
@@ -431,6 +433,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    cases (id) {
+        id -> Text,
+        vendor_id -> Text,
+        kind -> Text,
+        review_id -> Nullable<Text>,
+        invitation_id -> Nullable<Text>,
+        score -> Nullable<Integer>,
+        state -> Text,
+        opened_at -> BigInt,
+        resolved_at -> Nullable<BigInt>,
+        resolved_by -> Nullable<Text>,
+        update_invited_at -> Nullable<BigInt>,
+        author_updated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    review_revisions (review_id, version) {
+        review_id -> Text,
+        version -> Integer,
+        vendor_id -> Text,
+        rating -> Integer,
+        title -> Text,
+        body -> Text,
+        pros -> Nullable<Text>,
+        cons -> Nullable<Text>,
+        written_at -> BigInt,
+        replaced_at -> BigInt,
+    }
+}
+
 diesel::joinable!(staff -> vendors (vendor_id));
 diesel::joinable!(api_keys -> vendors (vendor_id));
 diesel::joinable!(refresh_tokens -> staff (staff_id));
@@ -456,6 +490,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     coupons,
     incentive_grants,
     message_sends,
+    cases,
+    review_revisions,
     staff,
     refresh_tokens,
     api_keys,
@@ -508,4 +544,6 @@ pub const TABLES: &[&str] = &[
     "coupons",
     "incentive_grants",
     "message_sends",
+    "cases",
+    "review_revisions",
 ];

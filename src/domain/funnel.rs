@@ -60,6 +60,14 @@ pub struct FunnelSettings {
     /// The thank-you offered in invitations for any honest review, whatever its rating
     /// (disclosed on the review as "incentivised"); `null` = none.
     pub incentive: Option<Incentive>,
+    /// Ask the NPS question (0–10, "how likely are you to recommend us") on the hosted page
+    /// before the review. Every respondent is then asked to review, whatever the score;
+    /// detractors (0–6) also open a case for the vendor.
+    pub nps: bool,
+    /// Where promoters (9–10) are sent to recommend the shop after their review (an http(s)
+    /// URL); `null` = no referral link.
+    #[schema(max_length = 500, example = "https://shop.example/refer")]
+    pub referral_url: Option<String>,
 }
 
 /// The moments a vendor may prompt a review at once (SPEC §4.2, the TruView model).
@@ -179,6 +187,8 @@ impl Default for FunnelSettings {
             quiet_hours: Some(QuietHours { start: "21:00".into(), end: "08:00".into() }),
             daily_cap: 0,
             incentive: None,
+            nps: false,
+            referral_url: None,
         }
     }
 }
@@ -223,6 +233,13 @@ impl FunnelSettings {
                 return Some(("incentive", "low_pool_threshold must be between 0 and 100000"));
             }
         }
+        if let Some(url) = &self.referral_url {
+            let ok = url.len() <= 500
+                && url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+            if !ok {
+                return Some(("referral_url", "must be an http(s) URL of at most 500 characters"));
+            }
+        }
         None
     }
 
@@ -237,6 +254,58 @@ impl FunnelSettings {
 
     pub fn cooldown_ms(&self) -> i64 {
         i64::from(self.cooldown_days) * DAY_MS
+    }
+}
+
+/// Where an NPS answer (0–10) puts the buyer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NpsGroup {
+    /// 0–6: a follow-up case opens for the vendor.
+    Detractor,
+    /// 7–8.
+    Passive,
+    /// 9–10: offered the referral link after the review.
+    Promoter,
+}
+
+impl NpsGroup {
+    pub fn of(score: u8) -> NpsGroup {
+        match score {
+            0..=6 => NpsGroup::Detractor,
+            7..=8 => NpsGroup::Passive,
+            _ => NpsGroup::Promoter,
+        }
+    }
+}
+
+/// Counts of NPS answers and the score: % promoters − % detractors, rounded to one decimal
+/// (`None` without answers).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, ToSchema)]
+pub struct NpsTally {
+    pub responses: u64,
+    pub promoters: u64,
+    pub passives: u64,
+    pub detractors: u64,
+    /// −100 to 100; `null` without answers.
+    pub nps: Option<f64>,
+}
+
+impl NpsTally {
+    pub fn of(scores: impl IntoIterator<Item = u8>) -> NpsTally {
+        let mut t = NpsTally::default();
+        for s in scores {
+            t.responses += 1;
+            match NpsGroup::of(s) {
+                NpsGroup::Detractor => t.detractors += 1,
+                NpsGroup::Passive => t.passives += 1,
+                NpsGroup::Promoter => t.promoters += 1,
+            }
+        }
+        t.nps = (t.responses > 0).then(|| {
+            let raw = (t.promoters as f64 - t.detractors as f64) * 100.0 / t.responses as f64;
+            (raw * 10.0).round() / 10.0
+        });
+        t
     }
 }
 
@@ -393,6 +462,29 @@ mod tests {
             quiet_hours: Some(QuietHours { start: quiet.0.into(), end: quiet.1.into() }),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn nps_groups_and_score() {
+        assert_eq!([0, 6, 7, 8, 9, 10].map(NpsGroup::of), {
+            use NpsGroup::*;
+            [Detractor, Detractor, Passive, Passive, Promoter, Promoter]
+        });
+        let t = NpsTally::of([10, 9, 9, 8, 0, 6]);
+        assert_eq!((t.responses, t.promoters, t.passives, t.detractors), (6, 3, 1, 2));
+        assert_eq!(t.nps, Some(16.7));
+        assert_eq!(NpsTally::of([0]).nps, Some(-100.0));
+        assert_eq!(NpsTally::of([]).nps, None);
+    }
+
+    #[test]
+    fn the_referral_link_must_be_a_web_url() {
+        let with = |u: &str| FunnelSettings { referral_url: Some(u.into()), ..Default::default() }.problem();
+        assert_eq!(with("https://shop.example/refer?c=1"), None);
+        for bad in ["javascript:alert(1)", "ftp://shop.example/", "shop.example", "https://"] {
+            assert_eq!(with(bad).map(|p| p.0), Some("referral_url"), "{bad}");
+        }
+        assert_eq!(with(&format!("https://shop.example/{}", "a".repeat(500))).map(|p| p.0), Some("referral_url"));
     }
 
     #[test]

@@ -388,6 +388,8 @@ async fn send_invitation(core: &Core, job: &Job) -> Result<Ran> {
                         reminders_sent: 0,
                         stopped: None,
                         prompt: prompt.clone(),
+                        nps_score: None,
+                        nps_at: None,
                     };
                     if !store::funnel::insert(conn, &row)? {
                         // Another run recorded it first: that one sends.
@@ -552,6 +554,19 @@ pub(crate) async fn send_plain(
     mail: crate::notify::mail::Mail<'_>,
     kind: &str,
 ) -> Result<()> {
+    let event = event(core, inv, kind, core.now_ms());
+    send_to_buyer(core, &inv.vendor_id, &inv.contact_hmac, mail, Some(event)).await
+}
+
+/// Sends a message to a buyer known by `contact_hmac` (or files it in the development
+/// outbox), then records the send, and `event` if given, in one transaction.
+pub(crate) async fn send_to_buyer(
+    core: &Core,
+    vendor_id: &str,
+    contact_hmac: &str,
+    mail: crate::notify::mail::Mail<'_>,
+    event: Option<store::funnel::Event>,
+) -> Result<()> {
     let outbox = core.mailer.is_outbox();
     let (to, body) = (mail.to.to_owned(), format!("Subject: {}\n\n{}", mail.subject, mail.text));
     if !outbox {
@@ -559,8 +574,8 @@ pub(crate) async fn send_plain(
     }
     let row = MessageSend {
         id: core.new_id(),
-        vendor_id: inv.vendor_id.clone(),
-        contact_hmac: inv.contact_hmac.clone(),
+        vendor_id: vendor_id.to_owned(),
+        contact_hmac: contact_hmac.to_owned(),
         sent_at: core.now_ms(),
         state: if outbox { "outbox" } else { "sent" }.into(),
         error: None,
@@ -568,11 +583,10 @@ pub(crate) async fn send_plain(
         outbox_body: outbox.then_some(body),
         channel: "email".into(),
     };
-    let event = event(core, inv, kind, core.now_ms());
     core.db
         .write(move |conn| {
             store::codes::insert_send(conn, &row)?;
-            store::funnel::record(conn, &event)
+            event.map_or(Ok(()), |e| store::funnel::record(conn, &e))
         })
         .await
 }
@@ -590,14 +604,26 @@ const UNSUBSCRIBE_TTL_SECS: i64 = 3 * 365 * 86_400;
 
 pub(crate) fn link_token(core: &Core, inv: &Invitation, purpose: &str) -> Result<String> {
     let exp = if purpose == UNSUBSCRIBE { inv.sent_at / 1000 + UNSUBSCRIBE_TTL_SECS } else { inv.expires_at / 1000 };
+    signed_link(core, (&inv.id, &inv.vendor_id, &inv.order_id), purpose, inv.sent_at / 1000, exp)
+}
+
+/// A signed link to a buyer for one purpose: `subject` = (the thing's id, its vendor, the
+/// id it is bound to), valid from `iat` until `exp` (seconds).
+pub(crate) fn signed_link(
+    core: &Core,
+    (sub, vid, oid): (&str, &str, &str),
+    purpose: &str,
+    iat: i64,
+    exp: i64,
+) -> Result<String> {
     let claims = InvitationClaims {
         iss: ISSUER.into(),
         aud: INVITATION_AUDIENCE.into(),
-        sub: inv.id.clone(),
-        vid: inv.vendor_id.clone(),
-        oid: inv.order_id.clone(),
+        sub: sub.into(),
+        vid: vid.into(),
+        oid: oid.into(),
         purpose: purpose.into(),
-        iat: inv.sent_at / 1000,
+        iat,
         exp,
     };
     core.keys.sign_invitation(&claims).map_err(Error::internal)
@@ -679,6 +705,10 @@ pub struct Opened {
     pub locale: Option<String>,
     /// The thank-you offered for any honest review.
     pub incentive: Option<crate::domain::funnel::Incentive>,
+    /// The NPS question is still to be asked (the vendor asks it; not answered yet).
+    pub ask_nps: bool,
+    /// The vendor's referral link, offered to promoters after their review.
+    pub referral_url: Option<String>,
 }
 
 pub(crate) fn bad_link() -> Error {
@@ -687,7 +717,7 @@ pub(crate) fn bad_link() -> Error {
 
 /// Checks a link's token for `purpose`: the claims, 404 for a link that is not one of ours,
 /// 409 for an expired one.
-fn claims_for(core: &Core, token: &str, purpose: &str) -> Result<InvitationClaims> {
+pub(crate) fn claims_for(core: &Core, token: &str, purpose: &str) -> Result<InvitationClaims> {
     match core.keys.verify_invitation(token.trim(), core.now_ms() / 1000) {
         Ok(c) if c.purpose == purpose => Ok(c),
         Ok(_) => Err(bad_link()),
@@ -730,13 +760,16 @@ pub(crate) fn opened(
         let e = store::funnel::Event::of(event_id, &invitation, "opened", now);
         store::funnel::record(conn, &e)?;
     }
+    let settings = store::funnel::settings(conn, &invitation.vendor_id)?;
     Ok(Opened {
         vendor_name: vendor.name,
         order_ref: order.order_ref,
         customer_name: order.customer_name,
         locale: order.locale,
         items: items.into_iter().map(|i| (i.sku, i.name)).collect(),
-        incentive: store::funnel::settings(conn, &invitation.vendor_id)?.incentive,
+        incentive: settings.incentive,
+        ask_nps: settings.nps && invitation.nps_score.is_none(),
+        referral_url: settings.referral_url,
         invitation,
     })
 }
@@ -789,16 +822,26 @@ pub struct Written {
     pub locale: Locale,
 }
 
+/// A review written on the hosted page, with what the thank-you page offers.
+pub struct Reviewed {
+    pub review: crate::store::reviews::Review,
+    pub incentive: Option<crate::domain::funnel::Incentive>,
+    /// The vendor's referral link, for a promoter (NPS 9–10).
+    pub referral_url: Option<String>,
+}
+
 /// Submits the buyer's review through the invitation: a flow bound to the order (level 3,
 /// "invited after purchase"), then the usual submission rules (one review per order and
 /// product: a second is a 409).
-pub async fn review(
-    core: &Core,
-    token: &str,
-    written: Written,
-) -> Result<(crate::store::reviews::Review, Option<crate::domain::funnel::Incentive>)> {
+pub async fn review(core: &Core, token: &str, written: Written) -> Result<Reviewed> {
     let opened = open(core, token).await?;
-    review_for(core, &opened, written, PurchaseMethod::Invitation).await
+    let (review, incentive) = review_for(core, &opened, written, PurchaseMethod::Invitation).await?;
+    let promoter = opened
+        .invitation
+        .nps_score
+        .and_then(|s| u8::try_from(s).ok())
+        .is_some_and(|s| crate::domain::funnel::NpsGroup::of(s) == crate::domain::funnel::NpsGroup::Promoter);
+    Ok(Reviewed { review, incentive, referral_url: opened.referral_url.filter(|_| promoter) })
 }
 
 /// A review bound to an opened invitation's order, with the evidence `method` names (the

@@ -4,6 +4,8 @@
 pub mod incentives;
 pub mod invitations;
 pub mod messages;
+pub mod nps;
 pub mod queue;
 pub mod replies;
 pub mod report;
+pub mod resolution;

@@ -12,13 +12,16 @@ use crate::error::{Error, Result};
 use crate::store;
 
 /// The steps counted, in funnel order.
-pub const STEPS: [&str; 7] = ["invited", "opened", "reminded", "reviewed", "incentive_granted", "opted_out", "bounced"];
+pub const STEPS: [&str; 8] =
+    ["invited", "opened", "nps_answered", "reminded", "reviewed", "incentive_granted", "opted_out", "bounced"];
 
 /// Counts per step.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct StepCounts {
     pub invited: i64,
     pub opened: i64,
+    /// Answers to the NPS pre-survey.
+    pub nps_answered: i64,
     pub reminded: i64,
     pub reviewed: i64,
     /// Thank-you messages sent for granted incentives.
@@ -32,6 +35,7 @@ impl StepCounts {
         let slot = match kind {
             "invited" => &mut self.invited,
             "opened" => &mut self.opened,
+            "nps_answered" => &mut self.nps_answered,
             "reminded" => &mut self.reminded,
             "reviewed" => &mut self.reviewed,
             "incentive_granted" => &mut self.incentive_granted,

@@ -22,8 +22,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(get_settings)
         .service(put_settings)
         .service(invite)
+        .service(update_page)
+        .service(update_submit)
         .service(hosted_page)
         .service(hosted_submit)
+        .service(nps_answer)
         .service(opt_out_page)
         .service(opt_out)
         .service(mailbox)
@@ -163,8 +166,8 @@ const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1f2328;
 main{max-width:34rem;margin:2rem auto;background:#fff;border:1px solid #d1d9e0;border-radius:12px;padding:1.5rem}\
 h1{font-size:1.35rem;margin-top:0}label{display:block;margin:.9rem 0 .3rem;font-weight:600}\
 input[type=text],textarea,select{width:100%;box-sizing:border-box;padding:.55rem;border:1px solid #d1d9e0;border-radius:8px;font:inherit}\
-textarea{min-height:7rem}fieldset{border:0;padding:0;margin:0}.stars{display:flex;gap:.4rem}\
-.stars label{font-weight:400;margin:0;border:1px solid #d1d9e0;border-radius:8px;padding:.4rem .6rem}\
+textarea{min-height:7rem}fieldset{border:0;padding:0;margin:0}.stars,.nps{display:flex;flex-wrap:wrap;gap:.4rem}\
+.stars label,.nps label{font-weight:400;margin:0;border:1px solid #d1d9e0;border-radius:8px;padding:.4rem .6rem}\
 button{margin-top:1.2rem;background:#1f6feb;color:#fff;border:0;border-radius:8px;padding:.7rem 1.2rem;font:inherit}\
 .note{color:#59636e;font-size:.9rem}pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85rem}\
 article{border-top:1px solid #d1d9e0;padding-top:.5rem}";
@@ -181,6 +184,7 @@ fn problem_page(e: &Error) -> HttpResponse {
     let status = actix_web::ResponseError::status_code(e);
     let detail = match e {
         Error::Internal(_) => "Something went wrong on our side; try again.".to_owned(),
+        Error::Validation { field, detail } => format!("{field} {detail}"),
         other => other.to_string(),
     };
     html(status, "Review", &format!("<h1>We could not take this review</h1><p>{}</p>", esc(&detail)))
@@ -191,6 +195,40 @@ pub struct PageQuery {
     /// The rating chosen in the e-mail (1–5), preselected.
     #[param(minimum = 1, maximum = 5)]
     pub rating: Option<u8>,
+    /// Skip the recommendation question (when the shop asks it) and go to the review.
+    pub skip_nps: Option<bool>,
+}
+
+/// The rating radio buttons, `chosen` checked.
+fn star_inputs(chosen: Option<u8>) -> String {
+    (1..=5u8)
+        .map(|n| {
+            let checked = if chosen == Some(n) { " checked" } else { "" };
+            format!(
+                "<label><input type=\"radio\" name=\"rating\" value=\"{n}\" required{checked}> {} {n}</label>",
+                "★".repeat(usize::from(n))
+            )
+        })
+        .collect()
+}
+
+/// The recommendation question (NPS, 0–10), asked before the review when the shop asks it.
+fn nps_page(token: &str, shop: &str, chosen: Option<u8>) -> HttpResponse {
+    let scores: String = (0..=10u8)
+        .map(|n| format!("<label><input type=\"radio\" name=\"score\" value=\"{n}\" required> {n}</label>"))
+        .collect();
+    let keep = chosen.map(|r| format!("<input type=\"hidden\" name=\"rating\" value=\"{r}\">")).unwrap_or_default();
+    let skip = format!("?skip_nps=true{}", chosen.map(|r| format!("&amp;rating={r}")).unwrap_or_default());
+    let body = format!(
+        "<h1>One question first</h1><form method=\"post\" action=\"{token}/nps\"><fieldset><legend><strong>How likely \
+         are you to recommend {shop} to a friend or colleague?</strong></legend><div class=\"nps\">{scores}</div>\
+         <p class=\"note\">0 = not at all likely, 10 = extremely likely. Whatever you answer, you can then write your \
+         review.</p></fieldset>{keep}<button type=\"submit\">Next</button></form><p><a href=\"{skip}\">Skip this \
+         question</a></p>",
+        token = esc(token),
+        shop = esc(shop),
+    );
+    html(actix_web::http::StatusCode::OK, "One question", &body)
 }
 
 /// The hosted review page of an invitation: the order's products, a rating (preselected from
@@ -203,15 +241,10 @@ async fn hosted_page(state: State, token: web::Path<String>, query: web::Query<P
         Err(e) => return problem_page(&e),
     };
     let chosen = query.rating.filter(|r| (1..=5).contains(r));
-    let stars: String = (1..=5u8)
-        .map(|n| {
-            let checked = if chosen == Some(n) { " checked" } else { "" };
-            format!(
-                "<label><input type=\"radio\" name=\"rating\" value=\"{n}\" required{checked}> {} {n}</label>",
-                "★".repeat(usize::from(n))
-            )
-        })
-        .collect();
+    if opened.ask_nps && query.skip_nps != Some(true) {
+        return nps_page(&token, &opened.vendor_name, chosen);
+    }
+    let stars = star_inputs(chosen);
     let products = match opened.items.as_slice() {
         [] => String::new(),
         [(sku, name)] => format!(
@@ -290,21 +323,127 @@ async fn hosted_submit(state: State, token: web::Path<String>, form: web::Form<H
         Err(e) => Err(e),
     };
     match result {
-        Ok((review, incentive)) => html(
+        Ok(done) => html(
             actix_web::http::StatusCode::CREATED,
             "Thank you",
             &format!(
-                "<h1>Thank you for your review</h1><p>It will be shown at level {} once the shop has published it.</p>{}",
-                review.maturity_level,
-                incentive
+                "<h1>Thank you for your review</h1><p>It will be shown at level {} once the shop has published it.</p>{}{}",
+                done.review.maturity_level,
+                done.incentive
                     .map(|i| format!(
                         "<p>Your thank-you ({}) comes by e-mail once the shop has checked the review, whatever your rating.</p>",
                         esc(i.description.trim())
+                    ))
+                    .unwrap_or_default(),
+                done.referral_url
+                    .map(|url| format!(
+                        "<p>Glad you would recommend us: <a href=\"{}\" rel=\"noopener\">pass it on to a friend</a>.</p>",
+                        esc(&url)
                     ))
                     .unwrap_or_default()
             ),
         )
         .customize_no_store(),
+        Err(e) => problem_page(&e),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NpsForm {
+    /// How likely the buyer is to recommend the shop, 0–10.
+    #[schema(minimum = 0, maximum = 10)]
+    pub score: i64,
+    /// The rating chosen in the e-mail, carried on to the review form.
+    #[schema(minimum = 1, maximum = 5)]
+    pub rating: Option<i64>,
+}
+
+/// Answers the recommendation question (NPS 0–10) of an invitation, then goes on to the
+/// review form (303), whatever the score. The first answer counts.
+#[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 2048)), request_body(content = NpsForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "On to the review form"), (status = 400, body = Problem), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String), (status = 415, body = Problem), (status = 422, content_type = "text/html", body = String)))]
+#[post("/r/{token}/nps")]
+async fn nps_answer(state: State, token: web::Path<String>, form: web::Form<NpsForm>) -> HttpResponse {
+    let score = match u8::try_from(form.score).ok().filter(|s| *s <= 10) {
+        Some(s) => s,
+        None => return problem_page(&Error::validation("score", "must be between 0 and 10")),
+    };
+    if let Err(e) = crate::funnel::nps::answer(&state, &token, score).await {
+        return problem_page(&e);
+    }
+    let rating = form.rating.filter(|r| (1..=5).contains(r)).map(|r| format!("&rating={r}")).unwrap_or_default();
+    // The token verified: URL-safe characters only.
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/r/{}?skip_nps=true{rating}", token.trim())))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// The page where a review's author, invited once after the shop's reply, may update the
+/// rating and text; the earlier version stays in the review's public history.
+#[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 2048)), responses((status = 200, content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String)))]
+#[get("/r/update/{token}")]
+async fn update_page(state: State, token: web::Path<String>) -> HttpResponse {
+    let page = match crate::funnel::resolution::update_page(&state, &token).await {
+        Ok(p) => p,
+        Err(e) => return problem_page(&e),
+    };
+    let chosen = u8::try_from(page.review.rating).ok();
+    let body = format!(
+        "<h1>Update your review of {shop}</h1><p class=\"note\">{shop} answered:</p><blockquote>{reply}</blockquote>\
+         <p class=\"note\">You may change your rating and text once. Your earlier review stays visible in its history \
+         (\"updated after the shop's reply\"). You need not change anything.</p>\
+         <form method=\"post\"><fieldset><legend><strong>Your rating</strong></legend><div class=\"stars\">{stars}</div></fieldset>\
+         <label for=\"title\">Title</label><input type=\"text\" id=\"title\" name=\"title\" maxlength=\"120\" value=\"{title}\">\
+         <label for=\"body\">Your review</label><textarea id=\"body\" name=\"body\" maxlength=\"5000\">{text}</textarea>\
+         <button type=\"submit\">Update review</button></form>",
+        shop = esc(&page.vendor_name),
+        reply = esc(&page.reply),
+        stars = star_inputs(chosen),
+        title = esc(&page.review.title),
+        text = esc(&page.review.body),
+    );
+    html(actix_web::http::StatusCode::OK, "Update your review", &body)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct UpdateForm {
+    #[schema(minimum = 1, maximum = 5)]
+    pub rating: i64,
+    #[schema(max_length = 120)]
+    pub title: Option<String>,
+    #[schema(max_length = 5000)]
+    pub body: Option<String>,
+}
+
+/// Sends the author's update (once).
+#[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 2048)), request_body(content = UpdateForm, content_type = "application/x-www-form-urlencoded"), responses((status = 200, content_type = "text/html", body = String), (status = 400, body = Problem), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String), (status = 415, body = Problem), (status = 422, content_type = "text/html", body = String)))]
+#[post("/r/update/{token}")]
+async fn update_submit(state: State, token: web::Path<String>, form: web::Form<UpdateForm>) -> HttpResponse {
+    use crate::domain::text::{clean, Lines};
+    let form = form.into_inner();
+    let revised = (|| -> Result<crate::funnel::resolution::Revised> {
+        Ok(crate::funnel::resolution::Revised {
+            rating: Rating::parse("rating", form.rating)?,
+            title: clean("title", form.title.as_deref().unwrap_or(""), Lines::Single, 0, 120)?,
+            body: clean("body", form.body.as_deref().unwrap_or(""), Lines::Multi, 0, 5000)?,
+        })
+    })();
+    match revised {
+        Ok(r) => match crate::funnel::resolution::update(&state, &token, r).await {
+            Ok(review) => html(
+                actix_web::http::StatusCode::OK,
+                "Review updated",
+                &format!(
+                    "<h1>Your review is updated</h1><p>{}</p>",
+                    if review.status == "published" {
+                        "It is shown with the note \"updated after the shop's reply\", the earlier version in its history."
+                    } else {
+                        "It will be shown again, with the note \"updated after the shop's reply\", once the shop has checked it."
+                    }
+                ),
+            ),
+            Err(e) => problem_page(&e),
+        },
         Err(e) => problem_page(&e),
     }
 }

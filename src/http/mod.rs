@@ -1,6 +1,7 @@
 //! actix-web: one file per area; handlers stay thin (extract → domain → store → respond).
 
 pub mod audit;
+pub mod cases;
 pub mod auth;
 pub mod body;
 pub mod demo;
@@ -100,6 +101,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(audit::routes)
         .configure(public::routes)
         .configure(moderation::routes)
+        .configure(cases::routes)
         .configure(reports::routes)
         .configure(privacy::routes)
         .configure(products::routes)

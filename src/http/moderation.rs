@@ -43,6 +43,10 @@ pub struct StaffReview {
 
 impl StaffReview {
     pub fn new(r: Review, reply: Option<Reply>) -> Self {
+        Self::with_history(r, reply, &[])
+    }
+
+    pub fn with_history(r: Review, reply: Option<Reply>, revisions: &[store::cases::Revision]) -> Self {
         let ts = |ms: i64| crate::clock::from_ms(ms).to_rfc3339();
         StaffReview {
             status: r.status.clone(),
@@ -51,7 +55,7 @@ impl StaffReview {
             erased: r.erased,
             created_at: ts(r.created_at),
             decided_at: r.decided_at.map(ts),
-            review: PublicReview::new(r, reply),
+            review: PublicReview::new(r, reply).with_history(revisions),
         }
     }
 }
@@ -111,11 +115,13 @@ async fn list(state: State, who: Principal, query: web::Query<QueueQuery>) -> Re
         .db
         .run(move |conn| {
             let rows = store::reviews::staff_page(conn, &vendor_id, status, after, limit)?;
-            store::reviews::with_replies(conn, rows)
+            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            Ok((store::reviews::with_replies(conn, rows)?, store::cases::revisions_for(conn, &ids)?))
         })
         .await?;
+    let (rows, revisions) = rows;
     let next_cursor = crate::domain::paging::next_cursor(&rows, limit, |(r, _)| encode_cursor(r.created_at, &r.id));
-    let reviews = rows.into_iter().map(|(r, reply)| StaffReview::new(r, reply));
+    let reviews = rows.into_iter().map(|(r, reply)| StaffReview::with_history(r, reply, &revisions));
     Ok(HttpResponse::Ok().json(StaffReviewPage { reviews: reviews.collect(), next_cursor }))
 }
 
@@ -124,8 +130,17 @@ async fn list(state: State, who: Principal, query: web::Query<QueueQuery>) -> Re
 #[get("/api/v1/reviews/{id}")]
 async fn get_one(state: State, who: Principal, id: web::Path<PathId>) -> Result<HttpResponse> {
     let (vendor_id, review_id) = (who.vendor_id().to_owned(), id.into_inner().into_string());
-    let review = state.db.run(move |conn| store::reviews::get(conn, &vendor_id, &review_id)).await?;
-    Ok(HttpResponse::Ok().json(StaffReview::from(review)))
+    let (review, reply, revisions) = state
+        .db
+        .run(move |conn| {
+            let review = store::reviews::get(conn, &vendor_id, &review_id)?;
+            let ids = std::slice::from_ref(&review.id);
+            let reply = store::reviews::replies_for(conn, ids)?.into_iter().next();
+            let revisions = store::cases::revisions_for(conn, ids)?;
+            Ok((review, reply, revisions))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(StaffReview::with_history(review, reply, &revisions)))
 }
 
 #[derive(Deserialize)]

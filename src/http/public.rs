@@ -589,9 +589,43 @@ pub struct PublicReview {
     pub helpful_count: i64,
     pub published_at: Option<String>,
     pub reply: Option<ReplyView>,
+    /// The author changed the review after the vendor's reply (resolution loop); the earlier
+    /// versions are in `history`.
+    pub updated_after_reply: bool,
+    /// Earlier versions the author replaced, oldest first (empty for most reviews).
+    pub history: Vec<RevisionView>,
+}
+
+/// An earlier version of a review, as its author wrote it.
+#[derive(Serialize, ToSchema)]
+pub struct RevisionView {
+    pub rating: i32,
+    pub title: String,
+    pub body: String,
+    pub written_at: String,
+    /// When the author replaced it.
+    pub replaced_at: String,
 }
 
 impl PublicReview {
+    /// Adds the review's earlier versions (from a batch of revisions of several reviews).
+    pub fn with_history(mut self, revisions: &[crate::store::cases::Revision]) -> Self {
+        let ts = |ms: i64| crate::clock::from_ms(ms).to_rfc3339();
+        self.history = revisions
+            .iter()
+            .filter(|r| r.review_id == self.id)
+            .map(|r| RevisionView {
+                rating: r.rating,
+                title: r.title.clone(),
+                body: r.body.clone(),
+                written_at: ts(r.written_at),
+                replaced_at: ts(r.replaced_at),
+            })
+            .collect();
+        self.updated_after_reply = !self.history.is_empty();
+        self
+    }
+
     pub fn new(r: Review, reply: Option<Reply>) -> Self {
         PublicReview {
             sku: (!r.sku.is_empty()).then_some(r.sku),
@@ -610,6 +644,8 @@ impl PublicReview {
             helpful_count: r.helpful_count,
             published_at: r.published_at.map(|ms| crate::clock::from_ms(ms).to_rfc3339()),
             reply: reply.map(ReplyView::from),
+            updated_after_reply: false,
+            history: Vec::new(),
         }
     }
 }
@@ -671,8 +707,12 @@ fn parse_reviews_query(q: ReviewsQuery) -> Result<PublicQuery> {
 
 async fn page_of(state: &AppState, pk: String, query: PublicQuery) -> Result<Cached> {
     let (sort, limit) = (query.sort, query.limit);
-    let (vendor, rows) =
-        widget_read(state, pk, move |conn, vendor| store::reviews::public_page(conn, &vendor.id, &query)).await?;
+    let (vendor, (rows, revisions)) = widget_read(state, pk, move |conn, vendor| {
+        let rows = store::reviews::public_page(conn, &vendor.id, &query)?;
+        let ids: Vec<String> = rows.iter().map(|(r, _)| r.id.clone()).collect();
+        Ok((rows, store::cases::revisions_for(conn, &ids)?))
+    })
+    .await?;
     let next_cursor = (rows.len() as i64 == limit).then(|| rows.last()).flatten().map(|(r, _)| {
         let key = match sort {
             Sort::Recent => 0,
@@ -681,7 +721,7 @@ async fn page_of(state: &AppState, pk: String, query: PublicQuery) -> Result<Cac
         };
         encode_cursor(&PublicCursor(key, r.published_at.unwrap_or(0), r.id.clone()))
     });
-    let reviews = rows.into_iter().map(|(r, reply)| PublicReview::new(r, reply));
+    let reviews = rows.into_iter().map(|(r, reply)| PublicReview::new(r, reply).with_history(&revisions));
     let page = ReviewPage { reviews: reviews.collect(), next_cursor };
     to_cached(&vendor, &page)
 }

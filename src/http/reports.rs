@@ -13,7 +13,7 @@ use crate::http::extract::Principal;
 use crate::reviews;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(maturity).service(funnel);
+    cfg.service(maturity).service(funnel).service(nps);
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -29,6 +29,15 @@ pub struct FunnelQuery {
 #[get("/api/v1/reports/funnel")]
 async fn funnel(state: State, who: Principal, query: web::Query<FunnelQuery>) -> Result<HttpResponse> {
     let report = crate::funnel::report::funnel(&state, who.vendor_id(), query.days.unwrap_or(30)).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// The NPS of the pre-survey's answers over the window (% promoters (9–10) − % detractors
+/// (0–6)), with the counts, in total and per week.
+#[utoipa::path(tag = "reports", security(("staff" = []), ("secret_key" = [])), params(FunnelQuery), responses((status = 200, body = crate::funnel::nps::NpsReport), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)))]
+#[get("/api/v1/reports/nps")]
+async fn nps(state: State, who: Principal, query: web::Query<FunnelQuery>) -> Result<HttpResponse> {
+    let report = crate::funnel::nps::report(&state, who.vendor_id(), query.days.unwrap_or(30)).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 

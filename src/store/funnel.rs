@@ -28,6 +28,9 @@ pub struct Invitation {
     pub stopped: Option<String>,
     /// The trigger that prompted it (`repeat_purchase`, …); `None` for the order itself.
     pub prompt: Option<String>,
+    /// The NPS pre-survey's answer (0–10), if asked and answered.
+    pub nps_score: Option<i32>,
+    pub nps_at: Option<i64>,
 }
 
 /// One thing that happened in the funnel.

@@ -2,6 +2,7 @@
 //! the vendor id and filters by it (R6): a foreign id reads as "not found".
 
 pub mod audit;
+pub mod cases;
 pub mod codes;
 pub mod demo;
 pub mod flows;

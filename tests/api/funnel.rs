@@ -76,7 +76,7 @@ async fn an_imported_order_is_invited_once_and_the_link_takes_a_verified_review(
     assert_eq!(problem["detail"], "link_ttl_days must be between 1 and 90");
     let on = json!({"enabled": true, "invite_delay_days": 7, "delay_from": "delivery", "link_ttl_days": 30, "cooldown_days": 90,
         "sender_name": "Funnel Shop Team", "reminder_delays_days": [], "time_zone": "UTC", "quiet_hours": null, "daily_cap": 0,
-        "incentive": null});
+        "incentive": null, "nps": false, "referral_url": null});
     let res = app.request(Method::PUT, "/api/v1/funnel", Some(&v.token), Some(&on)).await;
     assert_eq!(json(res, StatusCode::OK).await, on);
 
@@ -313,7 +313,7 @@ async fn reminders_go_out_on_schedule_until_a_review_an_opt_out_or_a_refund_stop
             .await;
     assert_eq!(
         report["steps"],
-        json!({"invited": 4, "opened": 1, "reminded": 2, "reviewed": 1, "incentive_granted": 0, "opted_out": 1, "bounced": 0})
+        json!({"invited": 4, "opened": 1, "nps_answered": 0, "reminded": 2, "reviewed": 1, "incentive_granted": 0, "opted_out": 1, "bounced": 0})
     );
     assert_eq!(report["conversion"]["reviewed"], json!(0.25));
     assert_eq!(report["by_channel"][0]["channel"], "email");

@@ -23,6 +23,7 @@ mod orders;
 mod privacy;
 mod public_writes;
 mod receipts;
+mod resolution;
 mod reviews;
 mod shutdown;
 mod syndication;

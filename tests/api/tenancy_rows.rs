@@ -31,14 +31,25 @@ pub fn rows() -> Vec<Row> {
         row(Method::POST, "/api/v1/reviews/{id}/decision", Moderator, |_| Some(json!({"action": "flag"}))),
         row(Method::POST, "/api/v1/reviews/{id}/reply", Moderator, |_| Some(json!({"body": "Thanks"}))),
         row(Method::GET, "/api/v1/reports/maturity", StaffOrSecret, none),
+        row(Method::GET, "/api/v1/reports/nps", StaffOrSecret, none),
+        // Cases: the 2-star review below opens one per vendor.
+        row(Method::GET, "/api/v1/cases", StaffOrSecret, none),
+        row(Method::POST, "/api/v1/cases/{id}/resolve", Moderator, |_| Some(json!({"invite_update": false}))),
+        // The author's update and the NPS answer name their case or invitation inside a
+        // signed token (`resolution::*`).
+        row(Method::GET, "/r/update/{token}", Public, none),
+        row(Method::POST, "/r/update/{token}", Public, none),
+        row(Method::POST, "/r/{token}/nps", Public, none),
         row(Method::POST, "/api/v1/privacy/erase", Owner, |_| Some(json!({"email": "someone@mail.example"}))),
         row(Method::POST, "/api/v1/privacy/export", Owner, |_| Some(json!({"email": "someone@mail.example"}))),
     ]
 }
 
-/// Per-vendor resources the rows need: one pending review, one queued job.
+/// Per-vendor resources the rows need: one pending review (of 2 stars, so with a case), one
+/// queued job, one receipt.
 pub struct Extra {
     pub review_id: String,
+    pub case_id: String,
     pub job_id: String,
     pub receipt_id: String,
 }
@@ -70,7 +81,17 @@ impl Extra {
             .await
             .unwrap();
         let receipt_id = json(res, StatusCode::CREATED).await["id"].as_str().unwrap().to_owned();
-        Extra { review_id: app.review(vendor, Some("SKU-T13"), 2).await, job_id, receipt_id }
+        let review_id = app.review(vendor, Some("SKU-T13"), 2).await;
+        let vendor_id = vendor.id.clone();
+        let cases = app
+            .state
+            .db
+            .run(move |conn| truview::store::cases::page(conn, &vendor_id, None, None, 10))
+            .await
+            .unwrap();
+        assert_eq!(cases.len(), 1, "the 2-star review's case");
+        assert_eq!(cases[0].review_id.as_deref(), Some(review_id.as_str()));
+        Extra { review_id, case_id: cases[0].id.clone(), job_id, receipt_id }
     }
 
     pub fn resource_id(&self, template: &str) -> String {
@@ -79,6 +100,9 @@ impl Extra {
         }
         if template.starts_with("/api/v1/receipts/") {
             return self.receipt_id.clone();
+        }
+        if template.starts_with("/api/v1/cases/") {
+            return self.case_id.clone();
         }
         assert!(
             template.starts_with("/api/v1/reviews/") || template.starts_with("/api/v1/public/{pk}/reviews/"),
@@ -100,6 +124,12 @@ pub async fn check_listings(app: &TestApp, a: &Fixture, b: &Fixture) {
                 "{path} leaked B's review"
             );
         }
+    }
+    // A's cases only.
+    for token in [&a.vendor.token, &a.vendor.sk] {
+        let cases = json(app.request(Method::GET, "/api/v1/cases", Some(token), None).await, StatusCode::OK).await;
+        let ids: Vec<&str> = cases["cases"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, vec![a.extra.case_id.as_str()], "GET /api/v1/cases leaked B's case");
     }
     // Publish B's review: A's publishable key still only reads A's reviews.
     app.publish(&b.vendor, &b.extra.review_id).await;
