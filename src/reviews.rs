@@ -404,6 +404,8 @@ pub async fn erase(core: &Core, vendor_id: String, actor: String, hmac: String) 
 pub struct BuyerData {
     pub orders: Vec<(Order, Vec<OrderItem>)>,
     pub reviews: Vec<(Review, Option<Reply>)>,
+    /// Earlier versions of those reviews the buyer replaced.
+    pub revisions: Vec<store::cases::Revision>,
 }
 
 /// Exports a buyer's data in one read transaction with one audit entry (without the contact).
@@ -415,6 +417,8 @@ pub async fn export(core: &Core, vendor_id: String, actor: String, hmac: String)
             let orders = store::orders::by_contact(conn, &vendor_id, &hmac)?;
             let ids: Vec<String> = orders.iter().map(|(o, _)| o.id.clone()).collect();
             let reviews = store::reviews::by_contact(conn, &vendor_id, &hmac, &ids)?;
+            let review_ids: Vec<String> = reviews.iter().map(|r| r.id.clone()).collect();
+            let revisions = store::cases::revisions_for(conn, &review_ids)?;
             let reviews = store::reviews::with_replies(conn, reviews)?;
             let details = json!({"orders": orders.len(), "reviews": reviews.len()});
             audit.append(
@@ -423,7 +427,7 @@ pub async fn export(core: &Core, vendor_id: String, actor: String, hmac: String)
                 now,
                 Entry { actor: &actor, action: "privacy.exported", target: "buyer", details },
             )?;
-            Ok(BuyerData { orders, reviews })
+            Ok(BuyerData { orders, reviews, revisions })
         })
         .await
 }
@@ -431,14 +435,27 @@ pub async fn export(core: &Core, vendor_id: String, actor: String, hmac: String)
 /// The vendor's maturity over the configured window.
 pub async fn assess_vendor(core: &Core, vendor_id: &str) -> Result<VendorAssessment> {
     let thresholds = core.settings.maturity.clone();
-    let since = core.clock.now_ms() - thresholds.window_days * 86_400_000;
+    let now = core.clock.now_ms();
+    let since = now - thresholds.window_days * 86_400_000;
     let vendor_id = vendor_id.to_owned();
+    let offered: Vec<String> = core.oauth.offered(None).into_iter().map(|p| p.name.clone()).collect();
+    let sms_gateway = !core.settings.sms.gateway.is_empty();
     let facts = core
         .db
         .run(move |conn| {
             let vendor = store::vendors::get(conn, &vendor_id)?;
             let funnel = store::funnel::settings(conn, &vendor_id)?;
             let (published, at_least, negative, answered) = store::reviews::window_facts(conn, &vendor_id, since)?;
+            // Reviewed per invited over the window, in percent.
+            let (mut invited, mut reviewed) = (0i64, 0i64);
+            for (kind, _, _, n) in store::funnel::event_counts(conn, &vendor_id, since, now)? {
+                match kind.as_str() {
+                    "invited" => invited += n,
+                    "reviewed" => reviewed += n,
+                    _ => {}
+                }
+            }
+            let targets = funnel.targets.clone().filter(|_| funnel.enabled && funnel.nps);
             Ok(VendorFacts {
                 published,
                 at_least,
@@ -452,8 +469,14 @@ pub async fn assess_vendor(core: &Core, vendor_id: &str) -> Result<VendorAssessm
                 funnel_prompt_active: funnel.enabled,
                 reminders_active: funnel.enabled && !funnel.reminder_delays_days.is_empty(),
                 triggers_configured: store::funnel::triggered_since(conn, &vendor_id, since)?,
-                // KYC choices and conversion/NPS targets are not read yet: reported missing.
-                ..Default::default()
+                // Authors can prove who they are: a social login the shop offers, or phone
+                // codes through a configured SMS gateway.
+                kyc_enabled: sms_gateway
+                    || vendor.provider_choice().map_or(!offered.is_empty(), |chosen| offered.iter().any(|p| chosen.contains(p))),
+                // Targets set while the funnel and the NPS question run.
+                conversion_and_nps_tracked_with_targets: targets.is_some(),
+                conversion_target_met: targets
+                    .is_some_and(|t| invited > 0 && reviewed * 100 >= i64::from(t.conversion_percent) * invited),
             })
         })
         .await?;

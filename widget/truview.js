@@ -27,6 +27,7 @@
       reply: "Reply from the shop", insider: "Written by someone from the shop",
       incentivised: "Received an incentive for an honest review", erased: "Author data erased on request",
       vendorLevel: (l) => `Shop maturity level ${l} of 5`, anonymous: "Anonymous",
+      updated: "Updated after the shop's reply", earlier: (n) => `Earlier version (${n})`,
     },
     ru: {
       reviews: (n) => {
@@ -46,6 +47,7 @@
       reply: "Ответ магазина", insider: "Написано сотрудником магазина",
       incentivised: "Получил поощрение за честный отзыв", erased: "Данные автора удалены по запросу",
       vendorLevel: (l) => `Уровень зрелости магазина ${l} из 5`, anonymous: "Аноним",
+      updated: "Изменён после ответа магазина", earlier: (n) => `Прежняя версия (${n})`,
     },
   };
   const CHECKS_RU = {
@@ -255,6 +257,9 @@
         h("p", { class: "body" }, r.body),
         r.insider ? h("p", { class: "flag" }, t.insider) : null,
         r.incentivised ? h("p", { class: "flag" }, t.incentivised) : null,
+        r.updated_after_reply ? h("p", { class: "flag" }, t.updated) : null,
+        (r.history || []).length ? h("details", { part: "history" }, h("summary", {}, t.earlier(r.history.length)),
+          ...r.history.map((v) => h("div", {}, stars(t, v.rating), h("p", { class: "title" }, v.title), h("p", { class: "body" }, v.body)))) : null,
         checks,
         r.reply ? h("div", { class: "reply" }, h("strong", {}, t.reply), h("p", { class: "body" }, r.reply.body)) : null,
         helpful);

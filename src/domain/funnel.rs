@@ -68,6 +68,21 @@ pub struct FunnelSettings {
     /// URL); `null` = no referral link.
     #[schema(max_length = 500, example = "https://shop.example/refer")]
     pub referral_url: Option<String>,
+    /// The shop's goals, tracked by the funnel and NPS reports and read by the vendor
+    /// maturity assessment (levels 4 and 5); `null` = none set.
+    pub targets: Option<Targets>,
+}
+
+/// Goals for the funnel's conversion and the NPS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    /// Percent of invited buyers who review, 1–100.
+    #[schema(minimum = 1, maximum = 100)]
+    pub conversion_percent: u8,
+    /// The NPS aimed at, −100 to 100.
+    #[schema(minimum = -100, maximum = 100)]
+    pub nps: i16,
 }
 
 /// The moments a vendor may prompt a review at once (SPEC §4.2, the TruView model).
@@ -189,6 +204,7 @@ impl Default for FunnelSettings {
             incentive: None,
             nps: false,
             referral_url: None,
+            targets: None,
         }
     }
 }
@@ -231,6 +247,14 @@ impl FunnelSettings {
             }
             if i.low_pool_threshold > 100_000 {
                 return Some(("incentive", "low_pool_threshold must be between 0 and 100000"));
+            }
+        }
+        if let Some(t) = &self.targets {
+            if !(1..=100).contains(&t.conversion_percent) {
+                return Some(("targets", "conversion_percent must be between 1 and 100"));
+            }
+            if !(-100..=100).contains(&t.nps) {
+                return Some(("targets", "nps must be between -100 and 100"));
             }
         }
         if let Some(url) = &self.referral_url {

@@ -134,7 +134,7 @@ async fn export(state: State, session: StaffSession, body: Json<BuyerContact>) -
             .into_iter()
             .map(|(r, reply)| {
                 let verification = serde_json::from_str::<Evidence>(&r.evidence).unwrap_or_default().methods();
-                ExportedReview { review: StaffReview::new(r, reply), verification }
+                ExportedReview { review: StaffReview::with_history(r, reply, &data.revisions), verification }
             })
             .collect(),
     }))

@@ -252,6 +252,25 @@ async fn the_nps_question_comes_first_never_gates_the_review_and_is_reported() {
     assert_eq!((empty["responses"].clone(), empty["nps"].clone()), (json!(0), Value::Null));
     assert_problem(app.request(Method::GET, "/api/v1/reports/nps?days=0", Some(&v.sk), None).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
 
+    // The vendor maturity assessment reads targets set while the funnel and the question run:
+    // 2 of the 4 invited reviewed (50%).
+    let maturity = |targets: Value| {
+        let (app, v) = (&app, &v);
+        async move {
+            let settings = json!({"enabled": true, "quiet_hours": null, "nps": true, "targets": targets});
+            json(app.request(Method::PUT, "/api/v1/funnel", Some(&v.token), Some(&settings)).await, StatusCode::OK).await;
+            let report = json(app.request(Method::GET, "/api/v1/reports/maturity", Some(&v.sk), None).await, StatusCode::OK).await;
+            let met = |code: &str| report["criteria"].as_array().unwrap().iter().find(|c| c["code"] == code).unwrap()["met"].clone();
+            [met("tracking_targets"), met("conversion_target_met"), met("kyc_enabled")]
+        }
+    };
+    assert_eq!(maturity(Value::Null).await, [json!(false), json!(false), json!(false)]);
+    assert_eq!(maturity(json!({"conversion_percent": 50, "nps": 20})).await, [json!(true), json!(true), json!(false)]);
+    assert_eq!(maturity(json!({"conversion_percent": 51, "nps": 20})).await, [json!(true), json!(false), json!(false)]);
+    let bad = json!({"targets": {"conversion_percent": 0, "nps": 20}});
+    let problem = assert_problem(app.request(Method::PUT, "/api/v1/funnel", Some(&v.token), Some(&bad)).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(problem["detail"], "targets conversion_percent must be between 1 and 100");
+
     // A shop that does not ask the question does not take answers.
     let res = app.request(Method::PUT, "/api/v1/funnel", Some(&v.token), Some(&json!({"nps": false}))).await;
     json(res, StatusCode::OK).await;
