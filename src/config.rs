@@ -42,6 +42,10 @@ pub struct SmsSettings {
     pub headers: std::collections::BTreeMap<String, String>,
     pub body: Option<String>,
     pub body_format: Option<String>,
+    /// The shared secret an `http` gateway presents (Bearer) when it posts buyers' text
+    /// replies to `POST /api/v1/inbound/sms/http`; empty: that endpoint is off. Twilio's
+    /// replies are verified by their `X-Twilio-Signature` with `auth_token` instead.
+    pub inbound_secret: String,
 }
 
 impl std::fmt::Debug for SmsSettings {

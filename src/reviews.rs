@@ -472,7 +472,9 @@ pub async fn assess_vendor(core: &Core, vendor_id: &str) -> Result<VendorAssessm
                 // Authors can prove who they are: a social login the shop offers, or phone
                 // codes through a configured SMS gateway.
                 kyc_enabled: sms_gateway
-                    || vendor.provider_choice().map_or(!offered.is_empty(), |chosen| offered.iter().any(|p| chosen.contains(p))),
+                    || vendor
+                        .provider_choice()
+                        .map_or(!offered.is_empty(), |chosen| offered.iter().any(|p| chosen.contains(p))),
                 // Targets set while the funnel and the NPS question run.
                 conversion_and_nps_tracked_with_targets: targets.is_some(),
                 conversion_target_met: targets

@@ -55,6 +55,7 @@
     identity_phone: "Личность подтверждена по телефону", purchase_invitation: "Заказ подтверждён (приглашение после покупки)",
     purchase_order_match: "Заказ подтверждён (номер заказа и контакт)", purchase_receipt: "Чек проверен магазином",
     verified_buyer: "Проверенный покупатель", erased: "Данные автора удалены по запросу",
+    purchase_reply: "Ответил на приглашение по e-mail", purchase_sms_reply: "Ответил на приглашение по SMS",
   };
 
   const CSS = `

@@ -29,6 +29,10 @@ pub enum DelayFrom {
 pub struct FunnelSettings {
     /// Send invitations for imported orders.
     pub enabled: bool,
+    /// How invitations go out, in order of preference: each order gets one on the first
+    /// channel it has a kept contact for (`["email"]`, `["sms"]`, `["email", "sms"]`, …).
+    #[schema(min_items = 1, max_items = 2)]
+    pub channels: Vec<InviteChannel>,
     /// Days after delivery (or purchase) the invitation goes out, 0–90.
     #[schema(minimum = 0, maximum = 90)]
     pub invite_delay_days: u32,
@@ -83,6 +87,25 @@ pub struct Targets {
     /// The NPS aimed at, −100 to 100.
     #[schema(minimum = -100, maximum = 100)]
     pub nps: i16,
+}
+
+/// A channel invitations go out on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InviteChannel {
+    /// Multipart e-mail with five rating links (SMTP).
+    Email,
+    /// A short text with a short link, answered by replying with a rating (SMS gateway).
+    Sms,
+}
+
+impl InviteChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InviteChannel::Email => "email",
+            InviteChannel::Sms => "sms",
+        }
+    }
 }
 
 /// The moments a vendor may prompt a review at once (SPEC §4.2, the TruView model).
@@ -192,6 +215,7 @@ impl Default for FunnelSettings {
     fn default() -> Self {
         FunnelSettings {
             enabled: false,
+            channels: vec![InviteChannel::Email],
             invite_delay_days: 7,
             delay_from: DelayFrom::Delivery,
             link_ttl_days: 30,
@@ -212,6 +236,10 @@ impl Default for FunnelSettings {
 impl FunnelSettings {
     /// The first rule a value breaks, as (field, detail).
     pub fn problem(&self) -> Option<(&'static str, &'static str)> {
+        let c = &self.channels;
+        if c.is_empty() || c.len() > 2 || (c.len() == 2 && c[0] == c[1]) {
+            return Some(("channels", "must list email, sms or both, each once"));
+        }
         if self.invite_delay_days > 90 {
             return Some(("invite_delay_days", "must be between 0 and 90"));
         }
@@ -339,14 +367,14 @@ pub struct OrderFacts<'a> {
     pub status: &'a str,
     pub purchased_at: i64,
     pub delivered_at: Option<i64>,
-    /// The raw e-mail is still kept (sealed) for sending.
-    pub has_email: bool,
+    /// A raw contact on one of the funnel's channels is still kept (sealed) for sending.
+    pub has_contact: bool,
 }
 
 /// When the order's invitation goes out (never before `now`), or `None`: funnel off, the
-/// order cancelled or refunded, no e-mail to send to, or not delivered yet.
+/// order cancelled or refunded, no contact to send to, or not delivered yet.
 pub fn invite_at(settings: &FunnelSettings, order: OrderFacts<'_>, now: i64) -> Option<i64> {
-    if !settings.enabled || !order.has_email || matches!(order.status, "cancelled" | "refunded") {
+    if !settings.enabled || !order.has_contact || matches!(order.status, "cancelled" | "refunded") {
         return None;
     }
     let base = match settings.delay_from {
@@ -606,7 +634,7 @@ mod tests {
     }
 
     fn order(status: &str, delivered: Option<i64>) -> OrderFacts<'_> {
-        OrderFacts { status, purchased_at: NOW - 10 * DAY_MS, delivered_at: delivered, has_email: true }
+        OrderFacts { status, purchased_at: NOW - 10 * DAY_MS, delivered_at: delivered, has_contact: true }
     }
 
     #[test]
@@ -625,7 +653,7 @@ mod tests {
         assert_eq!(invite_at(&FunnelSettings::default(), order("paid", Some(NOW)), NOW), None);
         assert_eq!(invite_at(&on, order("cancelled", Some(NOW)), NOW), None);
         assert_eq!(invite_at(&on, order("refunded", Some(NOW)), NOW), None);
-        let no_email = OrderFacts { has_email: false, ..order("paid", Some(NOW)) };
+        let no_email = OrderFacts { has_contact: false, ..order("paid", Some(NOW)) };
         assert_eq!(invite_at(&on, no_email, NOW), None);
     }
 

@@ -65,6 +65,9 @@ pub enum PurchaseMethod {
     /// The invited buyer answered the invitation e-mail with a rating, from the invited
     /// address, DKIM-verified.
     Reply,
+    /// The invited buyer answered the invitation text message with a rating, from the
+    /// invited number (the gateway's signature verified).
+    SmsReply,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +125,7 @@ impl Evidence {
                     PurchaseMethod::OrderMatch => "order_match",
                     PurchaseMethod::Receipt => "receipt",
                     PurchaseMethod::Reply => "reply",
+                    PurchaseMethod::SmsReply => "sms_reply",
                 }
                 .to_owned()
             }),
@@ -180,6 +184,7 @@ pub fn review_level(e: &Evidence) -> Assessment {
             PurchaseMethod::OrderMatch => check("purchase_order_match", "Order matched (order number and contact)"),
             PurchaseMethod::Receipt => check("purchase_receipt", "Receipt checked by the shop"),
             PurchaseMethod::Reply => check("purchase_reply", "Answered the invitation by e-mail"),
+            PurchaseMethod::SmsReply => check("purchase_sms_reply", "Answered the invitation by SMS"),
         });
     }
     if let Some(company) = &e.company {

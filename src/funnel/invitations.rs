@@ -13,8 +13,8 @@ use crate::accounts::Actor;
 use crate::core::Core;
 use crate::domain::contact::Email;
 use crate::domain::funnel::{
-    after_cap, invite_at, local_day, reminder_at, reminder_stop, send_slot, FunnelSettings, OrderFacts, ReminderFacts,
-    Stop,
+    after_cap, invite_at, local_day, reminder_at, reminder_stop, send_slot, FunnelSettings, InviteChannel, OrderFacts,
+    ReminderFacts, Stop,
 };
 use crate::domain::maturity::{Purchase, PurchaseMethod};
 use crate::domain::review::{Locale, Rating, Sku};
@@ -65,7 +65,7 @@ pub fn jobs_for(core: &Core, vendor_id: &str, settings: &FunnelSettings, orders:
     orders
         .iter()
         .filter_map(|o| {
-            let at = invite_at(settings, facts_of(o), now)?;
+            let at = invite_at(settings, facts_of(o, &settings.channels), now)?;
             Some(job_row(
                 core,
                 NewJob {
@@ -82,12 +82,12 @@ pub fn jobs_for(core: &Core, vendor_id: &str, settings: &FunnelSettings, orders:
         .collect()
 }
 
-fn facts_of(o: &Order) -> OrderFacts<'_> {
+fn facts_of<'a>(o: &'a Order, channels: &[InviteChannel]) -> OrderFacts<'a> {
     OrderFacts {
         status: &o.status,
         purchased_at: o.purchased_at,
         delivered_at: o.delivered_at,
-        has_email: o.email_sealed.is_some(),
+        has_contact: kept_channel(o, channels).is_some(),
     }
 }
 
@@ -112,7 +112,8 @@ pub async fn invite_now(core: &Core, vendor_id: &str, actor: &str, order_ref: &s
     core.db
         .write(move |conn| {
             let order = order_by_ref(conn, &vendor_id, &order_ref)?;
-            invitable(conn, &vendor_id, &order)?;
+            let channels = store::funnel::settings(conn, &vendor_id)?.channels;
+            invitable(conn, &vendor_id, &order, &channels)?;
             if !store::jobs::enqueue(conn, &job)? {
                 return Err(Error::Conflict(format!("an invitation for order {order_ref} is already queued")));
             }
@@ -134,16 +135,21 @@ fn order_by_ref(conn: &mut crate::db::DbConn, vendor_id: &str, order_ref: &str) 
 }
 
 /// Whether the shop may ask for an invitation for the order now: 409 cancelled, refunded or
-/// already invited, 422 no e-mail kept.
-fn invitable(conn: &mut crate::db::DbConn, vendor_id: &str, order: &Order) -> Result<()> {
+/// already invited, 422 no contact kept on the funnel's channels.
+fn invitable(conn: &mut crate::db::DbConn, vendor_id: &str, order: &Order, channels: &[InviteChannel]) -> Result<()> {
     let order_ref = &order.order_ref;
     if matches!(order.status.as_str(), "cancelled" | "refunded") {
         return Err(Error::Conflict(format!("order {order_ref} is {}: it gets no invitation", order.status)));
     }
-    if order.email_sealed.is_none() {
+    if kept_channel(order, channels).is_none() {
+        let what = match channels {
+            [InviteChannel::Email] => "e-mail address",
+            [InviteChannel::Sms] => "phone number",
+            _ => "e-mail address or phone number",
+        };
         return Err(Error::validation(
             "order_id",
-            "has no e-mail address kept to send an invitation to (none imported, or past contact_retention_days)",
+            format!("has no {what} kept to send an invitation to (none imported, or past contact_retention_days)"),
         ));
     }
     if let Some(sent) = store::funnel::for_order(conn, vendor_id, &order.id)? {
@@ -190,7 +196,7 @@ pub async fn trigger(
                     let mut candidates = Vec::new();
                     for (order, _) in store::orders::by_contact(conn, &vendor_id, hmac)? {
                         let open = !matches!(order.status.as_str(), "cancelled" | "refunded")
-                            && order.email_sealed.is_some()
+                            && kept_channel(&order, &settings.channels).is_some()
                             && store::funnel::for_order(conn, &vendor_id, &order.id)?.is_none();
                         if open {
                             candidates.push(order);
@@ -203,9 +209,9 @@ pub async fn trigger(
                 }
             };
             let order_ref = order.order_ref.clone();
-            invitable(conn, &vendor_id, &order)?;
-            let contact = order.email_hmac.clone().unwrap_or_default();
-            if store::funnel::opted_out(conn, &vendor_id, &contact)? {
+            invitable(conn, &vendor_id, &order, &settings.channels)?;
+            let contact = kept_channel(&order, &settings.channels).and_then(|c| hmac_on(&order, c)).unwrap_or_default();
+            if opted_out_any(conn, &vendor_id, &order)? {
                 return Err(Error::Conflict(format!("the buyer of order {order_ref} opted out of review requests")));
             }
             if store::funnel::invited_since(conn, &vendor_id, &contact, now - settings.cooldown_ms())? {
@@ -265,7 +271,8 @@ pub fn register(core: &Core) {
 struct Ready {
     invitation: Invitation,
     order: Order,
-    email: String,
+    /// The e-mail address or phone number, by the invitation's channel.
+    to: String,
     vendor_name: String,
     sender_name: String,
     settings: FunnelSettings,
@@ -305,6 +312,53 @@ pub(crate) fn open_email(
 ) -> Option<String> {
     let context = crate::kyp::orders::contact_context(vendor_id, &order.order_ref);
     order.email_sealed.as_deref().and_then(|s| core_sealer.open(&context, s))
+}
+
+/// The order's phone number, unsealed, while it is kept.
+fn open_phone(sealer: &crate::security::seal::Sealer, vendor_id: &str, order: &Order) -> Option<String> {
+    let context = crate::kyp::orders::contact_context(vendor_id, &order.order_ref);
+    order.phone_sealed.as_deref().and_then(|s| sealer.open(&context, s))
+}
+
+/// The order's contact on `channel` (`email` or `sms`), unsealed, while it is kept.
+pub(crate) fn open_contact(
+    sealer: &crate::security::seal::Sealer,
+    vendor_id: &str,
+    order: &Order,
+    channel: &str,
+) -> Option<String> {
+    if channel == InviteChannel::Sms.as_str() {
+        open_phone(sealer, vendor_id, order)
+    } else {
+        open_email(sealer, vendor_id, order)
+    }
+}
+
+/// The first of `channels` the order has a contact kept for.
+fn kept_channel(order: &Order, channels: &[InviteChannel]) -> Option<InviteChannel> {
+    channels.iter().copied().find(|c| match c {
+        InviteChannel::Email => order.email_sealed.is_some(),
+        InviteChannel::Sms => order.phone_sealed.is_some(),
+    })
+}
+
+/// The HMAC of the order's contact on `channel`.
+fn hmac_on(order: &Order, channel: InviteChannel) -> Option<String> {
+    match channel {
+        InviteChannel::Email => order.email_hmac.clone(),
+        InviteChannel::Sms => order.phone_hmac.clone(),
+    }
+}
+
+/// Whether the buyer opted out under any contact of the order (an unsubscribe by e-mail
+/// also stops text messages, and the reverse).
+fn opted_out_any(conn: &mut crate::db::DbConn, vendor_id: &str, order: &Order) -> Result<bool> {
+    for hmac in [&order.email_hmac, &order.phone_hmac].into_iter().flatten() {
+        if store::funnel::opted_out(conn, vendor_id, hmac)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn event(core: &Core, inv: &Invitation, kind: &str, at: i64) -> store::funnel::Event {
@@ -347,23 +401,31 @@ async fn send_invitation(core: &Core, job: &Job) -> Result<Ran> {
                 return Ok(Decision::Skip);
             };
             let order = store::orders::get(conn, &vendor_id, &order_id)?;
-            let mut facts = facts_of(&order);
+            let mut facts = facts_of(&order, &settings.channels);
             if manual || prompt.is_some() {
                 facts.delivered_at = Some(facts.delivered_at.unwrap_or(facts.purchased_at));
             }
             if invite_at(&settings, facts, now).is_none() {
                 return Ok(Decision::Skip);
             }
-            let Some(email) = open_email(&sealer, &vendor_id, &order) else { return Ok(Decision::Skip) };
-            let contact_hmac = order.email_hmac.clone().unwrap_or_default();
+            let Some(channel) = kept_channel(&order, &settings.channels) else { return Ok(Decision::Skip) };
+            let Some(mut to) = open_contact(&sealer, &vendor_id, &order, channel.as_str()) else {
+                return Ok(Decision::Skip);
+            };
+            let contact_hmac = hmac_on(&order, channel).unwrap_or_default();
             store::funnel::lock_contact(conn, &vendor_id, &contact_hmac)?;
-            if store::funnel::opted_out(conn, &vendor_id, &contact_hmac)? {
+            if opted_out_any(conn, &vendor_id, &order)? {
                 return Ok(Decision::Skip);
             }
             let invitation = match store::funnel::for_order(conn, &vendor_id, &order.id)? {
                 Some(existing) if existing.state == "sending" => {
                     if let Some(at) = send_slot(&settings, now) {
                         return Ok(Decision::Later(at));
+                    }
+                    // A retry goes where the first attempt went.
+                    match open_contact(&sealer, &vendor_id, &order, &existing.channel) {
+                        Some(same) => to = same,
+                        None => return Ok(Decision::Skip),
                     }
                     existing
                 }
@@ -380,7 +442,7 @@ async fn send_invitation(core: &Core, job: &Job) -> Result<Ran> {
                         vendor_id: vendor_id.clone(),
                         order_id: order.id.clone(),
                         contact_hmac,
-                        channel: "email".into(),
+                        channel: channel.as_str().into(),
                         state: "sending".into(),
                         sent_at: now,
                         expires_at: now + settings.link_ttl_ms(),
@@ -402,7 +464,7 @@ async fn send_invitation(core: &Core, job: &Job) -> Result<Ran> {
             let sender_name =
                 if saved.sender_name.is_empty() { vendor.name.clone() } else { saved.sender_name.clone() };
             let ready =
-                Ready { invitation, order, email, vendor_name: vendor.name, sender_name, settings: saved, reminder: 0 };
+                Ready { invitation, order, to, vendor_name: vendor.name, sender_name, settings: saved, reminder: 0 };
             Ok(Decision::Send(Box::new(ready)))
         })
         .await?;
@@ -495,8 +557,8 @@ async fn send_reminder(core: &Core, job: &Job) -> Result<Ran> {
                     None
                 }
             });
-            let email = open_email(&sealer, &vendor_id, &order);
-            let stop = stop.or(email.is_none().then_some("contact_purged"));
+            let to = open_contact(&sealer, &vendor_id, &order, &invitation.channel);
+            let stop = stop.or(to.is_none().then_some("contact_purged"));
             if let Some(reason) = stop {
                 store::funnel::stop(conn, &invitation.id, reason)?;
                 return Ok(Decision::Skip);
@@ -514,11 +576,11 @@ async fn send_reminder(core: &Core, job: &Job) -> Result<Ran> {
             let vendor = store::vendors::get(conn, &vendor_id)?;
             let sender_name =
                 if settings.sender_name.is_empty() { vendor.name.clone() } else { settings.sender_name.clone() };
-            let email = email.unwrap_or_default();
+            let to = to.unwrap_or_default();
             Ok(Decision::Send(Box::new(Ready {
                 invitation,
                 order,
-                email,
+                to,
                 vendor_name: vendor.name,
                 sender_name,
                 settings,
@@ -635,6 +697,9 @@ const UNSUBSCRIBE: &str = "unsubscribe";
 /// Sends (or, without SMTP, files in the outbox) the invitation or reminder. `Ok(Some(why))`
 /// is a hard bounce; a transient failure is an error (the queue retries it).
 async fn deliver(core: &Core, ready: &Ready) -> Result<Option<String>> {
+    if ready.invitation.channel == InviteChannel::Sms.as_str() {
+        return deliver_sms(core, ready).await;
+    }
     let base = link_base(core);
     let page = format!("{base}/r/{}", link_token(core, &ready.invitation, REVIEW)?);
     let unsubscribe = format!("{base}/u/{}", link_token(core, &ready.invitation, UNSUBSCRIBE)?);
@@ -658,14 +723,14 @@ async fn deliver(core: &Core, ready: &Ready) -> Result<Option<String>> {
         sent_at: core.now_ms(),
         state: if outbox { "outbox" } else { "sent" }.into(),
         error: None,
-        outbox_to: outbox.then(|| ready.email.clone()),
+        outbox_to: outbox.then(|| ready.to.clone()),
         outbox_body: outbox.then(|| format!("Subject: {}\n\n{}", rendered.subject, rendered.text)),
         channel: "email".into(),
     };
     let mut bounce = None;
     if !outbox {
         let mail = crate::notify::mail::Mail {
-            to: &ready.email,
+            to: &ready.to,
             subject: &rendered.subject,
             text: rendered.text,
             html: Some(rendered.html),
@@ -692,6 +757,63 @@ async fn deliver(core: &Core, ready: &Ready) -> Result<Option<String>> {
     }
     core.db.write(move |conn| store::codes::insert_send(conn, &row)).await?;
     Ok(bounce)
+}
+
+/// The short link a text message carries: `{base}/i/{invitation id}.{tag}` (the tag a keyed
+/// HMAC of the id), which redirects to the hosted page.
+pub(crate) fn short_link(core: &Core, inv: &Invitation) -> String {
+    format!("{}/i/{}.{}", link_base(core), inv.id, core.contacts.reply_tag(&inv.id))
+}
+
+/// Sends (or, without a gateway, files in the outbox) the invitation or reminder by SMS. A
+/// failure is an error (the queue retries it).
+async fn deliver_sms(core: &Core, ready: &Ready) -> Result<Option<String>> {
+    let text = messages::sms_invitation(
+        messages::Lang::of(ready.order.locale.as_deref()),
+        ready.reminder,
+        &ready.sender_name,
+        &ready.order.order_ref,
+        &short_link(core, &ready.invitation),
+    );
+    send_sms(core, &ready.invitation.vendor_id, &ready.invitation.contact_hmac, &ready.to, &text).await?;
+    Ok(None)
+}
+
+/// Sends one text message to a buyer through the configured gateway (or files it in the
+/// development outbox) and records the send.
+pub(crate) async fn send_sms(core: &Core, vendor_id: &str, contact_hmac: &str, to: &str, text: &str) -> Result<()> {
+    let outbox = core.settings.sms.gateway.is_empty();
+    if !outbox {
+        match crate::notify::sms::request_for(&core.settings.sms, to, text) {
+            Ok(Some(req)) => crate::notify::sms::send(&core.http, &req).await.map_err(Error::Unavailable)?,
+            Ok(None) => {}
+            Err(e) => return Err(Error::Unavailable(e)),
+        }
+    }
+    let row = MessageSend {
+        id: core.new_id(),
+        vendor_id: vendor_id.to_owned(),
+        contact_hmac: contact_hmac.to_owned(),
+        sent_at: core.now_ms(),
+        state: if outbox { "outbox" } else { "sent" }.into(),
+        error: None,
+        outbox_to: outbox.then(|| to.to_owned()),
+        outbox_body: outbox.then(|| text.to_owned()),
+        channel: "sms".into(),
+    };
+    core.db.write(move |conn| store::codes::insert_send(conn, &row)).await
+}
+
+/// Where a text message's short link leads: the hosted page of its invitation (404 for a
+/// link that is not one of ours).
+pub async fn short_target(core: &Core, short: &str) -> Result<String> {
+    let (id, tag) = short.trim().split_once('.').ok_or_else(bad_link)?;
+    if !crate::security::hmac::same(&core.contacts.reply_tag(id), tag) {
+        return Err(bad_link());
+    }
+    let id = id.to_owned();
+    let inv = core.db.run(move |conn| store::funnel::by_id(conn, &id)).await?.ok_or_else(bad_link)?;
+    Ok(format!("/r/{}", link_token(core, &inv, REVIEW)?))
 }
 
 /// An invitation link, checked: the invitation, its vendor's name and the order's items.

@@ -104,6 +104,25 @@ pub fn invitation(inv: &Invitation<'_>) -> Result<Rendered, String> {
     Ok(Rendered { text: render("txt")? + "\n", html: render("html")?, subject })
 }
 
+/// The text of an SMS invitation (or reminder `reminder` > 0): short, with the short link, how
+/// to answer by reply, and how to stop.
+pub fn sms_invitation(lang: Lang, reminder: u32, shop: &str, order: &str, link: &str) -> String {
+    match (lang, reminder) {
+        (Lang::En, 0) => format!(
+            "{shop}: how was order {order}? Reply with 1-5 and a few words (e.g. \"5 great\") or review at {link} . Reply STOP to opt out."
+        ),
+        (Lang::En, _) => format!(
+            "{shop}: a reminder - how was order {order}? Reply with 1-5 and a few words or review at {link} . Reply STOP to opt out."
+        ),
+        (Lang::Ru, 0) => format!(
+            "{shop}: как вам заказ {order}? Ответьте оценкой 1-5 и парой слов (например, «5 отлично») или оставьте отзыв: {link} . СТОП - отписаться."
+        ),
+        (Lang::Ru, _) => format!(
+            "{shop}: напоминаем - как вам заказ {order}? Ответьте оценкой 1-5 или оставьте отзыв: {link} . СТОП - отписаться."
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

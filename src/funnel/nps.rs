@@ -102,7 +102,10 @@ pub async fn report(core: &Core, vendor_id: &str, days: i64) -> Result<NpsReport
         total: NpsTally::of(answers.iter().map(|(s, _)| score(*s))),
         weeks: weeks
             .into_iter()
-            .map(|(monday, scores)| NpsWeek { week: monday.format("%Y-%m-%d").to_string(), tally: NpsTally::of(scores) })
+            .map(|(monday, scores)| NpsWeek {
+                week: monday.format("%Y-%m-%d").to_string(),
+                tally: NpsTally::of(scores),
+            })
             .collect(),
     })
 }

@@ -107,6 +107,8 @@ pub enum Outcome {
     AutoAnswered,
     /// No rating found, and the buyer had been answered before.
     Ignored,
+    /// The buyer asked for no more messages (STOP).
+    OptedOut,
 }
 
 /// The invitation a recipient address names (`reply+{id}.{tag}@{inbound domain}`).
@@ -182,25 +184,103 @@ pub async fn inbound_email(core: &Core, raw: &[u8]) -> Result<Outcome> {
             invitations::opened(conn, invitation, event_id, now)
         })
         .await?;
-    match rating_and_text(&text) {
-        Some((rating, body)) => {
-            let body: String = body.chars().take(5000).collect();
-            let written = Written {
-                rating: Rating::parse("rating", i64::from(rating))?,
-                sku: match opened.items.as_slice() {
-                    [(sku, _)] => Some(crate::domain::review::Sku::parse("sku", sku)?),
-                    _ => None,
-                },
-                title: String::new(),
-                body: crate::domain::text::clean("body", &body, crate::domain::text::Lines::Multi, 0, 5000)?,
-                display_name: first_name(opened.customer_name.as_deref()),
-                locale: Locale::parse(opened.locale.as_deref()).unwrap_or(Locale::parse(None)?),
-            };
-            let (review, _) = invitations::review_for(core, &opened, written, PurchaseMethod::Reply).await?;
-            Ok(Outcome::Review(Box::new(review)))
-        }
+    match reply_review(core, &opened, &text, PurchaseMethod::Reply).await? {
+        Some(outcome) => Ok(outcome),
         None => auto_answer(core, &opened, from.as_str()).await,
     }
+}
+
+/// The review a reply that starts with a rating becomes (`None`: no rating found).
+async fn reply_review(
+    core: &Core,
+    opened: &invitations::Opened,
+    text: &str,
+    method: PurchaseMethod,
+) -> Result<Option<Outcome>> {
+    let Some((rating, body)) = rating_and_text(text) else { return Ok(None) };
+    let body: String = body.chars().take(5000).collect();
+    let written = Written {
+        rating: Rating::parse("rating", i64::from(rating))?,
+        sku: match opened.items.as_slice() {
+            [(sku, _)] => Some(crate::domain::review::Sku::parse("sku", sku)?),
+            _ => None,
+        },
+        title: String::new(),
+        body: crate::domain::text::clean("body", &body, crate::domain::text::Lines::Multi, 0, 5000)?,
+        display_name: first_name(opened.customer_name.as_deref()),
+        locale: Locale::parse(opened.locale.as_deref()).unwrap_or(Locale::parse(None)?),
+    };
+    let (review, _) = invitations::review_for(core, opened, written, method).await?;
+    Ok(Some(Outcome::Review(Box::new(review))))
+}
+
+/// Whether a text message asks for no more messages (the carriers' usual keywords).
+pub fn is_stop(text: &str) -> bool {
+    let word = text.trim().trim_end_matches(['.', '!']).to_lowercase();
+    matches!(word.as_str(), "stop" | "stopall" | "unsubscribe" | "cancel" | "end" | "quit" | "стоп" | "отписаться")
+}
+
+/// Takes one text message from a buyer (the gateway's signature or secret already
+/// checked): `STOP` opts the number out of the shop's review requests; a message that
+/// starts with a rating becomes a pending review bound to the order of the latest SMS
+/// invitation to that number (level 3, "Answered the invitation by SMS"); anything else gets
+/// one polite answer with the link. 404 when no invitation was texted to the number, 409
+/// when it expired or the order was reviewed already.
+pub async fn inbound_sms(core: &Core, from: &str, text: &str) -> Result<Outcome> {
+    let number = crate::domain::contact::Phone::lookup_form("From", from)
+        .map_err(|_| Error::validation("From", "is not a phone number"))?;
+    let hmac = core.contacts.phone(&number);
+    let (now, stop) = (core.now_ms(), is_stop(text));
+    let (event_id, text) = (core.new_id(), new_part(text));
+    let opened = core
+        .db
+        .write(move |conn| {
+            let invitation = store::funnel::latest_sms_to(conn, &hmac)?
+                .ok_or_else(|| Error::not_found("invitation to this number"))?;
+            if stop {
+                if store::funnel::opt_out(conn, &invitation.vendor_id, &hmac, now)? {
+                    store::funnel::stop(conn, &invitation.id, crate::domain::funnel::Stop::OptedOut.as_str())?;
+                    let e = store::funnel::Event::of(event_id, &invitation, "opted_out", now);
+                    store::funnel::record(conn, &e)?;
+                }
+                return Ok(None);
+            }
+            if invitation.expires_at <= now {
+                return Err(Error::Conflict("this invitation has expired".into()));
+            }
+            invitations::opened(conn, invitation, event_id, now).map(Some)
+        })
+        .await?;
+    let Some(opened) = opened else { return Ok(Outcome::OptedOut) };
+    match reply_review(core, &opened, &text, PurchaseMethod::SmsReply).await? {
+        Some(outcome) => Ok(outcome),
+        None => auto_answer_sms(core, &opened, &number).await,
+    }
+}
+
+/// One polite text with the link, the first time an SMS reply carries no rating.
+async fn auto_answer_sms(core: &Core, opened: &invitations::Opened, to: &str) -> Result<Outcome> {
+    let inv = opened.invitation.clone();
+    let id = inv.id.clone();
+    let first = core.db.run(move |conn| Ok(!store::funnel::has_event(conn, &id, "auto_answered")?)).await?;
+    if !first {
+        return Ok(Outcome::Ignored);
+    }
+    let link = invitations::short_link(core, &inv);
+    let text = match crate::funnel::messages::Lang::of(opened.locale.as_deref()) {
+        crate::funnel::messages::Lang::En => format!(
+            "{}: thank you! To review order {} by text, start your reply with a rating from 1 to 5, e.g. \"5 great\". Or review at {link}",
+            opened.vendor_name, opened.order_ref
+        ),
+        crate::funnel::messages::Lang::Ru => format!(
+            "{}: спасибо! Чтобы оставить отзыв о заказе {} по SMS, начните ответ с оценки от 1 до 5, например «5 отлично». Или здесь: {link}",
+            opened.vendor_name, opened.order_ref
+        ),
+    };
+    invitations::send_sms(core, &inv.vendor_id, &inv.contact_hmac, to, &text).await?;
+    let e = store::funnel::Event::of(core.new_id(), &inv, "auto_answered", core.now_ms());
+    core.db.write(move |conn| store::funnel::record(conn, &e)).await?;
+    Ok(Outcome::AutoAnswered)
 }
 
 /// The display name a reply's review carries: the buyer's first name from the order.
@@ -246,6 +326,16 @@ async fn auto_answer(core: &Core, opened: &invitations::Opened, to: &str) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stop_words_opt_out_and_other_text_does_not() {
+        for stop in ["STOP", " stop. ", "Unsubscribe", "СТОП", "отписаться!"] {
+            assert!(is_stop(stop), "{stop}");
+        }
+        for other in ["5 stop being so great", "stopped working", "4", ""] {
+            assert!(!is_stop(other), "{other}");
+        }
+    }
 
     #[test]
     fn reply_addresses_name_their_invitation() {

@@ -108,15 +108,20 @@ pub async fn resolve(core: &Core, vendor_id: &str, actor: &str, case_id: &str, i
                     Error::validation("invite_update", "only the author of a review can be invited to update it")
                 })?;
                 if case.update_invited_at.is_some() {
-                    return Err(Error::Conflict("the author was already invited to update this review (once only)".into()));
+                    return Err(Error::Conflict(
+                        "the author was already invited to update this review (once only)".into(),
+                    ));
                 }
                 let review = store::reviews::get(conn, &vendor_id, &review_id)?;
                 if review.erased || review.status != Status::Published.as_str() {
-                    return Err(Error::Conflict("only the author of a published review can be invited to update it".into()));
+                    return Err(Error::Conflict(
+                        "only the author of a published review can be invited to update it".into(),
+                    ));
                 }
                 if store::reviews::replies_for(conn, std::slice::from_ref(&review.id))?.is_empty() {
                     return Err(Error::Conflict(
-                        "reply publicly first: the author is invited to update the review after the shop's reply".into(),
+                        "reply publicly first: the author is invited to update the review after the shop's reply"
+                            .into(),
                     ));
                 }
                 let order = match &review.order_id {
@@ -136,7 +141,12 @@ pub async fn resolve(core: &Core, vendor_id: &str, actor: &str, case_id: &str, i
             }
             store::cases::resolve(conn, &case.id, &actor, now)?;
             let details = json!({"kind": case.kind, "invite_update": invite_update});
-            audit.append(conn, &vendor_id, now, Entry { actor: &actor, action: "case.resolved", target: &case.id, details })?;
+            audit.append(
+                conn,
+                &vendor_id,
+                now,
+                Entry { actor: &actor, action: "case.resolved", target: &case.id, details },
+            )?;
             store::cases::get(conn, &vendor_id, &case.id)
         })
         .await

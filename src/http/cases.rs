@@ -113,6 +113,7 @@ async fn resolve_case(
     body: Json<ResolveRequest>,
 ) -> Result<HttpResponse> {
     session.require_moderator()?;
-    let case = resolution::resolve(&state, &session.vendor_id, &session.actor(), id.as_str(), body.invite_update).await?;
+    let case =
+        resolution::resolve(&state, &session.vendor_id, &session.actor(), id.as_str(), body.invite_update).await?;
     Ok(HttpResponse::Ok().json(CaseView::from(case)))
 }

@@ -27,6 +27,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(hosted_page)
         .service(hosted_submit)
         .service(nps_answer)
+        .service(short_link)
         .service(opt_out_page)
         .service(opt_out)
         .service(mailbox)
@@ -376,6 +377,20 @@ async fn nps_answer(state: State, token: web::Path<String>, form: web::Form<NpsF
         .insert_header((header::LOCATION, format!("/r/{}?skip_nps=true{rating}", token.trim())))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish()
+}
+
+/// The short link of an SMS invitation: on to the hosted page (303).
+#[utoipa::path(tag = "public", params(("short" = String, Path, max_length = 200)), responses((status = 303, description = "On to the hosted review page"), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String)))]
+#[get("/i/{short}")]
+async fn short_link(state: State, short: web::Path<String>) -> HttpResponse {
+    match invitations::short_target(&state, &short).await {
+        Ok(target) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, target))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header(("Referrer-Policy", "no-referrer"))
+            .finish(),
+        Err(e) => problem_page(&e),
+    }
 }
 
 /// The page where a review's author, invited once after the shop's reply, may update the

@@ -1,9 +1,9 @@
 //! actix-web: one file per area; handlers stay thin (extract → domain → store → respond).
 
 pub mod audit;
-pub mod cases;
 pub mod auth;
 pub mod body;
+pub mod cases;
 pub mod demo;
 pub mod errors;
 pub mod extract;

@@ -74,7 +74,13 @@ pub fn by_id(conn: &mut DbConn, id: &str) -> Result<Option<Case>> {
 
 /// The vendor's cases in `state` (all when `None`), oldest first (ids are time-ordered),
 /// after the cursor id.
-pub fn page(conn: &mut DbConn, vendor_id: &str, state: Option<&str>, after: Option<String>, limit: i64) -> Result<Vec<Case>> {
+pub fn page(
+    conn: &mut DbConn,
+    vendor_id: &str,
+    state: Option<&str>,
+    after: Option<String>,
+    limit: i64,
+) -> Result<Vec<Case>> {
     let mut q = cases::table.filter(cases::vendor_id.eq(vendor_id)).select(Case::as_select()).into_boxed();
     if let Some(state) = state {
         q = q.filter(cases::state.eq(state.to_owned()));

@@ -106,6 +106,17 @@ pub fn by_id(conn: &mut DbConn, id: &str) -> Result<Option<Invitation>> {
     Ok(invitations::table.find(id).select(Invitation::as_select()).first(conn).optional()?)
 }
 
+/// The latest SMS invitation to a number (any vendor: buyers answer the one number texts
+/// come from).
+pub fn latest_sms_to(conn: &mut DbConn, contact_hmac: &str) -> Result<Option<Invitation>> {
+    Ok(invitations::table
+        .filter(invitations::contact_hmac.eq(contact_hmac).and(invitations::channel.eq("sms")))
+        .order((invitations::sent_at.desc(), invitations::id.desc()))
+        .select(Invitation::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// Whether a trigger prompted an invitation of the vendor since `since`.
 pub fn triggered_since(conn: &mut DbConn, vendor_id: &str, since: i64) -> Result<bool> {
     let found: Option<String> = funnel_events::table

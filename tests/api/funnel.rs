@@ -74,7 +74,7 @@ async fn an_imported_order_is_invited_once_and_the_link_takes_a_verified_review(
     )
     .await;
     assert_eq!(problem["detail"], "link_ttl_days must be between 1 and 90");
-    let on = json!({"enabled": true, "invite_delay_days": 7, "delay_from": "delivery", "link_ttl_days": 30, "cooldown_days": 90,
+    let on = json!({"enabled": true, "channels": ["email"], "invite_delay_days": 7, "delay_from": "delivery", "link_ttl_days": 30, "cooldown_days": 90,
         "sender_name": "Funnel Shop Team", "reminder_delays_days": [], "time_zone": "UTC", "quiet_hours": null, "daily_cap": 0,
         "incentive": null, "nps": false, "referral_url": null, "targets": null});
     let res = app.request(Method::PUT, "/api/v1/funnel", Some(&v.token), Some(&on)).await;

@@ -137,13 +137,13 @@ async fn t2_otp_lifecycle() {
 
 /// A stand-in SMS gateway that records every request and answers with the scripted statuses
 /// (then 201).
-struct Gateway {
-    url: String,
-    seen: Arc<Mutex<Vec<(String, String, String)>>>,
-    script: Arc<Mutex<Vec<u16>>>,
+pub struct Gateway {
+    pub url: String,
+    pub seen: Arc<Mutex<Vec<(String, String, String)>>>,
+    pub script: Arc<Mutex<Vec<u16>>>,
 }
 
-fn gateway() -> Gateway {
+pub fn gateway() -> Gateway {
     let seen: Arc<Mutex<Vec<(String, String, String)>>> = Arc::default();
     let script: Arc<Mutex<Vec<u16>>> = Arc::default();
     let (s, sc) = (seen.clone(), script.clone());

@@ -7,6 +7,7 @@ mod audit;
 mod catalogue;
 mod contention;
 mod funnel;
+mod funnel_sms;
 mod helpers;
 mod import_crash;
 mod jobs;

@@ -54,10 +54,7 @@ async fn invited(app: &TestApp, v: &Vendor, buyers: &[(&str, &str)]) -> Vec<Stri
 async fn outbox(app: &TestApp, v: &Vendor) -> Vec<(String, String)> {
     let res = app.request(Method::GET, "/api/v1/dev/outbox", Some(&v.token), None).await;
     let messages = json(res, StatusCode::OK).await["messages"].as_array().unwrap().clone();
-    messages
-        .iter()
-        .map(|m| (m["to"].as_str().unwrap().to_owned(), m["body"].as_str().unwrap().to_owned()))
-        .collect()
+    messages.iter().map(|m| (m["to"].as_str().unwrap().to_owned(), m["body"].as_str().unwrap().to_owned())).collect()
 }
 
 fn link_after(text: &str, marker: &str) -> String {
@@ -90,7 +87,8 @@ async fn a_negative_review_opens_a_case_and_its_author_may_update_it_once_after_
     let app = app().await;
     let v = app.vendor("Kettle Shop").await;
     let page = invited(&app, &v, &[("R-1", "ann@mail.example")]).await.remove(0);
-    let written = [("rating", "2"), ("sku", "KETTLE"), ("title", "Leaks"), ("body", "The lid leaks."), ("display_name", "Ann")];
+    let written =
+        [("rating", "2"), ("sku", "KETTLE"), ("title", "Leaks"), ("body", "The lid leaks."), ("display_name", "Ann")];
     assert_eq!(form(&app, &page, &written).await.0, StatusCode::CREATED);
     // A good review opens no case.
     app.review(&v, None, 5).await;
@@ -107,9 +105,13 @@ async fn a_negative_review_opens_a_case_and_its_author_may_update_it_once_after_
     assert_eq!(problem["detail"], "only the author of a published review can be invited to update it");
     app.publish(&v, &review_id).await;
     let problem = assert_problem(resolve(&app, &v, case_id, true).await, StatusCode::CONFLICT, "conflict").await;
-    assert_eq!(problem["detail"], "reply publicly first: the author is invited to update the review after the shop's reply");
+    assert_eq!(
+        problem["detail"],
+        "reply publicly first: the author is invited to update the review after the shop's reply"
+    );
     let reply = json!({"body": "Sorry! A new lid is on its way."});
-    let res = app.request(Method::POST, &format!("/api/v1/reviews/{review_id}/reply"), Some(&v.token), Some(&reply)).await;
+    let res =
+        app.request(Method::POST, &format!("/api/v1/reviews/{review_id}/reply"), Some(&v.token), Some(&reply)).await;
     json(res, StatusCode::OK).await;
     // Another shop does not see the case.
     let other = app.vendor("Other Shop").await;
@@ -117,7 +119,9 @@ async fn a_negative_review_opens_a_case_and_its_author_may_update_it_once_after_
 
     let resolved = json(resolve(&app, &v, case_id, true).await, StatusCode::OK).await;
     assert_eq!(resolved["state"], "resolved");
-    assert!(resolved["update_invited_at"].is_string() && resolved["resolved_by"].as_str().unwrap().starts_with("staff:"));
+    assert!(
+        resolved["update_invited_at"].is_string() && resolved["resolved_by"].as_str().unwrap().starts_with("staff:")
+    );
     let problem = assert_problem(resolve(&app, &v, case_id, true).await, StatusCode::CONFLICT, "conflict").await;
     assert_eq!(problem["detail"], "the author was already invited to update this review (once only)");
     let problem = assert_problem(resolve(&app, &v, case_id, false).await, StatusCode::CONFLICT, "conflict").await;
@@ -129,7 +133,8 @@ async fn a_negative_review_opens_a_case_and_its_author_may_update_it_once_after_
     assert_eq!(drain(&app).await, 1);
     let sent = outbox(&app, &v).await;
     assert_eq!(sent.len(), 2, "the invitation and the update invitation");
-    let (to, mail) = sent.into_iter().find(|(_, m)| m.starts_with("Subject: Kettle Shop answered your review\n")).unwrap();
+    let (to, mail) =
+        sent.into_iter().find(|(_, m)| m.starts_with("Subject: Kettle Shop answered your review\n")).unwrap();
     assert_eq!(to, "ann@mail.example");
     assert!(mail.contains("Sorry! A new lid is on its way."), "{mail}");
     let update = link_after(&mail, "until 30 days from now:\n").trim_start_matches(BASE).to_owned();
@@ -161,12 +166,22 @@ async fn a_negative_review_opens_a_case_and_its_author_may_update_it_once_after_
     assert_eq!((after["histogram"]["2"].clone(), after["histogram"]["4"].clone()), (json!(0), json!(1)));
     let shown = public_reviews(&app, &v).await;
     let r = &shown[0];
-    assert_eq!((r["rating"].clone(), r["title"].clone(), r["updated_after_reply"].clone()), (json!(4), json!("Fixed quickly"), json!(true)));
+    assert_eq!(
+        (r["rating"].clone(), r["title"].clone(), r["updated_after_reply"].clone()),
+        (json!(4), json!("Fixed quickly"), json!(true))
+    );
     assert_eq!(r["reply"]["body"], "Sorry! A new lid is on its way.");
     let history = r["history"].as_array().unwrap();
     assert_eq!(history.len(), 1);
-    assert_eq!((history[0]["rating"].clone(), history[0]["title"].clone(), history[0]["body"].clone()), (json!(2), json!("Leaks"), json!("The lid leaks.")));
-    let staff = json(app.request(Method::GET, &format!("/api/v1/reviews/{review_id}"), Some(&v.sk), None).await, StatusCode::OK).await;
+    assert_eq!(
+        (history[0]["rating"].clone(), history[0]["title"].clone(), history[0]["body"].clone()),
+        (json!(2), json!("Leaks"), json!("The lid leaks."))
+    );
+    let staff = json(
+        app.request(Method::GET, &format!("/api/v1/reviews/{review_id}"), Some(&v.sk), None).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(staff["history"][0]["rating"], 2);
 
     // Once only.
@@ -182,7 +197,17 @@ async fn a_negative_review_opens_a_case_and_its_author_may_update_it_once_after_
 async fn the_nps_question_comes_first_never_gates_the_review_and_is_reported() {
     let app = app().await;
     let v = app.vendor("Nps Shop").await;
-    let pages = invited(&app, &v, &[("N-1", "pro@mail.example"), ("N-2", "det@mail.example"), ("N-3", "pas@mail.example"), ("N-4", "skip@mail.example")]).await;
+    let pages = invited(
+        &app,
+        &v,
+        &[
+            ("N-1", "pro@mail.example"),
+            ("N-2", "det@mail.example"),
+            ("N-3", "pas@mail.example"),
+            ("N-4", "skip@mail.example"),
+        ],
+    )
+    .await;
     // The question is asked from the moment the shop turns it on, also on links sent before.
     let settings = json!({"nps": true, "referral_url": "https://shop.example/refer?from=review"});
     let res = app.request(Method::PUT, "/api/v1/funnel", Some(&v.token), Some(&settings)).await;
@@ -211,20 +236,27 @@ async fn the_nps_question_comes_first_never_gates_the_review_and_is_reported() {
     let review = [("rating", "5"), ("sku", "KETTLE"), ("title", "Great"), ("body", "Works."), ("display_name", "Pro")];
     let (status, thanks) = form(&app, &pages[0], &review).await;
     assert_eq!(status, StatusCode::CREATED);
-    assert!(thanks.contains("<a href=\"https://shop.example/refer?from=review\" rel=\"noopener\">pass it on to a friend</a>"), "{thanks}");
+    assert!(
+        thanks
+            .contains("<a href=\"https://shop.example/refer?from=review\" rel=\"noopener\">pass it on to a friend</a>"),
+        "{thanks}"
+    );
 
     // A detractor is asked to review all the same, opens a case, and sees no referral link.
     assert_eq!(answer(&pages[1], "3").await.status(), StatusCode::SEE_OTHER);
-    let (status, thanks) = form(&app, &pages[1], &[("rating", "2"), ("sku", "KETTLE"), ("title", "Meh"), ("body", "Slow.")]).await;
+    let (status, thanks) =
+        form(&app, &pages[1], &[("rating", "2"), ("sku", "KETTLE"), ("title", "Meh"), ("body", "Slow.")]).await;
     assert_eq!(status, StatusCode::CREATED);
     assert!(!thanks.contains("pass it on"));
     let open = cases(&app, &v, "?state=open").await;
-    let mut kinds: Vec<(&str, Value)> = open.iter().map(|c| (c["kind"].as_str().unwrap(), c["score"].clone())).collect();
+    let mut kinds: Vec<(&str, Value)> =
+        open.iter().map(|c| (c["kind"].as_str().unwrap(), c["score"].clone())).collect();
     kinds.sort_by_key(|k| k.0);
     assert_eq!(kinds, vec![("detractor", json!(3)), ("review", Value::Null)]);
     // A detractor case is resolved without an update invitation.
     let detractor = open.iter().find(|c| c["kind"] == "detractor").unwrap()["id"].as_str().unwrap();
-    let problem = assert_problem(resolve(&app, &v, detractor, true).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    let problem =
+        assert_problem(resolve(&app, &v, detractor, true).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
     assert_eq!(problem["detail"], "invite_update only the author of a review can be invited to update it");
     assert_eq!(json(resolve(&app, &v, detractor, false).await, StatusCode::OK).await["state"], "resolved");
 
@@ -239,18 +271,26 @@ async fn the_nps_question_comes_first_never_gates_the_review_and_is_reported() {
     assert!(html.contains("Send review") && !html.contains("How likely"), "{html}");
     assert_eq!(cases(&app, &v, "?state=open").await.len(), 1, "only the 2-star review's case is open");
 
-    let report = json(app.request(Method::GET, "/api/v1/reports/nps?days=7", Some(&v.sk), None).await, StatusCode::OK).await;
+    let report =
+        json(app.request(Method::GET, "/api/v1/reports/nps?days=7", Some(&v.sk), None).await, StatusCode::OK).await;
     let counts = ["responses", "promoters", "passives", "detractors"].map(|k| report[k].clone());
     assert_eq!(counts, [json!(3), json!(1), json!(1), json!(1)]);
     assert_eq!(report["nps"], json!(0.0));
     assert_eq!(report["weeks"].as_array().unwrap().len(), 1);
     assert_eq!(report["weeks"][0]["responses"], 3);
-    let funnel = json(app.request(Method::GET, "/api/v1/reports/funnel?days=7", Some(&v.sk), None).await, StatusCode::OK).await;
+    let funnel =
+        json(app.request(Method::GET, "/api/v1/reports/funnel?days=7", Some(&v.sk), None).await, StatusCode::OK).await;
     assert_eq!(funnel["steps"]["nps_answered"], 3, "{funnel}");
     let other = app.vendor("Quiet Shop").await;
-    let empty = json(app.request(Method::GET, "/api/v1/reports/nps", Some(&other.sk), None).await, StatusCode::OK).await;
+    let empty =
+        json(app.request(Method::GET, "/api/v1/reports/nps", Some(&other.sk), None).await, StatusCode::OK).await;
     assert_eq!((empty["responses"].clone(), empty["nps"].clone()), (json!(0), Value::Null));
-    assert_problem(app.request(Method::GET, "/api/v1/reports/nps?days=0", Some(&v.sk), None).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_problem(
+        app.request(Method::GET, "/api/v1/reports/nps?days=0", Some(&v.sk), None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
 
     // The vendor maturity assessment reads targets set while the funnel and the question run:
     // 2 of the 4 invited reviewed (50%).
@@ -258,9 +298,14 @@ async fn the_nps_question_comes_first_never_gates_the_review_and_is_reported() {
         let (app, v) = (&app, &v);
         async move {
             let settings = json!({"enabled": true, "quiet_hours": null, "nps": true, "targets": targets});
-            json(app.request(Method::PUT, "/api/v1/funnel", Some(&v.token), Some(&settings)).await, StatusCode::OK).await;
-            let report = json(app.request(Method::GET, "/api/v1/reports/maturity", Some(&v.sk), None).await, StatusCode::OK).await;
-            let met = |code: &str| report["criteria"].as_array().unwrap().iter().find(|c| c["code"] == code).unwrap()["met"].clone();
+            json(app.request(Method::PUT, "/api/v1/funnel", Some(&v.token), Some(&settings)).await, StatusCode::OK)
+                .await;
+            let report =
+                json(app.request(Method::GET, "/api/v1/reports/maturity", Some(&v.sk), None).await, StatusCode::OK)
+                    .await;
+            let met = |code: &str| {
+                report["criteria"].as_array().unwrap().iter().find(|c| c["code"] == code).unwrap()["met"].clone()
+            };
             [met("tracking_targets"), met("conversion_target_met"), met("kyc_enabled")]
         }
     };
@@ -268,7 +313,12 @@ async fn the_nps_question_comes_first_never_gates_the_review_and_is_reported() {
     assert_eq!(maturity(json!({"conversion_percent": 50, "nps": 20})).await, [json!(true), json!(true), json!(false)]);
     assert_eq!(maturity(json!({"conversion_percent": 51, "nps": 20})).await, [json!(true), json!(false), json!(false)]);
     let bad = json!({"targets": {"conversion_percent": 0, "nps": 20}});
-    let problem = assert_problem(app.request(Method::PUT, "/api/v1/funnel", Some(&v.token), Some(&bad)).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    let problem = assert_problem(
+        app.request(Method::PUT, "/api/v1/funnel", Some(&v.token), Some(&bad)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
     assert_eq!(problem["detail"], "targets conversion_percent must be between 1 and 100");
 
     // A shop that does not ask the question does not take answers.
@@ -286,10 +336,15 @@ async fn case_lists_and_resolutions_refuse_bad_input() {
         assert_eq!(res.status().as_u16(), status, "{query}");
     }
     assert_problem(resolve(&app, &v, "no-such-case", false).await, StatusCode::NOT_FOUND, "not-found").await;
-    let res = app.request(Method::POST, "/api/v1/cases/x/resolve", Some(&v.token), Some(&json!({"invite_update": "yes"}))).await;
+    let res = app
+        .request(Method::POST, "/api/v1/cases/x/resolve", Some(&v.token), Some(&json!({"invite_update": "yes"})))
+        .await;
     assert!(res.status().is_client_error(), "{}", res.status());
     assert_eq!(app.get("/r/update/not-a-token").await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.request(Method::POST, "/api/v1/cases/x/resolve", None, Some(&json!({}))).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.request(Method::POST, "/api/v1/cases/x/resolve", None, Some(&json!({}))).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     // Moderators resolve; the secret key reads but does not resolve.
     let res = app.request(Method::POST, "/api/v1/cases/x/resolve", Some(&v.sk), Some(&json!({}))).await;
     assert!(matches!(res.status().as_u16(), 401 | 403), "{}", res.status());

@@ -149,6 +149,11 @@ pub fn rows() -> Vec<Row> {
         // Replies are addressed to one invitation by an unguessable tag and must come,
         // DKIM-signed, from the invited address (`funnel::inbound_*`).
         row(Method::POST, "/api/v1/inbound/email", Public, no_body),
+        // Text replies are matched by the sender's number to the latest SMS invitation to it,
+        // the gateway's signature or secret checked (`funnel_sms::*`); a short link names its
+        // invitation with an unguessable tag.
+        row(Method::POST, "/api/v1/inbound/sms/{gateway}", Public, no_body),
+        row(Method::GET, "/i/{short}", Public, no_body),
         row(Method::POST, "/api/v1/triggers", OwnerOrSecret, |v| {
             Some(json!({"trigger": "repeat_purchase", "order_id": format!("T13-INV-{}", v.id)}))
         }),

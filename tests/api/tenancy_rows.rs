@@ -83,12 +83,8 @@ impl Extra {
         let receipt_id = json(res, StatusCode::CREATED).await["id"].as_str().unwrap().to_owned();
         let review_id = app.review(vendor, Some("SKU-T13"), 2).await;
         let vendor_id = vendor.id.clone();
-        let cases = app
-            .state
-            .db
-            .run(move |conn| truview::store::cases::page(conn, &vendor_id, None, None, 10))
-            .await
-            .unwrap();
+        let cases =
+            app.state.db.run(move |conn| truview::store::cases::page(conn, &vendor_id, None, None, 10)).await.unwrap();
         assert_eq!(cases.len(), 1, "the 2-star review's case");
         assert_eq!(cases[0].review_id.as_deref(), Some(review_id.as_str()));
         Extra { review_id, case_id: cases[0].id.clone(), job_id, receipt_id }
