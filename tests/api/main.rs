@@ -26,6 +26,7 @@ mod public_writes;
 mod receipts;
 mod resolution;
 mod reviews;
+mod scale_out;
 mod shutdown;
 mod syndication;
 mod tenancy;
