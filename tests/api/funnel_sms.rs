@@ -256,3 +256,47 @@ async fn inbound_sms_is_off_without_its_credentials() {
         assert_eq!(problem["detail"], "inbound SMS is not set up here for this gateway");
     }
 }
+
+async fn jobs(app: &TestApp, v: &Vendor, state: &str) -> Vec<Value> {
+    let token = app.login(&v.email, &v.password).await;
+    let res = app.request(Method::GET, &format!("/api/v1/jobs?state={state}"), Some(&token), None).await;
+    json(res, StatusCode::OK).await["jobs"].as_array().unwrap().clone()
+}
+
+#[actix_web::test]
+async fn t20_a_failing_sms_gateway_backs_off_to_the_dead_letter_and_a_manual_retry_delivers() {
+    let gw = gateway();
+    let app = sms_app(&gw, "").await;
+    let v = app.vendor("Retry Text Shop").await;
+    let on = json!({"enabled": true, "channels": ["sms"], "invite_delay_days": 0, "delay_from": "purchase",
+                    "reminder_delays_days": [], "quiet_hours": null});
+    json(app.request(Method::PUT, "/api/v1/funnel", Some(&v.token), Some(&on)).await, StatusCode::OK).await;
+    // Every attempt meets a gateway answering 503 (three tries per attempt).
+    *gw.script.lock().unwrap() = vec![503; 24];
+    let orders = json!([{"order_id": "T-1", "phone": ANN, "items": [{"sku": "TEA"}], "purchased_at": ago(&app, 1)}]);
+    json(app.request(Method::POST, "/api/v1/orders", Some(&v.sk), Some(&orders)).await, StatusCode::OK).await;
+    let first = truview::funnel::queue::drain(&app.state, "test-worker").await.unwrap();
+    assert_eq!((first.claimed, first.retried), (1, 1));
+    let queued = jobs(&app, &v, "queued").await;
+    assert_eq!(queued[0]["last_error"], "gateway answered 503 Service Unavailable");
+    let run_at: chrono::DateTime<chrono::Utc> = queued[0]["run_at"].as_str().unwrap().parse().unwrap();
+    let wait = run_at - truview::clock::Clock::now(app.clock.as_ref());
+    assert!(wait >= chrono::Duration::seconds(15) && wait < chrono::Duration::seconds(30), "first backoff {wait}");
+    for _ in 2..=8 {
+        app.clock.advance(chrono::Duration::hours(6));
+        truview::funnel::queue::drain(&app.state, "test-worker").await.unwrap();
+    }
+    let dead = jobs(&app, &v, "dead").await;
+    assert_eq!((dead.len(), dead[0]["attempts"].clone()), (1, json!(8)));
+    assert_eq!(gw.seen.lock().unwrap().len(), 24, "three tries per attempt, eight attempts");
+    // The gateway is back; staff retry the dead job and the text goes out once.
+    let token = app.login(&v.email, &v.password).await;
+    let path = format!("/api/v1/jobs/{}/retry", dead[0]["id"].as_str().unwrap());
+    assert_eq!(app.request(Method::POST, &path, Some(&token), None).await.status(), StatusCode::OK);
+    assert_eq!(drain(&app).await, 1);
+    let sent = texts(&gw);
+    assert_eq!(sent.len(), 25);
+    assert_eq!(sent[24].0, ANN);
+    assert!(sent[24].1.starts_with("Retry Text Shop: how was order T-1?"), "{}", sent[24].1);
+    assert_eq!(drain(&app).await, 0, "delivered once");
+}
