@@ -1,5 +1,6 @@
 //! T19 worker_crash: 10,000 invitations through real `truview worker` processes, SIGKILLed
-//! 20 times mid-work, counted at a real SMTP server (the in-test sink, over TCP): every
+//! 20 times mid-work, counted at a real SMTP server (npm `smtp-server`, run by node from
+//! `tests/browser`; outside CI without it, the in-test sink, loudly): every
 //! invitation delivered, none lost; a message sent twice only when a worker died between
 //! sending it and acknowledging its job — the same invitation, the same Message-ID (the
 //! idempotency rule), at most one batch per kill. Runs on the test's database (SQLite, or
@@ -14,6 +15,83 @@ use serde_json::json;
 
 use crate::helpers::{spawn_app, TestApp};
 use crate::kyc_company::SmtpSink;
+
+/// A real SMTP server outside the test process: npm `smtp-server` (tests/browser/smtp-sink.mjs),
+/// which reports each message's Message-ID as a JSON line.
+pub struct NodeSink {
+    child: Child,
+    pub port: u16,
+    ids: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl NodeSink {
+    /// Starts it, or `None` outside CI when `npm install` has not been run in `tests/browser`
+    /// (said loudly). Under `CI=true` a missing server fails.
+    pub fn start() -> Option<NodeSink> {
+        use std::io::BufRead;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+        if !dir.join("node_modules/smtp-server").is_dir() {
+            let msg = "smtp-server is not installed: run `npm install --prefix tests/browser` (.ci/run does)";
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "{msg}; T19 must count at a real SMTP server in CI");
+            eprintln!("\n!!!!! T19 falls back to the in-test SMTP sink: {msg} !!!!!\n");
+            return None;
+        }
+        let mut child = Command::new("node")
+            .arg("smtp-sink.mjs")
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("node runs the SMTP sink");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().expect("the sink prints its port").unwrap();
+        let port = serde_json::from_str::<serde_json::Value>(&first).unwrap()["port"].as_u64().unwrap() as u16;
+        let ids: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+        let seen = ids.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON line per message");
+                seen.lock().unwrap().push(v["id"].as_str().unwrap_or("").to_owned());
+            }
+        });
+        Some(NodeSink { child, port, ids })
+    }
+}
+
+impl Drop for NodeSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where T19 counts: the real server, or the in-test sink.
+enum Sink {
+    Node(NodeSink),
+    InTest(SmtpSink),
+}
+
+impl Sink {
+    fn ids(&self) -> Vec<String> {
+        match self {
+            Sink::Node(n) => n.ids.lock().unwrap().clone(),
+            Sink::InTest(s) => s
+                .received
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(_, data)| data.lines().find_map(|l| l.strip_prefix("Message-ID: ")).unwrap_or("").to_owned())
+                .collect(),
+        }
+    }
+
+    fn total(&self) -> usize {
+        match self {
+            Sink::Node(n) => n.ids.lock().unwrap().len(),
+            Sink::InTest(s) => s.received.lock().unwrap().len(),
+        }
+    }
+}
 
 const ORDERS: usize = 10_000;
 const KILLS: usize = 20;
@@ -36,22 +114,31 @@ fn worker(app: &TestApp, smtp_port: u16) -> Child {
 }
 
 /// Deliveries per Message-ID.
-fn delivered(sink: &SmtpSink) -> HashMap<String, usize> {
+fn delivered(sink: &Sink) -> HashMap<String, usize> {
     let mut seen = HashMap::new();
-    for (_, data) in sink.received.lock().unwrap().iter() {
-        let id = data.lines().find_map(|l| l.strip_prefix("Message-ID: ")).expect("a Message-ID").to_owned();
+    for id in sink.ids() {
+        assert!(!id.is_empty(), "every message has a Message-ID");
         *seen.entry(id).or_default() += 1;
     }
     seen
 }
 
-fn total(sink: &SmtpSink) -> usize {
-    sink.received.lock().unwrap().len()
+fn total(sink: &Sink) -> usize {
+    sink.total()
 }
 
 #[actix_web::test]
 async fn t19_every_invitation_is_delivered_through_twenty_worker_kills() {
-    let (sink, port) = SmtpSink::start().await;
+    let (sink, port) = match NodeSink::start() {
+        Some(node) => {
+            let port = node.port;
+            (Sink::Node(node), port)
+        }
+        None => {
+            let (sink, port) = SmtpSink::start().await;
+            (Sink::InTest(sink), port)
+        }
+    };
     let app = spawn_app().await;
     let v = app.vendor("T19 Shop").await;
     let on = json!({"enabled": true, "invite_delay_days": 0, "delay_from": "purchase", "reminder_delays_days": [], "quiet_hours": null});
