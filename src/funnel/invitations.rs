@@ -125,6 +125,29 @@ pub async fn invite_now(core: &Core, vendor_id: &str, actor: &str, order_ref: &s
         .await
 }
 
+/// The vendor's invitations, newest first: `state` (`sending`, `sent`, `opened`,
+/// `reviewed`, `bounced`) and `channel` (`email`, `sms`) filter; 400 for other values.
+pub async fn list(
+    core: &Core,
+    vendor_id: &str,
+    state: Option<String>,
+    channel: Option<String>,
+    before: Option<String>,
+    limit: i64,
+) -> Result<Vec<(Invitation, String)>> {
+    crate::domain::paging::check_limit(limit, 100)?;
+    if state.as_deref().is_some_and(|s| !matches!(s, "sending" | "sent" | "opened" | "reviewed" | "bounced")) {
+        return Err(Error::BadRequest("state must be sending, sent, opened, reviewed or bounced".into()));
+    }
+    if channel.as_deref().is_some_and(|c| !matches!(c, "email" | "sms")) {
+        return Err(Error::BadRequest("channel must be email or sms".into()));
+    }
+    let vendor_id = vendor_id.to_owned();
+    core.db
+        .run(move |conn| store::funnel::page(conn, &vendor_id, state.as_deref(), channel.as_deref(), before, limit))
+        .await
+}
+
 /// An order by its number (404 if the vendor has none).
 fn order_by_ref(conn: &mut crate::db::DbConn, vendor_id: &str, order_ref: &str) -> Result<Order> {
     store::orders::ids_by_ref(conn, vendor_id, &[order_ref.to_owned()])?

@@ -22,6 +22,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(get_settings)
         .service(put_settings)
         .service(invite)
+        .service(list_invitations)
         .service(update_page)
         .service(update_submit)
         .service(hosted_page)
@@ -130,6 +131,77 @@ pub struct InviteQueued {
     /// The queued job (`GET /api/v1/jobs` shows it; a failed send is retried, then dead).
     pub job_id: String,
     pub run_at: String,
+}
+
+/// An invitation as the console lists it (never the buyer's contact).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct InvitationView {
+    pub id: String,
+    /// The order's number.
+    pub order_id: String,
+    /// `email` or `sms`.
+    pub channel: String,
+    /// `sending`, `sent`, `opened`, `reviewed` or `bounced`.
+    pub state: String,
+    pub sent_at: String,
+    pub expires_at: String,
+    pub opened_at: Option<String>,
+    pub reminders_sent: i32,
+    /// Why reminders stopped (`reviewed`, `opted_out`, `bounced`, `order_cancelled`, …).
+    pub stopped: Option<String>,
+    /// The trigger that prompted it; `null` for the order itself.
+    pub trigger: Option<String>,
+    /// The answer to the NPS question, 0–10.
+    pub nps_score: Option<i32>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct InvitationPage {
+    pub invitations: Vec<InvitationView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct InvitationQuery {
+    #[param(pattern = "^(sending|sent|opened|reviewed|bounced)$")]
+    pub state: Option<String>,
+    #[param(pattern = "^(email|sms)$")]
+    pub channel: Option<String>,
+    /// `next_cursor` of the previous page (empty = first page).
+    #[param(pattern = "^[A-Za-z0-9_-]{0,64}$")]
+    pub cursor: Option<String>,
+    /// 1–100, default 50.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+}
+
+/// The vendor's invitations, newest first (staff or secret key).
+#[utoipa::path(tag = "funnel", security(("staff" = []), ("secret_key" = [])), params(InvitationQuery), responses((status = 200, body = InvitationPage), (status = 400, body = Problem), (status = 401, body = Problem)))]
+#[get("/api/v1/invitations")]
+async fn list_invitations(state: State, who: Principal, query: web::Query<InvitationQuery>) -> Result<HttpResponse> {
+    let q = query.into_inner();
+    let before = crate::http::id_cursor(q.cursor.as_deref())?;
+    let limit = q.limit.unwrap_or(50);
+    let rows = invitations::list(&state, who.vendor_id(), q.state, q.channel, before, limit).await?;
+    let next_cursor = crate::domain::paging::next_cursor(&rows, limit, |(i, _)| i.id.clone());
+    let ts = |ms: i64| crate::clock::from_ms(ms).to_rfc3339();
+    let views = rows
+        .into_iter()
+        .map(|(i, order_ref)| InvitationView {
+            id: i.id,
+            order_id: order_ref,
+            channel: i.channel,
+            state: i.state,
+            sent_at: ts(i.sent_at),
+            expires_at: ts(i.expires_at),
+            opened_at: i.opened_at.map(ts),
+            reminders_sent: i.reminders_sent,
+            stopped: i.stopped,
+            trigger: i.prompt,
+            nps_score: i.nps_score,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(InvitationPage { invitations: views, next_cursor }))
 }
 
 /// Sends an invitation for one order now (owner or secret key), whether the funnel is on or

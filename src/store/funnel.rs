@@ -106,6 +106,45 @@ pub fn by_id(conn: &mut DbConn, id: &str) -> Result<Option<Invitation>> {
     Ok(invitations::table.find(id).select(Invitation::as_select()).first(conn).optional()?)
 }
 
+/// The vendor's invitations, newest first (ids are time-ordered), before the cursor id,
+/// with their orders' numbers.
+pub fn page(
+    conn: &mut DbConn,
+    vendor_id: &str,
+    state: Option<&str>,
+    channel: Option<&str>,
+    before: Option<String>,
+    limit: i64,
+) -> Result<Vec<(Invitation, String)>> {
+    use crate::db::schema::orders;
+    let mut q =
+        invitations::table.filter(invitations::vendor_id.eq(vendor_id)).select(Invitation::as_select()).into_boxed();
+    if let Some(state) = state {
+        q = q.filter(invitations::state.eq(state.to_owned()));
+    }
+    if let Some(channel) = channel {
+        q = q.filter(invitations::channel.eq(channel.to_owned()));
+    }
+    if let Some(id) = before {
+        q = q.filter(invitations::id.lt(id));
+    }
+    let rows: Vec<Invitation> = q.order(invitations::id.desc()).limit(limit).load(conn)?;
+    let ids: Vec<&str> = rows.iter().map(|i| i.order_id.as_str()).collect();
+    let refs: std::collections::HashMap<String, String> = orders::table
+        .filter(orders::vendor_id.eq(vendor_id).and(orders::id.eq_any(ids)))
+        .select((orders::id, orders::order_ref))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|i| {
+            let order_ref = refs.get(&i.order_id).cloned().unwrap_or_default();
+            (i, order_ref)
+        })
+        .collect())
+}
+
 /// The latest SMS invitation to a number (any vendor: buyers answer the one number texts
 /// come from).
 pub fn latest_sms_to(conn: &mut DbConn, contact_hmac: &str) -> Result<Option<Invitation>> {

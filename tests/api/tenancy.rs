@@ -134,6 +134,7 @@ pub fn rows() -> Vec<Row> {
         // vendor and order inside a signed token (`funnel::*`).
         row(Method::GET, "/api/v1/funnel", StaffOrSecret, no_body),
         row(Method::PUT, "/api/v1/funnel", Owner, |_| Some(json!({"enabled": false}))),
+        row(Method::GET, "/api/v1/invitations", StaffOrSecret, no_body),
         row(Method::POST, "/api/v1/invitations", OwnerOrSecret, |v| Some(json!({"order_id": format!("T13-INV-{}", v.id)}))),
         row(Method::GET, "/r/{token}", Public, no_body),
         row(Method::POST, "/r/{token}", Public, no_body),
