@@ -24,6 +24,8 @@ pub struct AppState {
     pub metrics: Metrics,
     pub routes: http::RouteTable,
     pub openapi_json: String,
+    /// Shutting down: `/ready` answers 503 while requests are still served.
+    pub draining: std::sync::atomic::AtomicBool,
 }
 
 impl std::ops::Deref for AppState {
@@ -47,7 +49,14 @@ impl AppState {
         let api = openapi();
         let routes = http::RouteTable::from_openapi(&api);
         let openapi_json = api.to_pretty_json()?;
-        Ok(AppState { core, limits, metrics: Metrics::new()?, routes, openapi_json })
+        Ok(AppState {
+            core,
+            limits,
+            metrics: Metrics::new()?,
+            routes,
+            openapi_json,
+            draining: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 }
 
@@ -78,7 +87,11 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.settings.bind))?;
         let address = listener.local_addr()?;
         let app_state = state.clone();
-        let mut server = HttpServer::new(move || http::app(app_state.clone())).listen(listener)?.shutdown_timeout(30);
+        // Signals are handled by `run_until_stopped` (a drain phase first on SIGTERM).
+        let mut server = HttpServer::new(move || http::app(app_state.clone()))
+            .listen(listener)?
+            .shutdown_timeout(30)
+            .disable_signals();
         if let Some(workers) = state.settings.http_workers {
             server = server.workers(workers.max(1));
         }
@@ -104,10 +117,51 @@ impl Application {
         self.server
     }
 
-    /// Runs until SIGINT/SIGTERM; in-flight requests are drained first.
+    /// Runs until SIGINT or SIGTERM. On SIGTERM it first drains: for `shutdown_drain_secs`
+    /// it keeps serving while `/ready` answers 503, so a load balancer stops sending new
+    /// requests; then it stops accepting connections and finishes the requests in flight
+    /// (30 s at most). SIGINT (Ctrl-C) skips the drain.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let stopped = self.server.await;
+        let handle = self.server.handle();
+        let mut server = std::pin::pin!(self.server);
+        let stopped = tokio::select! {
+            stopped = &mut server => stopped,
+            graceful = stop_signal() => {
+                if graceful {
+                    let drain = std::time::Duration::from_secs(self.state.settings.shutdown_drain_secs);
+                    self.state.draining.store(true, std::sync::atomic::Ordering::SeqCst);
+                    tracing::info!(drain_secs = drain.as_secs(), "SIGTERM: draining (/ready answers 503), then stopping");
+                    tokio::time::sleep(drain).await;
+                }
+                // The server future must keep running for the stop to complete.
+                let ((), stopped) = tokio::join!(handle.stop(true), &mut server);
+                stopped
+            }
+        };
         self.trimmer.abort();
         stopped
+    }
+}
+
+/// Waits for SIGTERM (true: drain first) or SIGINT (false).
+async fn stop_signal() -> bool {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return false;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => false,
+            _ = term.recv() => true,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        false
     }
 }

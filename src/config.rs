@@ -192,6 +192,10 @@ pub struct Settings {
     pub public_cache_ttl_secs: u64,
     /// Seconds between maintenance passes of the worker.
     pub worker_interval_secs: u64,
+    /// On SIGTERM, seconds `serve` keeps serving with `/ready` answering 503 (so a load
+    /// balancer takes the node out of rotation) before it stops accepting connections and
+    /// finishes the requests in flight. Ctrl-C (SIGINT) stops at once.
+    pub shutdown_drain_secs: u64,
     /// Seconds a worker's claim on a job lasts: a worker that dies leaves its jobs to be
     /// claimed again after this long (a job may run for at most three quarters of it).
     pub job_lease_secs: u64,
@@ -277,6 +281,7 @@ impl Default for Settings {
             http_workers: None,
             public_cache_ttl_secs: 5,
             worker_interval_secs: 60,
+            shutdown_drain_secs: 5,
             job_lease_secs: 300,
             maturity: VendorThresholds::default(),
             sms: SmsSettings::default(),

@@ -38,6 +38,9 @@ async fn health() -> HttpResponse {
 #[utoipa::path(tag = "ops", responses((status = 200, body = Ready), (status = 503, body = crate::http::errors::Problem)))]
 #[get("/ready")]
 async fn ready(state: State) -> Result<HttpResponse> {
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(Error::Unavailable("shutting down: this node is draining".into()));
+    }
     // The cause is logged, never echoed: it can name hosts, users and schema details.
     let current = state.db.run(|conn| db::migrations_current(conn).map_err(Error::internal)).await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");
