@@ -87,24 +87,27 @@ fn message(i: usize) -> Message {
     let token = "x".repeat(330);
     let page = format!("https://reviews.example/r/{token}");
     let unsubscribe = format!("https://reviews.example/u/{token}");
-    let rendered = truview::funnel::messages::invitation(&truview::funnel::messages::Invitation {
-        lang: truview::funnel::messages::Lang::En,
-        reminder: 0,
-        shop: "P4 Shop",
-        order: &format!("P4-{i:06}"),
-        name: Some("Buyer"),
-        page: &page,
-        until_ms: 1_800_000_000_000,
-        unsubscribe: &unsubscribe,
-        incentive: None,
-    })
+    let rendered = truview::funnel::messages::invitation(
+        &truview::funnel::messages::Invitation {
+            lang: truview::funnel::messages::Lang::En,
+            reminder: 0,
+            shop: "P4 Shop",
+            order: &format!("P4-{i:06}"),
+            name: Some("Buyer"),
+            page: &page,
+            until_ms: 1_800_000_000_000,
+            unsubscribe: &unsubscribe,
+            incentive: None,
+        },
+        None,
+    )
     .unwrap();
     Message::builder()
         .from("P4 Shop <reviews@shop.example>".parse().unwrap())
         .to(format!("buyer{i}@mail.example").parse().unwrap())
         .subject(rendered.subject)
         .message_id(Some(format!("<p4.{i}@shop.example>")))
-        .multipart(MultiPart::alternative_plain_html(rendered.text, rendered.html))
+        .multipart(MultiPart::alternative_plain_html(rendered.text, rendered.html.unwrap()))
         .unwrap()
 }
 

@@ -434,6 +434,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    funnel_templates (vendor_id, locale) {
+        vendor_id -> Text,
+        locale -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Nullable<Text>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
     cases (id) {
         id -> Text,
         vendor_id -> Text,
@@ -492,6 +503,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     message_sends,
     cases,
     review_revisions,
+    funnel_templates,
     staff,
     refresh_tokens,
     api_keys,
@@ -546,4 +558,5 @@ pub const TABLES: &[&str] = &[
     "message_sends",
     "cases",
     "review_revisions",
+    "funnel_templates",
 ];

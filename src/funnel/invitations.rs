@@ -58,6 +58,67 @@ pub async fn put_settings(core: &Core, actor: &Actor, settings: FunnelSettings) 
     Ok(settings)
 }
 
+/// The wording of the invitation e-mails per language: the vendor's own where set, else the
+/// shipped templates (`custom` says which).
+pub async fn templates(core: &Core, vendor_id: &str) -> Result<Vec<(messages::Lang, bool, messages::Custom)>> {
+    let vendor_id = vendor_id.to_owned();
+    core.db
+        .run(move |conn| {
+            let mut out = Vec::new();
+            for lang in [messages::Lang::En, messages::Lang::Ru] {
+                out.push(match store::funnel::template(conn, &vendor_id, lang.code())? {
+                    Some(own) => (lang, true, own),
+                    None => (lang, false, messages::shipped(lang)),
+                });
+            }
+            Ok(out)
+        })
+        .await
+}
+
+/// Sets the vendor's wording for a language (owner only, audited): 422 when a template does
+/// not parse or render, or a part lacks the review or unsubscribe link. Returns a sample
+/// rendering.
+pub async fn put_template(
+    core: &Core,
+    actor: &Actor,
+    lang: messages::Lang,
+    custom: messages::Custom,
+) -> Result<messages::Rendered> {
+    actor.require_owner()?;
+    let sample = messages::check(&custom, lang).map_err(|(field, detail)| Error::validation(field, detail))?;
+    let (who, audit, now) = (actor.clone(), core.audit.clone(), core.now_ms());
+    core.db
+        .write(move |conn| {
+            who.still_owner(conn)?;
+            store::funnel::put_template(conn, &who.vendor_id, lang.code(), &custom, now)?;
+            let details = json!({"locale": lang.code(), "html": custom.html.is_some()});
+            let entry = Entry { actor: &who.label(), action: "funnel.template_set", target: &who.vendor_id, details };
+            audit.append(conn, &who.vendor_id, now, entry)
+        })
+        .await?;
+    Ok(sample)
+}
+
+/// Goes back to the shipped wording for a language (owner only, audited); 404 if the vendor
+/// had none of its own.
+pub async fn delete_template(core: &Core, actor: &Actor, lang: messages::Lang) -> Result<()> {
+    actor.require_owner()?;
+    let (who, audit, now) = (actor.clone(), core.audit.clone(), core.now_ms());
+    core.db
+        .write(move |conn| {
+            who.still_owner(conn)?;
+            if !store::funnel::delete_template(conn, &who.vendor_id, lang.code())? {
+                return Err(Error::not_found("template of the shop's own"));
+            }
+            let details = json!({"locale": lang.code()});
+            let entry =
+                Entry { actor: &who.label(), action: "funnel.template_removed", target: &who.vendor_id, details };
+            audit.append(conn, &who.vendor_id, now, entry).map(|_| ())
+        })
+        .await
+}
+
 /// The invitation jobs for imported orders under the vendor's settings (queued in the
 /// import's transaction; a second import of an order queues nothing twice).
 pub fn jobs_for(core: &Core, vendor_id: &str, settings: &FunnelSettings, orders: &[Order]) -> Vec<Job> {
@@ -301,6 +362,8 @@ struct Ready {
     settings: FunnelSettings,
     /// 0 for the invitation, else the reminder's number.
     reminder: u32,
+    /// The vendor's own wording for the order's language, if any.
+    custom: Option<messages::Custom>,
 }
 
 /// What the deciding transaction found.
@@ -486,8 +549,17 @@ async fn send_invitation(core: &Core, job: &Job) -> Result<Ran> {
             let vendor = store::vendors::get(conn, &vendor_id)?;
             let sender_name =
                 if saved.sender_name.is_empty() { vendor.name.clone() } else { saved.sender_name.clone() };
-            let ready =
-                Ready { invitation, order, to, vendor_name: vendor.name, sender_name, settings: saved, reminder: 0 };
+            let custom = store::funnel::template(conn, &vendor_id, messages::Lang::of(order.locale.as_deref()).code())?;
+            let ready = Ready {
+                invitation,
+                order,
+                to,
+                vendor_name: vendor.name,
+                sender_name,
+                settings: saved,
+                reminder: 0,
+                custom,
+            };
             Ok(Decision::Send(Box::new(ready)))
         })
         .await?;
@@ -600,7 +672,9 @@ async fn send_reminder(core: &Core, job: &Job) -> Result<Ran> {
             let sender_name =
                 if settings.sender_name.is_empty() { vendor.name.clone() } else { settings.sender_name.clone() };
             let to = to.unwrap_or_default();
+            let custom = store::funnel::template(conn, &vendor_id, messages::Lang::of(order.locale.as_deref()).code())?;
             Ok(Decision::Send(Box::new(Ready {
+                custom,
                 invitation,
                 order,
                 to,
@@ -726,17 +800,20 @@ async fn deliver(core: &Core, ready: &Ready) -> Result<Option<String>> {
     let base = link_base(core);
     let page = format!("{base}/r/{}", link_token(core, &ready.invitation, REVIEW)?);
     let unsubscribe = format!("{base}/u/{}", link_token(core, &ready.invitation, UNSUBSCRIBE)?);
-    let rendered = messages::invitation(&messages::Invitation {
-        lang: messages::Lang::of(ready.order.locale.as_deref()),
-        reminder: ready.reminder,
-        shop: &ready.vendor_name,
-        order: &ready.order.order_ref,
-        name: ready.order.customer_name.as_deref(),
-        page: &page,
-        until_ms: ready.invitation.expires_at,
-        unsubscribe: &unsubscribe,
-        incentive: ready.settings.incentive.as_ref().map(|i| i.description.trim()),
-    })
+    let rendered = messages::invitation(
+        &messages::Invitation {
+            lang: messages::Lang::of(ready.order.locale.as_deref()),
+            reminder: ready.reminder,
+            shop: &ready.vendor_name,
+            order: &ready.order.order_ref,
+            name: ready.order.customer_name.as_deref(),
+            page: &page,
+            until_ms: ready.invitation.expires_at,
+            unsubscribe: &unsubscribe,
+            incentive: ready.settings.incentive.as_ref().map(|i| i.description.trim()),
+        },
+        ready.custom.as_ref(),
+    )
     .map_err(Error::internal)?;
     let outbox = core.mailer.is_outbox();
     let mut row = MessageSend {
@@ -756,7 +833,7 @@ async fn deliver(core: &Core, ready: &Ready) -> Result<Option<String>> {
             to: &ready.to,
             subject: &rendered.subject,
             text: rendered.text,
-            html: Some(rendered.html),
+            html: rendered.html,
             from_name: Some(ready.sender_name.clone()),
             message_id: Some(format!("<{}.{}@{}>", ready.invitation.id, ready.reminder, core.mailer.domain())),
             headers: [

@@ -3,7 +3,7 @@
 //! e-mail's star links, under a strict CSP.
 
 use actix_web::http::header;
-use actix_web::{get, post, put, web, HttpResponse};
+use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -21,6 +21,9 @@ use crate::http::html::{esc, headers, page};
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(get_settings)
         .service(put_settings)
+        .service(get_templates)
+        .service(put_template)
+        .service(delete_template)
         .service(invite)
         .service(list_invitations)
         .service(update_page)
@@ -233,6 +236,90 @@ async fn get_settings(state: State, who: Principal) -> Result<HttpResponse> {
 async fn put_settings(state: State, session: StaffSession, body: Json<FunnelSettings>) -> Result<HttpResponse> {
     let saved = invitations::put_settings(&state, &session.as_actor(), body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(saved))
+}
+
+/// One language's wording of the invitation e-mails.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct TemplateView {
+    /// `en` or `ru` (the order's `locale` chooses).
+    pub locale: String,
+    /// The shop's own wording (else the shipped one, shown as a starting point).
+    pub custom: bool,
+    #[serde(flatten)]
+    pub template: crate::funnel::messages::Custom,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Templates {
+    pub templates: Vec<TemplateView>,
+    /// What the templates can use.
+    pub variables: Vec<String>,
+}
+
+/// A sample rendering (a reminder to "Ann" at "Sample Shop" with an incentive).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct TemplateSaved {
+    #[serde(flatten)]
+    pub view: TemplateView,
+    pub sample_subject: String,
+    pub sample_text: String,
+    pub sample_html: Option<String>,
+}
+
+const VARIABLES: [&str; 10] =
+    ["shop", "order", "name", "page", "stars", "until", "unsubscribe", "incentive", "reminder", "subject"];
+
+fn lang_of(locale: &str) -> Result<crate::funnel::messages::Lang> {
+    match locale {
+        "en" => Ok(crate::funnel::messages::Lang::En),
+        "ru" => Ok(crate::funnel::messages::Lang::Ru),
+        _ => Err(Error::not_found("language (en or ru)")),
+    }
+}
+
+/// The wording of the invitation and reminder e-mails per language: the shop's own, or the
+/// shipped templates (minijinja; HTML autoescaped).
+#[utoipa::path(tag = "funnel", security(("staff" = []), ("secret_key" = [])), responses((status = 200, body = Templates), (status = 401, body = Problem)))]
+#[get("/api/v1/funnel/templates")]
+async fn get_templates(state: State, who: Principal) -> Result<HttpResponse> {
+    let rows = invitations::templates(&state, who.vendor_id()).await?;
+    let templates = rows
+        .into_iter()
+        .map(|(lang, custom, template)| TemplateView { locale: lang.code().into(), custom, template })
+        .collect();
+    Ok(HttpResponse::Ok().json(Templates { templates, variables: VARIABLES.map(String::from).to_vec() }))
+}
+
+/// Sets the shop's own wording for a language (owner only, audited). 422 when a template does
+/// not parse or render (with the line), or a part lacks `{{ page }}` (or the star links) or
+/// `{{ unsubscribe }}`; `html: null` sends text-only messages.
+#[utoipa::path(tag = "funnel", security(("staff" = [])), params(("locale" = String, Path, pattern = "^(en|ru)$")), request_body = crate::funnel::messages::Custom, responses((status = 200, body = TemplateSaved), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[put("/api/v1/funnel/templates/{locale}")]
+async fn put_template(
+    state: State,
+    session: StaffSession,
+    locale: web::Path<String>,
+    body: Json<crate::funnel::messages::Custom>,
+) -> Result<HttpResponse> {
+    let lang = lang_of(&locale)?;
+    let template = body.into_inner();
+    let sample = invitations::put_template(&state, &session.as_actor(), lang, template.clone()).await?;
+    Ok(HttpResponse::Ok().json(TemplateSaved {
+        view: TemplateView { locale: lang.code().into(), custom: true, template },
+        sample_subject: sample.subject,
+        sample_text: sample.text,
+        sample_html: sample.html,
+    }))
+}
+
+/// Goes back to the shipped wording for a language (owner only, audited); 404 if the shop
+/// had none of its own.
+#[utoipa::path(tag = "funnel", security(("staff" = [])), params(("locale" = String, Path, pattern = "^(en|ru)$")), responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[delete("/api/v1/funnel/templates/{locale}")]
+async fn delete_template(state: State, session: StaffSession, locale: web::Path<String>) -> Result<HttpResponse> {
+    let lang = lang_of(&locale)?;
+    invitations::delete_template(&state, &session.as_actor(), lang).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}\

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::{funnel_daily, funnel_events, funnel_settings, invitations, opt_outs};
+use crate::db::schema::{funnel_daily, funnel_events, funnel_settings, funnel_templates, invitations, opt_outs};
 use crate::db::DbConn;
 use crate::domain::funnel::FunnelSettings;
 use crate::error::{Error, Result};
@@ -143,6 +143,42 @@ pub fn page(
             (i, order_ref)
         })
         .collect())
+}
+
+/// The vendor's own wording for a language (`en`, `ru`), if any.
+pub fn template(conn: &mut DbConn, vendor_id: &str, locale: &str) -> Result<Option<crate::funnel::messages::Custom>> {
+    let row: Option<(String, String, Option<String>)> = funnel_templates::table
+        .find((vendor_id, locale))
+        .select((funnel_templates::subject, funnel_templates::text_body, funnel_templates::html_body))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(subject, text, html)| crate::funnel::messages::Custom { subject, text, html }))
+}
+
+pub fn put_template(
+    conn: &mut DbConn,
+    vendor_id: &str,
+    locale: &str,
+    custom: &crate::funnel::messages::Custom,
+    now: i64,
+) -> Result<()> {
+    diesel::delete(funnel_templates::table.find((vendor_id, locale))).execute(conn)?;
+    diesel::insert_into(funnel_templates::table)
+        .values((
+            funnel_templates::vendor_id.eq(vendor_id),
+            funnel_templates::locale.eq(locale),
+            funnel_templates::subject.eq(&custom.subject),
+            funnel_templates::text_body.eq(&custom.text),
+            funnel_templates::html_body.eq(&custom.html),
+            funnel_templates::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Removes the vendor's wording for a language; true if there was one.
+pub fn delete_template(conn: &mut DbConn, vendor_id: &str, locale: &str) -> Result<bool> {
+    Ok(diesel::delete(funnel_templates::table.find((vendor_id, locale))).execute(conn)? == 1)
 }
 
 /// The latest SMS invitation to a number (any vendor: buyers answer the one number texts

@@ -841,3 +841,74 @@ async fn the_inbound_endpoint_is_off_without_a_secret() {
     let problem = assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
     assert_eq!(problem["detail"], "inbound e-mail is not set up here (mail.inbound_secret)");
 }
+
+#[actix_web::test]
+async fn vendor_templates_word_the_invitations_and_bad_ones_are_refused_with_the_line() {
+    let (sink, port) = SmtpSink::start().await;
+    let app = smtp_app(port).await;
+    let v = app.vendor("Wording Shop").await;
+    let shipped =
+        json(app.request(Method::GET, "/api/v1/funnel/templates", Some(&v.sk), None).await, StatusCode::OK).await;
+    assert_eq!(shipped["templates"][0]["locale"], "en");
+    assert_eq!(shipped["templates"][0]["custom"], false);
+    assert!(shipped["templates"][0]["text"].as_str().unwrap().contains("{{ unsubscribe }}"));
+    assert_eq!(shipped["templates"][1]["locale"], "ru");
+
+    let put = |body: Value| {
+        let (app, token) = (&app, v.token.clone());
+        async move { app.request(Method::PUT, "/api/v1/funnel/templates/en", Some(&token), Some(&body)).await }
+    };
+    let refused = [
+        (json!({"subject": "Hi {{ shop", "text": "{{ page }} {{ unsubscribe }}", "html": null}), "subject does not render: line 1: syntax error (unexpected end of input, expected end of variable block)"),
+        (json!({"subject": "Hi", "text": "Review: {{ page }}", "html": null}), "text must include the review link {{ page }} (or the star links) and the unsubscribe link {{ unsubscribe }}"),
+        (json!({"subject": "Hi", "text": "{{ page }} {{ unsubscribe }}", "html": "<a href=\"{{ page }}\">x</a>"}), "html must include the review link {{ page }} (or the star links) and the unsubscribe link {{ unsubscribe }}"),
+        (json!({"subject": "Hi", "text": "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}{{ page }} {{ unsubscribe }}", "html": null}), "text does not render: line 1: engine ran out of fuel"),
+    ];
+    for (body, detail) in refused {
+        let problem = assert_problem(put(body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(problem["detail"], detail);
+    }
+    // A moderator may not change the wording.
+    let (_, moderator) = app.add_staff(&v, "moderator").await;
+    let body = json!({"subject": "x", "text": "{{ page }} {{ unsubscribe }}", "html": null});
+    let res = app.request(Method::PUT, "/api/v1/funnel/templates/en", Some(&moderator), Some(&body)).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = app.request(Method::PUT, "/api/v1/funnel/templates/de", Some(&v.token), Some(&body)).await;
+    assert_problem(res, StatusCode::NOT_FOUND, "not-found").await;
+
+    let own = json!({
+        "subject": "{% if reminder %}Still curious{% else %}Tell us{% endif %}: order {{ order }}",
+        "text": "Hi {{ name or 'friend' }}! Rate order {{ order }}: {{ page }}\nStop: {{ unsubscribe }}",
+        "html": "<p>Hi {{ name }}</p><a href=\"{{ page }}\">Rate</a> <a href=\"{{ unsubscribe }}\">Stop</a>"
+    });
+    let saved = json(put(own.clone()).await, StatusCode::OK).await;
+    assert_eq!(saved["sample_subject"], "Still curious: order 1001");
+    assert_eq!(saved["sample_text"], "Hi Ann! Rate order 1001: https://reviews.example/r/SAMPLE-LINK\nStop: https://reviews.example/u/SAMPLE-OPT-OUT\n");
+    let listed =
+        json(app.request(Method::GET, "/api/v1/funnel/templates", Some(&v.sk), None).await, StatusCode::OK).await;
+    assert_eq!(
+        (listed["templates"][0]["custom"].clone(), listed["templates"][0]["subject"].clone()),
+        (json!(true), own["subject"].clone())
+    );
+
+    // The next invitation uses it, with the buyer's (escaped) name in the HTML part.
+    put_funnel(&app, &v, json!({"enabled": true, "invite_delay_days": 0, "delay_from": "purchase", "reminder_delays_days": [], "quiet_hours": null})).await;
+    let order = json!([{"order_id": "W-1", "email": "wes@mail.example", "customer_name": "<b>Wes</b>", "items": [{"sku": "TEA"}], "purchased_at": ago(&app, 1)}]);
+    import(&app, &v, &order).await;
+    assert_eq!(drain(&app).await, 1);
+    let mail = inbox(&sink).pop().unwrap().1;
+    assert_eq!(header(&mail, "Subject"), Some("Tell us: order W-1"));
+    assert!(mail.contains("Hi <b>Wes</b>! Rate order W-1: https://reviews.example/r/"), "{mail}");
+    assert!(mail.contains("<p>Hi &lt;b&gt;Wes&lt;&#x2f;b&gt;</p>"), "{mail}");
+    assert!(mail.contains("List-Unsubscribe: <https://reviews.example/u/"), "{mail}");
+
+    // Back to the shipped wording.
+    let del = || app.request(Method::DELETE, "/api/v1/funnel/templates/en", Some(&v.token), None);
+    assert_eq!(del().await.status(), StatusCode::NO_CONTENT);
+    assert_problem(del().await, StatusCode::NOT_FOUND, "not-found").await;
+    let other = json!([{"order_id": "W-2", "email": "wes2@mail.example", "items": [{"sku": "TEA"}], "purchased_at": ago(&app, 1)}]);
+    import(&app, &v, &other).await;
+    assert_eq!(drain(&app).await, 1);
+    let mail = inbox(&sink).pop().unwrap().1;
+    assert_eq!(header(&mail, "Subject"), Some("How was your order from Wording Shop?"));
+}

@@ -134,6 +134,12 @@ pub fn rows() -> Vec<Row> {
         // vendor and order inside a signed token (`funnel::*`).
         row(Method::GET, "/api/v1/funnel", StaffOrSecret, no_body),
         row(Method::PUT, "/api/v1/funnel", Owner, |_| Some(json!({"enabled": false}))),
+        // The shop's own wording is the caller's vendor's (`funnel::vendor_templates_*`).
+        row(Method::GET, "/api/v1/funnel/templates", StaffOrSecret, no_body),
+        row(Method::PUT, "/api/v1/funnel/templates/{locale}", Owner, |_| {
+            Some(json!({"subject": "Hi", "text": "{{ page }} {{ unsubscribe }}", "html": null}))
+        }),
+        row(Method::DELETE, "/api/v1/funnel/templates/{locale}", Owner, no_body),
         row(Method::GET, "/api/v1/invitations", StaffOrSecret, no_body),
         row(Method::POST, "/api/v1/invitations", OwnerOrSecret, |v| Some(json!({"order_id": format!("T13-INV-{}", v.id)}))),
         row(Method::GET, "/r/{token}", Public, no_body),
@@ -177,6 +183,7 @@ fn path_for(row: &Row, owner: &Fixture) -> String {
         .replace("{order_id}", &owner.order_ref)
         .replace("{platform}", "shopify")
         .replace("{name}", "t13")
+        .replace("{locale}", "en")
         .replace("{vendor_id}", &owner.vendor.id);
     if path.contains("{id}") {
         path = path.replace("{id}", &owner.resource_id(template));
