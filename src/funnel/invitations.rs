@@ -731,23 +731,36 @@ pub(crate) async fn send_to_buyer(
     if !outbox {
         core.mailer.send(mail).await.map_err(|e| Error::Unavailable(e.message))?;
     }
-    let row = MessageSend {
-        id: core.new_id(),
-        vendor_id: vendor_id.to_owned(),
-        contact_hmac: contact_hmac.to_owned(),
-        sent_at: core.now_ms(),
-        state: if outbox { "outbox" } else { "sent" }.into(),
-        error: None,
-        outbox_to: outbox.then_some(to),
-        outbox_body: outbox.then_some(body),
-        channel: "email".into(),
-    };
+    let row = sent_row(core, (vendor_id, contact_hmac), "email", outbox.then_some((to, body)));
     core.db
         .write(move |conn| {
             store::codes::insert_send(conn, &row)?;
             event.map_or(Ok(()), |e| store::funnel::record(conn, &e))
         })
         .await
+}
+
+/// The record of a message sent on `channel` to a buyer — or, with `outbox` = (to, body),
+/// filed in the development outbox instead.
+fn sent_row(
+    core: &Core,
+    (vendor_id, contact_hmac): (&str, &str),
+    channel: &str,
+    outbox: Option<(String, String)>,
+) -> MessageSend {
+    let filed = outbox.is_some();
+    let (to, body) = outbox.unzip();
+    MessageSend {
+        id: core.new_id(),
+        vendor_id: vendor_id.to_owned(),
+        contact_hmac: contact_hmac.to_owned(),
+        sent_at: core.now_ms(),
+        state: if filed { "outbox" } else { "sent" }.into(),
+        error: None,
+        outbox_to: to,
+        outbox_body: body,
+        channel: channel.into(),
+    }
 }
 
 /// The base of links sent to buyers.
@@ -890,17 +903,7 @@ pub(crate) async fn send_sms(core: &Core, vendor_id: &str, contact_hmac: &str, t
             Err(e) => return Err(Error::Unavailable(e)),
         }
     }
-    let row = MessageSend {
-        id: core.new_id(),
-        vendor_id: vendor_id.to_owned(),
-        contact_hmac: contact_hmac.to_owned(),
-        sent_at: core.now_ms(),
-        state: if outbox { "outbox" } else { "sent" }.into(),
-        error: None,
-        outbox_to: outbox.then(|| to.to_owned()),
-        outbox_body: outbox.then(|| text.to_owned()),
-        channel: "sms".into(),
-    };
+    let row = sent_row(core, (vendor_id, contact_hmac), "sms", outbox.then(|| (to.to_owned(), text.to_owned())));
     core.db.write(move |conn| store::codes::insert_send(conn, &row)).await
 }
 

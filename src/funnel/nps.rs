@@ -13,7 +13,7 @@ use crate::domain::funnel::{NpsGroup, NpsTally};
 use crate::error::{Error, Result};
 use crate::funnel::invitations::{bad_link, claims_for, REVIEW};
 use crate::store;
-use crate::store::cases::{Case, DETRACTOR, OPEN};
+use crate::store::cases::{Case, DETRACTOR};
 
 /// Records the invited buyer's answer (0–10). The first answer counts; answering again
 /// changes nothing. 404 for a link that is not one of ours, 409 for an expired one or when
@@ -39,23 +39,9 @@ pub async fn answer(core: &Core, token: &str, score: u8) -> Result<()> {
             let e = store::funnel::Event::of(event_id, &invitation, "nps_answered", now);
             store::funnel::record(conn, &e)?;
             if NpsGroup::of(score) == NpsGroup::Detractor {
-                store::cases::insert(
-                    conn,
-                    &Case {
-                        id: case_id,
-                        vendor_id: invitation.vendor_id.clone(),
-                        kind: DETRACTOR.into(),
-                        review_id: None,
-                        invitation_id: Some(invitation.id.clone()),
-                        score: Some(i32::from(score)),
-                        state: OPEN.into(),
-                        opened_at: now,
-                        resolved_at: None,
-                        resolved_by: None,
-                        update_invited_at: None,
-                        author_updated_at: None,
-                    },
-                )?;
+                let about = (None, Some(invitation.id.clone()));
+                let case = Case::open(case_id, &invitation.vendor_id, DETRACTOR, about, Some(i32::from(score)), now);
+                store::cases::insert(conn, &case)?;
             }
             Ok(())
         })

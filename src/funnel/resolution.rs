@@ -41,23 +41,7 @@ pub(crate) fn open_for_review(conn: &mut DbConn, id: String, review: &Review, no
     if review.rating > CASE_MAX_RATING {
         return Ok(());
     }
-    store::cases::insert(
-        conn,
-        &Case {
-            id,
-            vendor_id: review.vendor_id.clone(),
-            kind: REVIEW.into(),
-            review_id: Some(review.id.clone()),
-            invitation_id: None,
-            score: None,
-            state: OPEN.into(),
-            opened_at: now,
-            resolved_at: None,
-            resolved_by: None,
-            update_invited_at: None,
-            author_updated_at: None,
-        },
-    )
+    store::cases::insert(conn, &Case::open(id, &review.vendor_id, REVIEW, (Some(review.id.clone()), None), None, now))
 }
 
 /// The vendor's cases (`state` open or resolved; all when `None`), oldest first.

@@ -37,6 +37,33 @@ pub struct Case {
     pub author_updated_at: Option<i64>,
 }
 
+impl Case {
+    /// A new open case of `kind` about a review or an invitation.
+    pub fn open(
+        id: String,
+        vendor_id: &str,
+        kind: &str,
+        about: (Option<String>, Option<String>),
+        score: Option<i32>,
+        now: i64,
+    ) -> Case {
+        Case {
+            id,
+            vendor_id: vendor_id.to_owned(),
+            kind: kind.into(),
+            review_id: about.0,
+            invitation_id: about.1,
+            score,
+            state: OPEN.into(),
+            opened_at: now,
+            resolved_at: None,
+            resolved_by: None,
+            update_invited_at: None,
+            author_updated_at: None,
+        }
+    }
+}
+
 /// An earlier version of a review, replaced by its author.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = review_revisions)]
