@@ -857,6 +857,7 @@ async fn deliver(core: &Core, ready: &Ready) -> Result<Option<String>> {
             .into_iter()
             .filter_map(|(name, value)| Some((name, value?)))
             .collect(),
+            envelope_from: crate::funnel::replies::bounce_address(core, &ready.invitation.id),
         };
         match core.mailer.send(mail).await {
             Ok(()) => {}
@@ -875,7 +876,7 @@ async fn deliver(core: &Core, ready: &Ready) -> Result<Option<String>> {
 /// The short link a text message carries: `{base}/i/{invitation id}.{tag}` (the tag a keyed
 /// HMAC of the id), which redirects to the hosted page.
 pub(crate) fn short_link(core: &Core, inv: &Invitation) -> String {
-    format!("{}/i/{}.{}", link_base(core), inv.id, core.contacts.reply_tag(&inv.id))
+    format!("{}/i/{}.{}", link_base(core), inv.id, core.contacts.short_link_tag(&inv.id))
 }
 
 /// Sends (or, without a gateway, files in the outbox) the invitation or reminder by SMS. A
@@ -911,7 +912,7 @@ pub(crate) async fn send_sms(core: &Core, vendor_id: &str, contact_hmac: &str, t
 /// link that is not one of ours).
 pub async fn short_target(core: &Core, short: &str) -> Result<String> {
     let (id, tag) = short.trim().split_once('.').ok_or_else(bad_link)?;
-    if !crate::security::hmac::same(&core.contacts.reply_tag(id), tag) {
+    if !crate::security::hmac::same(&core.contacts.short_link_tag(id), tag) {
         return Err(bad_link());
     }
     let id = id.to_owned();

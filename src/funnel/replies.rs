@@ -30,6 +30,13 @@ pub fn reply_address(core: &Core, invitation_id: &str) -> Option<String> {
     (!domain.is_empty()).then(|| format!("<reply+{invitation_id}.{}@{domain}>", core.contacts.reply_tag(invitation_id)))
 }
 
+/// The envelope sender of an invitation e-mail, when replies are taken: delivery status
+/// notifications (bounces) come back to it.
+pub fn bounce_address(core: &Core, invitation_id: &str) -> Option<String> {
+    let domain = core.settings.mail.inbound_domain.trim();
+    (!domain.is_empty()).then(|| format!("bounce+{invitation_id}.{}@{domain}", core.contacts.bounce_tag(invitation_id)))
+}
+
 /// DKIM key records pinned by configuration, consulted before DNS.
 pub struct PinnedKeys(HashMap<Box<str>, Txt>);
 
@@ -109,15 +116,36 @@ pub enum Outcome {
     Ignored,
     /// The buyer asked for no more messages (STOP).
     OptedOut,
+    /// A delivery status notification said the address failed for good: the invitation
+    /// bounced, its reminders stopped.
+    Bounced,
 }
 
-/// The invitation a recipient address names (`reply+{id}.{tag}@{inbound domain}`).
+impl Outcome {
+    /// As the inbound endpoints report it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Review(_) => "review",
+            Outcome::AutoAnswered => "auto_answered",
+            Outcome::Ignored => "ignored",
+            Outcome::OptedOut => "opted_out",
+            Outcome::Bounced => "bounced",
+        }
+    }
+}
+
+/// The invitation a recipient address names (`{prefix}{id}.{tag}@{inbound domain}`, the
+/// prefix `reply+` or `bounce+`).
 fn invitation_id(address: &str, domain: &str) -> Option<(String, String)> {
+    addressed(address, domain, "reply+")
+}
+
+fn addressed(address: &str, domain: &str, prefix: &str) -> Option<(String, String)> {
     let (local, host) = address.trim().rsplit_once('@')?;
     if !host.eq_ignore_ascii_case(domain) {
         return None;
     }
-    let rest = local.strip_prefix("reply+")?;
+    let rest = local.strip_prefix(prefix)?;
     let (id, tag) = rest.rsplit_once('.')?;
     Some((id.to_owned(), tag.to_owned()))
 }
@@ -148,6 +176,9 @@ pub async fn inbound_email(core: &Core, raw: &[u8]) -> Result<Outcome> {
                 .filter_map(|h| message.header(h)?.as_text().map(str::to_owned)),
         )
         .collect::<Vec<_>>();
+    if let Some((id, tag)) = recipients.iter().find_map(|a| addressed(a.trim_matches(['<', '>']), &domain, "bounce+")) {
+        return bounce(core, &id, &tag, raw).await;
+    }
     let (id, tag) = recipients
         .iter()
         .find_map(|a| invitation_id(a.trim_matches(['<', '>']), &domain))
@@ -283,6 +314,42 @@ async fn auto_answer_sms(core: &Core, opened: &invitations::Opened, to: &str) ->
     Ok(Outcome::AutoAnswered)
 }
 
+/// Whether a message is a delivery status notification (RFC 3464) that reports a permanent
+/// failure: `multipart/report; report-type=delivery-status` with `Action: failed` and a
+/// `Status: 5.x.x`. Delays (`4.x.x`, `Action: delayed`) are not failures.
+pub fn permanent_failure(raw: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(raw).to_ascii_lowercase();
+    let is_dsn = text.contains("report-type=delivery-status") || text.contains("report-type=\"delivery-status\"");
+    let field = |name: &str, starts: &str| {
+        text.lines().any(|l| l.trim_start().strip_prefix(name).is_some_and(|v| v.trim_start().starts_with(starts)))
+    };
+    is_dsn && field("action:", "failed") && field("status:", "5.")
+}
+
+/// A delivery status notification for an invitation (its bounce address and tag checked;
+/// the tag is the credential: bounces come from any mail server, often unsigned).
+async fn bounce(core: &Core, id: &str, tag: &str, raw: &[u8]) -> Result<Outcome> {
+    if !same(&core.contacts.bounce_tag(id), tag) {
+        return Err(Error::not_found("invitation bounce address"));
+    }
+    if !permanent_failure(raw) {
+        return Ok(Outcome::Ignored);
+    }
+    let (id, now, event_id) = (id.to_owned(), core.now_ms(), core.new_id());
+    core.db
+        .write(move |conn| {
+            let invitation = store::funnel::by_id(conn, &id)?.ok_or_else(|| Error::not_found("invitation"))?;
+            if invitation.state != "bounced" {
+                store::funnel::mark_bounced(conn, &invitation.id)?;
+                let e = store::funnel::Event::of(event_id, &invitation, "bounced", now);
+                store::funnel::record(conn, &e)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(Outcome::Bounced)
+}
+
 /// The display name a reply's review carries: the buyer's first name from the order.
 fn first_name(name: Option<&str>) -> String {
     name.and_then(|n| n.split_whitespace().next()).map(|n| n.chars().take(40).collect()).unwrap_or_default()
@@ -326,6 +393,21 @@ async fn auto_answer(core: &Core, opened: &invitations::Opened, to: &str) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_permanent_delivery_failures_are_bounces() {
+        let dsn = |action: &str, status: &str| {
+            format!(
+                "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\n\
+                 Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example\r\n\r\n\
+                 Final-Recipient: rfc822; ann@mail.example\r\nAction: {action}\r\nStatus: {status}\r\n--b--\r\n"
+            )
+        };
+        assert!(permanent_failure(dsn("failed", "5.1.1").as_bytes()));
+        assert!(!permanent_failure(dsn("delayed", "4.4.7").as_bytes()));
+        assert!(!permanent_failure(dsn("failed", "4.4.7").as_bytes()));
+        assert!(!permanent_failure(b"Subject: hi\r\n\r\nAction: failed\r\nStatus: 5.1.1\r\n"), "not a report");
+    }
 
     #[test]
     fn stop_words_opt_out_and_other_text_does_not() {

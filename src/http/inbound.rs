@@ -32,7 +32,9 @@ pub const MAX_SMS_BYTES: usize = 64 * 1024;
 #[derive(Serialize, ToSchema)]
 pub struct InboundResult {
     /// `review` (a pending review was recorded), `auto_answered` (no rating found: the buyer
-    /// was sent the link) or `ignored` (no rating, answered before).
+    /// was sent the link), `ignored` (no rating, answered before; or a delivery delay),
+    /// `opted_out` (an SMS STOP) or `bounced` (a delivery status notification of a
+    /// permanent failure, sent to the invitation's bounce address).
     pub outcome: String,
     pub review_id: Option<String>,
     pub maturity_level: Option<i32>,
@@ -74,25 +76,14 @@ async fn inbound_email(state: State, req: HttpRequest, payload: web::Payload) ->
 }
 
 fn result(outcome: Outcome) -> HttpResponse {
+    let outcome_name = outcome.name().to_owned();
     match outcome {
         Outcome::Review(review) => HttpResponse::Created().json(InboundResult {
-            outcome: "review".into(),
+            outcome: outcome_name,
             review_id: Some(review.id),
             maturity_level: Some(review.maturity_level),
         }),
-        Outcome::AutoAnswered => HttpResponse::Ok().json(InboundResult {
-            outcome: "auto_answered".into(),
-            review_id: None,
-            maturity_level: None,
-        }),
-        Outcome::Ignored => {
-            HttpResponse::Ok().json(InboundResult { outcome: "ignored".into(), review_id: None, maturity_level: None })
-        }
-        Outcome::OptedOut => HttpResponse::Ok().json(InboundResult {
-            outcome: "opted_out".into(),
-            review_id: None,
-            maturity_level: None,
-        }),
+        _ => HttpResponse::Ok().json(InboundResult { outcome: outcome_name, review_id: None, maturity_level: None }),
     }
 }
 
@@ -168,12 +159,7 @@ async fn inbound_sms(
             let from = field("From").ok_or_else(|| Error::validation("From", "is missing"))?;
             let text = field("Body").unwrap_or_default();
             let outcome = replies::inbound_sms(&state, &from, &text).await?;
-            let name = match &outcome {
-                Outcome::Review(_) => "review",
-                Outcome::AutoAnswered => "auto_answered",
-                Outcome::Ignored => "ignored",
-                Outcome::OptedOut => "opted_out",
-            };
+            let name = outcome.name();
             Ok(HttpResponse::Ok()
                 .content_type("text/xml; charset=utf-8")
                 .insert_header(("X-Truview-Outcome", name))

@@ -19,11 +19,22 @@ pub struct Mail<'a> {
     pub message_id: Option<String>,
     /// Further headers, e.g. `List-Unsubscribe`.
     pub headers: Vec<(&'static str, String)>,
+    /// The envelope sender (`MAIL FROM`, where bounces go), when not the `From` address.
+    pub envelope_from: Option<String>,
 }
 
 impl<'a> Mail<'a> {
     pub fn text(to: &'a str, subject: &'a str, text: String) -> Mail<'a> {
-        Mail { to, subject, text, html: None, from_name: None, message_id: None, headers: Vec::new() }
+        Mail {
+            to,
+            subject,
+            text,
+            html: None,
+            from_name: None,
+            message_id: None,
+            headers: Vec::new(),
+            envelope_from: None,
+        }
     }
 }
 
@@ -110,7 +121,15 @@ impl Mailer {
         if let Some(name) = mail.from_name {
             from.name = Some(name);
         }
-        let mut builder = Message::builder().from(from).to(to).subject(mail.subject);
+        let mut builder = Message::builder().from(from).to(to.clone()).subject(mail.subject);
+        if let Some(sender) = &mail.envelope_from {
+            let sender: lettre::Address = sender
+                .parse()
+                .map_err(|e| SendError { permanent: true, message: format!("bad bounce address: {e}") })?;
+            let envelope = lettre::address::Envelope::new(Some(sender), vec![to.email.clone()])
+                .map_err(|e| SendError { permanent: true, message: format!("envelope: {e}") })?;
+            builder = builder.envelope(envelope);
+        }
         if let Some(id) = mail.message_id {
             builder = builder.message_id(Some(id));
         }

@@ -50,6 +50,18 @@ impl ContactHasher {
         self.mac("reply", invitation_id)[..16].to_owned()
     }
 
+    /// The tag of an invitation e-mail's bounce address (`bounce+{id}.{tag}@…`, the envelope
+    /// sender delivery status notifications go back to).
+    pub fn bounce_tag(&self, invitation_id: &str) -> String {
+        self.mac("bounce", invitation_id)[..16].to_owned()
+    }
+
+    /// The tag of an SMS invitation's short link (`/i/{id}.{tag}`): its own key domain, so a
+    /// reply address never doubles as a link to the review page, nor the reverse.
+    pub fn short_link_tag(&self, invitation_id: &str) -> String {
+        self.mac("short-link", invitation_id)[..16].to_owned()
+    }
+
     /// HMAC of an already normalised E.164 phone number.
     pub fn phone(&self, phone: &str) -> String {
         self.mac("phone", phone)

@@ -912,3 +912,68 @@ async fn vendor_templates_word_the_invitations_and_bad_ones_are_refused_with_the
     let mail = inbox(&sink).pop().unwrap().1;
     assert_eq!(header(&mail, "Subject"), Some("How was your order from Wording Shop?"));
 }
+
+/// A delivery status notification as a receiving mail server sends it (RFC 3464).
+fn dsn(to: &str, action: &str, status: &str) -> String {
+    format!(
+        "From: Mail Delivery Subsystem <mailer-daemon@mx.mail.example>\r\nTo: {to}\r\nSubject: Delivery Status Notification\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\
+         --b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.mail.example\r\n\r\n\
+         Final-Recipient: rfc822; ann@mail.example\r\nAction: {action}\r\nStatus: {status}\r\n--b1--\r\n"
+    )
+}
+
+#[actix_web::test]
+async fn a_bounce_notification_to_the_envelope_sender_stops_the_reminders() {
+    let (sink, port) = SmtpSink::start().await;
+    let app = spawn_app_with(move |s| {
+        s.mail.smtp_url = format!("smtp://127.0.0.1:{port}");
+        s.mail.from = "Reviews <reviews@shop.example>".into();
+        s.mail.inbound_domain = "reply.reviews.example".into();
+        s.mail.inbound_secret = "inbound-secret-0123".into();
+        s.public_url = Some("https://reviews.example".into());
+    })
+    .await;
+    let v = app.vendor("Bounce Shop").await;
+    put_funnel(
+        &app,
+        &v,
+        json!({"enabled": true, "invite_delay_days": 0, "delay_from": "purchase", "reminder_delays_days": [3],
+        "quiet_hours": null}),
+    )
+    .await;
+    import(&app, &v, &json!([buyer_order(&app, "B-1", "ann@mail.example")])).await;
+    assert_eq!(drain(&app).await, 1);
+    // The envelope sender is the invitation's own bounce address.
+    let sender = sink.senders.lock().unwrap()[0].clone();
+    assert!(sender.starts_with("bounce+") && sender.ends_with("@reply.reviews.example"), "{sender}");
+    assert_eq!(header(&inbox(&sink)[0].1, "From"), Some("\"Bounce Shop\" <reviews@shop.example>"));
+
+    let post = |raw: String| {
+        let app = &app;
+        async move {
+            let req = app.client.post(app.url("/api/v1/inbound/email")).basic_auth("mx", Some("inbound-secret-0123"));
+            req.header("Content-Type", "message/rfc822").body(raw).send().await.unwrap()
+        }
+    };
+    // A forged tag is unknown; a delay is not a bounce.
+    let (local, domain) = sender.split_once('@').unwrap();
+    let forged = format!("{}x@{domain}", &local[..local.len() - 1]);
+    assert_problem(post(dsn(&forged, "failed", "5.1.1")).await, StatusCode::NOT_FOUND, "not-found").await;
+    assert_eq!(json(post(dsn(&sender, "delayed", "4.4.7")).await, StatusCode::OK).await["outcome"], "ignored");
+    // A permanent failure bounces the invitation: no reminder goes out.
+    assert_eq!(json(post(dsn(&sender, "failed", "5.1.1")).await, StatusCode::OK).await["outcome"], "bounced");
+    app.clock.advance(chrono::Duration::days(4));
+    drain(&app).await;
+    assert_eq!(inbox(&sink).len(), 1, "no reminder after the bounce");
+    let token = app.login(&v.email, &v.password).await;
+    let report =
+        json(app.request(Method::GET, "/api/v1/reports/funnel", Some(&token), None).await, StatusCode::OK).await;
+    assert_eq!((report["steps"]["invited"].clone(), report["steps"]["bounced"].clone()), (json!(1), json!(1)));
+    let list = json(app.request(Method::GET, "/api/v1/invitations", Some(&token), None).await, StatusCode::OK).await;
+    assert_eq!(
+        (list["invitations"][0]["state"].clone(), list["invitations"][0]["stopped"].clone()),
+        (json!("bounced"), json!("bounced"))
+    );
+}

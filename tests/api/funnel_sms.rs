@@ -125,6 +125,10 @@ async fn sms_invitations_take_rating_replies_and_stop() {
     assert!(page.starts_with("/r/"), "{page}");
     assert!(app.get(&page).await.text().await.unwrap().contains("Review your order S-1 at Text Shop"));
     assert_eq!(app.get(&format!("{short}0")).await.status(), StatusCode::NOT_FOUND);
+    // The tag of the invitation's reply address does not open it: each has its own key.
+    let id = short.trim_start_matches("/i/").split('.').next().unwrap();
+    let with_reply_tag = format!("/i/{id}.{}", app.state.contacts.reply_tag(id));
+    assert_eq!(app.get(&with_reply_tag).await.status(), StatusCode::NOT_FOUND);
 
     // Twilio's signature is checked over the public URL and every field.
     assert_eq!(twilio_reply(&app, ANN, "5 Great kettle", "wrong-token").await.status(), StatusCode::UNAUTHORIZED);

@@ -13,6 +13,8 @@ use crate::helpers::{assert_problem, json, spawn_app, spawn_app_with, TestApp};
 #[derive(Clone, Default)]
 pub struct SmtpSink {
     pub received: Arc<Mutex<Vec<(String, String)>>>,
+    /// Each message's envelope sender (`MAIL FROM`).
+    pub senders: Arc<Mutex<Vec<String>>>,
     pub refuse: Arc<Mutex<Option<&'static str>>>,
     /// Milliseconds to wait before accepting each message (a slow server).
     pub delay_ms: Arc<std::sync::atomic::AtomicU64>,
@@ -24,9 +26,10 @@ impl SmtpSink {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let (kept, refuse, delay) = (sink.received.clone(), sink.refuse.clone(), sink.delay_ms.clone());
+        let senders = sink.senders.clone();
         actix_web::rt::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (kept, refuse, delay) = (kept.clone(), refuse.clone(), delay.clone());
+                let (kept, refuse, delay, senders) = (kept.clone(), refuse.clone(), delay.clone(), senders.clone());
                 actix_web::rt::spawn(async move {
                     let _ = stream.set_nodelay(true);
                     let (read, mut write) = stream.into_split();
@@ -52,6 +55,10 @@ impl SmtpSink {
                         }
                         let upper = line.to_ascii_uppercase();
                         let refused = refuse.lock().unwrap().map(|r| format!("{r}\r\n"));
+                        if upper.starts_with("MAIL FROM:") {
+                            let from = line[10..].split_whitespace().next().unwrap_or("");
+                            senders.lock().unwrap().push(from.trim_matches(['<', '>']).to_owned());
+                        }
                         let reply: &[u8] = if upper.starts_with("EHLO") {
                             b"250-sink\r\n250 8BITMIME\r\n"
                         } else if upper.starts_with("RCPT TO:") {
