@@ -697,6 +697,20 @@ async fn triggers_prompt_a_review_at_once_under_the_funnel_rules_and_the_report_
     );
 }
 
+/// An app sending through the sink at `port` that takes replies and bounces at
+/// `reply.reviews.example` (DKIM key of `mail.example` pinned).
+async fn inbound_app(port: u16) -> TestApp {
+    spawn_app_with(move |s| {
+        s.mail.smtp_url = format!("smtp://127.0.0.1:{port}");
+        s.mail.from = "Reviews <reviews@shop.example>".into();
+        s.mail.inbound_domain = "reply.reviews.example".into();
+        s.mail.inbound_secret = "inbound-secret-0123".into();
+        s.mail.dkim_records.insert("s1._domainkey.mail.example".into(), dkim_key().1);
+        s.public_url = Some("https://reviews.example".into());
+    })
+    .await
+}
+
 /// A sender's DKIM key (Ed25519, selector `s1` of `mail.example`): the signer, and the
 /// DNS record the app is given pinned.
 fn dkim_key() -> (mail_auth::common::crypto::Ed25519Key, String) {
@@ -730,15 +744,7 @@ fn reply_mail(from: &str, to: &str, body: &str, sign: bool) -> String {
 #[actix_web::test]
 async fn a_dkim_signed_reply_from_the_invited_address_becomes_a_verified_review() {
     let (sink, port) = SmtpSink::start().await;
-    let app = spawn_app_with(move |s| {
-        s.mail.smtp_url = format!("smtp://127.0.0.1:{port}");
-        s.mail.from = "Reviews <reviews@shop.example>".into();
-        s.mail.inbound_domain = "reply.reviews.example".into();
-        s.mail.inbound_secret = "inbound-secret-0123".into();
-        s.mail.dkim_records.insert("s1._domainkey.mail.example".into(), dkim_key().1);
-        s.public_url = Some("https://reviews.example".into());
-    })
-    .await;
+    let app = inbound_app(port).await;
     let v = app.vendor("Reply Shop").await;
     put_funnel(
         &app,
@@ -927,14 +933,7 @@ fn dsn(to: &str, action: &str, status: &str) -> String {
 #[actix_web::test]
 async fn a_bounce_notification_to_the_envelope_sender_stops_the_reminders() {
     let (sink, port) = SmtpSink::start().await;
-    let app = spawn_app_with(move |s| {
-        s.mail.smtp_url = format!("smtp://127.0.0.1:{port}");
-        s.mail.from = "Reviews <reviews@shop.example>".into();
-        s.mail.inbound_domain = "reply.reviews.example".into();
-        s.mail.inbound_secret = "inbound-secret-0123".into();
-        s.public_url = Some("https://reviews.example".into());
-    })
-    .await;
+    let app = inbound_app(port).await;
     let v = app.vendor("Bounce Shop").await;
     put_funnel(
         &app,
