@@ -171,6 +171,22 @@ pub fn check(custom: &Custom, lang: Lang) -> Result<Rendered, (&'static str, Str
     if custom.html.as_ref().is_some_and(|h| h.is_empty() || h.chars().count() > 50_000) {
         return Err(("html", "must be 1 to 50000 characters, or null for a text-only message".into()));
     }
+    // Control characters (other than line breaks and tabs in the parts) and bidi controls
+    // have no place in a message.
+    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');
+    let bad = |s: &str, breaks: bool| {
+        s.chars().any(|c| bidi(c) || (c.is_control() && !(breaks && matches!(c, '\n' | '\r' | '\t'))))
+    };
+    let parts = [
+        ("subject", Some(custom.subject.as_str()), false),
+        ("text", Some(custom.text.as_str()), true),
+        ("html", custom.html.as_deref(), true),
+    ];
+    for (field, value, breaks) in parts {
+        if value.is_some_and(|v| bad(v, breaks)) {
+            return Err((field, "must not contain control characters".into()));
+        }
+    }
     let (page, unsubscribe) = ("https://reviews.example/r/SAMPLE-LINK", "https://reviews.example/u/SAMPLE-OPT-OUT");
     let sample = Invitation {
         lang,

@@ -245,8 +245,16 @@ pub struct TemplateView {
     pub locale: String,
     /// The shop's own wording (else the shipped one, shown as a starting point).
     pub custom: bool,
-    #[serde(flatten)]
-    pub template: crate::funnel::messages::Custom,
+    pub subject: String,
+    pub text: String,
+    /// `null`: text-only messages.
+    pub html: Option<String>,
+}
+
+impl TemplateView {
+    fn new(lang: crate::funnel::messages::Lang, custom: bool, t: crate::funnel::messages::Custom) -> Self {
+        TemplateView { locale: lang.code().into(), custom, subject: t.subject, text: t.text, html: t.html }
+    }
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -256,11 +264,11 @@ pub struct Templates {
     pub variables: Vec<String>,
 }
 
-/// A sample rendering (a reminder to "Ann" at "Sample Shop" with an incentive).
+/// The saved wording with a sample rendering (a reminder to "Ann" at "Sample Shop" with an
+/// incentive).
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct TemplateSaved {
-    #[serde(flatten)]
-    pub view: TemplateView,
+    pub template: TemplateView,
     pub sample_subject: String,
     pub sample_text: String,
     pub sample_html: Option<String>,
@@ -283,10 +291,8 @@ fn lang_of(locale: &str) -> Result<crate::funnel::messages::Lang> {
 #[get("/api/v1/funnel/templates")]
 async fn get_templates(state: State, who: Principal) -> Result<HttpResponse> {
     let rows = invitations::templates(&state, who.vendor_id()).await?;
-    let templates = rows
-        .into_iter()
-        .map(|(lang, custom, template)| TemplateView { locale: lang.code().into(), custom, template })
-        .collect();
+    let templates =
+        rows.into_iter().map(|(lang, custom, template)| TemplateView::new(lang, custom, template)).collect();
     Ok(HttpResponse::Ok().json(Templates { templates, variables: VARIABLES.map(String::from).to_vec() }))
 }
 
@@ -305,7 +311,7 @@ async fn put_template(
     let template = body.into_inner();
     let sample = invitations::put_template(&state, &session.as_actor(), lang, template.clone()).await?;
     Ok(HttpResponse::Ok().json(TemplateSaved {
-        view: TemplateView { locale: lang.code().into(), custom: true, template },
+        template: TemplateView::new(lang, true, template),
         sample_subject: sample.subject,
         sample_text: sample.text,
         sample_html: sample.html,
@@ -513,9 +519,18 @@ pub struct NpsForm {
     /// How likely the buyer is to recommend the shop, 0–10.
     #[schema(minimum = 0, maximum = 10)]
     pub score: i64,
-    /// The rating chosen in the e-mail, carried on to the review form.
+    /// The rating chosen in the e-mail, carried on to the review form (empty: none).
+    #[serde(default, deserialize_with = "empty_as_none")]
     #[schema(minimum = 1, maximum = 5)]
     pub rating: Option<i64>,
+}
+
+/// A form field that may be sent empty (a form has no null): empty is none.
+fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<i64>, D::Error> {
+    match Option::<String>::deserialize(d)?.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(n) => n.parse().map(Some).map_err(serde::de::Error::custom),
+    }
 }
 
 /// Answers the recommendation question (NPS 0–10) of an invitation, then goes on to the

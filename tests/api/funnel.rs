@@ -868,6 +868,7 @@ async fn vendor_templates_word_the_invitations_and_bad_ones_are_refused_with_the
         (json!({"subject": "Hi {{ shop", "text": "{{ page }} {{ unsubscribe }}", "html": null}), "subject does not render: line 1: syntax error (unexpected end of input, expected end of variable block)"),
         (json!({"subject": "Hi", "text": "Review: {{ page }}", "html": null}), "text must include the review link {{ page }} (or the star links) and the unsubscribe link {{ unsubscribe }}"),
         (json!({"subject": "Hi", "text": "{{ page }} {{ unsubscribe }}", "html": "<a href=\"{{ page }}\">x</a>"}), "html must include the review link {{ page }} (or the star links) and the unsubscribe link {{ unsubscribe }}"),
+        (json!({"subject": "Hi\u{0003}", "text": "{{ page }} {{ unsubscribe }}", "html": null}), "subject must not contain control characters"),
         (json!({"subject": "Hi", "text": "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}{{ page }} {{ unsubscribe }}", "html": null}), "text does not render: line 1: engine ran out of fuel"),
     ];
     for (body, detail) in refused {

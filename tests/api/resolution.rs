@@ -292,6 +292,15 @@ async fn the_nps_question_comes_first_never_gates_the_review_and_is_reported() {
     )
     .await;
 
+    // A form without a rating (empty, as forms send "none") is taken too.
+    let res = no_redirect
+        .post(app.url(&format!("{}/nps", pages[3])))
+        .form(&[("score", "9"), ("rating", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"].to_str().unwrap(), format!("{}?skip_nps=true", pages[3]));
     // The vendor maturity assessment reads targets set while the funnel and the question run:
     // 2 of the 4 invited reviewed (50%).
     let maturity = |targets: Value| {
