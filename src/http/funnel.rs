@@ -519,9 +519,10 @@ pub struct NpsForm {
     /// How likely the buyer is to recommend the shop, 0–10.
     #[schema(minimum = 0, maximum = 10)]
     pub score: i64,
-    /// The rating chosen in the e-mail, carried on to the review form (empty: none).
+    /// The rating chosen in the e-mail, carried on to the review form (left out or empty:
+    /// none; a form has no null).
     #[serde(default, deserialize_with = "empty_as_none")]
-    #[schema(minimum = 1, maximum = 5)]
+    #[schema(minimum = 1, maximum = 5, nullable = false)]
     pub rating: Option<i64>,
 }
 
