@@ -121,6 +121,23 @@ impl TestApp {
         start(self.db.clone(), self.settings.clone(), self.clock.clone())
     }
 
+    /// A `truview` child process (`args`) on this app's database and key file, sending mail
+    /// to the SMTP server at `smtp_port`, its worker polling every second, quiet.
+    pub fn truview_command(&self, args: &[&str], smtp_port: u16) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_truview"));
+        cmd.args(args)
+            .env("DATABASE_URL", &self.settings.database_url)
+            .env("TRUVIEW_KEY_FILE", self.key_file())
+            .env("TRUVIEW_LOG_LEVEL", "error")
+            .env("TRUVIEW_DEMO", "false")
+            .env("TRUVIEW_MAIL__SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
+            .env("TRUVIEW_MAIL__FROM", "Reviews <reviews@shop.example>")
+            .env("TRUVIEW_PUBLIC_URL", "https://reviews.example")
+            .env("TRUVIEW_WORKER_INTERVAL_SECS", "1")
+            .stdout(std::process::Stdio::null());
+        cmd
+    }
+
     pub fn key_file(&self) -> std::path::PathBuf {
         self.settings.key_file_path()
     }
@@ -231,6 +248,11 @@ pub async fn json(res: Response, status: StatusCode) -> Value {
     let text = res.text().await.unwrap_or_default();
     assert_eq!(actual, status, "{url}: {text}");
     serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// A port free on loopback right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 pub fn random_suffix() -> String {

@@ -115,7 +115,7 @@ async fn t22_import_crash_cli_and_server() {
     let body_file = dir.path().join("http.csv");
     write_orders(&body_file, "H");
     let body = std::fs::read(&body_file).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = crate::helpers::free_port();
     let serve = |app: &TestApp| {
         truview(app)
             .args(["serve", "--no-worker", "--bind", &format!("127.0.0.1:{port}")])

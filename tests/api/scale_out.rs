@@ -5,32 +5,18 @@
 //! Runs in the PostgreSQL pass (SQLite is one process by design).
 
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{free_port, spawn_app, TestApp};
 use crate::kyc_company::SmtpSink;
 
 const ORDERS: usize = 10_000;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn truview(app: &TestApp, args: &[&str], smtp_port: u16, bind: Option<u16>) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_truview"));
-    cmd.args(args)
-        .env("DATABASE_URL", &app.settings.database_url)
-        .env("TRUVIEW_KEY_FILE", app.key_file())
-        .env("TRUVIEW_LOG_LEVEL", "error")
-        .env("TRUVIEW_DEMO", "false")
-        .env("TRUVIEW_MAIL__SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
-        .env("TRUVIEW_MAIL__FROM", "Reviews <reviews@shop.example>")
-        .env("TRUVIEW_PUBLIC_URL", "https://reviews.example")
-        .env("TRUVIEW_WORKER_INTERVAL_SECS", "1")
-        .stdout(Stdio::null());
+    let mut cmd = app.truview_command(args, smtp_port);
     if let Some(port) = bind {
         cmd.env("TRUVIEW_BIND", format!("127.0.0.1:{port}"));
     }

@@ -5,7 +5,7 @@
 //! not left to a lease.
 
 use std::error::Error as _;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,25 +13,13 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{free_port, spawn_app, TestApp};
 use crate::kyc_company::SmtpSink;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn serve(app: &TestApp, port: u16, smtp_port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_truview"))
-        .arg("serve")
-        .env("DATABASE_URL", &app.settings.database_url)
-        .env("TRUVIEW_KEY_FILE", app.key_file())
+    app.truview_command(&["serve"], smtp_port)
         .env("TRUVIEW_BIND", format!("127.0.0.1:{port}"))
-        .env("TRUVIEW_LOG_LEVEL", "error")
-        .env("TRUVIEW_DEMO", "false")
-        .env("TRUVIEW_MAIL__SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
-        .env("TRUVIEW_WORKER_INTERVAL_SECS", "1")
         .env("TRUVIEW_SHUTDOWN_DRAIN_SECS", "2")
-        .stdout(Stdio::null())
         .spawn()
         .expect("the truview binary starts")
 }

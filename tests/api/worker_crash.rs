@@ -97,18 +97,8 @@ const ORDERS: usize = 10_000;
 const KILLS: usize = 20;
 
 fn worker(app: &TestApp, smtp_port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_truview"))
-        .arg("worker")
-        .env("DATABASE_URL", &app.settings.database_url)
-        .env("TRUVIEW_KEY_FILE", app.key_file())
-        .env("TRUVIEW_LOG_LEVEL", "error")
-        .env("TRUVIEW_DEMO", "false")
-        .env("TRUVIEW_MAIL__SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
-        .env("TRUVIEW_MAIL__FROM", "Reviews <reviews@shop.example>")
-        .env("TRUVIEW_PUBLIC_URL", "https://reviews.example")
-        .env("TRUVIEW_WORKER_INTERVAL_SECS", "1")
+    app.truview_command(&["worker"], smtp_port)
         .env("TRUVIEW_JOB_LEASE_SECS", "3")
-        .stdout(Stdio::null())
         .spawn()
         .expect("the truview binary starts")
 }
