@@ -6,7 +6,11 @@
  * (en, ru; default <html lang>), data-api (default: where this script came from).
  * Theme with CSS custom properties (--tv-accent, --tv-text, --tv-muted, --tv-bg,
  * --tv-border, --tv-font, --tv-radius) and ::part(summary|list|review|controls|more).
- * Text from reviews is only ever set with textContent. */
+ * Text from reviews is only ever set with textContent. To keep the page from moving while
+ * the script loads, reserve the space in the page's CSS:
+ *   truview-reviews:not(:defined){display:block;min-height:40rem}
+ *   truview-badge:not(:defined){display:block;min-height:1.5rem}
+ * (40rem is --tv-reserve, the height kept until the first reviews are in.) */
 (() => {
   "use strict";
   const script = document.currentScript;
@@ -62,6 +66,11 @@
     :host { display: block; font-family: var(--tv-font, system-ui, sans-serif); color: var(--tv-text, #1f2328);
       --accent: var(--tv-accent, #0b6bcb); --muted: var(--tv-muted, #59636e); --border: var(--tv-border, #d1d9e0); }
     * { box-sizing: border-box; }
+    [hidden] { display: none !important; }
+    :host(truview-badge) { min-height: 1.5rem; }
+    .frame { min-height: var(--tv-reserve, 40rem); }
+    .frame.fits { min-height: 0; }
+    .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
     .summary { display: grid; gap: .75rem; grid-template-columns: 1fr; padding: 1rem; border: 1px solid var(--border);
       border-radius: var(--tv-radius, 12px); background: var(--tv-bg, #fff); }
     @media (min-width: 560px) { .summary { grid-template-columns: auto 1fr 1fr; align-items: start; } }
@@ -175,11 +184,17 @@
       this.minLevel = 0;
       const root = this.attachShadow({ mode: "open" });
       styles(root);
-      this.status = h("p", { class: "muted", role: "status", "aria-live": "polite" }, this.t.loading);
+      // Nothing visible until the data is in (one paint, nothing inside moves).
+      this.status = h("p", { class: "muted sr", role: "status", "aria-live": "polite" }, this.t.loading);
       this.summaryEl = h("section", { part: "summary", class: "summary", "aria-label": this.t.reviews(0) });
       this.listEl = h("ul", { part: "list", class: "list" });
       this.moreBtn = h("button", { part: "more", class: "more", type: "button", hidden: true, onclick: () => this.page(false) }, this.t.more);
-      root.append(this.summaryEl, this.controls(), this.status, this.listEl, this.moreBtn);
+      // Space is reserved until the first page is in (--tv-reserve), so the shop's content
+      // below does not jump when it arrives; kept if the reviews turn out shorter.
+      this.controlsEl = this.controls();
+      this.controlsEl.hidden = true;
+      this.frame = h("div", { class: "frame" }, this.summaryEl, this.controlsEl, this.status, this.listEl, this.moreBtn);
+      root.append(this.frame);
       this.load();
     }
 
@@ -194,12 +209,17 @@
 
     async load() {
       try {
-        const s = await this.get(`/summary${this.skuQuery("?")}`);
+        // Both requests at once, one paint.
+        const [s, show] = await Promise.all([this.get(`/summary${this.skuQuery("?")}`), this.fetchPage(true)]);
         this.renderSummary(s);
-        await this.page(true);
+        this.controlsEl.hidden = false;
+        show();
       } catch (_) {
         this.status.textContent = this.t.error;
       }
+      this.status.classList.remove("sr");
+      const content = [...this.frame.children].reduce((sum, el) => sum + el.offsetHeight, 0);
+      if (content >= this.frame.offsetHeight) this.frame.classList.add("fits");
     }
 
     renderSummary(s) {
@@ -227,19 +247,27 @@
     }
 
     async page(reset) {
-      if (reset) { this.cursor = ""; this.listEl.replaceChildren(); }
+      try {
+        (await this.fetchPage(reset))();
+      } catch (_) {
+        this.status.textContent = this.t.error;
+      }
+    }
+
+    /** Fetches a page of reviews; resolves to the function that shows it. */
+    async fetchPage(reset) {
+      if (reset) this.cursor = "";
       this.moreBtn.hidden = true;
       this.status.textContent = this.t.loading;
-      try {
-        const q = `?sort=${this.sort}&min_level=${this.minLevel}&limit=10${this.skuQuery("&")}${this.cursor ? `&cursor=${encodeURIComponent(this.cursor)}` : ""}`;
-        const p = await this.get(`/reviews${q}`);
+      const q = `?sort=${this.sort}&min_level=${this.minLevel}&limit=10${this.skuQuery("&")}${this.cursor ? `&cursor=${encodeURIComponent(this.cursor)}` : ""}`;
+      const p = await this.get(`/reviews${q}`);
+      return () => {
+        if (reset) this.listEl.replaceChildren();
         for (const r of p.reviews) this.listEl.appendChild(this.review(r));
         this.cursor = p.next_cursor || "";
         this.moreBtn.hidden = !p.next_cursor;
         this.status.textContent = this.listEl.children.length ? "" : this.t.none;
-      } catch (_) {
-        this.status.textContent = this.t.error;
-      }
+      };
     }
 
     review(r) {

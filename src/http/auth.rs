@@ -1,5 +1,8 @@
 //! Staff login, token refresh, logout and password change.
 
+use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header;
 use actix_web::{post, put, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -31,6 +34,11 @@ pub struct LoginRequest {
     #[serde(default)]
     #[schema(max_length = 64)]
     pub vendor_id: Option<String>,
+    /// Browsers (the console): keep the refresh token in an HttpOnly, SameSite=Strict
+    /// cookie limited to `/api/v1/auth` instead of returning it, so page scripts never
+    /// see it. Refresh and logout then take it from the cookie (same-origin calls only).
+    #[serde(default)]
+    pub cookie: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -49,19 +57,73 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: i64,
-    /// Exchange at `/api/v1/auth/refresh`; single use, rotated each time.
-    pub refresh_token: String,
+    /// Exchange at `/api/v1/auth/refresh`; single use, rotated each time. Absent when the
+    /// session keeps it in the HttpOnly cookie (`cookie: true` at login).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     pub staff: SessionStaff,
 }
 
-fn token_response(tokens: Tokens, member: Staff) -> HttpResponse {
-    HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(TokenResponse {
+/// Where a session's refresh token travels: in the JSON body (API clients) or only in an
+/// HttpOnly cookie (browsers).
+#[derive(Clone, Copy, PartialEq)]
+enum Carrier {
+    Body,
+    Cookie { secure: bool, max_age_days: i64 },
+}
+
+/// The refresh cookie: HttpOnly, SameSite=Strict, sent only to the auth endpoints.
+const REFRESH_COOKIE: &str = "tv_refresh";
+const REFRESH_COOKIE_PATH: &str = "/api/v1/auth";
+
+fn refresh_cookie(value: String, secure: bool, max_age_days: i64) -> Cookie<'static> {
+    Cookie::build(REFRESH_COOKIE, value)
+        .path(REFRESH_COOKIE_PATH)
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .max_age(CookieDuration::days(max_age_days))
+        .finish()
+}
+
+fn token_response(tokens: Tokens, member: Staff, carrier: Carrier) -> HttpResponse {
+    let mut res = HttpResponse::Ok();
+    res.insert_header(("Cache-Control", "no-store"));
+    let refresh_token = match carrier {
+        Carrier::Body => Some(tokens.refresh_token),
+        Carrier::Cookie { secure, max_age_days } => {
+            res.cookie(refresh_cookie(tokens.refresh_token, secure, max_age_days));
+            None
+        }
+    };
+    res.json(TokenResponse {
         access_token: tokens.access_token,
         token_type: "Bearer",
         expires_in: tokens.expires_in,
-        refresh_token: tokens.refresh_token,
+        refresh_token,
         staff: SessionStaff { id: member.id, vendor_id: member.vendor_id, email: member.email, role: member.role },
     })
+}
+
+fn cookie_carrier(state: &State, req: &HttpRequest) -> Carrier {
+    let secure = crate::http::public_base(state, req).starts_with("https://");
+    Carrier::Cookie { secure, max_age_days: state.settings.refresh_token_ttl_days }
+}
+
+/// The refresh token a call presents: the body's, else the cookie's — and a cookie is
+/// taken only from a same-origin call (`Origin` is this service), on top of SameSite=Strict.
+fn presented<'a>(state: &State, req: &'a HttpRequest, body: &'a RefreshRequest) -> Result<(String, Carrier)> {
+    if let Some(token) = &body.refresh_token {
+        return Ok((presented_token(token)?.to_owned(), Carrier::Body));
+    }
+    let Some(cookie) = req.cookie(REFRESH_COOKIE) else {
+        return Err(Error::Unauthorized("no refresh token: send refresh_token, or log in with cookie: true".into()));
+    };
+    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if origin != Some(crate::http::public_base(state, req).as_str()) {
+        return Err(Error::Forbidden("the refresh cookie is accepted only from this service's own pages".into()));
+    }
+    Ok((presented_token(cookie.value())?.to_owned(), cookie_carrier(state, req)))
 }
 
 /// Logs a staff member in. Unknown e-mail and wrong password give the same 401; five
@@ -79,31 +141,42 @@ async fn login(state: State, req: HttpRequest, body: Json<LoginRequest>) -> Resu
     if body.email.len() > 254 || body.password.len() > 4 * password::MAX_LEN {
         return Err(Error::Unauthorized("invalid e-mail or password".into()));
     }
+    let carrier = if body.cookie { cookie_carrier(&state, &req) } else { Carrier::Body };
     let (tokens, member) = accounts::login(&state, &body.email, body.password, body.vendor_id.as_deref()).await?;
-    Ok(token_response(tokens, member))
+    Ok(token_response(tokens, member, carrier))
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct RefreshRequest {
-    #[schema(max_length = 200, pattern = "^\\s*[!-~]*\\s*$")]
-    pub refresh_token: String,
+    /// The refresh token; absent when the session keeps it in the HttpOnly cookie.
+    #[serde(default)]
+    #[schema(max_length = 200, pattern = "^\\s*[!-~]*\\s*$", nullable = false)]
+    pub refresh_token: Option<String>,
 }
 
-/// Exchanges a refresh token for new tokens (the old one is spent).
-#[utoipa::path(tag = "auth", responses((status = 200, body = TokenResponse), (status = 401, body = Problem)))]
+/// Exchanges a refresh token for new tokens (the old one is spent). A cookie session
+/// gets its new refresh token as a cookie again; the cookie is read only from the
+/// service's own pages (403 otherwise).
+#[utoipa::path(tag = "auth", responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 403, body = Problem)))]
 #[post("/api/v1/auth/refresh")]
-async fn refresh(state: State, body: Json<RefreshRequest>) -> Result<HttpResponse> {
-    let (tokens, member) = accounts::refresh(&state, presented_token(&body.refresh_token)?).await?;
-    Ok(token_response(tokens, member))
+async fn refresh(state: State, req: HttpRequest, body: Json<RefreshRequest>) -> Result<HttpResponse> {
+    let (token, carrier) = presented(&state, &req, &body)?;
+    let (tokens, member) = accounts::refresh(&state, &token).await?;
+    Ok(token_response(tokens, member, carrier))
 }
 
 /// Ends the session: the refresh token's family is revoked, and the session's access
 /// tokens stop working at once.
-#[utoipa::path(tag = "auth", security(("staff" = [])), request_body = RefreshRequest, responses((status = 204), (status = 401, body = Problem)))]
+#[utoipa::path(tag = "auth", security(("staff" = [])), request_body = RefreshRequest, responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem)))]
 #[post("/api/v1/auth/logout")]
-async fn logout(state: State, session: StaffSession, body: Json<RefreshRequest>) -> Result<HttpResponse> {
-    accounts::logout(&state, &session.as_actor(), presented_token(&body.refresh_token)?).await?;
-    Ok(HttpResponse::NoContent().finish())
+async fn logout(state: State, req: HttpRequest, session: StaffSession, body: Json<RefreshRequest>) -> Result<HttpResponse> {
+    let (token, carrier) = presented(&state, &req, &body)?;
+    accounts::logout(&state, &session.as_actor(), &token).await?;
+    let mut res = HttpResponse::NoContent();
+    if let Carrier::Cookie { secure, .. } = carrier {
+        res.cookie(refresh_cookie(String::new(), secure, 0));
+    }
+    Ok(res.finish())
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -15,7 +15,8 @@ header{background:#1f2328;color:#fff;padding:.75rem 1.25rem}main{max-width:60rem
 .product{display:grid;gap:1.25rem;grid-template-columns:1fr;background:#fff;border:1px solid #d1d9e0;border-radius:12px;padding:1.25rem}\
 @media(min-width:720px){.product{grid-template-columns:1fr 1fr}}.photo{aspect-ratio:4/3;border-radius:8px;\
 background:linear-gradient(135deg,#f3e3c3,#c89b5d)}h1{margin:.25rem 0}.price{font-size:1.5rem;font-weight:700}\
-pre{background:#fff;border:1px solid #d1d9e0;border-radius:8px;padding:1rem;overflow:auto}section{margin-top:1.5rem}";
+pre{background:#fff;border:1px solid #d1d9e0;border-radius:8px;padding:1rem;overflow:auto}section{margin-top:1.5rem}\
+truview-reviews:not(:defined){display:block;min-height:40rem}truview-badge:not(:defined){display:block;min-height:1.5rem}";
 
 fn page(title: &str, body: String) -> String {
     crate::http::html::page("en", title, CSS, &body)
@@ -53,6 +54,7 @@ async fn demo(state: State, req: actix_web::HttpRequest) -> Result<HttpResponse>
          <p class=\"price\">€49.90</p><p>Solid oak base, linen shade, warm 2700 K light.</p></div></div>\
          <section><h2>Reviews</h2><truview-reviews data-key=\"{pk}\" data-sku=\"{sku}\"></truview-reviews></section>\
          <section><h2>Embed it on your shop</h2><pre>&lt;script src=\"{origin}{script_esc}\" defer&gt;&lt;/script&gt;\n\
+         &lt;style&gt;truview-reviews:not(:defined){{display:block;min-height:40rem}}&lt;/style&gt;\n\
          &lt;truview-reviews data-key=\"{pk}\" data-sku=\"{sku}\"&gt;&lt;/truview-reviews&gt;</pre></section></main>\
          <script src=\"{script_esc}\" defer></script>",
         origin = esc(&crate::http::public_base(&state, &req)),

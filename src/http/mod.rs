@@ -1,9 +1,11 @@
 //! actix-web: one file per area; handlers stay thin (extract → domain → store → respond).
 
+pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod cases;
+pub mod console;
 pub mod demo;
 pub mod errors;
 pub mod extract;
@@ -113,6 +115,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(receipts::routes)
         .configure(widget::routes)
         .configure(demo::routes)
+        .configure(console::routes)
         .configure(kyc::routes)
         .configure(funnel::routes)
         .configure(inbound::routes);

@@ -333,3 +333,68 @@ async fn login_attempts_are_limited_per_ip() {
     assert!(res.headers().contains_key("retry-after"));
     assert_problem(res, StatusCode::TOO_MANY_REQUESTS, "rate-limited").await;
 }
+
+/// The console's session: the refresh token only ever in an HttpOnly, SameSite=Strict
+/// cookie scoped to the auth endpoints, taken only from the service's own pages.
+#[actix_web::test]
+async fn a_cookie_session_keeps_the_refresh_token_out_of_page_scripts() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Cookie").await;
+    let body = json!({"email": vendor.email, "password": vendor.password, "cookie": true});
+    let res = app.post("/api/v1/auth/login", &body).await;
+    let set = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let login = json(res, StatusCode::OK).await;
+    assert!(login.get("refresh_token").is_none(), "no refresh token in the body: {login}");
+    let first = set.split(';').next().unwrap().to_owned();
+    assert!(first.starts_with("tv_refresh=rt_"), "{set}");
+    assert_eq!(
+        set[first.len()..].to_owned(),
+        "; HttpOnly; SameSite=Strict; Path=/api/v1/auth; Max-Age=2592000",
+        "cookie attributes"
+    );
+
+    let refresh = |cookie: String, origin: Option<String>| {
+        let mut req = app.client.post(app.url("/api/v1/auth/refresh")).header("cookie", cookie).json(&json!({}));
+        if let Some(origin) = origin {
+            req = req.header("origin", origin);
+        }
+        req.send()
+    };
+    // Without an Origin, or from another site, the cookie is not taken (and not spent).
+    let res = refresh(first.clone(), None).await.unwrap();
+    assert_problem(res, StatusCode::FORBIDDEN, "forbidden").await;
+    let res = refresh(first.clone(), Some("https://evil.example".into())).await.unwrap();
+    assert_problem(res, StatusCode::FORBIDDEN, "forbidden").await;
+    // From the service's own page: new tokens, a new cookie; the old one is spent.
+    let res = refresh(first.clone(), Some(app.address.clone())).await.unwrap();
+    let second = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let renewed = json(res, StatusCode::OK).await;
+    assert!(renewed.get("refresh_token").is_none() && renewed["access_token"].is_string(), "{renewed}");
+    assert_ne!(first, second);
+    let res = refresh(first.clone(), Some(app.address.clone())).await.unwrap();
+    assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+
+    // No cookie and no token: 401. Logout takes the cookie and clears it.
+    let res = app.post("/api/v1/auth/refresh", &json!({})).await;
+    assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let res = app.post("/api/v1/auth/login", &body).await;
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let access = json(res, StatusCode::OK).await["access_token"].as_str().unwrap().to_owned();
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&access)
+        .header("cookie", cookie.clone())
+        .header("origin", app.address.clone())
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        res.headers()["set-cookie"].to_str().unwrap(),
+        "tv_refresh=; HttpOnly; SameSite=Strict; Path=/api/v1/auth; Max-Age=0"
+    );
+    let res = refresh(cookie, Some(app.address.clone())).await.unwrap();
+    assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}

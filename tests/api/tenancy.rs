@@ -118,6 +118,10 @@ pub fn rows() -> Vec<Row> {
         // The widget script and the demo page are public and carry no vendor data of their own.
         row(Method::GET, "/widget/v1/truview.js", Public, no_body),
         row(Method::GET, "/demo", Public, no_body),
+        // The console's files are the same for everyone; its data comes from the staff API.
+        row(Method::GET, "/console", Public, no_body),
+        row(Method::GET, "/console/", Public, no_body),
+        row(Method::GET, "/console/{file}", Public, no_body),
         // Phone codes are scoped by their flow; the outbox by the owner's vendor.
         row(Method::POST, "/api/v1/public/kyc/phone/start", Public, no_body),
         row(Method::POST, "/api/v1/public/kyc/phone/verify", Public, no_body),

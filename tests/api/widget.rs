@@ -9,8 +9,12 @@ use crate::helpers::{json, spawn_app};
 #[actix_web::test]
 async fn the_script_is_served_compressed_cached_and_small() {
     let app = spawn_app().await;
-    let gz =
+    let br =
         app.client.get(app.url("/widget/v1/truview.js")).header("accept-encoding", "gzip, br").send().await.unwrap();
+    assert_eq!(br.headers()["content-encoding"], "br");
+    let br_size = br.bytes().await.unwrap().len();
+    assert_eq!(br_size, truview::http::widget::brotli_len());
+    let gz = app.client.get(app.url("/widget/v1/truview.js")).header("accept-encoding", "gzip").send().await.unwrap();
     assert_eq!(gz.status(), StatusCode::OK);
     let headers = gz.headers().clone();
     assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
@@ -22,7 +26,8 @@ async fn the_script_is_served_compressed_cached_and_small() {
     let size = gz.bytes().await.unwrap().len();
     assert!(size <= 10 * 1024, "the widget is {size} bytes gzipped; the budget is 10 KB");
     assert_eq!(size, truview::http::widget::gzipped_len());
-    println!("widget: {size} bytes gzipped");
+    assert!(br_size < size, "brotli {br_size} B, gzip {size} B");
+    println!("widget: {size} bytes gzipped, {br_size} bytes brotli");
 
     let plain =
         app.client.get(app.url("/widget/v1/truview.js")).header("accept-encoding", "identity").send().await.unwrap();
@@ -77,4 +82,28 @@ async fn demo_shows_the_seeded_shop_with_the_live_widget() {
     for code in ["verified_buyer", "purchase_invitation", "purchase_receipt", "identity_phone", "self_declared"] {
         assert!(checks.contains(&code), "{code} in {checks:?}");
     }
+}
+
+#[actix_web::test]
+async fn the_console_is_served_under_a_strict_policy() {
+    let app = spawn_app().await;
+    let res = app.get("/console").await;
+    assert_eq!(res.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(res.headers()["location"], "/console/");
+    let res = app.get("/console/").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-security-policy"], truview::http::console::CSP);
+    assert_eq!(res.headers()["x-frame-options"], "DENY");
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8");
+    let html = res.text().await.unwrap();
+    assert!(html.contains("/console/console.js"), "the page loads its module");
+    for (file, kind) in [("console.js", "text/javascript; charset=utf-8"), ("console.css", "text/css; charset=utf-8")] {
+        let res = app.get(&format!("/console/{file}")).await;
+        assert_eq!(res.status(), StatusCode::OK, "{file}");
+        assert_eq!(res.headers()["content-type"], kind);
+    }
+    let res = app.get("/console/../../Cargo.toml").await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    crate::helpers::assert_problem(app.get("/console/secrets.json").await, StatusCode::NOT_FOUND, "not-found").await;
 }
