@@ -192,6 +192,8 @@ pub struct Settings {
     pub public_cache_ttl_secs: u64,
     /// Seconds between maintenance passes of the worker.
     pub worker_interval_secs: u64,
+    /// Milliseconds between the worker's checks for due jobs (a cheap read).
+    pub job_poll_ms: u64,
     /// On SIGTERM, seconds `serve` keeps serving with `/ready` answering 503 (so a load
     /// balancer takes the node out of rotation) before it stops accepting connections and
     /// finishes the requests in flight. Ctrl-C (SIGINT) stops at once.
@@ -281,6 +283,7 @@ impl Default for Settings {
             http_workers: None,
             public_cache_ttl_secs: 5,
             worker_interval_secs: 60,
+            job_poll_ms: 1000,
             shutdown_drain_secs: 5,
             job_lease_secs: 300,
             maturity: VendorThresholds::default(),

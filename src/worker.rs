@@ -97,11 +97,27 @@ pub async fn log_audit_checkpoint(
     Ok(Some(checkpoint))
 }
 
+async fn drain(core: &Core, owner: &str) {
+    match crate::funnel::queue::drain(core, owner).await {
+        Ok(r) if r.claimed > 0 => tracing::info!(
+            claimed = r.claimed,
+            done = r.done,
+            retried = r.retried,
+            dead = r.dead,
+            lost = r.lost,
+            "jobs run"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "job pass failed"),
+    }
+}
+
 /// The worker loop: maintenance and queued jobs every `worker_interval_secs`, an audit
 /// checkpoint hourly. `owner` names this worker's job leases (see `funnel::queue`); the
 /// caller releases them when it stops the loop.
 pub async fn run_forever(core: std::sync::Arc<Core>, owner: String) {
     let mut interval = tokio::time::interval(Duration::from_secs(core.settings.worker_interval_secs.max(1)));
+    let mut polls = tokio::time::interval(Duration::from_millis(core.settings.job_poll_ms.max(50)));
     let mut checkpoints = tokio::time::interval(AUDIT_CHECKPOINT_EVERY);
     let mut last_checkpoint = None;
     loop {
@@ -110,10 +126,16 @@ pub async fn run_forever(core: std::sync::Arc<Core>, owner: String) {
                 if let Err(e) = run_once(&core).await {
                     tracing::warn!(error = %e, "worker pass failed");
                 }
-                match crate::funnel::queue::drain(&core, &owner).await {
-                    Ok(r) if r.claimed > 0 => tracing::info!(claimed = r.claimed, done = r.done, retried = r.retried, dead = r.dead, lost = r.lost, "jobs run"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "job pass failed"),
+                drain(&core, &owner).await;
+            }
+            // Between passes, a read every `job_poll_ms`: a job queued now (an invitation
+            // sent from the console) runs within a second, not at the next pass.
+            _ = polls.tick() => {
+                let now = core.now_ms();
+                match core.db.run(move |conn| crate::store::jobs::any_due(conn, now)).await {
+                    Ok(true) => drain(&core, &owner).await,
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "job poll failed"),
                 }
             }
             _ = checkpoints.tick() => {

@@ -27,7 +27,14 @@ impl Asset {
             let mut w = brotli::CompressorWriter::new(&mut brotli, 4096, 11, 22);
             let _ = w.write_all(raw);
         }
-        Asset { etag: format!("\"{}\"", &digest[..32]), version: digest[..12].to_owned(), content_type, raw, gzip, brotli }
+        Asset {
+            etag: format!("\"{}\"", &digest[..32]),
+            version: digest[..12].to_owned(),
+            content_type,
+            raw,
+            gzip,
+            brotli,
+        }
     }
 
     pub fn gzipped_len(&self) -> usize {

@@ -169,7 +169,12 @@ async fn refresh(state: State, req: HttpRequest, body: Json<RefreshRequest>) -> 
 /// tokens stop working at once.
 #[utoipa::path(tag = "auth", security(("staff" = [])), request_body = RefreshRequest, responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem)))]
 #[post("/api/v1/auth/logout")]
-async fn logout(state: State, req: HttpRequest, session: StaffSession, body: Json<RefreshRequest>) -> Result<HttpResponse> {
+async fn logout(
+    state: State,
+    req: HttpRequest,
+    session: StaffSession,
+    body: Json<RefreshRequest>,
+) -> Result<HttpResponse> {
     let (token, carrier) = presented(&state, &req, &body)?;
     accounts::logout(&state, &session.as_actor(), &token).await?;
     let mut res = HttpResponse::NoContent();

@@ -329,12 +329,15 @@ async fn delete_template(state: State, session: StaffSession, locale: web::Path<
 }
 
 const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}\
-main{max-width:34rem;margin:2rem auto;background:#fff;border:1px solid #d1d9e0;border-radius:12px;padding:1.5rem}\
+main{max-width:34rem;margin:0 auto;background:#fff;border:1px solid #d1d9e0;border-radius:12px;padding:1.25rem}\
+@media(min-width:36rem){main{margin:2rem auto;padding:1.5rem}}\
 h1{font-size:1.35rem;margin-top:0}label{display:block;margin:.9rem 0 .3rem;font-weight:600}\
-input[type=text],textarea,select{width:100%;box-sizing:border-box;padding:.55rem;border:1px solid #d1d9e0;border-radius:8px;font:inherit}\
+input[type=text],input[type=tel],textarea,select{width:100%;min-height:44px;box-sizing:border-box;padding:.55rem;border:1px solid #d1d9e0;border-radius:8px;font:inherit}\
 textarea{min-height:7rem}fieldset{border:0;padding:0;margin:0}.stars,.nps{display:flex;flex-wrap:wrap;gap:.4rem}\
-.stars label,.nps label{font-weight:400;margin:0;border:1px solid #d1d9e0;border-radius:8px;padding:.4rem .6rem}\
-button{margin-top:1.2rem;background:#1f6feb;color:#fff;border:0;border-radius:8px;padding:.7rem 1.2rem;font:inherit}\
+.stars label,.nps label{font-weight:400;margin:0;border:1px solid #d1d9e0;border-radius:8px;padding:.4rem .6rem;\
+min-height:44px;min-width:44px;box-sizing:border-box;display:inline-flex;align-items:center;justify-content:center}\
+button{margin-top:1.2rem;background:#1f6feb;color:#fff;border:0;border-radius:8px;padding:.7rem 1.2rem;font:inherit;min-height:48px;width:100%}\
+@media(min-width:36rem){button{width:auto}}\
 .note{color:#59636e;font-size:.9rem}pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85rem}\
 article{border-top:1px solid #d1d9e0;padding-top:.5rem}";
 const CSP: &str =

@@ -9,6 +9,7 @@ pub mod console;
 pub mod demo;
 pub mod errors;
 pub mod extract;
+pub mod fragment;
 pub mod funnel;
 pub mod html;
 pub mod inbound;
@@ -95,6 +96,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     // Routes are tried in this order and dynamic segments cost a regex match each:
     // the widget reads, by far the most frequent requests, come first.
     cfg.configure(public::widget_reads)
+        .configure(fragment::routes)
         .configure(ops::routes)
         .configure(vendors::routes)
         .configure(auth::routes)

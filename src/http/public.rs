@@ -89,7 +89,7 @@ async fn preflight_origins(state: &AppState, pk: String) -> Vec<String> {
     found.unwrap_or_default()
 }
 
-fn origin_of(req: &HttpRequest) -> Option<String> {
+pub(crate) fn origin_of(req: &HttpRequest) -> Option<String> {
     req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
@@ -110,7 +110,7 @@ pub(crate) fn public_write(req: &HttpRequest) -> Result<PublicWrite> {
 }
 
 /// Adds CORS headers when the request's origin is one of the vendor's.
-fn cors(res: &mut HttpResponse, origin: Option<&str>, origins: &[String]) {
+pub(crate) fn cors(res: &mut HttpResponse, origin: Option<&str>, origins: &[String]) {
     res.headers_mut().insert(header::VARY, header::HeaderValue::from_static("Origin"));
     if let Some(origin) = origin.filter(|o| origins.iter().any(|a| a == o)) {
         if let Ok(v) = header::HeaderValue::from_str(origin) {
@@ -462,6 +462,8 @@ pub struct QuickRatings {
 #[derive(Serialize, ToSchema)]
 pub struct Summary {
     pub sku: Option<String>,
+    /// The catalogue's product for `sku` (for schema.org markup), when it has one.
+    pub product: Option<ProductCard>,
     /// Published reviews.
     pub count: i64,
     /// Average stars of published reviews, one decimal.
@@ -473,6 +475,17 @@ pub struct Summary {
     pub quick_ratings: QuickRatings,
     /// The vendor's maturity level 0–5.
     pub vendor_level: u8,
+}
+
+/// What a product page's markup needs of the catalogue entry.
+#[derive(Serialize, ToSchema)]
+pub struct ProductCard {
+    pub name: String,
+    pub url: Option<String>,
+    pub image_url: Option<String>,
+    pub brand: Option<String>,
+    pub gtin: Option<String>,
+    pub mpn: Option<String>,
 }
 
 fn average(count: i64, sum: i64) -> Option<f64> {
@@ -492,25 +505,35 @@ async fn summary(state: State, req: HttpRequest) -> Result<HttpResponse> {
 }
 
 /// The `{pk}` path segment, refused unless it can be a publishable key.
-fn path_pk(req: &HttpRequest) -> Result<String> {
+pub(crate) fn path_pk(req: &HttpRequest) -> Result<String> {
     let pk = req.match_info().get("pk").unwrap_or_default();
     check_key_shape(pk, "publishable")?;
     Ok(pk.to_owned())
 }
 
 /// The widget reads' query; parameters they do not know are ignored.
-fn parse_query<T: serde::de::DeserializeOwned>(query_string: &str) -> Result<T> {
+pub(crate) fn parse_query<T: serde::de::DeserializeOwned>(query_string: &str) -> Result<T> {
     web::Query::<T>::from_query(query_string)
         .map(web::Query::into_inner)
         .map_err(|e| Error::BadRequest(format!("invalid query string: {e}")))
 }
 
 async fn summary_of(state: &AppState, pk: String, sku: Option<String>) -> Result<Cached> {
+    let (vendor, body) = summary_data(state, pk, sku).await?;
+    to_cached(&vendor, &body)
+}
+
+/// The summary a widget shows, with the vendor it belongs to.
+pub(crate) async fn summary_data(state: &AppState, pk: String, sku: Option<String>) -> Result<(Vendor, Summary)> {
     let scope = sku.clone();
-    let (vendor, (agg, (quick_count, quick_sum))) = widget_read(state, pk, move |conn, vendor| {
+    let (vendor, (agg, (quick_count, quick_sum), product)) = widget_read(state, pk, move |conn, vendor| {
         let agg = store::reviews::aggregate(conn, &vendor.id, scope.as_deref().unwrap_or(ALL))?;
         let quick = store::reviews::quick_totals(conn, &vendor.id, scope.as_deref())?;
-        Ok((agg, quick))
+        let product = match scope.as_deref() {
+            Some(sku) => store::products::get(conn, &vendor.id, sku)?,
+            None => None,
+        };
+        Ok((agg, quick, product))
     })
     .await?;
     let vendor_level = reviews::cached_vendor_level(state, &vendor.id).await?;
@@ -520,6 +543,14 @@ async fn summary_of(state: &AppState, pk: String, sku: Option<String>) -> Result
     let [l0, l1, l2, l3, l4, l5] = agg.levels;
     let body = Summary {
         sku,
+        product: product.map(|p| ProductCard {
+            name: p.name,
+            url: p.url,
+            image_url: p.image_url,
+            brand: p.brand,
+            gtin: p.gtin,
+            mpn: p.mpn,
+        }),
         count,
         average: average(count, sum),
         histogram: RatingHistogram { one, two, three, four, five },
@@ -527,7 +558,7 @@ async fn summary_of(state: &AppState, pk: String, sku: Option<String>) -> Result
         quick_ratings: QuickRatings { count: quick_count, average: average(quick_count, quick_sum) },
         vendor_level,
     };
-    to_cached(&vendor, &body)
+    Ok((vendor, body))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -681,7 +712,7 @@ async fn list_reviews(state: State, req: HttpRequest) -> Result<HttpResponse> {
     cached_read(&state, &req, key, move || async move { page_of(&st, pk, query).await }).await
 }
 
-fn parse_reviews_query(q: ReviewsQuery) -> Result<PublicQuery> {
+pub(crate) fn parse_reviews_query(q: ReviewsQuery) -> Result<PublicQuery> {
     let sort = match q.sort.as_deref().unwrap_or("recent") {
         "recent" => Sort::Recent,
         "helpful" => Sort::Helpful,
@@ -706,6 +737,12 @@ fn parse_reviews_query(q: ReviewsQuery) -> Result<PublicQuery> {
 }
 
 async fn page_of(state: &AppState, pk: String, query: PublicQuery) -> Result<Cached> {
+    let (vendor, page) = page_data(state, pk, query).await?;
+    to_cached(&vendor, &page)
+}
+
+/// A page of published reviews, with the vendor they belong to.
+pub(crate) async fn page_data(state: &AppState, pk: String, query: PublicQuery) -> Result<(Vendor, ReviewPage)> {
     let (sort, limit) = (query.sort, query.limit);
     let (vendor, (rows, revisions)) = widget_read(state, pk, move |conn, vendor| {
         let rows = store::reviews::public_page(conn, &vendor.id, &query)?;
@@ -722,6 +759,5 @@ async fn page_of(state: &AppState, pk: String, query: PublicQuery) -> Result<Cac
         encode_cursor(&PublicCursor(key, r.published_at.unwrap_or(0), r.id.clone()))
     });
     let reviews = rows.into_iter().map(|(r, reply)| PublicReview::new(r, reply).with_history(&revisions));
-    let page = ReviewPage { reviews: reviews.collect(), next_cursor };
-    to_cached(&vendor, &page)
+    Ok((vendor, ReviewPage { reviews: reviews.collect(), next_cursor }))
 }

@@ -45,6 +45,14 @@ pub fn enqueue(conn: &mut DbConn, job: &Job) -> Result<bool> {
     Ok(crate::insert_or_ignore!(conn, jobs::table, job)? == 1)
 }
 
+/// Whether any job is due (a read: the worker's frequent check before it claims).
+pub fn any_due(conn: &mut DbConn, now: i64) -> Result<bool> {
+    let due =
+        jobs::state.eq(QUEUED).and(jobs::run_at.le(now)).or(jobs::state.eq(RUNNING).and(jobs::lease_until.lt(now)));
+    let found: Option<String> = jobs::table.filter(due).select(jobs::id).first(conn).optional()?;
+    Ok(found.is_some())
+}
+
 /// Claims up to `limit` due jobs for `owner` until `lease_until`: queued jobs whose time
 /// has come and running jobs whose lease lapsed, highest priority first. Backend-specific
 /// (see the module comment); run it in a write transaction and commit before running.

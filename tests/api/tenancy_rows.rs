@@ -25,6 +25,7 @@ pub fn rows() -> Vec<Row> {
         row(Method::POST, "/api/v1/public/{pk}/ratings", Public, none),
         row(Method::GET, "/api/v1/public/{pk}/summary", Public, none),
         row(Method::GET, "/api/v1/public/{pk}/reviews", Public, none),
+        row(Method::GET, "/api/v1/public/{pk}/reviews.html", Public, none),
         row(Method::GET, "/api/v1/reviews", StaffOrSecret, none),
         row(Method::GET, "/api/v1/reviews/export.csv", StaffOrSecret, none),
         row(Method::GET, "/api/v1/reviews/{id}", StaffOrSecret, none),

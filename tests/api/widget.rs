@@ -107,3 +107,65 @@ async fn the_console_is_served_under_a_strict_policy() {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     crate::helpers::assert_problem(app.get("/console/secrets.json").await, StatusCode::NOT_FOUND, "not-found").await;
 }
+
+/// The server-rendered fragment: the same reviews as the JSON list, every text escaped,
+/// and Product JSON-LD only on a product page.
+#[actix_web::test]
+async fn the_reviews_fragment_is_escaped_html_with_product_markup_only_for_products() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Fragment").await;
+    let put = app
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/products/LAMP-1",
+            Some(&vendor.sk),
+            Some(&serde_json::json!({"name": "Lamp </script><b>", "brand": "Acme", "gtin": "4006381333931"})),
+        )
+        .await;
+    assert!(put.status().is_success(), "{}", put.status());
+    let token = app.flow(&vendor, Some("LAMP-1")).await;
+    let evil = "<img src=x onerror=alert(1)></script><script>alert(2)</script>";
+    let body = serde_json::json!({"title": evil, "display_name": "Eve \"quoted\" & <b>", "sku": "LAMP-1"});
+    let id = json(app.submit(&token, 4, body).await, StatusCode::CREATED).await["id"].as_str().unwrap().to_owned();
+    app.publish(&vendor, &id).await;
+    let shop_token = app.flow(&vendor, None).await;
+    let shop_id = json(app.submit(&shop_token, 5, serde_json::json!({})).await, StatusCode::CREATED).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.publish(&vendor, &shop_id).await;
+
+    let res = app.get(&format!("/api/v1/public/{}/reviews.html?sku=LAMP-1", vendor.pk)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(res.headers()["content-security-policy"].to_str().unwrap().starts_with("default-src 'none'"));
+    let html = res.text().await.unwrap();
+    assert!(html.contains(
+        "<h3 class=\"tv-title\">&lt;img src=x onerror=alert(1)&gt;&lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt;</h3>"
+    ));
+    assert!(html.contains("Eve &quot;quoted&quot; &amp; &lt;b&gt;"));
+    assert!(html.contains("<strong>4.0</strong>") && html.contains("1 review ·"), "{html}");
+    // One JSON-LD block, which no text can close early.
+    assert_eq!(html.matches("<script").count(), 1, "{html}");
+    let start = html.find("<script type=\"application/ld+json\">").unwrap() + 35;
+    let end = start + html[start..].find("</script>").unwrap();
+    let ld: Value = serde_json::from_str(&html[start..end]).unwrap();
+    assert_eq!(ld["@type"], "Product");
+    assert_eq!(ld["name"], "Lamp </script><b>");
+    assert_eq!(ld["gtin"], "4006381333931");
+    assert_eq!(ld["brand"]["name"], "Acme");
+    assert_eq!(ld["aggregateRating"]["ratingValue"], Value::from(4.0));
+    assert_eq!(ld["aggregateRating"]["reviewCount"], Value::from(1));
+    assert_eq!(ld["review"][0]["name"], evil);
+    assert_eq!(ld["review"][0]["reviewRating"]["ratingValue"], Value::from(4));
+
+    // Shop-wide reviews: the same fragment, no markup (self-serving reviews get none).
+    let html = app.get(&format!("/api/v1/public/{}/reviews.html?lang=ru", vendor.pk)).await.text().await.unwrap();
+    assert!(!html.contains("<script"), "{html}");
+    assert!(html.contains("lang=\"ru\"") && html.contains("2 отзыва"), "{html}");
+    // Bad input is a 400, an unknown key a 401.
+    let res = app.get(&format!("/api/v1/public/{}/reviews.html?lang=de", vendor.pk)).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = app.get("/api/v1/public/pk_unknown/reviews.html").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
