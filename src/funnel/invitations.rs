@@ -1059,9 +1059,23 @@ pub struct Reviewed {
 /// Submits the buyer's review through the invitation: a flow bound to the order (level 3,
 /// "invited after purchase"), then the usual submission rules (one review per order and
 /// product: a second is a 409).
-pub async fn review(core: &Core, token: &str, written: Written) -> Result<Reviewed> {
+pub async fn review(core: &Core, token: &str, written: Written, phone_check: Option<&str>) -> Result<Reviewed> {
     let opened = open(core, token).await?;
-    let (review, incentive) = review_for(core, &opened, written, PurchaseMethod::Invitation).await?;
+    // The phone step's identity (a code to the order's phone), when the buyer took it.
+    let identity = match phone_check {
+        Some(flow_token) => crate::funnel::phone_step::identity_flow(core, &opened, flow_token)
+            .await?
+            .evidence()
+            .identity
+            .map(Some)
+            .ok_or_else(|| {
+                Error::Conflict(
+                    "the phone code was not confirmed: enter the code, or send the review without it".into(),
+                )
+            })?,
+        None => None,
+    };
+    let (review, incentive) = review_for(core, &opened, written, PurchaseMethod::Invitation, identity).await?;
     let promoter = opened
         .invitation
         .nps_score
@@ -1078,6 +1092,7 @@ pub(crate) async fn review_for(
     opened: &Opened,
     written: Written,
     method: PurchaseMethod,
+    identity: Option<crate::domain::maturity::Identity>,
 ) -> Result<(crate::store::reviews::Review, Option<crate::domain::funnel::Incentive>)> {
     let sku = written.sku.map(Sku::into_string);
     if let Some(s) = &sku {
@@ -1093,7 +1108,12 @@ pub(crate) async fn review_for(
             let order = store::orders::get(conn, &vendor_id, &order_id)?;
             let purchase =
                 Purchase { order_id: order.id, method, email_hmac: order.email_hmac, phone_hmac: order.phone_hmac };
-            store::flows::attach_purchase(conn, &flow, purchase)
+            store::flows::attach_purchase(conn, &flow, purchase)?;
+            if let Some(identity) = identity {
+                let flow = store::flows::get(conn, &flow.id)?.ok_or_else(|| Error::not_found("review flow"))?;
+                store::flows::attach_identity(conn, &flow, identity)?;
+            }
+            Ok(())
         })
         .await?;
     let submission = Submission {

@@ -5,6 +5,7 @@ pub mod incentives;
 pub mod invitations;
 pub mod messages;
 pub mod nps;
+pub mod phone_step;
 pub mod queue;
 pub mod replies;
 pub mod report;

@@ -241,7 +241,7 @@ async fn reply_review(
         display_name: first_name(opened.customer_name.as_deref()),
         locale: Locale::parse(opened.locale.as_deref()).unwrap_or(Locale::parse(None)?),
     };
-    let (review, _) = invitations::review_for(core, opened, written, method).await?;
+    let (review, _) = invitations::review_for(core, opened, written, method, None).await?;
     Ok(Some(Outcome::Review(Box::new(review))))
 }
 

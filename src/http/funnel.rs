@@ -3,7 +3,7 @@
 //! e-mail's star links, under a strict CSP.
 
 use actix_web::http::header;
-use actix_web::{delete, get, post, put, web, HttpResponse};
+use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -30,6 +30,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(update_submit)
         .service(hosted_page)
         .service(hosted_submit)
+        .service(phone_start)
+        .service(phone_verify)
         .service(nps_answer)
         .service(short_link)
         .service(opt_out_page)
@@ -339,7 +341,9 @@ min-height:44px;min-width:44px;box-sizing:border-box;display:inline-flex;align-i
 button{margin-top:1.2rem;background:#1f6feb;color:#fff;border:0;border-radius:8px;padding:.7rem 1.2rem;font:inherit;min-height:48px;width:100%}\
 @media(min-width:36rem){button{width:auto}}\
 .note{color:#59636e;font-size:.9rem}pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85rem}\
-article{border-top:1px solid #d1d9e0;padding-top:.5rem}";
+article{border-top:1px solid #d1d9e0;padding-top:.5rem}.ok{color:#1a7f37;font-weight:600}.error{color:#b42318;font-weight:600}\
+.step{border:1px solid #d1d9e0;border-radius:8px;padding:.25rem .9rem .9rem;margin:1rem 0}.step button{margin-top:.25rem}\
+button.secondary{background:#fff;color:#0b57d0;border:1px solid #0b57d0}";
 const CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
@@ -413,6 +417,24 @@ async fn hosted_page(state: State, token: web::Path<String>, query: web::Query<P
     if opened.ask_nps && query.skip_nps != Some(true) {
         return nps_page(&token, &opened.vendor_name, chosen);
     }
+    let phone = match crate::funnel::phone_step::offer(&state, &opened).await {
+        Ok(Some(masked)) => Phone::Offer(masked),
+        _ => Phone::None,
+    };
+    review_form(&token, &opened, chosen, &phone)
+}
+
+/// The phone step as the review form shows it.
+enum Phone {
+    None,
+    /// A code can be sent to the order's phone (shown masked).
+    Offer(String),
+    /// Confirmed: the phone check's flow token, sent with the review.
+    Confirmed(String),
+}
+
+/// The review form of an opened invitation.
+fn review_form(token: &str, opened: &invitations::Opened, chosen: Option<u8>, phone: &Phone) -> HttpResponse {
     let stars = star_inputs(chosen);
     let products = match opened.items.as_slice() {
         [] => String::new(),
@@ -431,14 +453,33 @@ async fn hosted_page(state: State, token: web::Path<String>, query: web::Query<P
             format!("<label for=\"sku\">Product</label><select id=\"sku\" name=\"sku\">{options}</select>")
         }
     };
+    let keep = chosen.map(|r| format!("<input type=\"hidden\" name=\"rating\" value=\"{r}\">")).unwrap_or_default();
+    let (phone_box, confirmed) = match phone {
+        Phone::None => (String::new(), String::new()),
+        Phone::Offer(masked) => (
+            format!(
+                "<form method=\"post\" action=\"/r/{token}/phone\" class=\"step\"><p><strong>Show it as a verified buyer's \
+                 review</strong> (level 5): we text a code to the phone on your order, {masked}.</p>{keep}\
+                 <button type=\"submit\" class=\"secondary\">Text me a code</button></form>",
+                token = esc(token),
+                masked = esc(masked),
+            ),
+            String::new(),
+        ),
+        Phone::Confirmed(flow) => (
+            "<p class=\"ok\" role=\"status\">✓ Phone confirmed: your review will show as a verified buyer's.</p>".into(),
+            format!("<input type=\"hidden\" name=\"phone_check\" value=\"{}\">", esc(flow)),
+        ),
+    };
     let body = format!(
         "<h1>Review your order {order} at {shop}</h1>{products}\
          <p class=\"note\">Your purchase is verified: the review will say so. Your e-mail address is never shown.</p>{thanks}\
-         <form method=\"post\"><fieldset><legend><strong>Your rating</strong></legend><div class=\"stars\">{stars}</div></fieldset>\
+         {phone_box}<form method=\"post\" action=\"/r/{token}\">{confirmed}<fieldset><legend><strong>Your rating</strong></legend><div class=\"stars\">{stars}</div></fieldset>\
          <label for=\"title\">Title</label><input type=\"text\" id=\"title\" name=\"title\" maxlength=\"120\">\
          <label for=\"body\">Your review</label><textarea id=\"body\" name=\"body\" maxlength=\"5000\"></textarea>\
          <label for=\"display_name\">Name shown with the review</label><input type=\"text\" id=\"display_name\" name=\"display_name\" maxlength=\"80\">\
          <button type=\"submit\">Send review</button></form>",
+        token = esc(token),
         order = esc(&opened.order_ref),
         shop = esc(&opened.vendor_name),
         thanks = opened
@@ -466,6 +507,9 @@ pub struct HostedForm {
     pub body: Option<String>,
     #[schema(max_length = 80)]
     pub display_name: Option<String>,
+    /// The phone step's check (from the page), when the buyer confirmed their phone.
+    #[schema(max_length = 200)]
+    pub phone_check: Option<String>,
 }
 
 fn written(form: HostedForm) -> Result<Written> {
@@ -487,8 +531,10 @@ fn written(form: HostedForm) -> Result<Written> {
 #[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 2048)), request_body(content = HostedForm, content_type = "application/x-www-form-urlencoded"), responses((status = 201, content_type = "text/html", body = String), (status = 400, body = Problem), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String), (status = 415, body = Problem), (status = 422, content_type = "text/html", body = String)))]
 #[post("/r/{token}")]
 async fn hosted_submit(state: State, token: web::Path<String>, form: web::Form<HostedForm>) -> HttpResponse {
-    let result = match written(form.into_inner()) {
-        Ok(w) => invitations::review(&state, &token, w).await,
+    let mut form = form.into_inner();
+    let phone_check = form.phone_check.take().filter(|c| !c.trim().is_empty());
+    let result = match written(form) {
+        Ok(w) => invitations::review(&state, &token, w, phone_check.as_deref()).await,
         Err(e) => Err(e),
     };
     match result {
@@ -513,6 +559,110 @@ async fn hosted_submit(state: State, token: web::Path<String>, form: web::Form<H
             ),
         )
         .customize_no_store(),
+        Err(e) => problem_page(&e),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct PhoneStartForm {
+    /// The rating chosen so far, carried on to the review form (empty: none).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    #[schema(minimum = 1, maximum = 5, nullable = false)]
+    pub rating: Option<i64>,
+}
+
+/// The invitation page's phone step: texts a code to the phone on the order and shows the
+/// page to enter it (level 5, "Verified buyer", once confirmed).
+#[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 2048)), request_body(content = PhoneStartForm, content_type = "application/x-www-form-urlencoded"), responses((status = 200, content_type = "text/html", body = String), (status = 400, body = Problem), (status = 403, content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String), (status = 415, body = Problem), (status = 422, content_type = "text/html", body = String), (status = 429, content_type = "text/html", body = String)))]
+#[post("/r/{token}/phone")]
+async fn phone_start(
+    state: State,
+    req: HttpRequest,
+    token: web::Path<String>,
+    form: web::Form<PhoneStartForm>,
+) -> HttpResponse {
+    let from = hosted_write(&req);
+    let rating = form.rating.and_then(|r| u8::try_from(r).ok()).filter(|r| (1..=5).contains(r));
+    match crate::funnel::phone_step::start(&state, &token, from).await {
+        Ok(sent) => code_page(&token, &sent.flow_token, &sent.masked, rating, None),
+        Err(e) => problem_page(&e),
+    }
+}
+
+/// A write from the hosted pages: their forms are the service's own and the invitation's
+/// signed token is what authorises them, so the `Origin` is not checked (the pages send
+/// none that could match: `Referrer-Policy: no-referrer` makes it `null`); the client's
+/// address still counts against the code limits.
+fn hosted_write(req: &HttpRequest) -> crate::reviews::PublicWrite {
+    crate::reviews::PublicWrite { origin: None, ip: crate::http::extract::client_ip(req) }
+}
+
+/// The page that asks for the texted code.
+fn code_page(token: &str, flow: &str, masked: &str, rating: Option<u8>, error: Option<&str>) -> HttpResponse {
+    let keep = rating.map(|r| format!("<input type=\"hidden\" name=\"rating\" value=\"{r}\">")).unwrap_or_default();
+    let back =
+        format!("/r/{}?skip_nps=true{}", esc(token), rating.map(|r| format!("&amp;rating={r}")).unwrap_or_default());
+    let body = format!(
+        "<h1>Enter the code</h1><p>We texted a code to the phone on your order, {masked}. It expires in 10 minutes.</p>{error}\
+         <form method=\"post\" action=\"/r/{token}/phone/verify\"><input type=\"hidden\" name=\"phone_check\" value=\"{flow}\">{keep}\
+         <label for=\"code\">Code</label><input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" \
+         autocomplete=\"one-time-code\" maxlength=\"10\" required autofocus><button type=\"submit\">Confirm</button></form>\
+         <p><a href=\"{back}\">Write the review without it</a></p>",
+        masked = esc(masked),
+        token = esc(token),
+        flow = esc(flow),
+        error = error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e))).unwrap_or_default(),
+    );
+    html(actix_web::http::StatusCode::OK, "Enter the code", &body).customize_no_store()
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct PhoneCodeForm {
+    /// The check the code page carries.
+    #[schema(min_length = 1, max_length = 200)]
+    pub phone_check: String,
+    /// The texted code.
+    #[schema(min_length = 1, max_length = 10)]
+    pub code: String,
+    /// The rating chosen so far (empty: none).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    #[schema(minimum = 1, maximum = 5, nullable = false)]
+    pub rating: Option<i64>,
+}
+
+/// Checks the texted code; the review form follows, marked "phone confirmed". A wrong code
+/// shows the code page again with what went wrong.
+#[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 2048)), request_body(content = PhoneCodeForm, content_type = "application/x-www-form-urlencoded"), responses((status = 200, content_type = "text/html", body = String), (status = 400, body = Problem), (status = 403, content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String), (status = 415, body = Problem), (status = 422, content_type = "text/html", body = String), (status = 429, content_type = "text/html", body = String)))]
+#[post("/r/{token}/phone/verify")]
+async fn phone_verify(
+    state: State,
+    req: HttpRequest,
+    token: web::Path<String>,
+    form: web::Form<PhoneCodeForm>,
+) -> HttpResponse {
+    let from = hosted_write(&req);
+    let form = form.into_inner();
+    let rating = form.rating.and_then(|r| u8::try_from(r).ok()).filter(|r| (1..=5).contains(r));
+    match crate::funnel::phone_step::verify(&state, &token, &form.phone_check, &form.code, from).await {
+        Ok(()) => match invitations::open(&state, &token).await {
+            Ok(opened) => review_form(&token, &opened, rating, &Phone::Confirmed(form.phone_check)),
+            Err(e) => problem_page(&e),
+        },
+        // A wrong or expired code: the same page again, saying so.
+        Err(e @ (Error::Validation { .. } | Error::Unauthorized(_))) => {
+            let opened = match invitations::open(&state, &token).await {
+                Ok(o) => o,
+                Err(e) => return problem_page(&e),
+            };
+            let masked = crate::funnel::phone_step::offer(&state, &opened).await.ok().flatten().unwrap_or_default();
+            let detail = match &e {
+                Error::Validation { detail, .. } => format!("This code {detail}."),
+                other => other.to_string(),
+            };
+            let mut res = code_page(&token, &form.phone_check, &masked, rating, Some(&detail));
+            *res.status_mut() = actix_web::ResponseError::status_code(&e);
+            res
+        }
         Err(e) => problem_page(&e),
     }
 }

@@ -977,3 +977,88 @@ async fn a_bounce_notification_to_the_envelope_sender_stops_the_reminders() {
         (json!("bounced"), json!("bounced"))
     );
 }
+
+/// The invitation page's phone step: a code to the phone on the order turns the review
+/// into a verified buyer's (level 5); a wrong code says so, and a check of another
+/// invitation is not taken.
+#[actix_web::test]
+async fn the_invitation_page_confirms_the_buyers_phone_for_a_verified_buyer_review() {
+    let (sink, port) = SmtpSink::start().await;
+    let app = spawn_app_with(move |s| {
+        s.mail.smtp_url = format!("smtp://127.0.0.1:{port}");
+        s.public_url = Some("https://reviews.example".into());
+        s.demo = true; // codes go to the development outbox
+    })
+    .await;
+    let v = app.vendor("Phone Step Shop").await;
+    let orders = json!([
+        {"order_id": "P-1", "email": "pia@mail.example", "phone": "+44 7400 123488", "items": [{"sku": "LAMP"}],
+         "purchased_at": ago(&app, 3), "delivered_at": ago(&app, 1)},
+        {"order_id": "P-2", "email": "quin@mail.example", "items": [{"sku": "LAMP"}],
+         "purchased_at": ago(&app, 3), "delivered_at": ago(&app, 1)}
+    ]);
+    import(&app, &v, &orders).await;
+    for order in ["P-1", "P-2"] {
+        let res =
+            app.request(Method::POST, "/api/v1/invitations", Some(&v.sk), Some(&json!({"order_id": order}))).await;
+        assert!(res.status().is_success(), "{}", res.status());
+    }
+    assert_eq!(drain(&app).await, 2);
+    let mail = inbox(&sink);
+    let path_of = |to: &str| {
+        let m = &mail.iter().find(|(t, _)| t == to).unwrap().1;
+        link_of(m).trim_start_matches("https://reviews.example").to_owned()
+    };
+    let (path, other) = (path_of("pia@mail.example"), path_of("quin@mail.example"));
+
+    // Offered where the order has a phone, not where it has none.
+    let page = app.get(&format!("{path}?rating=5")).await.text().await.unwrap();
+    assert!(page.contains("we text a code to the phone on your order, •••• 88."), "{page}");
+    let none = app.get(&format!("{other}?rating=5")).await.text().await.unwrap();
+    assert!(!none.contains("Text me a code"), "{none}");
+    let res = app.client.post(app.url(&format!("{other}/phone"))).form(&[("rating", "5")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+
+    // "Text me a code": the code page carries the check.
+    let res = app.client.post(app.url(&format!("{path}/phone"))).form(&[("rating", "5")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<h1>Enter the code</h1>") && page.contains("•••• 88"), "{page}");
+    let at = page.find("name=\"phone_check\" value=\"").unwrap() + "name=\"phone_check\" value=\"".len();
+    let check = page[at..at + page[at..].find('"').unwrap()].to_owned();
+    let code = crate::kyc_phone::outbox_code(&app, &v.id).await;
+
+    // A wrong code: the page again, saying why (422).
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let form = [("phone_check", check.as_str()), ("code", wrong), ("rating", "5")];
+    let res = app.client.post(app.url(&format!("{path}/phone/verify"))).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("<p class=\"error\" role=\"alert\">This code is not the code sent to this phone; 4 tries left."),
+        "{page}"
+    );
+    // The check belongs to its invitation: another invitation's page does not take it.
+    let form = [("phone_check", check.as_str()), ("code", code.as_str()), ("rating", "5")];
+    let res = app.client.post(app.url(&format!("{other}/phone/verify"))).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // The right code: the review form, phone confirmed, the rating kept.
+    let res = app.client.post(app.url(&format!("{path}/phone/verify"))).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("✓ Phone confirmed") && page.contains("value=\"5\" required checked"), "{page}");
+    let other_form = [("rating", "4"), ("phone_check", check.as_str())];
+    let res = app.client.post(app.url(&other)).form(&other_form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "another invitation's review cannot use the check");
+
+    // Sent with the check: a verified buyer's review, level 5.
+    let res =
+        app.client.post(app.url(&path)).form(&[("rating", "5"), ("phone_check", check.as_str())]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert!(res.text().await.unwrap().contains("It will be shown at level 5"));
+    let queue = json(app.request(Method::GET, "/api/v1/reviews", Some(&v.sk), None).await, StatusCode::OK).await;
+    let review = queue["reviews"].as_array().unwrap().iter().find(|r| r["rating"] == 5).unwrap().clone();
+    assert_eq!(review["maturity_level"], json!(5));
+    let codes: Vec<&str> = review["checks"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["identity_phone", "purchase_invitation", "verified_buyer"]);
+}

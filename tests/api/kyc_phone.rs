@@ -11,7 +11,7 @@ use truview::config::SmsSettings;
 use crate::helpers::{assert_problem, json, spawn_app, spawn_app_with, TestApp};
 
 /// The newest code the outbox holds for the vendor of this app (development: no gateway).
-async fn outbox_code(app: &TestApp, vendor_id: &str) -> String {
+pub async fn outbox_code(app: &TestApp, vendor_id: &str) -> String {
     let vendor = vendor_id.to_owned();
     let rows = app.state.db.run(move |conn| truview::store::codes::outbox(conn, &vendor, 1)).await.unwrap();
     rows[0].outbox_body.as_deref().unwrap()[..6].to_owned()

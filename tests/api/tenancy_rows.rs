@@ -41,6 +41,9 @@ pub fn rows() -> Vec<Row> {
         row(Method::GET, "/r/update/{token}", Public, none),
         row(Method::POST, "/r/update/{token}", Public, none),
         row(Method::POST, "/r/{token}/nps", Public, none),
+        // The phone step is scoped by the invitation's signed token and its own check.
+        row(Method::POST, "/r/{token}/phone", Public, none),
+        row(Method::POST, "/r/{token}/phone/verify", Public, none),
         row(Method::POST, "/api/v1/privacy/erase", Owner, |_| Some(json!({"email": "someone@mail.example"}))),
         row(Method::POST, "/api/v1/privacy/export", Owner, |_| Some(json!({"email": "someone@mail.example"}))),
     ]
