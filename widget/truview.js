@@ -214,12 +214,34 @@
         this.renderSummary(s);
         this.controlsEl.hidden = false;
         show();
+        this.markup(s);
       } catch (_) {
         this.status.textContent = this.t.error;
       }
       this.status.classList.remove("sr");
       const content = [...this.frame.children].reduce((sum, el) => sum + el.offsetHeight, 0);
       if (content >= this.frame.offsetHeight) this.frame.classList.add("fits");
+    }
+
+    /** schema.org Product JSON-LD in the page's <head>, for product pages only (shop-wide
+     * reviews get none: Google treats a business's reviews of itself as self-serving). */
+    markup(s) {
+      if (!this.dataset.sku || !s.product || !s.count) return;
+      const p = s.product;
+      const reviews = [...this.listEl.children].map((li) => li.review).filter((r) => r && !r.insider);
+      const ld = {
+        "@context": "https://schema.org", "@type": "Product", name: p.name, sku: this.dataset.sku,
+        ...(p.url && { url: p.url }), ...(p.image_url && { image: p.image_url }), ...(p.gtin && { gtin: p.gtin }), ...(p.mpn && { mpn: p.mpn }),
+        ...(p.brand && { brand: { "@type": "Brand", name: p.brand } }),
+        aggregateRating: { "@type": "AggregateRating", ratingValue: s.average, reviewCount: s.count, bestRating: 5, worstRating: 1 },
+        review: reviews.map((r) => ({
+          "@type": "Review", name: r.title, reviewBody: r.body, datePublished: (r.published_at || "").slice(0, 10),
+          author: { "@type": "Person", name: r.author || "Anonymous" },
+          reviewRating: { "@type": "Rating", ratingValue: r.rating, bestRating: 5, worstRating: 1 },
+        })),
+      };
+      if (!this.ld) { this.ld = document.createElement("script"); this.ld.type = "application/ld+json"; document.head.appendChild(this.ld); }
+      this.ld.textContent = JSON.stringify(ld);
     }
 
     renderSummary(s) {
@@ -277,7 +299,7 @@
       const date = r.published_at ? new Date(r.published_at).toLocaleDateString(ru ? "ru" : undefined) : "";
       const helpful = h("button", { type: "button" }, t.helpfulBtn(r.helpful_count || 0));
       helpful.addEventListener("click", () => this.vote(r, helpful));
-      return h("li", { part: "review", class: "review", "data-level": r.maturity_level },
+      const li = h("li", { part: "review", class: "review", "data-level": r.maturity_level },
         h("div", { class: "head" },
           stars(t, r.rating),
           h("span", { class: `badge l${r.maturity_level}`, title: t.levels[r.maturity_level] }, `${t.level(r.maturity_level)} · ${t.levels[r.maturity_level]}`),
@@ -292,6 +314,8 @@
         checks,
         r.reply ? h("div", { class: "reply" }, h("strong", {}, t.reply), h("p", { class: "body" }, r.reply.body)) : null,
         helpful);
+      li.review = r;
+      return li;
     }
 
     async vote(r, button) {

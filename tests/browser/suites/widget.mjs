@@ -46,6 +46,11 @@ export default async function run(t) {
   check(seen.reviews.some((r) => r.level === 5) && seen.reviews.some((r) => r.level < 3), "levels from verified buyer to unverified are shown");
   const badge = await page.evaluate(() => document.querySelector("truview-badge")?.shadowRoot?.textContent ?? "");
   check(badge.includes(`${summary.json.count} reviews`) && badge.includes("Shop maturity level"), `badge "${badge}"`);
+  // Product markup in the page's own <head>, as crawlers read it.
+  const ld = await page.evaluate(() => [...document.querySelectorAll('script[type="application/ld+json"]')].map((e) => JSON.parse(e.textContent)));
+  check(ld.length === 1 && ld[0]["@type"] === "Product" && ld[0].name === "Oak Desk Lamp" && ld[0].sku === sku, `JSON-LD on /demo: ${JSON.stringify(ld).slice(0, 200)}`);
+  check(ld[0]?.aggregateRating?.reviewCount === summary.json.count && ld[0]?.aggregateRating?.ratingValue === summary.json.average, `aggregateRating ${JSON.stringify(ld[0]?.aggregateRating)}`);
+  check(ld[0]?.review?.length === api.json.reviews.filter((r) => !r.insider).length, `JSON-LD reviews: ${ld[0]?.review?.length}`);
   await t.axe(page, "widget on /demo");
   await t.shot(page.locator("truview-reviews"), "widget-desktop");
 
@@ -88,6 +93,7 @@ export default async function run(t) {
   const site = await otherSite(t, {
     "/": shopPage(t.base, t.publishableKey, "P5-LAMP"),
     "/unregistered": shopPage(t.base, t.publishableKey, "P5-LAMP"),
+    "/shop": shopPage(t.base, t.publishableKey, null),
   });
   try {
     // Before its origin is registered, the browser refuses the service's answers (CORS).
@@ -145,8 +151,12 @@ export default async function run(t) {
     await waitForReviews(shop, 20);
     await t.axe(shop, "widget on another origin");
 
-    // Russian from <html lang>.
-    await site.close();
+    // Shop-wide reviews: shown, but no markup (self-serving for Google).
+    const wide = await t.newPage();
+    await wide.goto(`${site.origin}/shop`);
+    await waitForReviews(wide, 1);
+    const wideLd = await wide.evaluate(() => document.querySelectorAll('script[type="application/ld+json"]').length);
+    check(wideLd === 0, `shop-wide widget emitted ${wideLd} JSON-LD blocks`);
   } finally {
     await site.close().catch(() => {});
   }
