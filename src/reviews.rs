@@ -164,6 +164,44 @@ pub async fn submit(core: &Core, s: Submission, origin: Option<String>) -> Resul
         .inspect(|review| core.public_cache.forget_vendor(&review.vendor_id))
 }
 
+/// A review flow as the hosted page shows it.
+pub struct FlowView {
+    pub vendor_name: String,
+    pub sku: Option<String>,
+    /// The catalogue's name of the flow's product.
+    pub product: Option<String>,
+    /// What the review would show now (the author's name counted as given).
+    pub assessment: crate::domain::maturity::Assessment,
+    pub has_identity: bool,
+    pub has_purchase: bool,
+}
+
+/// The flow behind `token` (404 unknown, 409 expired or already used).
+pub async fn flow_view(core: &Core, token: &str) -> Result<FlowView> {
+    let hash = sha256_hex(token.trim());
+    let now = core.clock.now_ms();
+    core.db
+        .run(move |conn| {
+            let from = PublicWrite { origin: None, ip: None };
+            let (flow, vendor) = flow_step(conn, &hash, now, true, &from, None)?;
+            let product = match &flow.sku {
+                Some(sku) => store::products::get(conn, &vendor.id, sku)?.map(|p| p.name),
+                None => None,
+            };
+            let mut evidence = flow.evidence();
+            evidence.self_declared = true;
+            Ok(FlowView {
+                vendor_name: vendor.name,
+                sku: flow.sku.clone(),
+                product,
+                assessment: crate::domain::maturity::review_level(&evidence),
+                has_identity: evidence.identity.is_some(),
+                has_purchase: evidence.purchase.is_some(),
+            })
+        })
+        .await
+}
+
 /// Writes from a browser must come from one of the vendor's origins (or the service's own).
 /// A buyer's step in a review flow (purchase matching, receipts, phone codes): the flow by
 /// its token (404), not expired and, when `unused`, not yet used for a review (409), with

@@ -26,7 +26,7 @@
       byLevel: "Reviews by verification level",
       sort: "Sort by", recent: "Most recent", helpful: "Most helpful", rating: "Highest rating",
       minLevel: "Show", allLevels: "All reviews", atLeast: (l) => `Level ${l} and above`,
-      more: "Show more reviews", loading: "Loading reviews…", none: "No reviews yet.",
+      write: "Write a review", more: "Show more reviews", loading: "Loading reviews…", none: "No reviews yet.",
       error: "Reviews could not be loaded.", helpfulBtn: (n) => `Helpful (${n})`, thanks: "Thank you",
       reply: "Reply from the shop", insider: "Written by someone from the shop",
       incentivised: "Received an incentive for an honest review", erased: "Author data erased on request",
@@ -46,7 +46,7 @@
       byLevel: "Отзывы по уровню проверки",
       sort: "Сортировка", recent: "Сначала новые", helpful: "Самые полезные", rating: "С высокой оценкой",
       minLevel: "Показать", allLevels: "Все отзывы", atLeast: (l) => `Уровень ${l} и выше`,
-      more: "Показать ещё", loading: "Загружаем отзывы…", none: "Отзывов пока нет.",
+      write: "Написать отзыв", more: "Показать ещё", loading: "Загружаем отзывы…", none: "Отзывов пока нет.",
       error: "Не удалось загрузить отзывы.", helpfulBtn: (n) => `Полезно (${n})`, thanks: "Спасибо",
       reply: "Ответ магазина", insider: "Написано сотрудником магазина",
       incentivised: "Получил поощрение за честный отзыв", erased: "Данные автора удалены по запросу",
@@ -100,6 +100,7 @@
     .flag { font-size: .8125rem; color: #9a6700; }
     .reply { margin: .5rem 0 0 1rem; padding: .5rem .75rem; border-left: 3px solid var(--accent); background: #f6f8fa; }
     .more { margin-top: 1rem; width: 100%; }
+    .write { margin-left: auto; background: var(--accent); color: #fff; border-color: var(--accent); font-weight: 600; }
     @media (prefers-reduced-motion: no-preference) { .bar > span { transition: width .3s ease; } }
   `;
 
@@ -162,9 +163,11 @@
   }
 
   class Base extends HTMLElement {
+    base() {
+      return (this.dataset.api || scriptOrigin).replace(/\/+$/, "");
+    }
     api() {
-      const base = (this.dataset.api || scriptOrigin).replace(/\/+$/, "");
-      return `${base}/api/v1/public/${encodeURIComponent(this.dataset.key || "")}`;
+      return `${this.base()}/api/v1/public/${encodeURIComponent(this.dataset.key || "")}`;
     }
     async get(path) {
       const res = await fetch(this.api() + path, { headers: { Accept: "application/json" } });
@@ -204,7 +207,13 @@
         h("option", { value: "recent" }, t.recent), h("option", { value: "helpful" }, t.helpful), h("option", { value: "rating" }, t.rating));
       const level = h("select", { onchange: (e) => { this.minLevel = Number(e.target.value); this.page(true); } },
         h("option", { value: "0" }, t.allLevels), ...[1, 2, 3, 4, 5].map((l) => h("option", { value: String(l) }, t.atLeast(l))));
-      return h("div", { part: "controls", class: "controls" }, h("label", {}, t.sort, sort), h("label", {}, t.minLevel, level));
+      // The hosted page on the service's origin, in a window of its own: no secret or login
+      // on the shop's page.
+      const write = h("button", { type: "button", class: "write", onclick: () => {
+        const url = `${this.base()}/r/new?key=${encodeURIComponent(this.dataset.key || "")}${this.skuQuery("&")}`;
+        window.open(url, "truview-write", "popup,width=480,height=760") || (location.href = url);
+      } }, t.write);
+      return h("div", { part: "controls", class: "controls" }, h("label", {}, t.sort, sort), h("label", {}, t.minLevel, level), write);
     }
 
     async load() {

@@ -347,13 +347,13 @@ button.secondary{background:#fff;color:#0b57d0;border:1px solid #0b57d0}";
 const CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-fn html(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpResponse {
+pub(crate) fn html(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpResponse {
     let mut res = HttpResponse::build(status);
     headers(&mut res, CSP);
     res.body(page("en", title, CSS, &format!("<main>{body}</main>")))
 }
 
-fn problem_page(e: &Error) -> HttpResponse {
+pub(crate) fn problem_page(e: &Error) -> HttpResponse {
     let status = actix_web::ResponseError::status_code(e);
     let detail = match e {
         Error::Internal(_) => "Something went wrong on our side; try again.".to_owned(),
@@ -373,7 +373,7 @@ pub struct PageQuery {
 }
 
 /// The rating radio buttons, `chosen` checked.
-fn star_inputs(chosen: Option<u8>) -> String {
+pub(crate) fn star_inputs(chosen: Option<u8>) -> String {
     (1..=5u8)
         .map(|n| {
             let checked = if chosen == Some(n) { " checked" } else { "" };
@@ -512,7 +512,7 @@ pub struct HostedForm {
     pub phone_check: Option<String>,
 }
 
-fn written(form: HostedForm) -> Result<Written> {
+pub(crate) fn written(form: HostedForm) -> Result<Written> {
     use crate::domain::text::{clean, Lines};
     let text = |field: &str, value: Option<String>, lines: Lines, max: usize| -> Result<String> {
         clean(field, value.as_deref().unwrap_or(""), lines, 0, max)
@@ -593,7 +593,7 @@ async fn phone_start(
 /// signed token is what authorises them, so the `Origin` is not checked (the pages send
 /// none that could match: `Referrer-Policy: no-referrer` makes it `null`); the client's
 /// address still counts against the code limits.
-fn hosted_write(req: &HttpRequest) -> crate::reviews::PublicWrite {
+pub(crate) fn hosted_write(req: &HttpRequest) -> crate::reviews::PublicWrite {
     crate::reviews::PublicWrite { origin: None, ip: crate::http::extract::client_ip(req) }
 }
 
@@ -888,7 +888,7 @@ fn linked(text: &str) -> String {
         .collect()
 }
 
-trait NoStore {
+pub(crate) trait NoStore {
     fn customize_no_store(self) -> HttpResponse;
 }
 

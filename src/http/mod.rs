@@ -11,6 +11,7 @@ pub mod errors;
 pub mod extract;
 pub mod fragment;
 pub mod funnel;
+pub mod hosted;
 pub mod html;
 pub mod inbound;
 pub mod integrations;
@@ -119,6 +120,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .configure(demo::routes)
         .configure(console::routes)
         .configure(kyc::routes)
+        // Before the invitation pages: `/r/new` is not an invitation's `/r/{token}`.
+        .configure(hosted::routes)
         .configure(funnel::routes)
         .configure(inbound::routes);
 }

@@ -9,6 +9,7 @@ mod contention;
 mod funnel;
 mod funnel_sms;
 mod helpers;
+mod hosted;
 mod import_crash;
 mod jobs;
 mod jwt;

@@ -44,6 +44,13 @@ pub fn rows() -> Vec<Row> {
         // The phone step is scoped by the invitation's signed token and its own check.
         row(Method::POST, "/r/{token}/phone", Public, none),
         row(Method::POST, "/r/{token}/phone/verify", Public, none),
+        // Widget flows' hosted page: scoped by the publishable key, then by the flow's token.
+        row(Method::GET, "/r/new", Public, none),
+        row(Method::GET, "/r/flow/{token}", Public, none),
+        row(Method::POST, "/r/flow/{token}", Public, none),
+        row(Method::POST, "/r/flow/{token}/phone", Public, none),
+        row(Method::POST, "/r/flow/{token}/phone/verify", Public, none),
+        row(Method::POST, "/r/flow/{token}/order", Public, none),
         row(Method::POST, "/api/v1/privacy/erase", Owner, |_| Some(json!({"email": "someone@mail.example"}))),
         row(Method::POST, "/api/v1/privacy/export", Owner, |_| Some(json!({"email": "someone@mail.example"}))),
     ]

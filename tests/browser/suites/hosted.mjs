@@ -100,4 +100,20 @@ export default async function run(t) {
   t.figures.demo_loop.level5_interactions = taps;
   console.log(`  demo loop: level 5 in ${taps} interactions (goal 4)`);
   check(taps <= 4, `level 5 took ${taps} interactions`);
+
+  // From the widget: "Write a review" opens the hosted page in a window of its own.
+  const shop = await t.newPage({ viewport: { width: 1280, height: 800 } });
+  await shop.goto(`${t.base}/demo`);
+  await shop.locator("truview-reviews button.write").waitFor();
+  const [popup] = await Promise.all([shop.waitForEvent("popup"), shop.locator("truview-reviews button.write").click()]);
+  await popup.waitForLoadState();
+  check(/\/r\/flow\/fl_/.test(popup.url()), `the popup opened ${popup.url()}`);
+  check((await popup.locator("h1").textContent()) === "Review Oak Desk Lamp at Demo Shop", `popup heading: ${await popup.locator("h1").textContent()}`);
+  await t.axe(popup, "hosted page for a widget flow");
+  await popup.getByRole("radio", { name: "★★★★ 4" }).check();
+  await popup.locator("#title").fill("Nice light");
+  await popup.locator("#display_name").fill("Widget W.");
+  await Promise.all([popup.waitForNavigation(), popup.locator('form:has(textarea) button[type="submit"]').click()]);
+  const done = await popup.locator("main").textContent();
+  check(done.includes("It will be shown at level 1 (Self-declared)"), `after sending from the widget: ${done}`);
 }
