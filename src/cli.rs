@@ -21,6 +21,8 @@ pub async fn serve(settings: Settings, with_worker: bool) -> anyhow::Result<()> 
             let (created, password) = crate::demo::seed(&core).await?;
             println!("TruView is running at http://127.0.0.1:{}", app.port());
             println!("Demo shop with the live widget: http://127.0.0.1:{}/demo", app.port());
+            println!("Console for the shop's team:    http://127.0.0.1:{}/console/", app.port());
+            println!("Mail and text messages sent:    http://127.0.0.1:{}/dev/mailbox", app.port());
             println!(
                 "A demo vendor was created on this empty database:{}",
                 crate::demo::credentials_banner(&created, Some(&password))

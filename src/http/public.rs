@@ -463,7 +463,7 @@ pub struct QuickRatings {
 pub struct Summary {
     pub sku: Option<String>,
     /// The catalogue's product for `sku` (for schema.org markup), when it has one.
-    pub product: Option<ProductCard>,
+    pub product: Option<crate::http::products::ProductView>,
     /// Published reviews.
     pub count: i64,
     /// Average stars of published reviews, one decimal.
@@ -475,17 +475,6 @@ pub struct Summary {
     pub quick_ratings: QuickRatings,
     /// The vendor's maturity level 0–5.
     pub vendor_level: u8,
-}
-
-/// What a product page's markup needs of the catalogue entry.
-#[derive(Serialize, ToSchema)]
-pub struct ProductCard {
-    pub name: String,
-    pub url: Option<String>,
-    pub image_url: Option<String>,
-    pub brand: Option<String>,
-    pub gtin: Option<String>,
-    pub mpn: Option<String>,
 }
 
 fn average(count: i64, sum: i64) -> Option<f64> {
@@ -543,14 +532,7 @@ pub(crate) async fn summary_data(state: &AppState, pk: String, sku: Option<Strin
     let [l0, l1, l2, l3, l4, l5] = agg.levels;
     let body = Summary {
         sku,
-        product: product.map(|p| ProductCard {
-            name: p.name,
-            url: p.url,
-            image_url: p.image_url,
-            brand: p.brand,
-            gtin: p.gtin,
-            mpn: p.mpn,
-        }),
+        product: product.map(crate::http::products::ProductView::from),
         count,
         average: average(count, sum),
         histogram: RatingHistogram { one, two, three, four, five },
