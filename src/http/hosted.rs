@@ -143,19 +143,19 @@ async fn page(state: State, token: web::Path<String>) -> HttpResponse {
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct PhoneForm {
+pub struct FlowPhoneForm {
     #[schema(min_length = 1, max_length = 32)]
     pub phone: String,
 }
 
 /// Texts a code to the buyer's phone and asks for it.
-#[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 200)), request_body(content = PhoneForm, content_type = "application/x-www-form-urlencoded"), responses((status = 200, content_type = "text/html", body = String), (status = 400, body = Problem), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String), (status = 415, body = Problem), (status = 422, content_type = "text/html", body = String), (status = 429, content_type = "text/html", body = String)))]
+#[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 200)), request_body(content = FlowPhoneForm, content_type = "application/x-www-form-urlencoded"), responses((status = 200, content_type = "text/html", body = String), (status = 400, body = Problem), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String), (status = 415, body = Problem), (status = 422, content_type = "text/html", body = String), (status = 429, content_type = "text/html", body = String)))]
 #[post("/r/flow/{token}/phone")]
 async fn phone_start(
     state: State,
     req: HttpRequest,
     token: web::Path<String>,
-    form: web::Form<PhoneForm>,
+    form: web::Form<FlowPhoneForm>,
 ) -> HttpResponse {
     match crate::kyc::phone::start(&state, &token, &form.phone, hosted_write(&req)).await {
         Ok(()) => code_page(&token, &form.phone, None, StatusCode::OK),
@@ -178,7 +178,7 @@ fn code_page(token: &str, phone: &str, error: Option<&str>, status: StatusCode) 
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct PhoneCodeForm {
+pub struct FlowCodeForm {
     #[schema(min_length = 1, max_length = 32)]
     pub phone: String,
     #[schema(min_length = 1, max_length = 10)]
@@ -187,13 +187,13 @@ pub struct PhoneCodeForm {
 
 /// Checks the texted code: back to the page with the phone confirmed, or the code page
 /// again saying what went wrong.
-#[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 200)), request_body(content = PhoneCodeForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "back to the flow's page"), (status = 400, body = Problem), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String), (status = 415, body = Problem), (status = 422, content_type = "text/html", body = String), (status = 429, content_type = "text/html", body = String)))]
+#[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 200)), request_body(content = FlowCodeForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "back to the flow's page"), (status = 400, body = Problem), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String), (status = 415, body = Problem), (status = 422, content_type = "text/html", body = String), (status = 429, content_type = "text/html", body = String)))]
 #[post("/r/flow/{token}/phone/verify")]
 async fn phone_verify(
     state: State,
     req: HttpRequest,
     token: web::Path<String>,
-    form: web::Form<PhoneCodeForm>,
+    form: web::Form<FlowCodeForm>,
 ) -> HttpResponse {
     match crate::kyc::phone::verify(&state, &token, &form.phone, &form.code, hosted_write(&req)).await {
         Ok(_) => back_to(&token),
@@ -206,7 +206,7 @@ async fn phone_verify(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct OrderForm {
+pub struct FlowOrderForm {
     #[schema(min_length = 1, max_length = 100)]
     pub order_id: String,
     /// The e-mail or phone the order was placed with.
@@ -216,13 +216,13 @@ pub struct OrderForm {
 
 /// Matches the buyer's order by its number and contact: back to the page with the purchase
 /// verified, or the page again with the one answer for any mismatch.
-#[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 200)), request_body(content = OrderForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "back to the flow's page"), (status = 400, body = Problem), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String), (status = 415, body = Problem), (status = 422, content_type = "text/html", body = String), (status = 429, content_type = "text/html", body = String)))]
+#[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 200)), request_body(content = FlowOrderForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "back to the flow's page"), (status = 400, body = Problem), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String), (status = 415, body = Problem), (status = 422, content_type = "text/html", body = String), (status = 429, content_type = "text/html", body = String)))]
 #[post("/r/flow/{token}/order")]
 async fn order_match(
     state: State,
     req: HttpRequest,
     token: web::Path<String>,
-    form: web::Form<OrderForm>,
+    form: web::Form<FlowOrderForm>,
 ) -> HttpResponse {
     let matched = async {
         let order_ref = crate::domain::order::OrderRef::parse("order_id", &form.order_id)?;

@@ -351,18 +351,28 @@ impl RouteTable {
         RouteTable { routes }
     }
 
-    /// Methods allowed on `path`, or `None` if no route matches it.
+    /// Methods allowed on `path`, or `None` if no route matches it. Where several
+    /// templates match, the most specific (most literal segments) decides, as routing
+    /// does: `/r/new` is not `/r/{token}`.
     pub fn allowed(&self, path: &str) -> Option<Vec<Method>> {
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-        let mut allowed: Option<Vec<Method>> = None;
+        let mut best: Option<(usize, Vec<Method>)> = None;
         for (template, methods) in &self.routes {
             let matches = template.len() == segments.len()
                 && template.iter().zip(&segments).all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s);
-            if matches {
-                allowed.get_or_insert_with(Vec::new).extend(methods.iter().cloned());
+            if !matches {
+                continue;
+            }
+            let literal = template.iter().filter(|t| !t.starts_with('{')).count();
+            match &mut best {
+                Some((most, found)) if *most == literal => {
+                    found.extend(methods.iter().filter(|m| !found.contains(m)).cloned().collect::<Vec<_>>())
+                }
+                Some((most, _)) if *most > literal => {}
+                _ => best = Some((literal, methods.clone())),
             }
         }
-        allowed
+        best.map(|(_, methods)| methods)
     }
 }
 

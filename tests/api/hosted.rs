@@ -104,6 +104,12 @@ async fn the_hosted_page_refuses_bad_links_with_a_page_not_an_error() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // `/r/new` is its own route, not an invitation's `/r/{token}`: only GET.
+    let res = app.request(Method::DELETE, "/r/new", None, None).await;
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["allow"], "GET");
+    let res = app.request(Method::DELETE, "/r/some-token", None, None).await;
+    assert_eq!(res.headers()["allow"], "GET, POST");
     // A shop-wide review: no product, no product name.
     let res = app.get(&format!("/r/new?key={}", v.pk)).await;
     let html = app.get(&location(&res)).await.text().await.unwrap();

@@ -170,6 +170,28 @@ async fn t19_every_invitation_is_delivered_through_twenty_worker_kills() {
     while Instant::now() < deadline && (total(&sink) < ORDERS || delivered(&sink).len() < ORDERS) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // The last message's acknowledgement follows its delivery: let the worker record it.
+    let (vendor, db) = (v.id.clone(), app.state.db.clone());
+    let open_jobs = move || {
+        let (vendor, db) = (vendor.clone(), db.clone());
+        async move {
+            db.run(move |conn| {
+                use diesel::prelude::*;
+                use truview::db::schema::jobs;
+                let open: i64 = jobs::table
+                    .filter(jobs::vendor_id.eq(&vendor).and(jobs::state.ne("done")))
+                    .count()
+                    .get_result(conn)?;
+                Ok(open)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let settle = Instant::now() + Duration::from_secs(30);
+    while open_jobs().await > 0 && Instant::now() < settle {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     last.kill().unwrap();
     last.wait().unwrap();
 
