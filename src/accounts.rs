@@ -656,3 +656,9 @@ pub async fn update_vendor(core: &Core, actor: &Actor, mut changes: VendorChange
     core.public_cache.forget_vendor(&vendor.id);
     Ok(vendor)
 }
+
+/// The vendor's audit chain, checked in one read snapshot.
+pub async fn verify_audit(core: &Core, vendor_id: &str) -> Result<crate::store::audit::Report> {
+    let (audit, vendor) = (core.audit.clone(), vendor_id.to_owned());
+    core.db.run(move |conn| crate::db::read_snapshot(conn, |conn| audit.verify_vendor(conn, &vendor))).await
+}

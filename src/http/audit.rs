@@ -13,7 +13,7 @@ use crate::store;
 use crate::store::audit::AuditRow;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(list_audit);
+    cfg.service(list_audit).service(verification);
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -74,4 +74,34 @@ async fn list_audit(state: State, session: StaffSession, query: web::Query<Audit
     let rows = state.db.run(move |conn| store::audit::page(conn, &session.vendor_id, before, limit)).await?;
     let next_cursor = crate::domain::paging::next_cursor(&rows, limit, |r| r.seq.to_string());
     Ok(HttpResponse::Ok().json(AuditPage { entries: rows.into_iter().map(AuditEntry::from).collect(), next_cursor }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditVerification {
+    /// Every row links to the one before it, carries its keyed hash, and the last is the
+    /// recorded head; no row was removed or added outside the chain.
+    pub verified: bool,
+    /// Rows checked.
+    pub rows: i64,
+    pub breaks: Vec<AuditBreak>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditBreak {
+    /// The row concerned, when there is one.
+    pub seq: Option<i64>,
+    pub reason: String,
+}
+
+/// Checks the vendor's audit chain now (any staff role). Checkpoints kept outside the
+/// database are checked by the operator with `truview audit verify`.
+#[utoipa::path(tag = "audit", security(("staff" = [])), responses((status = 200, body = AuditVerification), (status = 401, body = Problem)))]
+#[get("/api/v1/audit/verification")]
+async fn verification(state: State, session: StaffSession) -> Result<HttpResponse> {
+    let report = crate::accounts::verify_audit(&state, &session.vendor_id).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(AuditVerification {
+        verified: report.ok(),
+        rows: report.verified.iter().map(|v| v.rows).sum(),
+        breaks: report.breaks.into_iter().map(|b| AuditBreak { seq: b.seq, reason: b.reason }).collect(),
+    }))
 }

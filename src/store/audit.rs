@@ -325,6 +325,21 @@ impl AuditLog {
         Ok(report)
     }
 
+    /// One vendor's chain: its rows and links up to its head, and rows outside it (no
+    /// checkpoints: those are the operator's, `truview audit verify`). Run it inside one
+    /// read snapshot.
+    pub fn verify_vendor(&self, conn: &mut DbConn, vendor_id: &str) -> Result<Report> {
+        let (last_seq, head): (i64, String) =
+            vendors::table.find(vendor_id).select((vendors::audit_seq, vendors::audit_head)).first(conn)?;
+        let mut report = Report::default();
+        match self.verify_chain(conn, vendor_id, last_seq, &head)? {
+            Ok(v) => report.verified.push(v),
+            Err(b) => report.breaks.push(b),
+        }
+        report.breaks.extend(outside_rows(conn, vendor_id, last_seq)?);
+        Ok(report)
+    }
+
     /// Walks rows `1..=last_seq`; the first break, or what verified.
     fn verify_chain(
         &self,

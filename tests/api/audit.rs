@@ -108,6 +108,11 @@ fn recompute_tail(app: &TestApp, vendor_id: &str, from_seq: i64, forgery: Forger
 }
 
 async fn app_with_history() -> (TestApp, String) {
+    let (app, vendor) = app_with_history_of().await;
+    (app, vendor.id)
+}
+
+async fn app_with_history_of() -> (TestApp, crate::helpers::Vendor) {
     let app = spawn_app().await;
     let vendor = app.vendor("Audited").await;
     app.add_staff(&vendor, "moderator").await;
@@ -120,7 +125,28 @@ async fn app_with_history() -> (TestApp, String) {
         )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
-    (app, vendor.id)
+    (app, vendor)
+}
+
+/// The console's view of the chain: the vendor's own chain checked on request.
+#[actix_web::test]
+async fn staff_see_whether_their_audit_chain_verifies() {
+    let (app, vendor) = app_with_history_of().await;
+    let check = || app.request(Method::GET, "/api/v1/audit/verification", Some(&vendor.token), None);
+    let intact = json(check().await, StatusCode::OK).await;
+    assert_eq!(intact, json!({"verified": true, "rows": 8, "breaks": []}));
+    // Another vendor's broken chain is not this one's.
+    let (other_app, other) = (&app, app.vendor("Other").await);
+    tamper(other_app, &format!("DELETE FROM audit_log WHERE vendor_id = '{}' AND seq = 1", other.id));
+    assert_eq!(json(check().await, StatusCode::OK).await["verified"], json!(true));
+    tamper(
+        &app,
+        &format!("UPDATE audit_log SET details = '{{\"x\":1}}' WHERE vendor_id = '{}' AND seq = 6", vendor.id),
+    );
+    let broken = json(check().await, StatusCode::OK).await;
+    assert_eq!(broken, json!({"verified": false, "rows": 0, "breaks": [{"seq": 6, "reason": "contents altered"}]}));
+    let res = app.get("/api/v1/audit/verification").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[actix_web::test]

@@ -68,6 +68,7 @@ pub fn rows() -> Vec<Row> {
         row(Method::POST, "/api/v1/keys", Owner, |_| Some(json!({"kind": "secret", "label": "t13"}))),
         row(Method::DELETE, "/api/v1/keys/{id}", Owner, no_body),
         row(Method::GET, "/api/v1/audit", Staff, no_body),
+        row(Method::GET, "/api/v1/audit/verification", Staff, no_body),
         // The catalogue. A PUT writes in the caller's own vendor (another vendor's SKU makes
         // the caller's own product), so its row uses a SKU both vendors have: the foreign
         // check is `catalogue::products_are_scoped_to_their_vendor_and_writers`.

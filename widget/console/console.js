@@ -1231,19 +1231,11 @@ async function renderJobs(root) {
   await load();
 }
 
-/** The verification state: the server's if it reports one, else what the page can check. */
-function verification(entries, page, complete) {
-  const server = page.verification ?? page.verified;
-  if (server != null) {
-    const ok = typeof server === 'object' ? !!(server.ok ?? server.verified) : !!server;
-    const detail = typeof server === 'object' ? server.detail ?? server.message ?? '' : '';
-    return [ok ? 'good' : 'bad', ok ? 'Audit chain verified by the server.' : 'Audit chain verification FAILED.', detail];
-  }
-  const gaps = entries.some((e, i) => i > 0 && entries[i - 1].seq !== e.seq + 1);
-  const reachesStart = complete && entries.at(-1)?.seq === 1;
-  if (gaps) return ['bad', 'The audit log has gaps in its sequence numbers.', 'Entries are missing: the chain cannot be complete.'];
-  return ['unknown', 'Sequence continuous; chain not verified here.',
-    `${entries.length} entries${reachesStart ? ' back to #1' : ' loaded'}, no gap. The keyed hash chain is checked on the server by “truview audit verify”.`];
+/** The chain's state as the server checked it (GET /api/v1/audit/verification). */
+function verification(check) {
+  if (!check) return ['unknown', 'The chain could not be checked just now.', 'Try again, or run “truview audit verify” on the server.'];
+  if (check.verified) return ['good', 'Audit chain verified.', `${check.rows} entries, each linked to the one before it under the service's key; nothing removed or added.`];
+  return ['bad', 'Audit chain verification FAILED.', check.breaks.map((b) => (b.seq == null ? b.reason : `Entry #${b.seq}: ${b.reason}`)).join(' · ')];
 }
 
 async function renderAudit(root) {
@@ -1251,10 +1243,11 @@ async function renderAudit(root) {
   let cursor = null;
   let last = {};
   const banner = h('div', { class: 'verify', role: 'status' });
+  let check = null;
   const listBox = h('div', {});
   const more = h('button', { type: 'button', class: 'btn', hidden: true, onclick: () => load().catch((e) => announce(e.message, true)) }, 'Load older entries');
   const draw = () => {
-    const [kind, headline, detail] = verification(entries, last, !cursor);
+    const [kind, headline, detail] = verification(check);
     banner.className = `verify ${kind}`;
     banner.replaceChildren(h('span', { class: 'icon', 'aria-hidden': 'true' }, { good: '✔', bad: '✖', unknown: '!' }[kind]),
       h('div', {}, h('strong', {}, headline), detail && h('div', {}, detail)));
@@ -1272,6 +1265,7 @@ async function renderAudit(root) {
     draw();
   };
   root.append(banner, h('section', { class: 'card', 'aria-label': 'Entries' }, listBox, h('div', { class: 'actions' }, more)));
+  check = await get('/api/v1/audit/verification').catch(() => null);
   await load();
 }
 
