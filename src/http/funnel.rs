@@ -353,14 +353,18 @@ pub(crate) fn html(status: actix_web::http::StatusCode, title: &str, body: &str)
     res.body(page("en", title, CSS, &format!("<main>{body}</main>")))
 }
 
-pub(crate) fn problem_page(e: &Error) -> HttpResponse {
-    let status = actix_web::ResponseError::status_code(e);
-    let detail = match e {
+/// What a hosted page tells the buyer about `e` (never an internal error's own text).
+pub(crate) fn page_detail(e: &Error) -> String {
+    match e {
         Error::Internal(_) => "Something went wrong on our side; try again.".to_owned(),
         Error::Validation { field, detail } => format!("{field} {detail}"),
         other => other.to_string(),
-    };
-    html(status, "Review", &format!("<h1>We could not take this review</h1><p>{}</p>", esc(&detail)))
+    }
+}
+
+pub(crate) fn problem_page(e: &Error) -> HttpResponse {
+    let status = actix_web::ResponseError::status_code(e);
+    html(status, "Review", &format!("<h1>We could not take this review</h1><p>{}</p>", esc(&page_detail(e))))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -15,7 +15,7 @@ use crate::domain::contact::{Email, Phone};
 use crate::domain::review::Sku;
 use crate::error::Error;
 use crate::http::errors::Problem;
-use crate::http::funnel::{hosted_write, html, problem_page, star_inputs, written, HostedForm, NoStore};
+use crate::http::funnel::{hosted_write, html, page_detail, problem_page, star_inputs, written, HostedForm, NoStore};
 use crate::http::html::esc;
 use crate::kyp::matching::{ContactHmac, MatchRequest};
 use crate::reviews::{self, FlowView, Submission};
@@ -114,13 +114,7 @@ fn flow_page(token: &str, view: &FlowView, status: StatusCode, error: Option<&st
 /// itself is gone).
 async fn again(state: &State, token: &str, e: &Error) -> HttpResponse {
     match reviews::flow_view(state, token).await {
-        Ok(view) => {
-            let detail = match e {
-                Error::Validation { field, detail } => format!("{field} {detail}"),
-                other => other.to_string(),
-            };
-            flow_page(token, &view, actix_web::ResponseError::status_code(e), Some(&detail))
-        }
+        Ok(view) => flow_page(token, &view, actix_web::ResponseError::status_code(e), Some(&page_detail(e))),
         Err(gone) => problem_page(&gone),
     }
 }
@@ -197,8 +191,7 @@ async fn phone_verify(
 ) -> HttpResponse {
     match crate::kyc::phone::verify(&state, &token, &form.phone, &form.code, hosted_write(&req)).await {
         Ok(_) => back_to(&token),
-        Err(e @ Error::Validation { .. }) => {
-            let Error::Validation { detail, .. } = &e else { unreachable!() };
+        Err(Error::Validation { detail, .. }) => {
             code_page(&token, &form.phone, Some(&format!("This code {detail}.")), StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => again(&state, &token, &e).await,
