@@ -231,9 +231,10 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403",
 # case may invite its author to update (resolution.rs); a shop's mail template must parse,
 # render within its budget and carry the review and unsubscribe links (funnel.rs); the
 # invitation page's phone step refuses a code that is not the one sent (funnel.rs); the
-# widget flows' hosted page refuses a bad product, phone, code, order or missing name (hosted.rs).
+# widget flows' hosted page refuses a bad product, language, phone, code, order, work e-mail,
+# company size, receipt or missing name (hosted.rs).
 [[operations]]
-include-name = ["POST /r/{token}/phone", "POST /r/{token}/phone/verify", "GET /r/new", "POST /r/flow/{token}", "POST /r/flow/{token}/phone", "POST /r/flow/{token}/phone/verify", "POST /r/flow/{token}/order", "POST /api/v1/public/kyc/company/start", "POST /api/v1/public/kyc/company/verify", "PATCH /api/v1/vendor", "PUT /api/v1/funnel", "POST /r/{token}", "POST /api/v1/invitations", "POST /api/v1/incentives/coupons", "POST /api/v1/triggers", "POST /r/update/{token}", "POST /api/v1/cases/{id}/resolve", "PUT /api/v1/funnel/templates/{locale}"]
+include-name = ["POST /r/{token}/phone", "POST /r/{token}/phone/verify", "GET /r/new", "POST /r/flow/{token}", "POST /r/flow/{token}/phone", "POST /r/flow/{token}/phone/verify", "POST /r/flow/{token}/order", "POST /r/flow/{token}/nps", "POST /r/flow/{token}/receipt", "POST /r/flow/{token}/company", "POST /r/flow/{token}/company/verify", "POST /api/v1/public/kyc/company/start", "POST /api/v1/public/kyc/company/verify", "PATCH /api/v1/vendor", "PUT /api/v1/funnel", "POST /r/{token}", "POST /api/v1/invitations", "POST /api/v1/incentives/coupons", "POST /api/v1/triggers", "POST /r/update/{token}", "POST /api/v1/cases/{id}/resolve", "PUT /api/v1/funnel/templates/{locale}"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 
 [[operations]]

@@ -153,6 +153,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Connections per node.
     pub pool_size: u32,
+    /// Connections opened at start and kept open while idle (at most `pool_size`); the
+    /// rest are opened on demand and closed after ten idle minutes.
+    pub pool_min_idle: u32,
     /// Secrets file (JWT signing keys, contact pepper); default beside the SQLite file,
     /// `./truview.keys.json` for PostgreSQL. Every node of a deployment shares it.
     pub key_file: Option<PathBuf>,
@@ -214,7 +217,7 @@ pub struct Settings {
     /// Concurrent argon2 hashes/verifications per process (0 = one per core).
     pub hashing_threads: usize,
     /// Bytes the widget-read cache may hold per node (bodies, keys and overhead); one
-    /// vendor may use at most an eighth of it.
+    /// vendor may use at most a quarter of it.
     pub public_cache_max_bytes: usize,
     /// Requests per minute through one vendor's publishable keys from all clients together
     /// on a node: a high ceiling above the per-(key, client) `rate_limit_per_key`.
@@ -264,6 +267,7 @@ impl Default for Settings {
             database_url: "truview.db".into(),
             public_url: None,
             pool_size: 8,
+            pool_min_idle: 1,
             key_file: None,
             log_format: LogFormat::Text,
             log_level: "info".into(),

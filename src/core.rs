@@ -65,7 +65,7 @@ pub struct Core {
 impl Core {
     /// Opens (and migrates) the database and loads or creates the key file.
     pub fn new(settings: Settings, deps: Deps) -> anyhow::Result<Core> {
-        let db = Db::connect(&settings.database_url, settings.pool_size)?;
+        let db = Db::connect(&settings.database_url, settings.pool_size, settings.pool_min_idle)?;
         let secrets =
             SecretsFile::load_or_create(&settings.key_file_path(), deps.clock.as_ref(), deps.random.as_ref())?;
         let keys = KeyRing::from_secrets(&secrets, settings.jwt_leeway_secs)?;

@@ -6,9 +6,49 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 /// mimalloc: the request paths allocate from many threads at once, where glibc malloc
-/// contends (measured by the P1 benchmark).
+/// contends (measured by the P1 benchmark). Tuned for footprint in [`tune_memory`].
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc's `purge_delay` option (the same index in mimalloc 2 and 3).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Footprint (P6, measured by `benches/p6.sh`):
+/// - mimalloc purges freed memory only when a later allocation or free on some thread
+///   notices that the delay (1 s) has passed, so what start-up freed (argon2's 19 MiB, the
+///   demo seeding) stayed resident on an idle server: purge at once instead (an explicit
+///   `MIMALLOC_PURGE_DELAY` still wins). The P1 reads showed no cost.
+/// - mimalloc asks for transparent huge pages on its 1 GiB arena (`no_thp` in Cargo.toml
+///   drops that request); where THP is on for everything (`always`), the kernel would still
+///   back every touched 2 MiB with a huge page: turn THP off for this process, as mimalloc's
+///   own `MIMALLOC_ALLOW_THP=0` does.
+fn tune_memory() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: called first in `main`, before any other thread exists (the option
+        // setter is not thread-safe).
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+    }
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: PR_SET_THP_DISABLE takes integer arguments only and changes this
+        // process's paging policy, nothing Rust relies on; an older kernel returns an error.
+        unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    }
+}
+
+/// The runtime of the main thread (the in-process worker, the demo seeding and the CLI
+/// commands). Its blocking threads (database calls, argon2) exit after 2 s without work
+/// instead of tokio's 10 s: one-off bursts such as the demo seeding (each sequential
+/// `spawn_blocking` may start a thread of its own) do not leave a dozen idle threads behind.
+fn runtime() -> actix_web::rt::SystemRunner {
+    actix_web::rt::System::with_tokio_rt(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_keep_alive(std::time::Duration::from_secs(2))
+            .build()
+            .expect("the tokio runtime starts")
+    })
+}
 use truview::config::{LogFormat, Settings};
 
 #[derive(Parser)]
@@ -148,6 +188,7 @@ enum KeysCommand {
 }
 
 fn main() -> std::process::ExitCode {
+    tune_memory();
     let cli = Cli::parse();
     let mut settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
@@ -179,22 +220,16 @@ fn run(command: Command, mut settings: Settings) -> anyhow::Result<std::process:
             if let Some(bind) = bind {
                 settings.bind = bind;
             }
-            actix_web::rt::System::new().block_on(truview::cli::serve(settings, !no_worker))?;
+            runtime().block_on(truview::cli::serve(settings, !no_worker))?;
         }
         Command::Worker { once } => {
-            actix_web::rt::System::new().block_on(truview::cli::worker(settings, once))?;
+            runtime().block_on(truview::cli::worker(settings, once))?;
         }
         Command::Migrate => truview::cli::migrate(&settings)?,
         Command::Vendor { command: VendorCommand::Create { name, owner_email, origins, owner_password } } => {
-            actix_web::rt::System::new().block_on(truview::cli::vendor_create(
-                settings,
-                name,
-                owner_email,
-                origins,
-                owner_password,
-            ))?;
+            runtime().block_on(truview::cli::vendor_create(settings, name, owner_email, origins, owner_password))?;
         }
-        Command::Demo => actix_web::rt::System::new().block_on(truview::cli::demo(settings))?,
+        Command::Demo => runtime().block_on(truview::cli::demo(settings))?,
         Command::Openapi { out } => truview::cli::openapi(&out)?,
         Command::Audit { command: AuditCommand::Verify { checkpoint } } => {
             if !truview::cli::audit_verify(&settings, checkpoint.as_deref())? {
@@ -204,8 +239,7 @@ fn run(command: Command, mut settings: Settings) -> anyhow::Result<std::process:
         Command::Audit { command: AuditCommand::Checkpoint } => truview::cli::audit_checkpoint(&settings)?,
         Command::Orders { command: OrdersCommand::Import { file, vendor, format, chunk, key } } => {
             let opts = truview::kyp::bulk::BulkOptions { chunk_orders: chunk, key };
-            actix_web::rt::System::new()
-                .block_on(truview::cli::orders_import(settings, &vendor, &file, &format, opts))?;
+            runtime().block_on(truview::cli::orders_import(settings, &vendor, &file, &format, opts))?;
         }
         Command::Keys { command } => {
             let path = settings.key_file_path();

@@ -44,6 +44,16 @@ pub struct PublicWrite {
 /// Opens a review flow for a vendor (`sku` already checked with `Sku::parse`); returns it
 /// with its plaintext token.
 pub async fn open_flow(core: &Core, vendor_id: &str, sku: Option<String>) -> Result<(Flow, String)> {
+    open_flow_in(core, vendor_id, sku, None).await
+}
+
+/// Opens a review flow whose pages speak `locale` (`en`, `ru`; none: the browser's).
+pub async fn open_flow_in(
+    core: &Core,
+    vendor_id: &str,
+    sku: Option<String>,
+    locale: Option<&str>,
+) -> Result<(Flow, String)> {
     let token = new_token("fl", core.random.as_ref());
     let now = core.clock.now_ms();
     let flow = Flow {
@@ -56,6 +66,9 @@ pub async fn open_flow(core: &Core, vendor_id: &str, sku: Option<String>) -> Res
         created_at: now,
         expires_at: now + core.settings.flow_ttl_minutes * 60_000,
         completed_at: None,
+        locale: locale.map(str::to_owned),
+        nps_score: None,
+        nps_at: None,
     };
     let row = flow.clone();
     core.db.write(move |conn| store::flows::insert(conn, &row)).await?;
@@ -167,20 +180,34 @@ pub async fn submit(core: &Core, s: Submission, origin: Option<String>) -> Resul
 /// A review flow as the hosted page shows it.
 pub struct FlowView {
     pub vendor_name: String,
+    /// The shop's registered origins (the pages may be framed by these only).
+    pub origins: Vec<String>,
     pub sku: Option<String>,
     /// The catalogue's name of the flow's product.
     pub product: Option<String>,
+    /// The language the flow was opened in (none: the browser's).
+    pub locale: Option<String>,
     /// What the review would show now (the author's name counted as given).
     pub assessment: crate::domain::maturity::Assessment,
     pub has_identity: bool,
     pub has_purchase: bool,
+    pub has_company: bool,
+    /// The state of the receipt sent in this flow (`pending`, `accepted`, `refused`).
+    pub receipt: Option<String>,
+    /// The social-login providers the shop offers, as (name, label).
+    pub providers: Vec<(String, String)>,
+    /// The shop asks the recommendation question and it is not answered yet.
+    pub ask_nps: bool,
+    /// The shop's referral link, for a promoter (answered 9 or 10) to pass on after the review.
+    pub referral_url: Option<String>,
 }
 
 /// The flow behind `token` (404 unknown, 409 expired or already used).
 pub async fn flow_view(core: &Core, token: &str) -> Result<FlowView> {
     let hash = sha256_hex(token.trim());
     let now = core.clock.now_ms();
-    core.db
+    let (vendor, view) = core
+        .db
         .run(move |conn| {
             let from = PublicWrite { origin: None, ip: None };
             let (flow, vendor) = flow_step(conn, &hash, now, true, &from, None)?;
@@ -188,16 +215,52 @@ pub async fn flow_view(core: &Core, token: &str) -> Result<FlowView> {
                 Some(sku) => store::products::get(conn, &vendor.id, sku)?.map(|p| p.name),
                 None => None,
             };
+            let receipt = store::receipts::by_flow(conn, &flow.id)?.map(|r| r.state);
+            let settings = store::funnel::settings(conn, &vendor.id)?;
+            let promoter = flow.nps_score.is_some_and(|s| s >= 9);
             let mut evidence = flow.evidence();
             evidence.self_declared = true;
-            Ok(FlowView {
-                vendor_name: vendor.name,
+            let view = FlowView {
+                vendor_name: vendor.name.clone(),
+                origins: vendor.origin_list(),
                 sku: flow.sku.clone(),
                 product,
+                locale: flow.locale.clone(),
                 assessment: crate::domain::maturity::review_level(&evidence),
                 has_identity: evidence.identity.is_some(),
                 has_purchase: evidence.purchase.is_some(),
-            })
+                has_company: evidence.company.is_some(),
+                receipt,
+                providers: Vec::new(),
+                ask_nps: settings.nps && flow.nps_score.is_none() && flow.order_id.is_none(),
+                referral_url: settings.referral_url.filter(|_| promoter),
+            };
+            Ok((vendor, view))
+        })
+        .await?;
+    let providers = core.oauth.offered(vendor.provider_choice());
+    Ok(FlowView { providers: providers.into_iter().map(|p| (p.name.clone(), p.label.clone())).collect(), ..view })
+}
+
+/// Records the answer to the recommendation question (NPS 0–10) asked on the hosted page
+/// of a flow that started on the shop's site. The first answer counts; it is counted in
+/// the shop's NPS report. (Nobody can be contacted about a site visitor's answer, so no
+/// case is opened; a review of 1 or 2 stars opens one as always.)
+pub async fn flow_nps(core: &Core, token: &str, score: u8) -> Result<()> {
+    if score > 10 {
+        return Err(Error::validation("score", "must be between 0 and 10"));
+    }
+    let hash = sha256_hex(token.trim());
+    let now = core.clock.now_ms();
+    core.db
+        .write(move |conn| {
+            let from = PublicWrite { origin: None, ip: None };
+            let (flow, vendor) = flow_step(conn, &hash, now, true, &from, None)?;
+            if !store::funnel::settings(conn, &vendor.id)?.nps {
+                return Err(Error::Conflict("this shop does not ask the recommendation question".into()));
+            }
+            store::flows::answer_nps(conn, &flow.id, i32::from(score), now)?;
+            Ok(())
         })
         .await
 }

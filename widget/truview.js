@@ -32,6 +32,7 @@
       incentivised: "Received an incentive for an honest review", erased: "Author data erased on request",
       vendorLevel: (l) => `Shop maturity level ${l} of 5`, anonymous: "Anonymous",
       updated: "Updated after the shop's reply", earlier: (n) => `Earlier version (${n})`,
+      employees: (n) => `${n} employees`, works: null,
     },
     ru: {
       reviews: (n) => {
@@ -52,6 +53,7 @@
       incentivised: "Получил поощрение за честный отзыв", erased: "Данные автора удалены по запросу",
       vendorLevel: (l) => `Уровень зрелости магазина ${l} из 5`, anonymous: "Аноним",
       updated: "Изменён после ответа магазина", earlier: (n) => `Прежняя версия (${n})`,
+      employees: (n) => `${n} сотрудников`, works: (d) => `Работает в ${d} (рабочий e-mail подтверждён)`,
     },
   };
   const CHECKS_RU = {
@@ -210,7 +212,7 @@
       // The hosted page on the service's origin, in a window of its own: no secret or login
       // on the shop's page.
       const write = h("button", { type: "button", class: "write", onclick: () => {
-        const url = `${this.base()}/r/new?key=${encodeURIComponent(this.dataset.key || "")}${this.skuQuery("&")}`;
+        const url = `${this.base()}/r/new?key=${encodeURIComponent(this.dataset.key || "")}${this.skuQuery("&")}&lang=${localeOf(this)}`;
         window.open(url, "truview-write", "popup,width=480,height=760") || (location.href = url);
       } }, t.write);
       return h("div", { part: "controls", class: "controls" }, h("label", {}, t.sort, sort), h("label", {}, t.minLevel, level), write);
@@ -304,7 +306,10 @@
     review(r) {
       const t = this.t;
       const ru = localeOf(this) === "ru";
-      const checks = h("ul", { class: "checks" }, (r.checks || []).map((c) => h("li", { "data-code": c.code }, (ru && CHECKS_RU[c.code]) || c.label)));
+      const co = r.company;
+      const label = (c) => (ru && (CHECKS_RU[c.code] || (co && c.code === "company_work_email" && t.works(co.domain)))) || c.label;
+      const checks = h("ul", { class: "checks" }, (r.checks || []).map((c) => h("li", { "data-code": c.code }, label(c))));
+      const about = co && [co.name, co.role, co.size && t.employees(co.size)].filter(Boolean).join(" · ");
       const date = r.published_at ? new Date(r.published_at).toLocaleDateString(ru ? "ru" : undefined) : "";
       const helpful = h("button", { type: "button" }, t.helpfulBtn(r.helpful_count || 0));
       helpful.addEventListener("click", () => this.vote(r, helpful));
@@ -313,6 +318,7 @@
           stars(t, r.rating),
           h("span", { class: `badge l${r.maturity_level}`, title: t.levels[r.maturity_level] }, `${t.level(r.maturity_level)} · ${t.levels[r.maturity_level]}`),
           h("span", { class: "muted" }, `${r.author || t.anonymous}${date ? " · " + date : ""}`)),
+        about ? h("p", { class: "muted", part: "company" }, about) : null,
         h("p", { class: "title" }, r.title),
         h("p", { class: "body" }, r.body),
         r.insider ? h("p", { class: "flag" }, t.insider) : null,

@@ -169,8 +169,10 @@ pub struct Db {
 }
 
 impl Db {
-    /// Connects, applies pending migrations, and builds the pool.
-    pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Db> {
+    /// Connects, applies pending migrations, and builds the pool: at most `pool_size`
+    /// connections, of which `min_idle` are opened at once and kept while idle; the others
+    /// are opened on demand and closed after ten idle minutes (r2d2's `idle_timeout`).
+    pub fn connect(url: &str, pool_size: u32, min_idle: u32) -> anyhow::Result<Db> {
         let backend = Backend::from_url(url).map_err(|e| anyhow::anyhow!("database_url: {e}"))?;
         let mut conn =
             establish(url).map_err(|e| anyhow::anyhow!("cannot open the {} database: {e}", backend.name()))?;
@@ -178,6 +180,7 @@ impl Db {
         drop(conn);
         let pool = Pool::builder()
             .max_size(pool_size)
+            .min_idle(Some(min_idle.min(pool_size)))
             .connection_timeout(Duration::from_secs(10))
             .build(DbConnManager { url: url.to_owned() })?;
         Ok(Db { pool, backend })

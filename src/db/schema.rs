@@ -116,6 +116,9 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         completed_at -> Nullable<BigInt>,
+        locale -> Nullable<Text>,
+        nps_score -> Nullable<Integer>,
+        nps_at -> Nullable<BigInt>,
     }
 }
 

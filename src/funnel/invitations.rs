@@ -924,6 +924,8 @@ pub async fn short_target(core: &Core, short: &str) -> Result<String> {
 pub struct Opened {
     pub invitation: Invitation,
     pub vendor_name: String,
+    /// The shop's registered origins (the pages may be framed by these only).
+    pub origins: Vec<String>,
     pub order_ref: String,
     /// (sku, name) of the order's line items.
     pub items: Vec<(String, Option<String>)>,
@@ -988,6 +990,7 @@ pub(crate) fn opened(
     }
     let settings = store::funnel::settings(conn, &invitation.vendor_id)?;
     Ok(Opened {
+        origins: vendor.origin_list(),
         vendor_name: vendor.name,
         order_ref: order.order_ref,
         customer_name: order.customer_name,

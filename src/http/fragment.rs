@@ -97,20 +97,14 @@ struct Words {
     updated: &'static str,
     anonymous: &'static str,
     region: &'static str,
+    employees: fn(&str) -> String,
 }
 
 const EN: Words = Words {
     lang: "en",
     reviews: |n| if n == 1 { "1 review".into() } else { format!("{n} reviews") },
     stars: |v| format!("{v} out of 5 stars"),
-    levels: [
-        "Anonymous",
-        "Self-declared",
-        "Verified identity",
-        "Verified purchase",
-        "Identity and purchase",
-        "Verified buyer",
-    ],
+    levels: crate::http::page_words::EN.levels,
     level: "Level",
     vendor_level: "Shop maturity level",
     none: "No reviews yet.",
@@ -120,6 +114,7 @@ const EN: Words = Words {
     updated: "Updated after the shop's reply",
     anonymous: "Anonymous",
     region: "Customer reviews",
+    employees: |n| format!("{n} employees"),
 };
 
 const RU: Words = Words {
@@ -136,14 +131,7 @@ const RU: Words = Words {
         format!("{n} {w}")
     },
     stars: |v| format!("{v} из 5 звёзд"),
-    levels: [
-        "Анонимно",
-        "Назвался сам",
-        "Личность проверена",
-        "Покупка проверена",
-        "Личность и покупка",
-        "Проверенный покупатель",
-    ],
+    levels: crate::http::page_words::RU.levels,
     level: "Уровень",
     vendor_level: "Уровень зрелости магазина",
     none: "Отзывов пока нет.",
@@ -153,6 +141,7 @@ const RU: Words = Words {
     updated: "Изменён после ответа магазина",
     anonymous: "Аноним",
     region: "Отзывы покупателей",
+    employees: |n| format!("{n} сотрудников"),
 };
 
 fn stars(n: i32) -> String {
@@ -197,7 +186,7 @@ fn review(r: &PublicReview, w: &Words) -> String {
     let mut out = format!(
         "<li class=\"tv-review\" data-level=\"{level}\"><p class=\"tv-stars\" aria-label=\"{label}\">{stars}</p>\
          <h3 class=\"tv-title\">{title}</h3><p class=\"tv-meta\"><span class=\"tv-badge\">{level_word} {level} · {level_name}</span> \
-         {author}{date}</p><p class=\"tv-body\">{body}</p>",
+         {author}{date}</p>{company}<p class=\"tv-body\">{body}</p>",
         label = esc(&(w.stars)(r.rating)),
         stars = stars(r.rating),
         title = esc(&r.title),
@@ -206,6 +195,19 @@ fn review(r: &PublicReview, w: &Words) -> String {
         author = esc(if r.author.is_empty() { w.anonymous } else { &r.author }),
         date = r.published_at.as_deref().map(|d| format!(" · <time datetime=\"{0}\">{1}</time>", esc(d), esc(&d[..d.len().min(10)]))).unwrap_or_default(),
         body = esc(&r.body),
+        company = r
+            .company
+            .as_ref()
+            .map(|c| {
+                let size = c.size.as_deref().map(w.employees);
+                let about: Vec<&str> = [c.name.as_deref(), c.role.as_deref(), size.as_deref()].into_iter().flatten().collect();
+                if about.is_empty() {
+                    String::new()
+                } else {
+                    format!("<p class=\"tv-company\">{}</p>", esc(&about.join(" · ")))
+                }
+            })
+            .unwrap_or_default(),
     );
     for (on, text) in [(r.insider, w.insider), (r.incentivised, w.incentivised), (r.updated_after_reply, w.updated)] {
         if on {
@@ -215,7 +217,12 @@ fn review(r: &PublicReview, w: &Words) -> String {
     if !r.checks.is_empty() {
         out += "<ul class=\"tv-checks\">";
         for c in &r.checks {
-            out += &format!("<li data-code=\"{}\">{}</li>", esc(&c.code), esc(&c.label));
+            let lang = crate::funnel::messages::Lang::of(Some(w.lang));
+            out += &format!(
+                "<li data-code=\"{}\">{}</li>",
+                esc(&c.code),
+                esc(&crate::http::page_words::check_label(c, lang))
+            );
         }
         out += "</ul>";
     }

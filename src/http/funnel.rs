@@ -17,6 +17,7 @@ use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::{Principal, StaffSession};
 use crate::http::html::{esc, headers, page};
+use crate::http::page_words::{self, Words};
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(get_settings)
@@ -334,7 +335,7 @@ const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1f2328;
 main{max-width:34rem;margin:0 auto;background:#fff;border:1px solid #d1d9e0;border-radius:12px;padding:1.25rem}\
 @media(min-width:36rem){main{margin:2rem auto;padding:1.5rem}}\
 h1{font-size:1.35rem;margin-top:0}label{display:block;margin:.9rem 0 .3rem;font-weight:600}\
-input[type=text],input[type=tel],textarea,select{width:100%;min-height:44px;box-sizing:border-box;padding:.55rem;border:1px solid #d1d9e0;border-radius:8px;font:inherit}\
+input[type=text],input[type=tel],input[type=email],input[type=file],textarea,select{width:100%;min-height:44px;box-sizing:border-box;padding:.55rem;border:1px solid #d1d9e0;border-radius:8px;font:inherit}\
 textarea{min-height:7rem}fieldset{border:0;padding:0;margin:0}.stars,.nps{display:flex;flex-wrap:wrap;gap:.4rem}\
 .stars label,.nps label{font-weight:400;margin:0;border:1px solid #d1d9e0;border-radius:8px;padding:.4rem .6rem;\
 min-height:44px;min-width:44px;box-sizing:border-box;display:inline-flex;align-items:center;justify-content:center}\
@@ -343,6 +344,10 @@ button{margin-top:1.2rem;background:#1f6feb;color:#fff;border:0;border-radius:8p
 .note{color:#59636e;font-size:.9rem}pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85rem}\
 article{border-top:1px solid #d1d9e0;padding-top:.5rem}.ok{color:#1a7f37;font-weight:600}.error{color:#b42318;font-weight:600}\
 .step{border:1px solid #d1d9e0;border-radius:8px;padding:.25rem .9rem .9rem;margin:1rem 0}.step button{margin-top:.25rem}\
+.step h2{font-size:1.05rem;margin:.6rem 0 .2rem}summary{padding:.8rem 0;cursor:pointer;color:#0b57d0;font-weight:600}\
+details.step{padding-top:0}a.button{display:inline-flex;align-items:center;justify-content:center;min-height:48px;box-sizing:border-box;\
+padding:.6rem 1.1rem;border-radius:8px;text-decoration:none;margin:.25rem .25rem .25rem 0}\
+a.button.secondary{background:#fff;color:#0b57d0;border:1px solid #0b57d0}\
 button.secondary{background:#fff;color:#0b57d0;border:1px solid #0b57d0}";
 const CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -353,18 +358,42 @@ pub(crate) fn html(status: actix_web::http::StatusCode, title: &str, body: &str)
     res.body(page("en", title, CSS, &format!("<main>{body}</main>")))
 }
 
+/// A hosted page in `w`'s language that the shop's own origins (`frame`) may frame, as an
+/// overlay on their site; nobody else may (`frame-ancestors`).
+pub(crate) fn html_in(
+    status: actix_web::http::StatusCode,
+    w: &Words,
+    title: &str,
+    body: &str,
+    frame: &[String],
+) -> HttpResponse {
+    let ancestors = if frame.is_empty() { "'none'".to_owned() } else { frame.join(" ") };
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
+    );
+    let mut res = HttpResponse::build(status);
+    headers(&mut res, &csp);
+    res.body(page(w.lang, title, CSS, &format!("<main>{body}</main>")))
+}
+
 /// What a hosted page tells the buyer about `e` (never an internal error's own text).
-pub(crate) fn page_detail(e: &Error) -> String {
+pub(crate) fn page_detail_in(e: &Error, w: &Words) -> String {
     match e {
-        Error::Internal(_) => "Something went wrong on our side; try again.".to_owned(),
+        Error::Internal(_) => w.internal.to_owned(),
         Error::Validation { field, detail } => format!("{field} {detail}"),
+        Error::PayloadTooLarge(detail) | Error::UnsupportedMediaType(detail) => detail.clone(),
         other => other.to_string(),
     }
 }
 
 pub(crate) fn problem_page(e: &Error) -> HttpResponse {
+    problem_page_in(e, &crate::http::page_words::EN)
+}
+
+pub(crate) fn problem_page_in(e: &Error, w: &Words) -> HttpResponse {
     let status = actix_web::ResponseError::status_code(e);
-    html(status, "Review", &format!("<h1>We could not take this review</h1><p>{}</p>", esc(&page_detail(e))))
+    let body = format!("<h1>{}</h1><p>{}</p>", w.problem_title, esc(&page_detail_in(e, w)));
+    html_in(status, w, w.problem_title, &body, &[])
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -389,43 +418,70 @@ pub(crate) fn star_inputs(chosen: Option<u8>) -> String {
         .collect()
 }
 
-/// The recommendation question (NPS, 0–10), asked before the review when the shop asks it.
-fn nps_page(token: &str, shop: &str, chosen: Option<u8>) -> HttpResponse {
+/// The recommendation question (NPS, 0–10): its page's body. `keep` is carried on in the
+/// form (hidden inputs), `skip` is the link past it.
+pub(crate) fn nps_body(w: &Words, action: &str, shop: &str, keep: &str, skip: &str) -> String {
     let scores: String = (0..=10u8)
         .map(|n| format!("<label><input type=\"radio\" name=\"score\" value=\"{n}\" required> {n}</label>"))
         .collect();
+    format!(
+        "<h1>{title}</h1><form method=\"post\" action=\"{action}\"><fieldset><legend><strong>{question}</strong>\
+         </legend><div class=\"nps\">{scores}</div><p class=\"note\">{note}</p></fieldset>{keep}\
+         <button type=\"submit\">{next}</button></form><p><a href=\"{skip}\">{skip_text}</a></p>",
+        title = w.nps_title,
+        action = esc(action),
+        question = (w.nps_question)(&esc(shop)),
+        note = w.nps_note,
+        next = w.next,
+        skip = esc(skip),
+        skip_text = w.skip,
+    )
+}
+
+/// The language of an invitation's pages: the order's, else the browser's.
+fn invite_lang(opened: &invitations::Opened, req: &HttpRequest) -> &'static Words {
+    page_words::words(page_words::for_request(opened.locale.as_deref(), req))
+}
+
+/// The language of a page before its invitation is read: the browser's.
+fn browser_words(req: &HttpRequest) -> &'static Words {
+    page_words::words(page_words::for_request(None, req))
+}
+
+/// The recommendation question (NPS, 0–10), asked before the review when the shop asks it.
+fn nps_page(token: &str, opened: &invitations::Opened, w: &Words, chosen: Option<u8>) -> HttpResponse {
     let keep = chosen.map(|r| format!("<input type=\"hidden\" name=\"rating\" value=\"{r}\">")).unwrap_or_default();
-    let skip = format!("?skip_nps=true{}", chosen.map(|r| format!("&amp;rating={r}")).unwrap_or_default());
-    let body = format!(
-        "<h1>One question first</h1><form method=\"post\" action=\"{token}/nps\"><fieldset><legend><strong>How likely \
-         are you to recommend {shop} to a friend or colleague?</strong></legend><div class=\"nps\">{scores}</div>\
-         <p class=\"note\">0 = not at all likely, 10 = extremely likely. Whatever you answer, you can then write your \
-         review.</p></fieldset>{keep}<button type=\"submit\">Next</button></form><p><a href=\"{skip}\">Skip this \
-         question</a></p>",
-        token = esc(token),
-        shop = esc(shop),
-    );
-    html(actix_web::http::StatusCode::OK, "One question", &body)
+    let token = token.trim();
+    let skip = format!("/r/{token}?skip_nps=true{}", chosen.map(|r| format!("&rating={r}")).unwrap_or_default());
+    let body = nps_body(w, &format!("/r/{token}/nps"), &opened.vendor_name, &keep, &skip);
+    html_in(actix_web::http::StatusCode::OK, w, w.nps_title, &body, &opened.origins)
 }
 
 /// The hosted review page of an invitation: the order's products, a rating (preselected from
-/// the e-mail's stars; nothing is recorded until the form is sent) and the review form.
+/// the e-mail's stars; nothing is recorded until the form is sent) and the review form, in
+/// the order's language (else the browser's).
 #[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 2048), PageQuery), responses((status = 200, content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String)))]
 #[get("/r/{token}")]
-async fn hosted_page(state: State, token: web::Path<String>, query: web::Query<PageQuery>) -> HttpResponse {
+async fn hosted_page(
+    state: State,
+    req: HttpRequest,
+    token: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> HttpResponse {
     let opened = match invitations::open(&state, &token).await {
         Ok(o) => o,
-        Err(e) => return problem_page(&e),
+        Err(e) => return problem_page_in(&e, browser_words(&req)),
     };
+    let w = invite_lang(&opened, &req);
     let chosen = query.rating.filter(|r| (1..=5).contains(r));
     if opened.ask_nps && query.skip_nps != Some(true) {
-        return nps_page(&token, &opened.vendor_name, chosen);
+        return nps_page(&token, &opened, w, chosen);
     }
     let phone = match crate::funnel::phone_step::offer(&state, &opened).await {
         Ok(Some(masked)) => Phone::Offer(masked),
         _ => Phone::None,
     };
-    review_form(&token, &opened, chosen, &phone)
+    review_form(&token, &opened, w, chosen, &phone)
 }
 
 /// The phone step as the review form shows it.
@@ -438,7 +494,13 @@ enum Phone {
 }
 
 /// The review form of an opened invitation.
-fn review_form(token: &str, opened: &invitations::Opened, chosen: Option<u8>, phone: &Phone) -> HttpResponse {
+fn review_form(
+    token: &str,
+    opened: &invitations::Opened,
+    w: &Words,
+    chosen: Option<u8>,
+    phone: &Phone,
+) -> HttpResponse {
     let stars = star_inputs(chosen);
     let products = match opened.items.as_slice() {
         [] => String::new(),
@@ -454,7 +516,7 @@ fn review_form(token: &str, opened: &invitations::Opened, chosen: Option<u8>, ph
                     format!("<option value=\"{}\">{}</option>", esc(sku), esc(name.as_deref().unwrap_or(sku)))
                 })
                 .collect();
-            format!("<label for=\"sku\">Product</label><select id=\"sku\" name=\"sku\">{options}</select>")
+            format!("<label for=\"sku\">{}</label><select id=\"sku\" name=\"sku\">{options}</select>", w.product)
         }
     };
     let keep = chosen.map(|r| format!("<input type=\"hidden\" name=\"rating\" value=\"{r}\">")).unwrap_or_default();
@@ -462,41 +524,41 @@ fn review_form(token: &str, opened: &invitations::Opened, chosen: Option<u8>, ph
         Phone::None => (String::new(), String::new()),
         Phone::Offer(masked) => (
             format!(
-                "<form method=\"post\" action=\"/r/{token}/phone\" class=\"step\"><p><strong>Show it as a verified buyer's \
-                 review</strong> (level 5): we text a code to the phone on your order, {masked}.</p>{keep}\
-                 <button type=\"submit\" class=\"secondary\">Text me a code</button></form>",
+                "<form method=\"post\" action=\"/r/{token}/phone\" class=\"step\"><p>{offer}</p>{keep}\
+                 <button type=\"submit\" class=\"secondary\">{send}</button></form>",
                 token = esc(token),
-                masked = esc(masked),
+                offer = (w.phone_offer)(&esc(masked)),
+                send = w.text_me,
             ),
             String::new(),
         ),
         Phone::Confirmed(flow) => (
-            "<p class=\"ok\" role=\"status\">✓ Phone confirmed: your review will show as a verified buyer's.</p>".into(),
+            format!("<p class=\"ok\" role=\"status\">✓ {}</p>", w.phone_confirmed),
             format!("<input type=\"hidden\" name=\"phone_check\" value=\"{}\">", esc(flow)),
         ),
     };
     let body = format!(
-        "<h1>Review your order {order} at {shop}</h1>{products}\
-         <p class=\"note\">Your purchase is verified: the review will say so. Your e-mail address is never shown.</p>{thanks}\
-         {phone_box}<form method=\"post\" action=\"/r/{token}\">{confirmed}<fieldset><legend><strong>Your rating</strong></legend><div class=\"stars\">{stars}</div></fieldset>\
-         <label for=\"title\">Title</label><input type=\"text\" id=\"title\" name=\"title\" maxlength=\"120\">\
-         <label for=\"body\">Your review</label><textarea id=\"body\" name=\"body\" maxlength=\"5000\"></textarea>\
-         <label for=\"display_name\">Name shown with the review</label><input type=\"text\" id=\"display_name\" name=\"display_name\" maxlength=\"80\">\
-         <button type=\"submit\">Send review</button></form>",
+        "<h1>{head}</h1>{products}<p class=\"note\">{verified}</p>{thanks}\
+         {phone_box}<form method=\"post\" action=\"/r/{token}\">{confirmed}<fieldset><legend><strong>{rating}</strong></legend><div class=\"stars\">{stars}</div></fieldset>\
+         <label for=\"title\">{title}</label><input type=\"text\" id=\"title\" name=\"title\" maxlength=\"120\">\
+         <label for=\"body\">{body}</label><textarea id=\"body\" name=\"body\" maxlength=\"5000\"></textarea>\
+         <label for=\"display_name\">{name}</label><input type=\"text\" id=\"display_name\" name=\"display_name\" maxlength=\"80\">\
+         <button type=\"submit\">{send}</button></form>",
+        head = (w.invite_head)(&esc(&opened.order_ref), &esc(&opened.vendor_name)),
+        verified = w.invite_verified,
         token = esc(token),
-        order = esc(&opened.order_ref),
-        shop = esc(&opened.vendor_name),
         thanks = opened
             .incentive
             .as_ref()
-            .map(|i| format!(
-                "<p class=\"note\">As a thank-you for any honest review, good or bad: <strong>{}</strong>. \
-                 The review will say that it was rewarded.</p>",
-                esc(i.description.trim())
-            ))
+            .map(|i| format!("<p class=\"note\">{}</p>", (w.incentive_note)(&esc(i.description.trim()))))
             .unwrap_or_default(),
+        rating = w.rating,
+        title = w.title,
+        body = w.body,
+        name = w.name,
+        send = w.send_review,
     );
-    html(actix_web::http::StatusCode::OK, "Write a review", &body)
+    html_in(actix_web::http::StatusCode::OK, w, w.write_title, &body, &opened.origins)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -534,36 +596,45 @@ pub(crate) fn written(form: HostedForm) -> Result<Written> {
 /// Sends the hosted page's form: the review is submitted bound to the invitation's order.
 #[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 2048)), request_body(content = HostedForm, content_type = "application/x-www-form-urlencoded"), responses((status = 201, content_type = "text/html", body = String), (status = 400, body = Problem), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String), (status = 415, body = Problem), (status = 422, content_type = "text/html", body = String)))]
 #[post("/r/{token}")]
-async fn hosted_submit(state: State, token: web::Path<String>, form: web::Form<HostedForm>) -> HttpResponse {
+async fn hosted_submit(
+    state: State,
+    req: HttpRequest,
+    token: web::Path<String>,
+    form: web::Form<HostedForm>,
+) -> HttpResponse {
+    let opened = match invitations::open(&state, &token).await {
+        Ok(o) => o,
+        Err(e) => return problem_page_in(&e, browser_words(&req)),
+    };
+    let w = invite_lang(&opened, &req);
     let mut form = form.into_inner();
     let phone_check = form.phone_check.take().filter(|c| !c.trim().is_empty());
     let result = match written(form) {
-        Ok(w) => invitations::review(&state, &token, w, phone_check.as_deref()).await,
+        Ok(mut written) => match Locale::parse(Some(w.lang)) {
+            Ok(locale) => {
+                written.locale = locale;
+                invitations::review(&state, &token, written, phone_check.as_deref()).await
+            }
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match result {
-        Ok(done) => html(
-            actix_web::http::StatusCode::CREATED,
-            "Thank you",
-            &format!(
-                "<h1>Thank you for your review</h1><p>It will be shown at level {} once the shop has published it.</p>{}{}",
-                done.review.maturity_level,
-                done.incentive
-                    .map(|i| format!(
-                        "<p>Your thank-you ({}) comes by e-mail once the shop has checked the review, whatever your rating.</p>",
-                        esc(i.description.trim())
-                    ))
-                    .unwrap_or_default(),
-                done.referral_url
-                    .map(|url| format!(
-                        "<p>Glad you would recommend us: <a href=\"{}\" rel=\"noopener\">pass it on to a friend</a>.</p>",
-                        esc(&url)
-                    ))
-                    .unwrap_or_default()
-            ),
-        )
-        .customize_no_store(),
-        Err(e) => problem_page(&e),
+        Ok(done) => {
+            let incentive = done
+                .incentive
+                .map(|i| format!("<p>{}</p>", (w.incentive_thanks)(&esc(i.description.trim()))))
+                .unwrap_or_default();
+            let referral =
+                done.referral_url.map(|url| format!("<p>{}</p>", (w.referral)(&esc(&url)))).unwrap_or_default();
+            let body = format!(
+                "<h1>{}</h1><p>{}</p>{incentive}{referral}",
+                w.thanks_title,
+                (w.invite_thanks)(done.review.maturity_level)
+            );
+            html_in(actix_web::http::StatusCode::CREATED, w, w.thanks_title, &body, &opened.origins)
+        }
+        Err(e) => problem_page_in(&e, w),
     }
 }
 
@@ -587,9 +658,14 @@ async fn phone_start(
 ) -> HttpResponse {
     let from = hosted_write(&req);
     let rating = form.rating.and_then(|r| u8::try_from(r).ok()).filter(|r| (1..=5).contains(r));
+    let opened = match invitations::open(&state, &token).await {
+        Ok(o) => o,
+        Err(e) => return problem_page_in(&e, browser_words(&req)),
+    };
+    let w = invite_lang(&opened, &req);
     match crate::funnel::phone_step::start(&state, &token, from).await {
-        Ok(sent) => code_page(&token, &sent.flow_token, &sent.masked, rating, None),
-        Err(e) => problem_page(&e),
+        Ok(sent) => code_page(&token, &opened, w, &sent.flow_token, &sent.masked, rating, None),
+        Err(e) => problem_page_in(&e, w),
     }
 }
 
@@ -602,22 +678,35 @@ pub(crate) fn hosted_write(req: &HttpRequest) -> crate::reviews::PublicWrite {
 }
 
 /// The page that asks for the texted code.
-fn code_page(token: &str, flow: &str, masked: &str, rating: Option<u8>, error: Option<&str>) -> HttpResponse {
+fn code_page(
+    token: &str,
+    opened: &invitations::Opened,
+    w: &Words,
+    flow: &str,
+    masked: &str,
+    rating: Option<u8>,
+    error: Option<&str>,
+) -> HttpResponse {
     let keep = rating.map(|r| format!("<input type=\"hidden\" name=\"rating\" value=\"{r}\">")).unwrap_or_default();
     let back =
         format!("/r/{}?skip_nps=true{}", esc(token), rating.map(|r| format!("&amp;rating={r}")).unwrap_or_default());
     let body = format!(
-        "<h1>Enter the code</h1><p>We texted a code to the phone on your order, {masked}. It expires in 10 minutes.</p>{error}\
+        "<h1>{title}</h1><p>{sent} {expires}</p>{error}\
          <form method=\"post\" action=\"/r/{token}/phone/verify\"><input type=\"hidden\" name=\"phone_check\" value=\"{flow}\">{keep}\
-         <label for=\"code\">Code</label><input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" \
-         autocomplete=\"one-time-code\" maxlength=\"10\" required autofocus><button type=\"submit\">Confirm</button></form>\
-         <p><a href=\"{back}\">Write the review without it</a></p>",
-        masked = esc(masked),
+         <label for=\"code\">{label}</label><input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" \
+         autocomplete=\"one-time-code\" maxlength=\"10\" required autofocus><button type=\"submit\">{confirm}</button></form>\
+         <p><a href=\"{back}\">{without}</a></p>",
+        title = w.code_title,
+        sent = (w.code_sent_order)(&esc(masked)),
+        expires = w.code_expires,
         token = esc(token),
         flow = esc(flow),
         error = error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e))).unwrap_or_default(),
+        label = w.code_label,
+        confirm = w.confirm,
+        without = w.without_code,
     );
-    html(actix_web::http::StatusCode::OK, "Enter the code", &body).customize_no_store()
+    html_in(actix_web::http::StatusCode::OK, w, w.code_title, &body, &opened.origins)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -647,27 +736,25 @@ async fn phone_verify(
     let from = hosted_write(&req);
     let form = form.into_inner();
     let rating = form.rating.and_then(|r| u8::try_from(r).ok()).filter(|r| (1..=5).contains(r));
+    let opened = match invitations::open(&state, &token).await {
+        Ok(o) => o,
+        Err(e) => return problem_page_in(&e, browser_words(&req)),
+    };
+    let w = invite_lang(&opened, &req);
     match crate::funnel::phone_step::verify(&state, &token, &form.phone_check, &form.code, from).await {
-        Ok(()) => match invitations::open(&state, &token).await {
-            Ok(opened) => review_form(&token, &opened, rating, &Phone::Confirmed(form.phone_check)),
-            Err(e) => problem_page(&e),
-        },
+        Ok(()) => review_form(&token, &opened, w, rating, &Phone::Confirmed(form.phone_check)),
         // A wrong or expired code: the same page again, saying so.
         Err(e @ (Error::Validation { .. } | Error::Unauthorized(_))) => {
-            let opened = match invitations::open(&state, &token).await {
-                Ok(o) => o,
-                Err(e) => return problem_page(&e),
-            };
             let masked = crate::funnel::phone_step::offer(&state, &opened).await.ok().flatten().unwrap_or_default();
             let detail = match &e {
-                Error::Validation { detail, .. } => format!("This code {detail}."),
+                Error::Validation { detail, .. } => (w.bad_code)(detail),
                 other => other.to_string(),
             };
-            let mut res = code_page(&token, &form.phone_check, &masked, rating, Some(&detail));
+            let mut res = code_page(&token, &opened, w, &form.phone_check, &masked, rating, Some(&detail));
             *res.status_mut() = actix_web::ResponseError::status_code(&e);
             res
         }
-        Err(e) => problem_page(&e),
+        Err(e) => problem_page_in(&e, w),
     }
 }
 
@@ -892,13 +979,24 @@ fn linked(text: &str) -> String {
         .collect()
 }
 
-pub(crate) trait NoStore {
-    fn customize_no_store(self) -> HttpResponse;
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::page_words::{EN, RU};
 
-impl NoStore for HttpResponse {
-    fn customize_no_store(mut self) -> HttpResponse {
-        self.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-        self
+    #[actix_web::test]
+    async fn a_hosted_page_never_shows_an_internal_errors_own_text() {
+        let e = Error::Internal(anyhow::anyhow!("connection to db.internal:5432 refused (password=hunter2)"));
+        assert_eq!(page_detail_in(&e, &EN), "Something went wrong on our side; try again.");
+        assert_eq!(page_detail_in(&e, &RU), "У нас что-то пошло не так; попробуйте ещё раз.");
+        let res = problem_page_in(&e, &RU);
+        assert_eq!(res.status(), actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let body = actix_web::body::to_bytes(res.into_body()).await.unwrap();
+        let html = std::str::from_utf8(&body).unwrap();
+        assert!(html.contains("<h1>Не удалось принять отзыв</h1><p>У нас что-то пошло не так; попробуйте ещё раз.</p>"));
+        assert!(!html.contains("hunter2") && !html.contains("db.internal"));
+        // Refusals the buyer can act on keep their words.
+        let e = Error::UnsupportedMediaType("the file was sent as image/png but its content is application/pdf".into());
+        assert_eq!(page_detail_in(&e, &EN), "the file was sent as image/png but its content is application/pdf");
     }
 }

@@ -45,7 +45,15 @@ pub enum CompanySize {
 }
 
 impl CompanySize {
-    fn as_str(self) -> &'static str {
+    pub(crate) const ALL: [CompanySize; 5] =
+        [CompanySize::Micro, CompanySize::Small, CompanySize::Medium, CompanySize::Large, CompanySize::Enterprise];
+
+    /// The size a form names (`1-10`, …, `1001+`).
+    pub(crate) fn parse(raw: &str) -> Option<CompanySize> {
+        CompanySize::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             CompanySize::Micro => "1-10",
             CompanySize::Small => "11-50",
@@ -111,6 +119,8 @@ async fn company_verify(state: State, req: HttpRequest, body: Json<CompanyVerify
 
 /// The cookie that binds a social login to the browser that started it.
 const BROWSER_COOKIE: &str = "truview_oauth";
+/// The review flow whose hosted page the sign-in comes back to (`page=true`).
+const BACK_COOKIE: &str = "truview_back";
 
 fn oauth_path(provider: &str) -> String {
     format!("/api/v1/public/kyc/oauth/{provider}")
@@ -121,6 +131,9 @@ pub struct FlowQuery {
     /// The review flow's token.
     #[param(min_length = 1, max_length = 200)]
     pub flow: String,
+    /// `true`: come back to the flow's hosted review page (`/r/flow/{token}`) after the
+    /// sign-in, instead of a page that says what was verified.
+    pub page: Option<bool>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -184,12 +197,17 @@ async fn oauth_start(
         .same_site(same_site)
         .max_age(actix_web::cookie::time::Duration::milliseconds(oauth::STATE_TTL_MS))
         .finish();
-    Ok(HttpResponse::Found()
-        .insert_header((header::LOCATION, started.redirect_to))
+    let mut res = HttpResponse::Found();
+    res.insert_header((header::LOCATION, started.redirect_to))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header(("Referrer-Policy", "no-referrer"))
-        .cookie(cookie)
-        .finish())
+        .insert_header(("Referrer-Policy", "no-referrer"));
+    if query.page == Some(true) {
+        let mut back = cookie.clone();
+        back.set_name(BACK_COOKIE);
+        back.set_value(query.flow.trim().to_owned());
+        res.cookie(back);
+    }
+    Ok(res.cookie(cookie).finish())
 }
 
 /// The provider's answer. The limits keep a whole query string, percent-encoded, under
@@ -233,12 +251,31 @@ async fn finish(state: State, req: HttpRequest, provider: String, params: Callba
         return res.body(page("en", "Not found", PAGE_CSS, "<main><h1>No such sign-in provider</h1></main>"));
     }
     let cookie = req.cookie(BROWSER_COOKIE).map(|c| c.value().to_owned());
+    // A flow token names the page to go back to only when it is one (URL-safe).
+    let back =
+        req.cookie(BACK_COOKIE).map(|c| c.value().to_owned()).filter(|t| crate::http::page_words::is_flow_token(t));
     let answer =
         oauth::Answer { code: params.code, state: params.state, error: params.error, device_id: params.device_id };
     let result = oauth::callback(&state, &provider, answer, cookie.as_deref()).await;
     // The binding cookie is spent whatever happened.
     let mut spent = Cookie::build(BROWSER_COOKIE, "").path(oauth_path(&provider)).finish();
     spent.make_removal();
+    let mut back_spent = Cookie::build(BACK_COOKIE, "").path(oauth_path(&provider)).finish();
+    back_spent.make_removal();
+    if let (Ok(_), Some(token)) = (&result, &back) {
+        // Straight back to the review, which now shows the sign-in among its checks.
+        return HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/r/flow/{token}?skip_nps=true")))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header(("Referrer-Policy", "no-referrer"))
+            .cookie(spent)
+            .cookie(back_spent)
+            .finish();
+    }
+    let back_link = back
+        .as_ref()
+        .map(|t| format!("<p><a href=\"/r/flow/{}?skip_nps=true\">Back to your review</a></p>", esc(t)))
+        .unwrap_or_default();
     let (mut res, title, body) = match result {
         Ok(v) => {
             let email = if v.email_verified {
@@ -273,11 +310,11 @@ async fn finish(state: State, req: HttpRequest, provider: String, params: Callba
             (
                 HttpResponse::build(status),
                 "Not verified".to_owned(),
-                format!("<main><h1>Sign-in not verified</h1><p>{}</p></main>", esc(&detail)),
+                format!("<main><h1>Sign-in not verified</h1><p>{}</p>{back_link}</main>", esc(&detail)),
             )
         }
     };
-    headers(&mut res, PAGE_CSP).cookie(spent);
+    headers(&mut res, PAGE_CSP).cookie(spent).cookie(back_spent);
     res.body(page("en", &title, PAGE_CSS, &body))
 }
 
@@ -287,6 +324,7 @@ async fn finish(state: State, req: HttpRequest, provider: String, params: Callba
 /// recorded on the flow. An HTML page says what was verified, or why not.
 #[utoipa::path(tag = "public", params(("provider" = String, Path, pattern = "^[a-z0-9-]{1,32}$"), CallbackParams), responses(
     (status = 200, content_type = "text/html", body = String),
+    (status = 303, description = "back to the hosted review page, when the sign-in started there (`page=true`)"),
     (status = 400, content((String = "text/html"), (Problem = "application/problem+json"))),
     (status = 403, content_type = "text/html", body = String),
     (status = 404, content_type = "text/html", body = String),
@@ -305,6 +343,7 @@ async fn oauth_callback(
 /// The same answer as a form POST (`response_mode=form_post`, Apple).
 #[utoipa::path(tag = "public", params(("provider" = String, Path, pattern = "^[a-z0-9-]{1,32}$")), request_body(content = CallbackParams, content_type = "application/x-www-form-urlencoded"), responses(
     (status = 200, content_type = "text/html", body = String),
+    (status = 303, description = "back to the hosted review page, when the sign-in started there (`page=true`)"),
     (status = 400, content((String = "text/html"), (Problem = "application/problem+json"))),
     (status = 403, content_type = "text/html", body = String),
     (status = 404, content_type = "text/html", body = String),

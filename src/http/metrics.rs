@@ -76,22 +76,38 @@ pub async fn track(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let start = Instant::now();
-    let method = req.method().as_str().to_owned();
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
-    let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+    let method = req.method().clone();
+    // Formatted on the stack: no `to_string` and no second copy for the header value.
+    let request_id = req.extensions().get::<RequestId>().and_then(|id| {
+        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        HeaderValue::from_bytes(id.hyphenated().encode_lower(&mut buf).as_bytes()).ok()
+    });
     let state = req.app_data::<State>().cloned();
     let mut res = next.call(req).await?;
+    let route = route_label(res.request());
     if let Some(state) = state {
         let m = &state.metrics;
         let status = res.status();
-        let labels = [method.as_str(), route.as_str(), status.as_str()];
+        let labels = [method.as_str(), route.as_deref().unwrap_or("unmatched"), status.as_str()];
         m.requests.with_label_values(&labels).inc();
         m.latency.with_label_values(&labels).observe(start.elapsed().as_secs_f64());
     }
-    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+    if let Some(id) = request_id {
         res.headers_mut().insert(HeaderName::from_static("x-request-id"), id);
     }
     Ok(res)
+}
+
+/// The route a request is counted under: the first registered pattern its path matches
+/// (whatever the method), `None` when none does. Found by a walk over the route table (a
+/// regex match per route tried), except for the widget reads: they are registered first
+/// and cannot match each other's paths, so the pattern that served one (known by its index
+/// after routing) is the one the walk would find.
+fn route_label(req: &actix_web::HttpRequest) -> Option<String> {
+    match req.match_pattern() {
+        Some(served) if crate::http::public::WIDGET_READ_ROUTES.contains(&served.as_str()) => Some(served),
+        _ => req.resource_map().match_pattern(req.path()),
+    }
 }
 
 pub async fn render(state: web::Data<AppState>) -> HttpResponse {

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod moderation;
 pub mod ops;
 pub mod orders;
+pub mod page_words;
 pub mod privacy;
 pub mod products;
 pub mod public;
@@ -263,6 +264,39 @@ fn loggable_target(uri: &actix_web::http::Uri) -> String {
     }
 }
 
+/// What the root span records of a request, computed only for an enabled span.
+struct SpanFields {
+    method: String,
+    route: String,
+    scheme: String,
+    host: String,
+    client_ip: String,
+    user_agent: String,
+    request_id: String,
+}
+
+impl SpanFields {
+    fn of(request: &ServiceRequest) -> SpanFields {
+        let client = client_ip_of(request);
+        let request_id = request.extensions().get::<RequestId>().copied();
+        let conn = request.connection_info();
+        SpanFields {
+            method: request.method().as_str().to_owned(),
+            route: request.match_pattern().unwrap_or_else(|| "default".to_owned()),
+            scheme: conn.scheme().to_owned(),
+            host: conn.host().to_owned(),
+            client_ip: client.map(|ip| ip.to_string()).unwrap_or_default(),
+            user_agent: request
+                .headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned(),
+            request_id: request_id.map(|id| id.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
 /// The root span of every request: tracing-actix-web's fields, but `http.client_ip` is the
 /// client the limiter uses (trusted-proxy aware), not the left-most `X-Forwarded-For` entry
 /// that `realip_remote_addr()` would believe from anyone.
@@ -270,28 +304,27 @@ pub struct ClientSpan;
 
 impl RootSpanBuilder for ClientSpan {
     fn on_request_start(request: &ServiceRequest) -> tracing::Span {
-        let client = client_ip_of(request);
-        let method = request.method().as_str();
-        let route = request.match_pattern().unwrap_or_else(|| "default".to_owned());
-        let user_agent = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let request_id = request.extensions().get::<RequestId>().copied();
-        let conn = request.connection_info();
+        // The macro evaluates field values only when the span is enabled: at a level that
+        // drops it, a request pays for none of them (the route alone is a regex walk over
+        // the route table, as routing has not happened yet).
+        let fields = std::cell::OnceCell::new();
+        let f = || fields.get_or_init(|| SpanFields::of(request));
         tracing::info_span!(
             "HTTP request",
-            http.method = %method,
-            http.route = %route,
+            http.method = %f().method,
+            http.route = %f().route,
             http.flavor = ?request.version(),
-            http.scheme = %conn.scheme(),
-            http.host = %conn.host(),
-            http.client_ip = %client.map(|ip| ip.to_string()).unwrap_or_default(),
-            http.user_agent = %user_agent,
+            http.scheme = %f().scheme,
+            http.host = %f().host,
+            http.client_ip = %f().client_ip,
+            http.user_agent = %f().user_agent,
             http.target = %loggable_target(request.uri()),
             http.status_code = tracing::field::Empty,
-            otel.name = %format!("{method} {route}"),
+            otel.name = %format!("{} {}", f().method, f().route),
             otel.kind = "server",
             otel.status_code = tracing::field::Empty,
             trace_id = tracing::field::Empty,
-            request_id = %request_id.map(|id| id.to_string()).unwrap_or_default(),
+            request_id = %f().request_id,
             exception.message = tracing::field::Empty,
             exception.details = tracing::field::Empty,
         )

@@ -30,6 +30,10 @@ use crate::store::reviews::{PublicCursor, PublicQuery, Reply, Review, Sort, ALL}
 use crate::store::vendors::Vendor;
 use std::sync::Arc;
 
+/// The patterns of the widget's reads (as in their `#[get]` below; `metrics` relies on
+/// them being registered first).
+pub const WIDGET_READ_ROUTES: [&str; 2] = ["/api/v1/public/{pk}/reviews", "/api/v1/public/{pk}/summary"];
+
 /// The widget's reads (registered first: see `http::routes`).
 pub fn widget_reads(cfg: &mut ServiceConfig) {
     cfg.service(list_reviews).service(summary);
@@ -159,10 +163,14 @@ where
         Lookup::Stale { value, refresh } => {
             if refresh {
                 // The refresh runs outside this request: no client's budget pays for it
-                // (only the vendor's ceiling does).
-                let (state, generation) = (state.clone(), cache.generation());
+                // (only the vendor's ceiling does). It waits for its turn among the node's
+                // refreshes, so a burst of expiries is worked off a few at a time while
+                // the stale values are served.
+                let state = state.clone();
                 let vendor_id = value.vendor_id.clone();
                 actix_web::rt::spawn(async move {
+                    let _turn = state.public_cache.refresh_turn().await;
+                    let generation = state.public_cache.generation();
                     match compute().await {
                         Ok(fresh) => state.public_cache.put(key, fresh, generation, state.clock.as_ref()),
                         // The key was revoked (or the vendor is gone): stop serving what it read.
@@ -607,6 +615,20 @@ pub struct PublicReview {
     pub updated_after_reply: bool,
     /// Earlier versions the author replaced, oldest first (empty for most reviews).
     pub history: Vec<RevisionView>,
+    /// The company the author works at, proven by a work e-mail on `domain` (B2B); `null`
+    /// for most reviews.
+    pub company: Option<CompanyView>,
+}
+
+/// A verified company: the domain is what a code to the author's work e-mail proved; name,
+/// role and size are the author's own words.
+#[derive(Serialize, ToSchema)]
+pub struct CompanyView {
+    pub domain: String,
+    pub name: Option<String>,
+    pub role: Option<String>,
+    /// Employees: `1-10`, `11-50`, `51-250`, `251-1000` or `1001+`.
+    pub size: Option<String>,
 }
 
 /// An earlier version of a review, as its author wrote it.
@@ -640,7 +662,13 @@ impl PublicReview {
     }
 
     pub fn new(r: Review, reply: Option<Reply>) -> Self {
+        let company = serde_json::from_str::<crate::domain::maturity::Evidence>(&r.evidence)
+            .ok()
+            .filter(|e| !e.erased && !r.erased)
+            .and_then(|e| e.company)
+            .map(|c| CompanyView { domain: c.domain, name: c.name, role: c.role, size: c.size });
         PublicReview {
+            company,
             sku: (!r.sku.is_empty()).then_some(r.sku),
             checks: serde_json::from_str(&r.checks).unwrap_or_default(),
             id: r.id,

@@ -6,7 +6,8 @@ use crate::store::reviews::{PublicQuery, Sort};
 
 /// The key of a summary read.
 pub fn summary(pk: &str, sku: Option<&str>) -> String {
-    serde_json::json!(["summary", pk, sku]).to_string()
+    // A JSON array, serialised straight from a tuple (no `Value` built per request).
+    serde_json::to_string(&("summary", pk, sku)).unwrap_or_default()
 }
 
 /// The key of a review-list read.
@@ -16,7 +17,7 @@ pub fn reviews(pk: &str, q: &PublicQuery) -> String {
         Sort::Helpful => "helpful",
         Sort::Rating => "rating",
     };
-    serde_json::json!(["reviews", pk, q.sku, sort, q.min_level, q.limit, q.after]).to_string()
+    serde_json::to_string(&("reviews", pk, &q.sku, sort, q.min_level, q.limit, &q.after)).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -36,5 +37,9 @@ mod tests {
         let c = PublicCursor(0, 1, "r".into());
         assert_ne!(reviews("pk_a", &query(None, None)), reviews("pk_a", &query(None, Some(c))));
         assert_ne!(summary("pk_a", None), reviews("pk_a", &query(None, None)));
+        // The same text as the JSON array of these values.
+        let q = query(Some("x"), Some(PublicCursor(0, 1, "r".into())));
+        assert_eq!(reviews("pk_a", &q), r#"["reviews","pk_a","x","recent",0,20,[0,1,"r"]]"#);
+        assert_eq!(summary("pk_a", None), r#"["summary","pk_a",null]"#);
     }
 }

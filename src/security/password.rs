@@ -27,24 +27,44 @@ pub const P_COST: u32 = 1;
 
 static COMMON_GZ: &[u8] = include_bytes!("common-passwords.txt.gz");
 
-/// The common-password list, decompressed once on first use (a few milliseconds) and
-/// searched by binary search: lower-case, sorted bytewise, no duplicates (a test checks).
-static COMMON: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+/// The common-password list, decompressed once on first use (a few milliseconds) and kept
+/// as its text (784 KB): lower-case, sorted bytewise, one per line, no duplicates (a test
+/// checks), searched by binary search over its lines. No index of the lines is kept: that
+/// would double the memory for a lookup that only password changes and sign-ups make.
+static COMMON: LazyLock<&'static str> = LazyLock::new(|| {
     let mut text = String::with_capacity(800 * 1024);
     flate2::read::GzDecoder::new(COMMON_GZ)
         .read_to_string(&mut text)
         .expect("the embedded common-password list is gzip-compressed UTF-8");
     // Lives as long as the process, like the list itself.
-    let text: &'static str = text.leak();
-    text.lines().collect()
+    text.leak()
 });
+
+/// Whether `word` is one of the lines of `sorted` (lines sorted bytewise): a binary search
+/// over byte offsets, each probe widened to the line it falls in.
+fn sorted_lines_contain(sorted: &str, word: &str) -> bool {
+    let bytes = sorted.as_bytes();
+    // The lines left to search: `lo` is a line start, `hi` a line start or the end.
+    let (mut lo, mut hi) = (0, bytes.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let start = bytes[lo..mid].iter().rposition(|&b| b == b'\n').map_or(lo, |i| lo + i + 1);
+        let end = bytes[start..hi].iter().position(|&b| b == b'\n').map_or(hi, |i| start + i);
+        match bytes[start..end].cmp(word.as_bytes()) {
+            std::cmp::Ordering::Equal => return true,
+            std::cmp::Ordering::Less => lo = (end + 1).min(hi),
+            std::cmp::Ordering::Greater => hi = start,
+        }
+    }
+    false
+}
 
 /// Whether the password is on the common-password list, ignoring case: either as a whole
 /// or once its trailing digits and symbols are stripped ("Password2024!" → "password",
 /// "qwertyuiop12" → "qwertyuiop").
 pub fn is_common(password: &str) -> bool {
     let lower = password.to_lowercase();
-    let listed = |candidate: &str| !candidate.is_empty() && COMMON.binary_search(&candidate).is_ok();
+    let listed = |candidate: &str| !candidate.is_empty() && sorted_lines_contain(&COMMON, candidate);
     listed(&lower) || listed(lower.trim_end_matches(|c: char| !c.is_alphabetic()))
 }
 
@@ -106,8 +126,24 @@ pub fn verify(password: &str, stored: &str) -> Verified {
 /// A hash of a random password, verified against when the account does not exist so
 /// that unknown users and wrong passwords take the same time.
 pub fn dummy_hash() -> &'static str {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| hash("dummy-password-for-timing-equalisation").unwrap_or_default())
+}
+
+static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Computes the dummy hash on a thread of its own, so the first unknown-account login does
+/// not pay for it and start-up does not wait for it either (an argon2 hash is tens of
+/// milliseconds of CPU before `/ready`); a login that comes earlier waits for it.
+fn warm_dummy_hash() {
+    if DUMMY.get().is_some() {
+        return;
+    }
+    let spawned = std::thread::Builder::new().name("argon2-dummy".into()).spawn(|| {
+        let _ = dummy_hash();
+    });
+    if spawned.is_err() {
+        let _ = dummy_hash();
+    }
 }
 
 /// The bounded hashing pool (M2): every argon2 hash and verification of the process runs
@@ -130,8 +166,7 @@ impl HashPool {
     /// `permits` = 0 means one per available core.
     pub fn new(permits: usize) -> HashPool {
         let permits = if permits == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { permits };
-        // Computed now, so the first unknown-account login does not pay for it.
-        let _ = dummy_hash();
+        warm_dummy_hash();
         HashPool {
             permits: std::sync::Arc::new(tokio::sync::Semaphore::new(permits)),
             verifications: Default::default(),
@@ -183,11 +218,33 @@ mod tests {
 
     #[test]
     fn common_list_is_complete_sorted_and_lower_case() {
-        assert_eq!(COMMON.len(), 100_064);
-        assert!(COMMON.windows(2).all(|w| w[0] < w[1]), "sorted bytewise, without duplicates");
-        assert!(COMMON.iter().all(|p| !p.is_empty() && p.to_lowercase() == *p));
+        let lines: Vec<&str> = COMMON.lines().collect();
+        assert_eq!(lines.len(), 100_064);
+        assert!(lines.windows(2).all(|w| w[0] < w[1]), "sorted bytewise, without duplicates");
+        assert!(lines.iter().all(|p| !p.is_empty() && p.to_lowercase() == *p));
         for listed in ["123456", "password", "qwertyuiop", "summer", "correcthorsebatterystaple"] {
             assert!(is_common(listed), "{listed}");
+        }
+        // Every line is found, and nothing between or around them.
+        assert!(lines.iter().all(|p| sorted_lines_contain(&COMMON, p)));
+        assert!(lines.iter().all(|p| !sorted_lines_contain(&COMMON, &format!("{p}\u{1}"))));
+        assert!(!sorted_lines_contain(&COMMON, "\u{1}") && !sorted_lines_contain(&COMMON, "\u{10ffff}"));
+    }
+
+    #[test]
+    fn sorted_lines_search_edges() {
+        for (text, present, absent) in [
+            ("", &[][..], &["a"][..]),
+            ("b", &["b"][..], &["a", "c", "bb"][..]),
+            ("a\nc\ne\n", &["a", "c", "e"][..], &["b", "d", "f", "", "ab"][..]),
+            ("a\nab\nabc", &["a", "ab", "abc"][..], &["abcd", "b", "aa"][..]),
+        ] {
+            for p in present {
+                assert!(sorted_lines_contain(text, p), "{p:?} in {text:?}");
+            }
+            for a in absent {
+                assert!(!sorted_lines_contain(text, a), "{a:?} not in {text:?}");
+            }
         }
     }
 

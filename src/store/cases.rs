@@ -198,13 +198,20 @@ pub fn revisions_for(conn: &mut DbConn, review_ids: &[String]) -> Result<Vec<Rev
         .load(conn)?)
 }
 
-/// The invitations' NPS answers since `since`: (score, answered at).
+/// The NPS answers since `since`, of invitations and of review flows that started on the
+/// shop's site: (score, answered at).
 pub fn nps_answers(conn: &mut DbConn, vendor_id: &str, since: i64) -> Result<Vec<(i32, i64)>> {
-    use crate::db::schema::invitations;
-    let rows: Vec<(Option<i32>, Option<i64>)> = invitations::table
+    use crate::db::schema::{flows, invitations};
+    let mut rows: Vec<(Option<i32>, Option<i64>)> = invitations::table
         .filter(invitations::vendor_id.eq(vendor_id).and(invitations::nps_at.ge(since)))
         .select((invitations::nps_score, invitations::nps_at))
         .load(conn)?;
+    rows.extend(
+        flows::table
+            .filter(flows::vendor_id.eq(vendor_id).and(flows::nps_at.ge(since)))
+            .select((flows::nps_score, flows::nps_at))
+            .load::<(Option<i32>, Option<i64>)>(conn)?,
+    );
     Ok(rows.into_iter().filter_map(|(s, at)| Some((s?, at?))).collect())
 }
 

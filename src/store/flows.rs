@@ -21,6 +21,11 @@ pub struct Flow {
     pub created_at: i64,
     pub expires_at: i64,
     pub completed_at: Option<i64>,
+    /// The language its pages speak (`en`, `ru`); none: the browser's.
+    pub locale: Option<String>,
+    /// The NPS answer (0–10) and when it was given.
+    pub nps_score: Option<i32>,
+    pub nps_at: Option<i64>,
 }
 
 impl Flow {
@@ -116,4 +121,12 @@ pub fn delete_for_orders(conn: &mut DbConn, vendor_id: &str, order_ids: &[String
     }
     Ok(diesel::delete(flows::table.filter(flows::vendor_id.eq(vendor_id).and(flows::order_id.eq_any(order_ids))))
         .execute(conn)?)
+}
+
+/// Records a flow's NPS answer; the first answer counts (false: it was answered before).
+pub fn answer_nps(conn: &mut DbConn, flow_id: &str, score: i32, now: i64) -> Result<bool> {
+    let n = diesel::update(flows::table.find(flow_id).filter(flows::nps_score.is_null()))
+        .set((flows::nps_score.eq(Some(score)), flows::nps_at.eq(Some(now))))
+        .execute(conn)?;
+    Ok(n == 1)
 }

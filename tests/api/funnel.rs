@@ -1062,3 +1062,42 @@ async fn the_invitation_page_confirms_the_buyers_phone_for_a_verified_buyer_revi
     let codes: Vec<&str> = review["checks"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["identity_phone", "purchase_invitation", "verified_buyer"]);
 }
+
+#[actix_web::test]
+async fn an_invitation_for_a_russian_order_opens_a_russian_page_that_only_the_shop_may_frame() {
+    let app = spawn_app_with(|_| {}).await;
+    let v = app.vendor("Russian Page").await;
+    let orders = json!([{"order_id": "RU-1", "email": "ivan@mail.example", "items": [{"sku": "LAMP", "name": "Лампа"}],
+        "purchased_at": ago(&app, 2), "locale": "ru-RU"}]);
+    import(&app, &v, &orders).await;
+    let res = app.request(Method::POST, "/api/v1/invitations", Some(&v.sk), Some(&json!({"order_id": "RU-1"}))).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    assert_eq!(drain(&app).await, 1);
+    let outbox = json(app.request(Method::GET, "/api/v1/dev/outbox", Some(&v.token), None).await, StatusCode::OK).await;
+    let mail = readable(outbox["messages"][0]["body"].as_str().unwrap());
+    // The base: the e-mail (the text part) links to the hosted page, here on the test's server.
+    let start = mail.find("/r/").expect("a link to the hosted page");
+    let path: String = mail[start..].chars().take_while(|c| !c.is_whitespace() && !"\"<?".contains(*c)).collect();
+    let page = app.url(&path);
+    let res = app.client.get(&page).header("accept-language", "en").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()["content-security-policy"],
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors https://russian-page.example"
+    );
+    let html = res.text().await.unwrap();
+    assert!(html.starts_with("<!doctype html><html lang=\"ru\">"), "the order's language wins over the browser's");
+    assert!(html.contains("<h1>Отзыв о заказе RU-1 в магазине Russian Page</h1><input type=\"hidden\" name=\"sku\" value=\"LAMP\"><p>Лампа</p>"), "{html}");
+    let res = app.client.post(&page).form(&[("rating", "5"), ("title", "Отлично")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("<h1>Спасибо за отзыв</h1><p>Он будет показан с уровнем 3, когда магазин его опубликует.</p>"));
+    let queue = json(app.request(Method::GET, "/api/v1/reviews", Some(&v.sk), None).await, StatusCode::OK).await;
+    assert_eq!(
+        (queue["reviews"][0]["locale"].clone(), queue["reviews"][0]["title"].clone()),
+        (json!("ru"), json!("Отлично"))
+    );
+}

@@ -455,3 +455,65 @@ async fn t5_oauth_ssrf() {
     }
     println!("t5_oauth_ssrf: discovery redirect not followed, JWKS on an unconfigured host not fetched (0 requests)");
 }
+
+/// Signing in from the hosted review page (`page=true`) comes straight back to it: the page
+/// then lists the sign-in among its checks; a refused sign-in links back to the review.
+#[actix_web::test]
+async fn a_sign_in_started_on_the_hosted_page_comes_back_to_it() {
+    let Some(mock) = oidc_mock() else { return };
+    let app = app_with_mock(&mock).await;
+    let (v, _) = shop(&app).await;
+    let to_page = location_of(app.get(&format!("/r/new?key={}&sku=LAMP", v.pk)).await);
+    let flow = to_page.trim_start_matches("/r/flow/").to_owned();
+    let html = app.get(&to_page).await.text().await.unwrap();
+    let start = format!("/api/v1/public/kyc/oauth/good/start?flow={flow}&amp;page=true");
+    assert!(
+        html.contains(&format!("<a class=\"button secondary\" href=\"{start}\">Sign in with Mock ID</a>")),
+        "{html}"
+    );
+
+    for (provider, refused) in [("good", false), ("nonce-wrong", true)] {
+        let flow = if refused {
+            location_of(app.get(&format!("/r/new?key={}&sku=DESK", v.pk)).await)
+                .trim_start_matches("/r/flow/")
+                .to_owned()
+        } else {
+            flow.clone()
+        };
+        let res = app.get(&format!("/api/v1/public/kyc/oauth/{provider}/start?flow={flow}&page=true")).await;
+        assert_eq!(res.status(), StatusCode::FOUND);
+        let cookies: Vec<String> = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned())
+            .collect();
+        assert_eq!(cookies.len(), 2, "{cookies:?}");
+        assert!(cookies.contains(&format!("truview_back={flow}")), "{cookies:?}");
+        let to_provider = res.headers()["location"].to_str().unwrap().to_owned();
+        let res = app.client.get(&to_provider).send().await.unwrap();
+        let callback = res.headers()["location"].to_str().unwrap().to_owned();
+        let res = app.client.get(&callback).header("cookie", cookies.join("; ")).send().await.unwrap();
+        if refused {
+            assert_eq!(res.status(), StatusCode::FORBIDDEN);
+            let page = res.text().await.unwrap();
+            assert!(page.contains(NOT_VERIFIED), "{page}");
+            assert!(
+                page.contains(&format!("<a href=\"/r/flow/{flow}?skip_nps=true\">Back to your review</a>")),
+                "{page}"
+            );
+        } else {
+            assert_eq!(
+                (res.status(), location_of(res)),
+                (StatusCode::SEE_OTHER, format!("/r/flow/{flow}?skip_nps=true"))
+            );
+            let html = app.get(&format!("/r/flow/{flow}")).await.text().await.unwrap();
+            assert!(html.contains("<li>✓ Identity checked with Mock ID</li>"), "{html}");
+            assert!(html.contains("level 2 · Verified identity") && !html.contains("Confirm it is you"), "{html}");
+        }
+    }
+}
+
+fn location_of(res: reqwest::Response) -> String {
+    res.headers()["location"].to_str().unwrap().to_owned()
+}

@@ -34,6 +34,27 @@ async fn metrics_count_requests_by_route_and_status() {
     assert!(text.contains("truview_db_pool_connections_in_use"), "{text}");
 }
 
+/// Requests are counted under the first route pattern their path matches, whatever served
+/// them: widget reads under their own, a preflight under the widget read its path names.
+#[actix_web::test]
+async fn metrics_label_widget_reads_and_their_preflights_by_the_read_route() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Labels").await;
+    for _ in 0..2 {
+        assert_eq!(app.get(&format!("/api/v1/public/{}/reviews?sku=A", vendor.pk)).await.status(), StatusCode::OK);
+    }
+    assert_eq!(app.get(&format!("/api/v1/public/{}/summary", vendor.pk)).await.status(), StatusCode::OK);
+    app.request(Method::OPTIONS, &format!("/api/v1/public/{}/reviews", vendor.pk), None, None).await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    for line in [
+        r#"truview_http_requests_total{method="GET",route="/api/v1/public/{pk}/reviews",status="200"} 2"#,
+        r#"truview_http_requests_total{method="GET",route="/api/v1/public/{pk}/summary",status="200"} 1"#,
+        r#"truview_http_requests_total{method="OPTIONS",route="/api/v1/public/{pk}/reviews",status="204"} 1"#,
+    ] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
+}
+
 #[actix_web::test]
 async fn every_response_carries_a_request_id_and_security_headers() {
     let app = spawn_app().await;

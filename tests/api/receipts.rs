@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, json, spawn_app, TestApp, Vendor};
 
-fn jpeg_with_exif() -> Vec<u8> {
+pub(crate) fn jpeg_with_exif() -> Vec<u8> {
     let mut j = vec![0xFF, 0xD8];
     j.extend_from_slice(&[0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0]);
     let exif = b"Exif\0\0GPS 51.5074N 0.1278W Canon-SN-1234";

@@ -51,6 +51,10 @@ pub fn rows() -> Vec<Row> {
         row(Method::POST, "/r/flow/{token}/phone", Public, none),
         row(Method::POST, "/r/flow/{token}/phone/verify", Public, none),
         row(Method::POST, "/r/flow/{token}/order", Public, none),
+        row(Method::POST, "/r/flow/{token}/nps", Public, none),
+        row(Method::POST, "/r/flow/{token}/receipt", Public, none),
+        row(Method::POST, "/r/flow/{token}/company", Public, none),
+        row(Method::POST, "/r/flow/{token}/company/verify", Public, none),
         row(Method::POST, "/api/v1/privacy/erase", Owner, |_| Some(json!({"email": "someone@mail.example"}))),
         row(Method::POST, "/api/v1/privacy/export", Owner, |_| Some(json!({"email": "someone@mail.example"}))),
     ]

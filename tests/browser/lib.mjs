@@ -15,6 +15,7 @@ export async function seedReviews(t, { sku, count, fields }) {
     const f = fields(i);
     const flow = await t.api("POST", "/api/v1/public/flows", { body: sku ? { key: t.publishableKey, sku } : { key: t.publishableKey } });
     if (flow.status !== 201) throw new Error(`flow: ${flow.status} ${flow.text}`);
+    if (f.company) await verifyCompany(t, token, flow.json.flow_token, i, f.company);
     const body = { flow_token: flow.json.flow_token, rating: f.rating ?? 5, title: f.title, body: f.body, display_name: f.display_name };
     if (sku) body.sku = sku;
     const review = await t.api("POST", "/api/v1/public/reviews", { body });
@@ -31,6 +32,20 @@ export async function seedReviews(t, { sku, count, fields }) {
     ids.push(id);
   }
   return ids;
+}
+
+/// Verifies a company on the flow through the work-e-mail code (the code from the owner's
+/// development outbox): `company` is the name the author gives, shown with the review.
+async function verifyCompany(t, token, flowToken, i, company) {
+  const workEmail = `author${i}@acme-${i}.example`;
+  const start = await t.api("POST", "/api/v1/public/kyc/company/start", { body: { flow_token: flowToken, work_email: workEmail, company, role: "Buyer", size: "11-50" } });
+  if (start.status !== 202) throw new Error(`company start ${JSON.stringify(company)}: ${start.status} ${start.text}`);
+  const outbox = await t.api("GET", "/api/v1/dev/outbox", { token });
+  const message = (outbox.json?.messages || []).find((m) => m.to === workEmail);
+  if (!message) throw new Error(`no code for ${workEmail} in the outbox: ${outbox.status} ${outbox.text.slice(0, 200)}`);
+  const code = message.body.slice(0, 6);
+  const verify = await t.api("POST", "/api/v1/public/kyc/company/verify", { body: { flow_token: flowToken, work_email: workEmail, code } });
+  if (verify.status !== 200) throw new Error(`company verify: ${verify.status} ${verify.text}`);
 }
 
 /// A tiny site on another port (another origin) serving `pages[path]` as HTML.

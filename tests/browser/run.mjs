@@ -56,6 +56,7 @@ async function startServer() {
   const env = {
     ...process.env, TRUVIEW_BIND: `127.0.0.1:${port}`, RUST_LOG: "warn", NO_COLOR: "1",
     TRUVIEW_RATE_LIMIT_PER_IP: "1000000", TRUVIEW_RATE_LIMIT_PER_KEY: "1000000", TRUVIEW_LOGIN_ATTEMPTS_PER_IP: "10000",
+    TRUVIEW_OTP_SENDS_PER_IP_PER_DAY: "10000",
   };
   if (database) {
     env.DATABASE_URL = database;

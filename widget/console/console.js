@@ -530,6 +530,8 @@ function reviewCard(r) {
   const id = uid('review');
   const write = canModerate();
   const company = r.checks.find((c) => c.code === 'company_work_email');
+  const co = r.company;
+  const about = co && [co.name, co.role, co.size && `${co.size} employees`].filter(Boolean).join(' · ');
   const flags = Object.entries(FLAGS).filter(([k, [, test]]) => k !== 'unreplied' && test(r)).map(([, [label]]) => label);
   const replyForm = write ? replyEditor(r, id) : null;
   const decisions = write ? ['publish', 'reject', 'flag'].filter((a) => PAST[a].toLowerCase() !== r.status) : [];
@@ -546,7 +548,7 @@ function reviewCard(r) {
     r.cons && h('p', {}, h('b', {}, 'Cons: '), r.cons),
     h('p', { class: 'meta' },
       h('span', {}, 'By ', h('b', {}, r.author || '(erased)')),
-      company && h('span', {}, company.label),
+      company && h('span', {}, about ? `${about} — ${company.label}` : company.label),
       h('span', {}, r.sku ? `Product ${r.sku}` : 'Whole shop'),
       h('span', {}, `Written ${fmtDate(r.created_at)}`),
       r.reject_reason && h('span', {}, `Rejected: ${reasonLabel(r.reject_reason)}`)),

@@ -116,4 +116,39 @@ export default async function run(t) {
   await Promise.all([popup.waitForNavigation(), popup.locator('form:has(textarea) button[type="submit"]').click()]);
   const done = await popup.locator("main").textContent();
   check(done.includes("It will be shown at level 1 (Self-declared)"), `after sending from the widget: ${done}`);
+
+  // A Russian shop page's widget flow on a phone: the work e-mail and the receipt steps.
+  const ru = await t.newPage({ viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true });
+  await ru.goto(`${t.base}/r/new?key=${t.publishableKey}&sku=LAMP-OAK&lang=ru`);
+  check((await ru.locator("html").getAttribute("lang")) === "ru", "the flow's page speaks Russian");
+  check((await ru.locator("h1").textContent()).startsWith("Отзыв: "), `ru heading: ${await ru.locator("h1").textContent()}`);
+  await t.shot(ru, "hosted-flow-ru");
+  await ru.getByText("Пишете отзыв от имени компании?").tap();
+  await ru.getByText("Нет номера заказа? Пришлите чек или счёт").tap();
+  await t.axe(ru, "hosted page for a widget flow (ru, steps open)");
+  const small = await ru.evaluate(() => [...document.querySelectorAll("main button, main summary, main input:not([type=hidden]):not([type=radio]), main .stars label, main select")]
+    .map((el) => [el.id || el.name || el.textContent.trim().slice(0, 30), Math.round(el.getBoundingClientRect().height)])
+    .filter(([, h]) => h < 44));
+  check(small.length === 0, `controls under 44 px on a phone: ${JSON.stringify(small)}`);
+  const wide = await ru.evaluate(() => document.documentElement.scrollWidth);
+  check(wide <= 375, `the flow's page scrolls sideways on a phone: ${wide} px`);
+  // The receipt: chosen from the phone's files, sent, then waiting for the shop.
+  const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0,
+    0xff, 0xdb, 0, 4, 0, 1, 0xff, 0xda, 0, 2, 0x12, 0x34, 0xff, 0xd9]);
+  await ru.locator("#file").setInputFiles({ name: "чек.jpg", mimeType: "image/jpeg", buffer: jpeg });
+  await Promise.all([ru.waitForNavigation(), ru.getByRole("button", { name: "Отправить чек" }).tap()]);
+  check((await ru.locator("[role=status]").textContent()).includes("Чек отправлен"), "the page says the receipt waits for the shop");
+  // The work e-mail: a code to it (the development outbox), entered on the next page.
+  await ru.getByText("Пишете отзыв от имени компании?").tap();
+  await ru.locator("#work_email").fill(`anna-${Date.now()}@northwind.example`);
+  await ru.locator("#company").fill("Northwind");
+  await Promise.all([ru.waitForNavigation(), ru.getByRole("button", { name: "Прислать код на e-mail" }).tap()]);
+  check((await ru.locator("h1").textContent()) === "Введите код", `after asking for the code: ${await ru.locator("h1").textContent()}`);
+  const mail = await t.api("GET", "/api/v1/dev/outbox", { token: await t.staffToken() });
+  const workCode = (mail.json?.messages ?? []).find((m) => m.to.endsWith("@northwind.example"))?.body?.slice(0, 6);
+  check(workCode, "a work-e-mail code in the outbox");
+  await ru.locator("#code").fill(workCode ?? "");
+  await Promise.all([ru.waitForNavigation(), ru.keyboard.press("Enter")]);
+  const checks = await ru.locator("main ul").textContent();
+  check(checks.includes("Работает в northwind.example (рабочий e-mail подтверждён)"), `checks after the work e-mail: ${checks}`);
 }

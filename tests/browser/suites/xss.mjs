@@ -1,4 +1,5 @@
-// T10: ≥ 500 XSS payloads as review titles, bodies, author names and shop replies,
+// T10: ≥ 500 XSS payloads as review titles, bodies, author names, verified companies'
+// names and shop replies,
 // rendered by the real widget (on a page with no CSP of its own, so nothing but the
 // widget's own handling stands in the way), the server-rendered fragment, and the
 // console: every execution and every injected element is counted; both must be 0.
@@ -8,25 +9,27 @@ export default async function run(t) {
   const { check } = t;
   const payloads = xssPayloads();
   const fits = (p, max) => (p.length <= max ? p : null);
-  const used = { title: 0, body: 0, display_name: 0, reply: 0 };
-  const reviews = Math.ceil(payloads.length / 4);
+  const used = { title: 0, body: 0, display_name: 0, company: 0, reply: 0 };
+  const reviews = Math.ceil(payloads.length / 5);
   const sku = "XSS-1";
   await seedReviews(t, {
     sku,
     count: reviews,
     fields: (i) => {
-      const [a, b, c, d] = payloads.slice(4 * i, 4 * i + 4);
+      const [a, b, c, d, e] = payloads.slice(5 * i, 5 * i + 5);
       const title = fits(a, 120) ?? `Review ${i}`;
       const name = c && fits(c, 60);
-      const body = [title === a ? null : a, b, name ? null : c].filter(Boolean).join("\n") || "x";
+      const company = e && fits(e, 100);
+      const inBody = [title === a ? null : a, b, name ? null : c, company ? null : e].filter(Boolean);
       used.title += title === a ? 1 : 0;
       used.display_name += name ? 1 : 0;
-      used.body += [title === a ? null : a, b, name ? null : c].filter(Boolean).length;
+      used.company += company ? 1 : 0;
+      used.body += inBody.length;
       used.reply += d ? 1 : 0;
-      return { rating: 1 + (i % 5), title, body, display_name: name || `Reviewer ${i}`, reply: d };
+      return { rating: 1 + (i % 5), title, body: inBody.join("\n") || "x", display_name: name || `Reviewer ${i}`, company, reply: d };
     },
   });
-  const total = used.title + used.body + used.display_name + used.reply;
+  const total = used.title + used.body + used.display_name + used.company + used.reply;
   console.log(`  T10: ${total} payloads stored (${JSON.stringify(used)}) in ${reviews} reviews`);
   check(total >= 500, `only ${total} payloads`);
   t.figures.t10 = { payloads: total, fields: used };
