@@ -84,6 +84,7 @@ pub async fn submit(core: &Core, s: Submission, origin: Option<String>) -> Resul
     let id = new_id(core.clock.as_ref(), core.random.as_ref());
     let case_id = core.new_id();
     let public_origin = core.own_origin.clone();
+    let makers = crate::funnel::incentives::Makers::of(core);
     core.db
         .write(move |conn| {
             let flow = store::flows::by_token_hash(conn, &hash)?.ok_or_else(|| Error::not_found("review flow"))?;
@@ -136,7 +137,12 @@ pub async fn submit(core: &Core, s: Submission, origin: Option<String>) -> Resul
             if !store::flows::complete(conn, &flow.id, now)? {
                 return Err(Error::Conflict("this review flow has already been used for a review".into()));
             }
-            let review = Review {
+            let matched_order = evidence
+                .purchase
+                .as_ref()
+                .filter(|p| p.method == PurchaseMethod::OrderMatch)
+                .map(|p| p.order_id.clone());
+            let mut review = Review {
                 id,
                 vendor_id: vendor.id.clone(),
                 flow_id: Some(flow.id.clone()),
@@ -171,6 +177,12 @@ pub async fn submit(core: &Core, s: Submission, origin: Option<String>) -> Resul
             store::reviews::insert(conn, &review)?;
             // A review of 1 or 2 stars opens a case for the vendor to follow up.
             crate::funnel::resolution::open_for_review(conn, case_id, &review, now)?;
+            // Written from the widget by the buyer of a matched order: the shop's thank-you,
+            // as an invitation would have offered it (whatever the rating).
+            if let Some(order_id) = matched_order {
+                review.incentivised =
+                    crate::funnel::incentives::offer_for_matched_order(conn, &makers, &review, &order_id)?;
+            }
             Ok(review)
         })
         .await
@@ -198,6 +210,8 @@ pub struct FlowView {
     pub providers: Vec<(String, String)>,
     /// The shop asks the recommendation question and it is not answered yet.
     pub ask_nps: bool,
+    /// What the shop gives the buyer of a matched order for any honest review (in its words).
+    pub incentive: Option<String>,
     /// The shop's referral link, for a promoter (answered 9 or 10) to pass on after the review.
     pub referral_url: Option<String>,
 }
@@ -234,6 +248,7 @@ pub async fn flow_view(core: &Core, token: &str) -> Result<FlowView> {
                 providers: Vec::new(),
                 ask_nps: settings.nps && flow.nps_score.is_none() && flow.order_id.is_none(),
                 referral_url: settings.referral_url.filter(|_| promoter),
+                incentive: settings.incentive.map(|i| i.description.trim().to_owned()),
             };
             Ok((vendor, view))
         })

@@ -3,7 +3,9 @@
  * <truview-reviews data-key="pk_…" data-sku="SKU-1"></truview-reviews>
  * <truview-badge data-key="pk_…" data-sku="SKU-1"></truview-badge>
  * Attributes: data-key (publishable key), data-sku (omit for shop reviews), data-locale
- * (en, ru; default <html lang>), data-api (default: where this script came from).
+ * (en, ru; default <html lang>), data-api (default: where this script came from),
+ * data-write ("popup", the default: the hosted review page in a window of its own;
+ * "overlay": the same page in a dialog over the shop's page — register the shop's origin).
  * Theme with CSS custom properties (--tv-accent, --tv-text, --tv-muted, --tv-bg,
  * --tv-border, --tv-font, --tv-radius) and ::part(summary|list|review|controls|more).
  * Text from reviews is only ever set with textContent. To keep the page from moving while
@@ -32,7 +34,7 @@
       incentivised: "Received an incentive for an honest review", erased: "Author data erased on request",
       vendorLevel: (l) => `Shop maturity level ${l} of 5`, anonymous: "Anonymous",
       updated: "Updated after the shop's reply", earlier: (n) => `Earlier version (${n})`,
-      employees: (n) => `${n} employees`, works: null,
+      employees: (n) => `${n} employees`, works: null, close: "Close",
     },
     ru: {
       reviews: (n) => {
@@ -53,7 +55,7 @@
       incentivised: "Получил поощрение за честный отзыв", erased: "Данные автора удалены по запросу",
       vendorLevel: (l) => `Уровень зрелости магазина ${l} из 5`, anonymous: "Аноним",
       updated: "Изменён после ответа магазина", earlier: (n) => `Прежняя версия (${n})`,
-      employees: (n) => `${n} сотрудников`, works: (d) => `Работает в ${d} (рабочий e-mail подтверждён)`,
+      employees: (n) => `${n} сотрудников`, works: (d) => `Работает в ${d} (рабочий e-mail подтверждён)`, close: "Закрыть",
     },
   };
   const CHECKS_RU = {
@@ -103,6 +105,10 @@
     .reply { margin: .5rem 0 0 1rem; padding: .5rem .75rem; border-left: 3px solid var(--accent); background: #f6f8fa; }
     .more { margin-top: 1rem; width: 100%; }
     .write { margin-left: auto; background: var(--accent); color: #fff; border-color: var(--accent); font-weight: 600; }
+    .overlay { width: min(30rem, 100vw); height: min(48rem, 100dvh); max-width: 100vw; max-height: 100dvh; padding: 0; border: 0; border-radius: var(--radius); display: flex; flex-direction: column; }
+    .overlay::backdrop { background: rgb(0 0 0 / .5); }
+    .overlay iframe { flex: 1; width: 100%; border: 0; }
+    .close { align-self: flex-end; margin: .25rem; }
     @media (prefers-reduced-motion: no-preference) { .bar > span { transition: width .3s ease; } }
   `;
 
@@ -209,13 +215,25 @@
         h("option", { value: "recent" }, t.recent), h("option", { value: "helpful" }, t.helpful), h("option", { value: "rating" }, t.rating));
       const level = h("select", { onchange: (e) => { this.minLevel = Number(e.target.value); this.page(true); } },
         h("option", { value: "0" }, t.allLevels), ...[1, 2, 3, 4, 5].map((l) => h("option", { value: String(l) }, t.atLeast(l))));
-      // The hosted page on the service's origin, in a window of its own: no secret or login
-      // on the shop's page.
+      // The hosted page on the service's origin, in a window of its own or a dialog over the
+      // page: no secret or login on the shop's page.
       const write = h("button", { type: "button", class: "write", onclick: () => {
         const url = `${this.base()}/r/new?key=${encodeURIComponent(this.dataset.key || "")}${this.skuQuery("&")}&lang=${localeOf(this)}`;
-        window.open(url, "truview-write", "popup,width=480,height=760") || (location.href = url);
+        if (this.dataset.write === "overlay" && window.HTMLDialogElement) this.overlay(url, write);
+        else window.open(url, "truview-write", "popup,width=480,height=760") || (location.href = url);
       } }, t.write);
       return h("div", { part: "controls", class: "controls" }, h("label", {}, t.sort, sort), h("label", {}, t.minLevel, level), write);
+    }
+
+    /** The hosted page in a modal dialog (focus kept inside, Escape closes, focus back to `opener`). */
+    overlay(url, opener) {
+      const t = this.t;
+      const dialog = h("dialog", { part: "overlay", class: "overlay", "aria-label": t.write,
+        onclose: () => { dialog.remove(); opener.focus(); } },
+      h("button", { type: "button", class: "close", onclick: () => dialog.close() }, t.close),
+      h("iframe", { src: url, title: t.write }));
+      this.shadowRoot.append(dialog);
+      dialog.showModal();
     }
 
     async load() {

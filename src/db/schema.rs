@@ -372,7 +372,8 @@ diesel::table! {
     incentive_grants (review_id) {
         review_id -> Text,
         vendor_id -> Text,
-        invitation_id -> Text,
+        invitation_id -> Nullable<Text>,
+        order_id -> Nullable<Text>,
         kind -> Text,
         description -> Text,
         coupon -> Nullable<Text>,

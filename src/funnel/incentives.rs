@@ -64,20 +64,29 @@ impl Makers {
     }
 }
 
-/// Records the pending grant of a review written through an invitation that offered
-/// `incentive`, marks the review incentivised, and settles it at once if the review was
-/// published on arrival. In the caller's transaction.
+/// What a thank-you is for: the review's order, and the invitation it came through (none
+/// for a review written from the shop's widget whose order number and contact matched).
+pub struct GrantFor<'a> {
+    pub invitation_id: Option<&'a str>,
+    pub order_id: &'a str,
+}
+
+/// Records the pending grant of a review whose purchase earns the `incentive` the shop
+/// offers, marks the review incentivised, and settles it at once if the review was
+/// published on arrival. In the caller's transaction. False when the review (or, from the
+/// widget, its order) already holds one.
 pub fn offer(
     conn: &mut DbConn,
     makers: &Makers,
     review: &store::reviews::Review,
-    invitation_id: &str,
+    source: GrantFor<'_>,
     incentive: &Incentive,
-) -> Result<()> {
+) -> Result<bool> {
     let grant = Grant {
         review_id: review.id.clone(),
         vendor_id: review.vendor_id.clone(),
-        invitation_id: invitation_id.to_owned(),
+        invitation_id: source.invitation_id.map(str::to_owned),
+        order_id: Some(source.order_id.to_owned()),
         kind: incentive.kind.as_str().into(),
         description: incentive.description.trim().to_owned(),
         coupon: None,
@@ -85,11 +94,29 @@ pub fn offer(
         created_at: makers.now(),
         decided_at: None,
     };
-    if store::incentives::insert_grant(conn, &grant)? {
-        store::reviews::set_incentivised(conn, &review.vendor_id, &review.id)?;
-        settle(conn, makers, &review.vendor_id, &review.id, &review.status, review.reject_reason.as_deref())?;
+    if !store::incentives::insert_grant(conn, &grant)? {
+        return Ok(false);
     }
-    Ok(())
+    store::reviews::set_incentivised(conn, &review.vendor_id, &review.id)?;
+    settle(conn, makers, &review.vendor_id, &review.id, &review.status, review.reject_reason.as_deref())?;
+    Ok(true)
+}
+
+/// The thank-you for a review written from the shop's widget whose order number and
+/// contact matched `order_id`: the shop's incentive, once per order (an order whose
+/// invitation was already answered with a rewarded review earns no second one). In the
+/// review's transaction; whether it was offered.
+pub fn offer_for_matched_order(
+    conn: &mut DbConn,
+    makers: &Makers,
+    review: &store::reviews::Review,
+    order_id: &str,
+) -> Result<bool> {
+    let Some(incentive) = store::funnel::settings(conn, &review.vendor_id)?.incentive else { return Ok(false) };
+    if store::incentives::order_has_grant(conn, &review.vendor_id, order_id)? {
+        return Ok(false);
+    }
+    offer(conn, makers, review, GrantFor { invitation_id: None, order_id }, &incentive)
 }
 
 /// Settles a review's pending grant after a moderation decision (in the decision's
@@ -279,20 +306,37 @@ async fn send(core: &Core, job: &Job) -> Result<()> {
         .db
         .run(move |conn| {
             let Some(grant) = store::incentives::grant(conn, &vendor_id, &review_id)? else { return Ok(None) };
-            let Some(inv) = store::funnel::get(conn, &vendor_id, &grant.invitation_id)? else { return Ok(None) };
-            let order = store::orders::get(conn, &vendor_id, &inv.order_id)?;
+            let invitation = match &grant.invitation_id {
+                Some(id) => match store::funnel::get(conn, &vendor_id, id)? {
+                    Some(inv) => Some(inv),
+                    None => return Ok(None),
+                },
+                None => None,
+            };
+            let Some(order_id) = invitation.as_ref().map(|i| i.order_id.clone()).or_else(|| grant.order_id.clone())
+            else {
+                return Ok(None);
+            };
+            let Ok(order) = store::orders::get(conn, &vendor_id, &order_id) else { return Ok(None) };
             let Some(email) = crate::funnel::invitations::open_email(&sealer, &vendor_id, &order) else {
                 return Ok(None);
             };
             let shop = store::vendors::get(conn, &vendor_id)?.name;
-            Ok(Some((grant, inv, order.locale, email, shop)))
+            Ok(Some((grant, invitation, order, email, shop)))
         })
         .await?;
     // Erased, or the contact no longer kept: nothing to send.
-    let Some((grant, inv, locale, email, shop)) = found else { return Ok(()) };
-    let lang = crate::funnel::messages::Lang::of(locale.as_deref());
+    let Some((grant, invitation, order, email, shop)) = found else { return Ok(()) };
+    let lang = crate::funnel::messages::Lang::of(order.locale.as_deref());
     let (subject, text) = thank_you(lang, &shop, &grant.description, grant.coupon.as_deref());
     let mut mail = crate::notify::mail::Mail::text(&email, &subject, text);
     mail.message_id = Some(format!("<incentive.{}@{}>", grant.review_id, core.mailer.domain()));
-    crate::funnel::invitations::send_plain(core, &inv, mail, "incentive_granted").await
+    match (invitation, order.email_hmac.as_deref()) {
+        (Some(inv), _) => crate::funnel::invitations::send_plain(core, &inv, mail, "incentive_granted").await,
+        // From the widget: no invitation, so no funnel step to count; the send is recorded.
+        (None, Some(contact)) => {
+            crate::funnel::invitations::send_to_buyer(core, &grant.vendor_id, contact, mail, None).await
+        }
+        (None, None) => Ok(()),
+    }
 }

@@ -1008,6 +1008,13 @@ pub struct OptOut {
     pub vendor_name: String,
     /// The buyer had opted out before.
     pub already: bool,
+    /// The order's language (`en`, `ru-RU`, …), which the page speaks.
+    pub locale: Option<String>,
+}
+
+/// The language of the order an invitation is for (none once the order is gone).
+fn order_locale(conn: &mut crate::db::DbConn, invitation: &Invitation) -> Option<String> {
+    store::orders::get(conn, &invitation.vendor_id, &invitation.order_id).ok().and_then(|o| o.locale)
 }
 
 /// Reads an unsubscribe link (nothing changes: link checkers open links too).
@@ -1017,7 +1024,8 @@ pub async fn opt_out_page(core: &Core, token: &str) -> Result<OptOut> {
         .run(move |conn| {
             let invitation = store::funnel::get(conn, &claims.vid, &claims.sub)?.ok_or_else(bad_link)?;
             let already = store::funnel::opted_out(conn, &invitation.vendor_id, &invitation.contact_hmac)?;
-            Ok(OptOut { vendor_name: store::vendors::get(conn, &invitation.vendor_id)?.name, already })
+            let locale = order_locale(conn, &invitation);
+            Ok(OptOut { vendor_name: store::vendors::get(conn, &invitation.vendor_id)?.name, already, locale })
         })
         .await
 }
@@ -1036,7 +1044,8 @@ pub async fn opt_out(core: &Core, token: &str) -> Result<OptOut> {
                 let e = store::funnel::Event::of(event_id, &invitation, "opted_out", now);
                 store::funnel::record(conn, &e)?;
             }
-            Ok(OptOut { vendor_name: store::vendors::get(conn, &invitation.vendor_id)?.name, already: !fresh })
+            let locale = order_locale(conn, &invitation);
+            Ok(OptOut { vendor_name: store::vendors::get(conn, &invitation.vendor_id)?.name, already: !fresh, locale })
         })
         .await
 }
@@ -1133,7 +1142,8 @@ pub(crate) async fn review_for(
     };
     let review = crate::reviews::submit(core, submission, None).await?;
     let reviewed = event(core, &inv, "reviewed", core.now_ms());
-    let (makers, written) = (crate::funnel::incentives::Makers::of(core), review.clone());
+    let (makers, written, order_id) =
+        (crate::funnel::incentives::Makers::of(core), review.clone(), inv.order_id.clone());
     let incentive = core
         .db
         .write(move |conn| {
@@ -1143,7 +1153,11 @@ pub(crate) async fn review_for(
             // The thank-you the invitation offered, for any review whatever its rating.
             let incentive = store::funnel::settings(conn, &written.vendor_id)?.incentive;
             if let Some(offered) = &incentive {
-                crate::funnel::incentives::offer(conn, &makers, &written, &reviewed.invitation_id, offered)?;
+                let source = crate::funnel::incentives::GrantFor {
+                    invitation_id: Some(&reviewed.invitation_id),
+                    order_id: &order_id,
+                };
+                crate::funnel::incentives::offer(conn, &makers, &written, source, offered)?;
             }
             Ok(incentive)
         })

@@ -380,14 +380,11 @@ pub(crate) fn html_in(
 pub(crate) fn page_detail_in(e: &Error, w: &Words) -> String {
     match e {
         Error::Internal(_) => w.internal.to_owned(),
+        _ if w.lang == page_words::RU.lang => page_words::detail_ru(e),
         Error::Validation { field, detail } => format!("{field} {detail}"),
         Error::PayloadTooLarge(detail) | Error::UnsupportedMediaType(detail) => detail.clone(),
         other => other.to_string(),
     }
-}
-
-pub(crate) fn problem_page(e: &Error) -> HttpResponse {
-    problem_page_in(e, &crate::http::page_words::EN)
 }
 
 pub(crate) fn problem_page_in(e: &Error, w: &Words) -> HttpResponse {
@@ -782,13 +779,18 @@ fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<
 /// review form (303), whatever the score. The first answer counts.
 #[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 2048)), request_body(content = NpsForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "On to the review form"), (status = 400, body = Problem), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String), (status = 415, body = Problem), (status = 422, content_type = "text/html", body = String)))]
 #[post("/r/{token}/nps")]
-async fn nps_answer(state: State, token: web::Path<String>, form: web::Form<NpsForm>) -> HttpResponse {
+async fn nps_answer(
+    state: State,
+    req: HttpRequest,
+    token: web::Path<String>,
+    form: web::Form<NpsForm>,
+) -> HttpResponse {
     let score = match u8::try_from(form.score).ok().filter(|s| *s <= 10) {
         Some(s) => s,
-        None => return problem_page(&Error::validation("score", "must be between 0 and 10")),
+        None => return problem_page_in(&Error::validation("score", "must be between 0 and 10"), browser_words(&req)),
     };
     if let Err(e) = crate::funnel::nps::answer(&state, &token, score).await {
-        return problem_page(&e);
+        return problem_page_in(&e, browser_words(&req));
     }
     let rating = form.rating.filter(|r| (1..=5).contains(r)).map(|r| format!("&rating={r}")).unwrap_or_default();
     // The token verified: URL-safe characters only.
@@ -801,14 +803,14 @@ async fn nps_answer(state: State, token: web::Path<String>, form: web::Form<NpsF
 /// The short link of an SMS invitation: on to the hosted page (303).
 #[utoipa::path(tag = "public", params(("short" = String, Path, max_length = 200)), responses((status = 303, description = "On to the hosted review page"), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String)))]
 #[get("/i/{short}")]
-async fn short_link(state: State, short: web::Path<String>) -> HttpResponse {
+async fn short_link(state: State, req: HttpRequest, short: web::Path<String>) -> HttpResponse {
     match invitations::short_target(&state, &short).await {
         Ok(target) => HttpResponse::SeeOther()
             .insert_header((header::LOCATION, target))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header(("Referrer-Policy", "no-referrer"))
             .finish(),
-        Err(e) => problem_page(&e),
+        Err(e) => problem_page_in(&e, browser_words(&req)),
     }
 }
 
@@ -816,27 +818,34 @@ async fn short_link(state: State, short: web::Path<String>) -> HttpResponse {
 /// rating and text; the earlier version stays in the review's public history.
 #[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 2048)), responses((status = 200, content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String)))]
 #[get("/r/update/{token}")]
-async fn update_page(state: State, token: web::Path<String>) -> HttpResponse {
+async fn update_page(state: State, req: HttpRequest, token: web::Path<String>) -> HttpResponse {
     let page = match crate::funnel::resolution::update_page(&state, &token).await {
         Ok(p) => p,
-        Err(e) => return problem_page(&e),
+        Err(e) => return problem_page_in(&e, browser_words(&req)),
     };
+    let w = page_words::words(page_words::for_request(Some(page.review.locale.as_str()), &req));
     let chosen = u8::try_from(page.review.rating).ok();
+    let shop = esc(&page.vendor_name);
     let body = format!(
-        "<h1>Update your review of {shop}</h1><p class=\"note\">{shop} answered:</p><blockquote>{reply}</blockquote>\
-         <p class=\"note\">You may change your rating and text once. Your earlier review stays visible in its history \
-         (\"updated after the shop's reply\"). You need not change anything.</p>\
-         <form method=\"post\"><fieldset><legend><strong>Your rating</strong></legend><div class=\"stars\">{stars}</div></fieldset>\
-         <label for=\"title\">Title</label><input type=\"text\" id=\"title\" name=\"title\" maxlength=\"120\" value=\"{title}\">\
-         <label for=\"body\">Your review</label><textarea id=\"body\" name=\"body\" maxlength=\"5000\">{text}</textarea>\
-         <button type=\"submit\">Update review</button></form>",
-        shop = esc(&page.vendor_name),
+        "<h1>{head}</h1><p class=\"note\">{answered}</p><blockquote>{reply}</blockquote>\
+         <p class=\"note\">{note}</p>\
+         <form method=\"post\"><fieldset><legend><strong>{rating}</strong></legend><div class=\"stars\">{stars}</div></fieldset>\
+         <label for=\"title\">{title_label}</label><input type=\"text\" id=\"title\" name=\"title\" maxlength=\"120\" value=\"{title}\">\
+         <label for=\"body\">{body_label}</label><textarea id=\"body\" name=\"body\" maxlength=\"5000\">{text}</textarea>\
+         <button type=\"submit\">{button}</button></form>",
+        head = (w.update_head)(&shop),
+        answered = (w.shop_answered)(&shop),
         reply = esc(&page.reply),
+        note = esc(w.update_note),
+        rating = w.rating,
         stars = star_inputs(chosen),
+        title_label = w.title,
         title = esc(&page.review.title),
+        body_label = w.body,
         text = esc(&page.review.body),
+        button = w.update_button,
     );
-    html(actix_web::http::StatusCode::OK, "Update your review", &body)
+    html_in(actix_web::http::StatusCode::OK, w, w.update_title, &body, &[])
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -852,9 +861,15 @@ pub struct UpdateForm {
 /// Sends the author's update (once).
 #[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 2048)), request_body(content = UpdateForm, content_type = "application/x-www-form-urlencoded"), responses((status = 200, content_type = "text/html", body = String), (status = 400, body = Problem), (status = 404, content_type = "text/html", body = String), (status = 409, content_type = "text/html", body = String), (status = 415, body = Problem), (status = 422, content_type = "text/html", body = String)))]
 #[post("/r/update/{token}")]
-async fn update_submit(state: State, token: web::Path<String>, form: web::Form<UpdateForm>) -> HttpResponse {
+async fn update_submit(
+    state: State,
+    req: HttpRequest,
+    token: web::Path<String>,
+    form: web::Form<UpdateForm>,
+) -> HttpResponse {
     use crate::domain::text::{clean, Lines};
     let form = form.into_inner();
+    let w = browser_words(&req);
     let revised = (|| -> Result<crate::funnel::resolution::Revised> {
         Ok(crate::funnel::resolution::Revised {
             rating: Rating::parse("rating", form.rating)?,
@@ -862,47 +877,49 @@ async fn update_submit(state: State, token: web::Path<String>, form: web::Form<U
             body: clean("body", form.body.as_deref().unwrap_or(""), Lines::Multi, 0, 5000)?,
         })
     })();
-    match revised {
-        Ok(r) => match crate::funnel::resolution::update(&state, &token, r).await {
-            Ok(review) => html(
-                actix_web::http::StatusCode::OK,
-                "Review updated",
-                &format!(
-                    "<h1>Your review is updated</h1><p>{}</p>",
-                    if review.status == "published" {
-                        "It is shown with the note \"updated after the shop's reply\", the earlier version in its history."
-                    } else {
-                        "It will be shown again, with the note \"updated after the shop's reply\", once the shop has checked it."
-                    }
-                ),
-            ),
-            Err(e) => problem_page(&e),
-        },
-        Err(e) => problem_page(&e),
+    let updated = match revised {
+        Ok(r) => crate::funnel::resolution::update(&state, &token, r).await,
+        Err(e) => Err(e),
+    };
+    match updated {
+        Ok(review) => {
+            let w = page_words::words(page_words::for_request(Some(review.locale.as_str()), &req));
+            let text = if review.status == "published" { w.updated_published } else { w.updated_pending };
+            let body = format!("<h1>{}</h1><p>{}</p>", w.updated_title, esc(text));
+            html_in(actix_web::http::StatusCode::OK, w, w.updated_title, &body, &[])
+        }
+        Err(e) => problem_page_in(&e, w),
     }
 }
 
+/// The page that says a buyer is unsubscribed from `shop`'s review requests.
+fn unsubscribed(w: &Words, shop: &str) -> HttpResponse {
+    let body = format!("<h1>{}</h1><p>{}</p>", w.unsubscribed_title, (w.unsubscribed_text)(&esc(shop)));
+    html_in(actix_web::http::StatusCode::OK, w, w.unsubscribed_title, &body, &[])
+}
+
 /// The unsubscribe link of an invitation e-mail: a page with one button (opening the link
-/// changes nothing, so link checkers and previews cannot unsubscribe anyone).
+/// changes nothing, so link checkers and previews cannot unsubscribe anyone), in the
+/// order's language (else the browser's).
 #[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 2048)), responses((status = 200, content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String)))]
 #[get("/u/{token}")]
-async fn opt_out_page(state: State, token: web::Path<String>) -> HttpResponse {
+async fn opt_out_page(state: State, req: HttpRequest, token: web::Path<String>) -> HttpResponse {
     match invitations::opt_out_page(&state, &token).await {
-        Ok(o) if o.already => html(
-            actix_web::http::StatusCode::OK,
-            "Unsubscribed",
-            &format!("<h1>You are unsubscribed</h1><p>{} sends you no more review requests.</p>", esc(&o.vendor_name)),
-        ),
-        Ok(o) => html(
-            actix_web::http::StatusCode::OK,
-            "Unsubscribe",
-            &format!(
-                "<h1>No more review requests from {shop}?</h1><p class=\"note\">You will get no further invitations or \
-                 reminders to review orders from {shop}.</p><form method=\"post\"><button type=\"submit\">Unsubscribe</button></form>",
-                shop = esc(&o.vendor_name)
-            ),
-        ),
-        Err(e) => problem_page(&e),
+        Ok(o) => {
+            let w = page_words::words(page_words::for_request(o.locale.as_deref(), &req));
+            if o.already {
+                return unsubscribed(w, &o.vendor_name);
+            }
+            let shop = esc(&o.vendor_name);
+            let body = format!(
+                "<h1>{}</h1><p class=\"note\">{}</p><form method=\"post\"><button type=\"submit\">{}</button></form>",
+                (w.unsubscribe_head)(&shop),
+                (w.unsubscribe_note)(&shop),
+                w.unsubscribe_button
+            );
+            html_in(actix_web::http::StatusCode::OK, w, w.unsubscribe_title, &body, &[])
+        }
+        Err(e) => problem_page_in(&e, browser_words(&req)),
     }
 }
 
@@ -918,14 +935,10 @@ pub struct OneClick {
 /// a mail client's one-click `List-Unsubscribe=One-Click` POST (RFC 8058). Idempotent.
 #[utoipa::path(tag = "public", params(("token" = String, Path, max_length = 2048)), request_body(content = OneClick, content_type = "application/x-www-form-urlencoded", description = "`List-Unsubscribe=One-Click` (RFC 8058), or empty; the body is not read"), responses((status = 200, content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String)))]
 #[post("/u/{token}")]
-async fn opt_out(state: State, token: web::Path<String>) -> HttpResponse {
+async fn opt_out(state: State, req: HttpRequest, token: web::Path<String>) -> HttpResponse {
     match invitations::opt_out(&state, &token).await {
-        Ok(o) => html(
-            actix_web::http::StatusCode::OK,
-            "Unsubscribed",
-            &format!("<h1>You are unsubscribed</h1><p>{} sends you no more review requests.</p>", esc(&o.vendor_name)),
-        ),
-        Err(e) => problem_page(&e),
+        Ok(o) => unsubscribed(page_words::words(page_words::for_request(o.locale.as_deref(), &req)), &o.vendor_name),
+        Err(e) => problem_page_in(&e, browser_words(&req)),
     }
 }
 

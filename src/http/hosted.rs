@@ -111,8 +111,10 @@ fn flow_page(token: &str, view: &FlowView, lang: Lang, status: StatusCode, error
             .providers
             .iter()
             .map(|(name, label)| {
+                // `_top`: a provider refuses to be framed, so from the widget's overlay the
+                // sign-in takes the whole tab (and comes back to this page).
                 format!(
-                    "<a class=\"button secondary\" href=\"/api/v1/public/kyc/oauth/{}/start?flow={}&amp;page=true\">{} {}</a> ",
+                    "<a class=\"button secondary\" target=\"_top\" href=\"/api/v1/public/kyc/oauth/{}/start?flow={}&amp;page=true\">{} {}</a> ",
                     esc(name),
                     esc(&flow),
                     w.sign_in_with,
@@ -161,8 +163,14 @@ fn flow_page(token: &str, view: &FlowView, lang: Lang, status: StatusCode, error
             send = w.send_code,
         )
     };
+    let matched = view.assessment.checks.iter().any(|c| c.code == "purchase_order_match");
     let purchase = match (view.has_purchase, view.receipt.as_deref()) {
-        (true, _) => String::new(),
+        (true, _) => view
+            .incentive
+            .as_deref()
+            .filter(|_| matched)
+            .map(|i| format!("<p class=\"note\">{}</p>", (w.incentive_note)(&esc(i))))
+            .unwrap_or_default(),
         (false, Some("pending")) => format!("<p class=\"ok\" role=\"status\">✓ {}</p>", w.receipt_pending),
         (false, sent) => {
             let refused = if sent == Some("refused") {
@@ -187,12 +195,17 @@ fn flow_page(token: &str, view: &FlowView, lang: Lang, status: StatusCode, error
             step(
                 w.order_head,
                 &format!(
-                    "{refused}<p class=\"note\">{text}</p><form method=\"post\" action=\"/r/flow/{t}/order\">\
+                    "{refused}<p class=\"note\">{text}</p>{incentive}<form method=\"post\" action=\"/r/flow/{t}/order\">\
                      <label for=\"order_id\">{order}</label><input type=\"text\" id=\"order_id\" name=\"order_id\" required \
                      maxlength=\"100\"><label for=\"contact\">{contact}</label><input type=\"text\" id=\"contact\" \
                      name=\"contact\" autocomplete=\"email\" required maxlength=\"254\">\
                      <button type=\"submit\" class=\"secondary\">{send}</button></form>{upload}",
                     text = w.order_text,
+                    incentive = view
+                        .incentive
+                        .as_deref()
+                        .map(|i| format!("<p class=\"note\">{}</p>", (w.order_incentive)(&esc(i))))
+                        .unwrap_or_default(),
                     order = w.order_label,
                     contact = w.contact_label,
                     send = w.check_order,
@@ -663,8 +676,14 @@ async fn submit(state: State, req: HttpRequest, token: web::Path<String>, form: 
                 .as_deref()
                 .map(|url| format!("<p>{}</p>", (w.referral)(&esc(url))))
                 .unwrap_or_default();
+            let incentive = view
+                .incentive
+                .as_deref()
+                .filter(|_| review.incentivised)
+                .map(|i| format!("<p>{}</p>", (w.incentive_thanks)(&esc(i))))
+                .unwrap_or_default();
             let body = format!(
-                "<h1>{}</h1><p>{}</p>{referral}",
+                "<h1>{}</h1><p>{}</p>{incentive}{referral}",
                 w.thanks_title,
                 (w.thanks_text)(review.maturity_level, w.levels[level])
             );

@@ -2,6 +2,7 @@
 //! flow's or order's own language first, else the browser's `Accept-Language`.
 
 use crate::domain::maturity::Check;
+use crate::error::Error;
 use crate::funnel::messages::Lang;
 
 /// The language of a hosted page: `own` (the flow's or the order's locale) when it names
@@ -128,6 +129,27 @@ pub struct Words {
     /// "We texted a code to the phone on your order, {masked}."
     pub code_sent_order: fn(&str) -> String,
     pub without_code: &'static str,
+    pub update_title: &'static str,
+    /// "Update your review of {shop}" (escaped).
+    pub update_head: fn(&str) -> String,
+    /// "{shop} answered:" (escaped).
+    pub shop_answered: fn(&str) -> String,
+    pub update_note: &'static str,
+    pub update_button: &'static str,
+    pub updated_title: &'static str,
+    pub updated_published: &'static str,
+    pub updated_pending: &'static str,
+    pub unsubscribe_title: &'static str,
+    /// "No more review requests from {shop}?" (escaped).
+    pub unsubscribe_head: fn(&str) -> String,
+    /// What unsubscribing stops (`shop` escaped).
+    pub unsubscribe_note: fn(&str) -> String,
+    pub unsubscribe_button: &'static str,
+    pub unsubscribed_title: &'static str,
+    /// "{shop} sends you no more review requests." (escaped).
+    pub unsubscribed_text: fn(&str) -> String,
+    /// The thank-you a widget flow's buyer earns with a matched order (`what` escaped).
+    pub order_incentive: fn(&str) -> String,
 }
 
 pub const EN: Words = Words {
@@ -206,6 +228,25 @@ pub const EN: Words = Words {
     referral: |url| format!("Glad you would recommend us: <a href=\"{url}\" rel=\"noopener\">pass it on to a friend</a>."),
     code_sent_order: |masked| format!("We texted a code to the phone on your order, {masked}."),
     without_code: "Write the review without it",
+    update_title: "Update your review",
+    update_head: |shop| format!("Update your review of {shop}"),
+    shop_answered: |shop| format!("{shop} answered:"),
+    update_note: "You may change your rating and text once. Your earlier review stays visible in its history (\"updated after the shop's reply\"). You need not change anything.",
+    update_button: "Update review",
+    updated_title: "Your review is updated",
+    updated_published: "It is shown with the note \"updated after the shop's reply\", the earlier version in its history.",
+    updated_pending: "It will be shown again, with the note \"updated after the shop's reply\", once the shop has checked it.",
+    unsubscribe_title: "Unsubscribe",
+    unsubscribe_head: |shop| format!("No more review requests from {shop}?"),
+    unsubscribe_note: |shop| format!("You will get no further invitations or reminders to review orders from {shop}."),
+    unsubscribe_button: "Unsubscribe",
+    unsubscribed_title: "You are unsubscribed",
+    unsubscribed_text: |shop| format!("{shop} sends you no more review requests."),
+    order_incentive: |what| {
+        format!(
+            "With your order confirmed, the shop thanks you for any honest review, good or bad: <strong>{what}</strong>. The review will say that it was rewarded."
+        )
+    },
 };
 
 pub const RU: Words = Words {
@@ -260,7 +301,7 @@ pub const RU: Words = Words {
     code_label: "Код",
     confirm: "Подтвердить",
     back: "Вернуться к отзыву",
-    bad_code: |why| format!("Код не подошёл ({why})."),
+    bad_code: |why| format!("Код не подошёл: {}.", reason_ru(why)),
     thanks_title: "Спасибо за отзыв",
     thanks_text: |level, name| {
         format!("Он будет показан с уровнем {level} ({name}), когда магазин его опубликует.")
@@ -295,7 +336,188 @@ pub const RU: Words = Words {
     referral: |url| format!("Рады, что вы нас рекомендуете: <a href=\"{url}\" rel=\"noopener\">расскажите другу</a>."),
     code_sent_order: |masked| format!("Мы отправили код в SMS на телефон из заказа, {masked}."),
     without_code: "Написать отзыв без этого",
+    update_title: "Изменить отзыв",
+    update_head: |shop| format!("Изменить отзыв о магазине {shop}"),
+    shop_answered: |shop| format!("Ответ магазина {shop}:"),
+    update_note: "Оценку и текст можно изменить один раз. Прежний отзыв останется виден в истории («изменён после ответа магазина»). Менять ничего не обязательно.",
+    update_button: "Изменить отзыв",
+    updated_title: "Отзыв изменён",
+    updated_published: "Он показан с пометкой «изменён после ответа магазина», прежний вариант — в истории.",
+    updated_pending: "Он снова будет показан с пометкой «изменён после ответа магазина», когда магазин его проверит.",
+    unsubscribe_title: "Отписаться",
+    unsubscribe_head: |shop| format!("Больше не получать просьбы об отзыве от {shop}?"),
+    unsubscribe_note: |shop| format!("Вы больше не получите приглашений и напоминаний оставить отзыв о заказах в {shop}."),
+    unsubscribe_button: "Отписаться",
+    unsubscribed_title: "Вы отписались",
+    unsubscribed_text: |shop| format!("{shop} больше не будет присылать вам просьбы об отзыве."),
+    order_incentive: |what| {
+        format!(
+            "Если заказ подтверждён, магазин благодарит за любой честный отзыв, хороший или плохой: <strong>{what}</strong>. Отзыв покажет, что за него было поощрение."
+        )
+    },
 };
+
+/// What a hosted page tells the buyer about `e` in Russian: the field by the form's own
+/// label and the reason in words, for every error a buyer's page can meet; anything not
+/// known here gets a plain sentence by kind rather than English text. (An internal error's
+/// text is never shown: callers answer `Words::internal` for it.)
+pub fn detail_ru(e: &Error) -> String {
+    match e {
+        Error::Validation { field, detail } => format!("{}: {}", field_ru(field), reason_ru(detail)),
+        Error::RateLimited { retry_after } => {
+            let minutes = retry_after.as_secs().div_ceil(60).max(1);
+            format!("Слишком много попыток. Попробуйте снова через {minutes} мин.")
+        }
+        Error::NotFound(_) => "Ссылка неверна или больше не действует.".into(),
+        Error::PayloadTooLarge(_) => "Файл слишком большой: не больше 5 МБ.".into(),
+        Error::UnsupportedMediaType(m) => {
+            known_ru(m).unwrap_or_else(|| "Этот файл не подходит: нужен JPEG, PNG или PDF.".into())
+        }
+        Error::Unavailable(_) => "Сервис сейчас недоступен; попробуйте немного позже.".into(),
+        Error::Conflict(m) | Error::Forbidden(m) | Error::BadRequest(m) => known_ru(m).unwrap_or_else(|| {
+            match e {
+                Error::Conflict(_) => "Это уже сделано или больше невозможно.",
+                Error::Forbidden(_) => "Это действие здесь не разрешено.",
+                _ => "Запрос не удалось прочитать: проверьте введённые данные.",
+            }
+            .into()
+        }),
+        Error::Unauthorized(_) => "Вход не удался: начните заново.".into(),
+        Error::Internal(_) => RU.internal.into(),
+    }
+}
+
+/// A form field as the Russian page labels it.
+fn field_ru(field: &str) -> &str {
+    match field {
+        "rating" => "Оценка",
+        "title" => "Заголовок",
+        "body" => "Текст отзыва",
+        "display_name" | "author_name" | "name" => "Имя",
+        "phone" => "Номер телефона",
+        "code" => "Код",
+        "order_id" => "Номер заказа",
+        "contact" => "E-mail или телефон заказа",
+        "work_email" => "Рабочий e-mail",
+        "email" => "E-mail",
+        "company" => "Название компании",
+        "role" => "Должность",
+        "size" => "Размер компании",
+        "file" => "Файл",
+        "score" => "Оценка рекомендации",
+        "locale" | "lang" => "Язык",
+        "sku" => "Товар",
+        other => other,
+    }
+}
+
+/// A validation reason in Russian (the English reasons the buyer's steps give).
+fn reason_ru(detail: &str) -> String {
+    if let Some(n) = detail.strip_prefix("must be at most ").and_then(|d| d.strip_suffix(" characters")) {
+        return format!("не длиннее {n} символов");
+    }
+    if let Some(n) = detail.strip_prefix("must be at least ").and_then(|d| d.strip_suffix(" characters")) {
+        return format!("не короче {n} символов");
+    }
+    if let Some(domain) = detail
+        .strip_prefix("is at ")
+        .and_then(|d| d.strip_suffix(", a free-mail provider: give your e-mail at the company"))
+    {
+        return format!("{domain} — бесплатная почта: укажите e-mail на домене компании");
+    }
+    if let Some(left) = detail
+        .strip_prefix("is not the code sent to ")
+        .and_then(|d| d.split_once("; "))
+        .and_then(|(_, rest)| rest.strip_suffix(" tries left"))
+    {
+        return format!("это не тот код, что мы отправили; осталось попыток: {left}");
+    }
+    if detail.starts_with("must be 1-10, 11-50") {
+        return "выберите 1-10, 11-50, 51-250, 251-1000 или 1001+".into();
+    }
+    if let Some(kind) = detail.strip_prefix("is not a well-formed ").and_then(|d| d.strip_suffix(" file")) {
+        return format!("файл повреждён или это не {kind}");
+    }
+    if let Some(m) = known_ru(detail) {
+        return m;
+    }
+    let fixed = match detail {
+        d if d.starts_with("is required") || d == "is missing" || d == "must not be empty" || d == "is empty" => {
+            "обязательно"
+        }
+        "must be a single line" => "должно быть одной строкой",
+        "contains control characters"
+        | "contains zero-width characters"
+        | "contains bidirectional control characters" => "содержит недопустимые невидимые символы",
+        d if d.starts_with("must be the 6 digits") => "6 цифр из сообщения",
+        d if d.starts_with("is no longer valid") => {
+            "больше не действует (истёк, уже использован или введён неверно слишком много раз): запросите новый"
+        }
+        "is not a phone number in international form (+ country code)" => {
+            "нужен номер в международном формате (+ код страны)"
+        }
+        "cannot receive a code by SMS: give a mobile number" => "на этот номер нельзя отправить SMS: укажите мобильный",
+        "is in a country this shop does not send codes to" => "магазин не отправляет коды в эту страну",
+        "is not a valid e-mail address" => "это не адрес e-mail",
+        "must be a whole number of stars from 1 to 5" => "от 1 до 5 звёзд",
+        "must be between 0 and 10" => "от 0 до 10",
+        "give exactly one of email or phone" => "укажите либо e-mail, либо телефон",
+        _ => "значение не подходит",
+    };
+    fixed.into()
+}
+
+/// The known buyer-facing sentences (conflicts, order matching) in Russian.
+fn known_ru(m: &str) -> Option<String> {
+    if let Some(min) = m.strip_prefix("this shop verifies reviews for orders of at least ") {
+        return Some(format!("магазин подтверждает отзывы о заказах от {min}"));
+    }
+    if let Some(days) = m
+        .strip_prefix("this shop verifies reviews within ")
+        .and_then(|d| d.strip_suffix(" days of delivery, and that time has passed"))
+    {
+        return Some(format!("магазин подтверждает отзывы в течение {days} дн. после доставки, и этот срок прошёл"));
+    }
+    if let Some((sent, content)) =
+        m.strip_prefix("the file was sent as ").and_then(|d| d.split_once(" but its content is "))
+    {
+        return Some(format!("Файл отправлен как {sent}, но на самом деле это {content}."));
+    }
+    if let Some(state) = m.strip_prefix("this receipt was already ") {
+        let state = match state {
+            "accepted" => "принят",
+            "refused" => "отклонён",
+            _ => "рассмотрен",
+        };
+        return Some(format!("Этот чек уже {state}."));
+    }
+    let fixed = match m {
+        crate::kyp::matching::NO_MATCH => "ни один заказ этого магазина не совпадает с этим номером и контактом",
+        "this order was cancelled, so it cannot verify a review" => "заказ отменён, поэтому он не подтверждает отзыв",
+        "this order was refunded, so it cannot verify a review" => {
+            "за заказ вернули деньги, поэтому он не подтверждает отзыв"
+        }
+        "this shop verifies reviews once the order is delivered; try again after delivery" => {
+            "магазин подтверждает отзывы после доставки заказа; попробуйте после доставки"
+        }
+        "this review flow has already been used for a review" => "По этой ссылке отзыв уже отправлен.",
+        "this review flow has expired: start a new review" => "Время на этот отзыв истекло: начните новый.",
+        "this invitation has expired" | "this invitation has expired: ask the shop for a new one" => {
+            "Срок приглашения истёк: попросите магазин прислать новое."
+        }
+        "this order has no phone number to send a code to" => "В заказе нет телефона, на который можно отправить код.",
+        "this review is already bound to a purchase" => "Этот отзыв уже связан с покупкой.",
+        "this shop does not ask the recommendation question" => "Этот магазин не задаёт вопрос о рекомендации.",
+        "you have already updated this review" => "Вы уже обновили этот отзыв.",
+        "is required: choose the receipt or invoice" => "выберите чек или счёт",
+        "is required: the name shown with your review" => "укажите имя, которое будет показано с отзывом",
+        "the receipt form must be sent as multipart/form-data" => {
+            "Форма с чеком должна быть отправлена как multipart/form-data."
+        }
+        _ => return None,
+    };
+    Some(fixed.into())
+}
 
 pub fn words(lang: Lang) -> &'static Words {
     match lang {
@@ -347,6 +569,41 @@ mod tests {
         assert_eq!(choose(None, Some("fr, de")), Lang::En);
         assert_eq!(choose(None, None), Lang::En);
         assert_eq!(choose(Some(" "), Some("ru")), Lang::Ru);
+    }
+
+    #[test]
+    fn errors_read_in_russian_with_the_fields_label() {
+        use std::time::Duration;
+        let v = |f: &str, d: &str| detail_ru(&Error::validation(f, d));
+        assert_eq!(v("title", "must be at most 120 characters"), "Заголовок: не длиннее 120 символов");
+        assert_eq!(
+            v("display_name", "is required: the name shown with your review"),
+            "Имя: укажите имя, которое будет показано с отзывом"
+        );
+        assert_eq!(v("title", "must not be empty"), "Заголовок: обязательно");
+        assert_eq!(
+            v("order_id", crate::kyp::matching::NO_MATCH),
+            "Номер заказа: ни один заказ этого магазина не совпадает с этим номером и контактом"
+        );
+        assert_eq!(
+            v("order_id", "this shop verifies reviews within 30 days of delivery, and that time has passed"),
+            "Номер заказа: магазин подтверждает отзывы в течение 30 дн. после доставки, и этот срок прошёл"
+        );
+        assert_eq!(
+            v("file", "is not a well-formed application/pdf file"),
+            "Файл: файл повреждён или это не application/pdf"
+        );
+        assert_eq!(v("phone", "something new"), "Номер телефона: значение не подходит");
+        assert_eq!(
+            detail_ru(&Error::RateLimited { retry_after: Duration::from_secs(61) }),
+            "Слишком много попыток. Попробуйте снова через 2 мин."
+        );
+        assert_eq!(
+            detail_ru(&Error::Conflict("this review flow has already been used for a review".into())),
+            "По этой ссылке отзыв уже отправлен."
+        );
+        assert_eq!(detail_ru(&Error::Conflict("an unknown sentence".into())), "Это уже сделано или больше невозможно.");
+        assert_eq!(detail_ru(&Error::not_found("flow")), "Ссылка неверна или больше не действует.");
     }
 
     #[test]

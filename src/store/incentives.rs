@@ -11,7 +11,10 @@ use crate::error::Result;
 pub struct Grant {
     pub review_id: String,
     pub vendor_id: String,
-    pub invitation_id: String,
+    /// The invitation the review came through (none: written from the shop's widget).
+    pub invitation_id: Option<String>,
+    /// The order the thank-you is for.
+    pub order_id: Option<String>,
     /// `coupon`, `discount`, `prize_draw` or `trial`.
     pub kind: String,
     pub description: String,
@@ -68,6 +71,16 @@ pub fn pool(conn: &mut DbConn, vendor_id: &str) -> Result<(i64, i64)> {
 
 pub fn insert_grant(conn: &mut DbConn, grant: &Grant) -> Result<bool> {
     Ok(crate::insert_or_ignore!(conn, incentive_grants::table, grant)? == 1)
+}
+
+/// Whether any review of the order already holds a thank-you.
+pub fn order_has_grant(conn: &mut DbConn, vendor_id: &str, order_id: &str) -> Result<bool> {
+    let any = incentive_grants::table
+        .filter(incentive_grants::vendor_id.eq(vendor_id).and(incentive_grants::order_id.eq(order_id)))
+        .select(incentive_grants::review_id)
+        .first::<String>(conn)
+        .optional()?;
+    Ok(any.is_some())
 }
 
 pub fn grant(conn: &mut DbConn, vendor_id: &str, review_id: &str) -> Result<Option<Grant>> {

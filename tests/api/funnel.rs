@@ -451,6 +451,96 @@ async fn review_by_mail(app: &TestApp, sink: &SmtpSink, to: &str, rating: &str, 
 }
 
 #[actix_web::test]
+async fn a_widget_review_whose_order_matched_earns_the_thank_you_once_per_order() {
+    let (sink, port) = SmtpSink::start().await;
+    let app = smtp_app(port).await;
+    let v = app.vendor("Widget Thanks").await;
+    // No invitations: the buyer comes from the shop's own page.
+    put_funnel(
+        &app,
+        &v,
+        json!({"enabled": false, "reminder_delays_days": [], "quiet_hours": null,
+        "incentive": {"kind": "coupon", "description": "10% off your next order", "low_pool_threshold": 2}}),
+    )
+    .await;
+    let res = app
+        .request(Method::POST, "/api/v1/incentives/coupons", Some(&v.sk), Some(&json!({"codes": ["W-C1", "W-C2"]})))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    import(&app, &v, &json!([buyer_order(&app, "W-1", "wanda@mail.example")])).await;
+    assert_eq!(drain(&app).await, 0, "no invitation while the funnel is off");
+
+    let flow = |sku: &'static str| {
+        let app = &app;
+        let pk = v.pk.clone();
+        async move {
+            let res = app.get(&format!("/r/new?key={pk}{sku}")).await;
+            assert_eq!(res.status(), StatusCode::SEE_OTHER);
+            res.headers()["location"].to_str().unwrap().to_owned()
+        }
+    };
+    let post = |path: String, form: Vec<(&'static str, &'static str)>| {
+        let (url, client) = (app.url(&path), app.client.clone());
+        async move { client.post(url).form(&form).send().await.unwrap() }
+    };
+    let offer = "With your order confirmed, the shop thanks you for any honest review, good or bad: <strong>10% off your next order</strong>.";
+    let promised = "As a thank-you for any honest review, good or bad: <strong>10% off your next order</strong>.";
+    let thanked = "Your thank-you (10% off your next order) comes by e-mail once the shop has checked the review, whatever your rating.";
+
+    // The order step says what a matched order earns; once matched, the form says it too.
+    let page = flow("&sku=TEA").await;
+    let html = app.get(&page).await.text().await.unwrap();
+    assert!(html.contains(offer), "{html}");
+    let res = post(format!("{page}/order"), vec![("order_id", "W-1"), ("contact", "wanda@mail.example")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let html = app.get(&page).await.text().await.unwrap();
+    assert!(html.contains(promised) && !html.contains(offer), "{html}");
+    // One star: the same thank-you.
+    let res = post(page.clone(), vec![("rating", "1"), ("title", "Bitter"), ("display_name", "Wanda")]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert!(res.text().await.unwrap().contains(thanked));
+
+    // A second review of the same order (the shop as a whole): no second thank-you.
+    let shop_page = flow("").await;
+    let res = post(format!("{shop_page}/order"), vec![("order_id", "W-1"), ("contact", "wanda@mail.example")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = post(shop_page, vec![("rating", "5"), ("display_name", "Wanda")]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert!(!res.text().await.unwrap().contains("Your thank-you"));
+    // Without a matched order: none either.
+    let res = post(flow("&sku=TEA").await, vec![("rating", "4"), ("display_name", "Walter")]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert!(!res.text().await.unwrap().contains("Your thank-you"));
+
+    let queue =
+        json(app.request(Method::GET, "/api/v1/reviews?status=pending", Some(&v.sk), None).await, StatusCode::OK).await;
+    let mut seen: Vec<(i64, bool)> = queue["reviews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["rating"].as_i64().unwrap(), r["incentivised"].as_bool().unwrap()))
+        .collect();
+    seen.sort();
+    assert_eq!(seen, [(1, true), (4, false), (5, false)]);
+    let one = queue["reviews"].as_array().unwrap().iter().find(|r| r["rating"] == 1).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.decide(&v, &one, json!({"action": "publish"})).await.status(), StatusCode::OK);
+    let pool =
+        json(app.request(Method::GET, "/api/v1/incentives/coupons", Some(&v.sk), None).await, StatusCode::OK).await;
+    assert_eq!(pool, json!({"free": 1, "given": 1, "pending": 0, "granted": 1, "owed": 0, "withheld": 0, "low": true}));
+    assert_eq!(drain(&app).await, 1, "the thank-you e-mail");
+    let mail = inbox(&sink);
+    assert_eq!(mail.len(), 1);
+    assert_eq!(
+        (mail[0].0.as_str(), header(&mail[0].1, "Subject")),
+        ("wanda@mail.example", Some("Your thank-you from Widget Thanks"))
+    );
+    assert!(mail[0].1.contains("Your code: W-C1"), "{}", mail[0].1);
+}
+
+#[actix_web::test]
 async fn t16_the_incentive_is_the_same_for_one_and_five_stars_and_withheld_only_for_spam() {
     let (sink, port) = SmtpSink::start().await;
     let app = smtp_app(port).await;
@@ -1088,6 +1178,13 @@ async fn an_invitation_for_a_russian_order_opens_a_russian_page_that_only_the_sh
     let html = res.text().await.unwrap();
     assert!(html.starts_with("<!doctype html><html lang=\"ru\">"), "the order's language wins over the browser's");
     assert!(html.contains("<h1>Отзыв о заказе RU-1 в магазине Russian Page</h1><input type=\"hidden\" name=\"sku\" value=\"LAMP\"><p>Лампа</p>"), "{html}");
+    // A refusal is told in the page's language too, the field by its label.
+    let long = "д".repeat(121);
+    let res = app.client.post(&page).form(&[("rating", "5"), ("title", long.as_str())]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = res.text().await.unwrap();
+    assert!(refused.starts_with("<!doctype html><html lang=\"ru\">"), "{refused}");
+    assert!(refused.contains("<p>Заголовок: не длиннее 120 символов</p>"), "{refused}");
     let res = app.client.post(&page).form(&[("rating", "5"), ("title", "Отлично")]).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     assert!(res
@@ -1100,4 +1197,25 @@ async fn an_invitation_for_a_russian_order_opens_a_russian_page_that_only_the_sh
         (queue["reviews"][0]["locale"].clone(), queue["reviews"][0]["title"].clone()),
         (json!("ru"), json!("Отлично"))
     );
+
+    // The unsubscribe page speaks the order's language as well, before and after.
+    let start = mail.find("/u/").expect("an unsubscribe link");
+    let path: String = mail[start..].chars().take_while(|c| !c.is_whitespace() && !"\"<?>".contains(*c)).collect();
+    let res = app.client.get(app.url(&path)).header("accept-language", "en").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.starts_with("<!doctype html><html lang=\"ru\">"), "{html}");
+    assert!(html.contains("<h1>Больше не получать просьбы об отзыве от Russian Page?</h1>"), "{html}");
+    assert!(html.contains("<button type=\"submit\">Отписаться</button>"), "{html}");
+    let res = app.client.post(app.url(&path)).header("accept-language", "en").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("<h1>Вы отписались</h1><p>Russian Page больше не будет присылать вам просьбы об отзыве.</p>"));
+    // A link that is not one of ours: the browser's language.
+    let res = app.client.get(app.url("/u/not-a-token")).header("accept-language", "ru").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.text().await.unwrap().contains("<p>Ссылка неверна или больше не действует.</p>"));
 }

@@ -160,13 +160,13 @@ async fn the_widget_flows_page_speaks_russian_takes_a_work_email_and_a_receipt_a
     let res = post(format!("{page}/company"), vec![("work_email", "jane@gmail.com".into())]).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.text().await.unwrap().contains(
-        "role=\"alert\">work_email is at gmail.com, a free-mail provider: give your e-mail at the company</p>"
+        "role=\"alert\">Рабочий e-mail: gmail.com — бесплатная почта: укажите e-mail на домене компании</p>"
     ));
     let res =
         post(format!("{page}/company"), vec![("work_email", "jane@acme.example".into()), ("size", "huge".into())])
             .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(res.text().await.unwrap().contains("size must be 1-10, 11-50, 51-250, 251-1000 or 1001+"));
+    assert!(res.text().await.unwrap().contains("Размер компании: выберите 1-10, 11-50, 51-250, 251-1000 или 1001+"));
     let form = vec![
         ("work_email", "jane@acme.example".into()),
         ("company", "Acme".into()),
@@ -188,7 +188,10 @@ async fn the_widget_flows_page_speaks_russian_takes_a_work_email_and_a_receipt_a
     .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = res.text().await.unwrap();
-    assert!(html.contains("role=\"alert\">Код не подошёл (is not the code sent"), "{html}");
+    assert!(
+        html.contains("role=\"alert\">Код не подошёл: это не тот код, что мы отправили; осталось попыток: 4.</p>"),
+        "{html}"
+    );
     let res =
         post(format!("{page}/company/verify"), vec![("work_email", "jane@acme.example".into()), ("code", code)]).await;
     assert_eq!((res.status(), location(&res)), (StatusCode::SEE_OTHER, format!("{page}?skip_nps=true")));
@@ -207,15 +210,15 @@ async fn the_widget_flows_page_speaks_russian_takes_a_work_email_and_a_receipt_a
     let res = upload("image/jpeg".into(), jpeg.clone()).await;
     assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let t = res.text().await.unwrap();
-    assert!(t.contains("the receipt form must be sent as multipart/form-data"), "{t}");
+    assert!(t.contains("Форма с чеком должна быть отправлена как multipart/form-data."), "{t}");
     let (ct, body) = multipart("file", "receipt.pdf", "application/pdf", &jpeg);
     let res = upload(ct, body).await;
     assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert!(res.text().await.unwrap().contains("the file was sent as application/pdf but its content is image/jpeg"));
+    assert!(res.text().await.unwrap().contains("Файл отправлен как application/pdf, но на самом деле это image/jpeg."));
     let (ct, body) = multipart("other", "receipt.jpg", "image/jpeg", &jpeg);
     let res = upload(ct, body).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(res.text().await.unwrap().contains("file is required: choose the receipt or invoice"));
+    assert!(res.text().await.unwrap().contains("Файл: выберите чек или счёт"));
     let (ct, body) = multipart("file", "big.jpg", "image/jpeg", &vec![0xFF; 5 * 1024 * 1024 + 1]);
     assert_eq!(upload(ct, body).await.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let (ct, body) = multipart("file", "receipt.jpg", "image/jpeg", &jpeg);

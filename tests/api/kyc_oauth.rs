@@ -468,7 +468,9 @@ async fn a_sign_in_started_on_the_hosted_page_comes_back_to_it() {
     let html = app.get(&to_page).await.text().await.unwrap();
     let start = format!("/api/v1/public/kyc/oauth/good/start?flow={flow}&amp;page=true");
     assert!(
-        html.contains(&format!("<a class=\"button secondary\" href=\"{start}\">Sign in with Mock ID</a>")),
+        html.contains(&format!(
+            "<a class=\"button secondary\" target=\"_top\" href=\"{start}\">Sign in with Mock ID</a>"
+        )),
         "{html}"
     );
 

@@ -358,3 +358,63 @@ async fn case_lists_and_resolutions_refuse_bad_input() {
     let res = app.request(Method::POST, "/api/v1/cases/x/resolve", Some(&v.sk), Some(&json!({}))).await;
     assert!(matches!(res.status().as_u16(), 401 | 403), "{}", res.status());
 }
+
+#[actix_web::test]
+async fn a_russian_authors_update_page_and_its_refusals_speak_russian() {
+    let app = app().await;
+    let v = app.vendor("Kettle Ru").await;
+    let order = json!([{"order_id": "RU-7", "email": "olga@mail.example", "customer_name": "Ольга",
+        "items": [{"sku": "KETTLE", "name": "Чайник"}], "purchased_at": ago(&app, 3), "delivered_at": ago(&app, 1),
+        "locale": "ru-RU"}]);
+    let res = app.request(Method::POST, "/api/v1/orders", Some(&v.sk), Some(&order)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.request(Method::POST, "/api/v1/invitations", Some(&v.sk), Some(&json!({"order_id": "RU-7"}))).await;
+    json(res, StatusCode::ACCEPTED).await;
+    assert_eq!(drain(&app).await, 1);
+    let invitation = outbox(&app, &v).await.remove(0).1;
+    let page = link_after(&invitation, "/r/");
+    let page = format!("/r/{}", page.split(['?', '"', '<', '>']).next().unwrap());
+    let written = [("rating", "2"), ("sku", "KETTLE"), ("title", "Течёт"), ("display_name", "Ольга")];
+    assert_eq!(form(&app, &page, &written).await.0, StatusCode::CREATED);
+    let case = cases(&app, &v, "?state=open").await.remove(0);
+    let review_id = case["review_id"].as_str().unwrap().to_owned();
+    app.publish(&v, &review_id).await;
+    let reply = json!({"body": "Простите! Новая крышка уже в пути."});
+    let res =
+        app.request(Method::POST, &format!("/api/v1/reviews/{review_id}/reply"), Some(&v.token), Some(&reply)).await;
+    json(res, StatusCode::OK).await;
+    json(resolve(&app, &v, case["id"].as_str().unwrap(), true).await, StatusCode::OK).await;
+    assert_eq!(drain(&app).await, 1);
+    let mail = outbox(&app, &v).await.into_iter().find(|(_, m)| m.starts_with("Subject: Магазин Kettle Ru")).unwrap().1;
+    let update = link_after(&mail, "в течение 30 дней:\n").trim_start_matches(BASE).to_owned();
+
+    // The review's language, whatever the browser prefers.
+    let res = app.client.get(app.url(&update)).header("accept-language", "en").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.starts_with("<!doctype html><html lang=\"ru\">"), "{html}");
+    assert!(html.contains("<h1>Изменить отзыв о магазине Kettle Ru</h1><p class=\"note\">Ответ магазина Kettle Ru:</p><blockquote>Простите! Новая крышка уже в пути.</blockquote>"), "{html}");
+    assert!(html.contains("<button type=\"submit\">Изменить отзыв</button>"), "{html}");
+    let update_form = |rating: &'static str| {
+        let (url, client) = (app.url(&update), app.client.clone());
+        async move {
+            let res = client
+                .post(url)
+                .header("accept-language", "ru")
+                .form(&[("rating", rating), ("title", "Заменили")])
+                .send()
+                .await
+                .unwrap();
+            (res.status(), res.text().await.unwrap())
+        }
+    };
+    let (status, html) = update_form("9").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("<p>Оценка: от 1 до 5 звёзд</p>"), "{html}");
+    let (status, html) = update_form("4").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<h1>Отзыв изменён</h1><p>Он снова будет показан с пометкой «изменён после ответа магазина», когда магазин его проверит.</p>"), "{html}");
+    let (status, html) = update_form("5").await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("<p>Вы уже обновили этот отзыв.</p>"), "{html}");
+}

@@ -71,13 +71,13 @@ export async function registerOrigin(t, origin) {
 }
 
 /// A shop page embedding the widget from the service at `base`.
-export function shopPage(base, key, sku, { lang = "en", extra = "" } = {}) {
+export function shopPage(base, key, sku, { lang = "en", extra = "", attrs = "" } = {}) {
   const skuAttr = sku ? ` data-sku="${sku}"` : "";
   return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>A shop</title><script src="${base}/widget/v1/truview.js" defer></script>
 <style>truview-reviews:not(:defined){display:block;min-height:40rem}truview-badge:not(:defined){display:block;min-height:1.5rem}</style></head>
 <body><header><h1>A shop on its own origin</h1><p>Product text above the reviews.</p></header>
-<main><truview-badge data-key="${key}"${skuAttr}></truview-badge><truview-reviews data-key="${key}"${skuAttr}></truview-reviews></main>
+<main><truview-badge data-key="${key}"${skuAttr}></truview-badge><truview-reviews data-key="${key}"${skuAttr}${attrs}></truview-reviews></main>
 <footer><p>Footer below the reviews.</p></footer>${extra}</body></html>`;
 }
 

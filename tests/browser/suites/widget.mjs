@@ -94,6 +94,7 @@ export default async function run(t) {
     "/": shopPage(t.base, t.publishableKey, "P5-LAMP"),
     "/unregistered": shopPage(t.base, t.publishableKey, "P5-LAMP"),
     "/shop": shopPage(t.base, t.publishableKey, null),
+    "/overlay": shopPage(t.base, t.publishableKey, "P5-LAMP", { attrs: ' data-write="overlay"' }),
   });
   try {
     // Before its origin is registered, the browser refuses the service's answers (CORS).
@@ -157,6 +158,33 @@ export default async function run(t) {
     await waitForReviews(wide, 1);
     const wideLd = await wide.evaluate(() => document.querySelectorAll('script[type="application/ld+json"]').length);
     check(wideLd === 0, `shop-wide widget emitted ${wideLd} JSON-LD blocks`);
+
+    // data-write="overlay": the hosted page in a modal dialog over the shop's page (framed
+    // only by the shop's registered origins), on a phone; closing gives focus back.
+    const over = await t.newPage({ viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true });
+    await over.goto(`${site.origin}/overlay`);
+    await waitForReviews(over, 1);
+    await over.locator("truview-reviews button.write").tap();
+    const dialog = over.locator("truview-reviews dialog");
+    await dialog.waitFor();
+    check(await dialog.evaluate((d) => d.open && d.matches(":modal")), "the overlay is a modal dialog");
+    const framed = over.frameLocator("truview-reviews dialog iframe");
+    await framed.locator("h1").waitFor();
+    const heading = await framed.locator("h1").textContent();
+    check(heading.startsWith("Review ") && heading.endsWith(" at Demo Shop"), `overlay heading: ${heading}`);
+    const box = await dialog.boundingBox();
+    check(box && box.width <= 375 && box.height <= 812, `the overlay fits the phone: ${JSON.stringify(box)}`);
+    await framed.getByRole("radio", { name: "★★★ 3" }).check();
+    await framed.locator("#display_name").fill("Overlay O.");
+    await t.shot(over, "widget-overlay");
+    await framed.locator('form:has(textarea) button[type="submit"]').tap();
+    await framed.getByText("It will be shown at level 1 (Self-declared)").waitFor();
+    check(over.url() === `${site.origin}/overlay`, `the shop's page stayed: ${over.url()}`);
+    await dialog.locator("button.close").focus();
+    await over.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    const focused = await over.evaluate(() => document.querySelector("truview-reviews").shadowRoot.activeElement?.className);
+    check(focused === "write", `focus after closing the overlay: ${focused}`);
   } finally {
     await site.close().catch(() => {});
   }
