@@ -130,13 +130,31 @@ fn jitter(core: &Core) -> f64 {
     (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// Claims one batch of due jobs for `owner`.
+async fn claim_batch(core: &Core, owner: &str) -> Result<Vec<Job>> {
+    let now = core.now_ms();
+    let who = owner.to_owned();
+    let lease = lease_ms(core);
+    core.db.write(move |conn| store::jobs::claim(conn, &who, now, now + lease, BATCH)).await
+}
+
+impl RunReport {
+    fn count(&mut self, acked: Acked) {
+        match acked {
+            Acked::Done => self.done += 1,
+            Acked::Deferred => self.deferred += 1,
+            Acked::Retried => self.retried += 1,
+            Acked::Dead => self.dead += 1,
+            Acked::Lost => self.lost += 1,
+        }
+    }
+}
+
 /// Claims one batch of due jobs for `owner`, runs them and acknowledges each.
 pub async fn run_due(core: &Core, owner: &str) -> Result<RunReport> {
     use futures_util::StreamExt as _;
-    let now = core.now_ms();
-    let who = owner.to_owned();
-    let (lease, timeout) = (lease_ms(core), job_timeout(core));
-    let claimed = core.db.write(move |conn| store::jobs::claim(conn, &who, now, now + lease, BATCH)).await?;
+    let timeout = job_timeout(core);
+    let claimed = claim_batch(core, owner).await?;
     let mut report = RunReport { claimed: claimed.len(), ..Default::default() };
     // Several at once: a mail server's round trips (and TCP's delayed ACKs on a reused
     // connection) would otherwise bound the worker to one message per round trip.
@@ -146,18 +164,12 @@ pub async fn run_due(core: &Core, owner: &str) -> Result<RunReport> {
         .collect()
         .await;
     for acked in acked {
-        match acked? {
-            Acked::Done => report.done += 1,
-            Acked::Deferred => report.deferred += 1,
-            Acked::Retried => report.retried += 1,
-            Acked::Dead => report.dead += 1,
-            Acked::Lost => report.lost += 1,
-        }
+        report.count(acked?);
     }
     Ok(report)
 }
 
-/// Jobs of one batch run at once.
+/// Jobs run at once.
 pub const CONCURRENCY: usize = 8;
 
 /// How a claimed job's run was acknowledged.
@@ -197,20 +209,73 @@ async fn run_one(core: &Core, owner: &str, job: Job, timeout: Duration) -> Resul
     Ok(if ok { acked } else { Acked::Lost })
 }
 
-/// Runs batches until no due job is left (one worker pass).
+/// Where the pipeline of one pass stands: jobs claimed and not started yet, and whether
+/// the queue has run dry (a claim came back short) or the pass is stopping (an error).
+struct Feed {
+    waiting: std::collections::VecDeque<Job>,
+    dry: bool,
+}
+
+/// Runs due jobs until none is left (one worker pass), `CONCURRENCY` at a time without a
+/// pause between batches: the next batch is claimed as soon as the last claimed job has
+/// started, while the others still run, so the sends never drain down to one between
+/// claims. Stops claiming when a claim comes back short, or after the first error (the
+/// jobs already running are still acknowledged), which it then returns.
 pub async fn drain(core: &Core, owner: &str) -> Result<RunReport> {
-    let mut total = RunReport::default();
-    loop {
-        let r = run_due(core, owner).await?;
-        total.claimed += r.claimed;
-        total.done += r.done;
-        total.retried += r.retried;
-        total.dead += r.dead;
-        total.lost += r.lost;
-        total.deferred += r.deferred;
-        if r.claimed < BATCH as usize {
-            return Ok(total);
+    use futures_util::StreamExt as _;
+    let timeout = job_timeout(core);
+    let failed = std::cell::Cell::new(false);
+    let claimed = std::cell::Cell::new(0usize);
+    let feed = Feed { waiting: std::collections::VecDeque::new(), dry: false };
+    let jobs = futures_util::stream::unfold(feed, |mut feed| {
+        let (failed, claimed) = (&failed, &claimed);
+        async move {
+            if failed.get() {
+                return None;
+            }
+            if feed.waiting.is_empty() && !feed.dry {
+                match claim_batch(core, owner).await {
+                    Ok(batch) => {
+                        feed.dry = batch.len() < BATCH as usize;
+                        claimed.set(claimed.get() + batch.len());
+                        feed.waiting.extend(batch);
+                    }
+                    Err(e) => {
+                        failed.set(true);
+                        return Some((Err(e), feed));
+                    }
+                }
+            }
+            let job = feed.waiting.pop_front()?;
+            Some((Ok(job), feed))
         }
+    });
+    let mut runs = std::pin::pin!(jobs
+        .map(|job| async {
+            let acked = match job {
+                Ok(job) => run_one(core, owner, job, timeout).await,
+                Err(e) => Err(e),
+            };
+            if acked.is_err() {
+                failed.set(true);
+            }
+            acked
+        })
+        .buffer_unordered(CONCURRENCY));
+    let mut total = RunReport::default();
+    let mut first_error = None;
+    while let Some(acked) = runs.next().await {
+        match acked {
+            Ok(a) => total.count(a),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    total.claimed = claimed.get();
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(total),
     }
 }
 
