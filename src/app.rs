@@ -22,8 +22,10 @@ pub struct AppState {
     pub core: Arc<Core>,
     pub limits: Limiters,
     pub metrics: Metrics,
-    pub routes: http::RouteTable,
-    pub openapi_json: String,
+    /// The OpenAPI document and the route table read from it, built on first use (the
+    /// document's JSON, a 405's `Allow`): building it runs every handler's documentation
+    /// code, which an idle node need not keep resident.
+    api: std::sync::OnceLock<(String, http::RouteTable)>,
     /// Shutting down: `/ready` answers 503 while requests are still served.
     pub draining: std::sync::atomic::AtomicBool,
 }
@@ -46,24 +48,46 @@ impl AppState {
 
     pub fn from_core(core: Arc<Core>) -> anyhow::Result<AppState> {
         let limits = Limiters::new(&core.settings)?;
-        let api = openapi();
-        let routes = http::RouteTable::from_openapi(&api);
-        let openapi_json = api.to_pretty_json()?;
         Ok(AppState {
             core,
             limits,
             metrics: Metrics::new()?,
-            routes,
-            openapi_json,
+            api: std::sync::OnceLock::new(),
             draining: std::sync::atomic::AtomicBool::new(false),
         })
     }
 }
 
+impl AppState {
+    fn api(&self) -> &(String, http::RouteTable) {
+        self.api.get_or_init(|| {
+            let api = openapi();
+            let json = api.to_pretty_json().unwrap_or_else(|e| {
+                tracing::error!(error = %e, "the OpenAPI document could not be written");
+                "{}".to_owned()
+            });
+            (json, http::RouteTable::from_openapi(&api))
+        })
+    }
+
+    /// This API's OpenAPI document (JSON).
+    pub fn openapi_json(&self) -> &str {
+        &self.api().0
+    }
+
+    /// The routes and their methods (for 405 answers).
+    pub fn routes(&self) -> &http::RouteTable {
+        &self.api().1
+    }
+}
+
 /// The OpenAPI document, collected from the same registrations that serve the routes.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, mut api) =
-        App::new().into_utoipa_app().openapi(http::ApiDoc::openapi()).configure(http::routes).split_for_parts();
+    let (_, mut api) = App::new()
+        .into_utoipa_app()
+        .openapi(http::ApiDoc::openapi())
+        .configure(|cfg| http::routes(&mut http::ServiceConfig::Documented(cfg)))
+        .split_for_parts();
     http::spec::document_shared_errors(&mut api);
     api
 }

@@ -178,7 +178,13 @@ impl Db {
             establish(url).map_err(|e| anyhow::anyhow!("cannot open the {} database: {e}", backend.name()))?;
         run_migrations(&mut conn)?;
         drop(conn);
+        // One thread opens and reaps connections in the background (r2d2's default is three,
+        // idle on an idle node; opening a connection takes milliseconds).
+        let housekeeping =
+            scheduled_thread_pool::ScheduledThreadPool::builder().num_threads(1).thread_name_pattern("r2d2-{}").build();
+        let housekeeping = std::sync::Arc::new(housekeeping);
         let pool = Pool::builder()
+            .thread_pool(housekeeping)
             .max_size(pool_size)
             .min_idle(Some(min_idle.min(pool_size)))
             .connection_timeout(Duration::from_secs(10))

@@ -1,9 +1,9 @@
 //! The vendor's audit log, newest first.
 
+use crate::http::ServiceConfig;
 use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
 use crate::error::{Error, Result};

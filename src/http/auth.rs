@@ -1,12 +1,12 @@
 //! Staff login, token refresh, logout and password change.
 
+use crate::http::ServiceConfig;
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{post, put, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::accounts::{self, Tokens};
 use crate::app::State;

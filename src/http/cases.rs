@@ -1,10 +1,10 @@
 //! Cases for the vendor to follow up (a review of 1 or 2 stars, an NPS detractor) and the
 //! resolution loop: `GET /api/v1/cases`, `POST /api/v1/cases/{id}/resolve`.
 
+use crate::http::ServiceConfig;
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
 use crate::domain::ids::PathId;

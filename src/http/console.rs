@@ -4,9 +4,9 @@
 
 use std::sync::OnceLock;
 
+use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::http::assets::Asset;
 

@@ -1,7 +1,7 @@
 //! `/demo`: a product page of the demo shop with the live widget, as a vendor would embed it.
 
+use crate::http::ServiceConfig;
 use actix_web::{get, HttpResponse};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
 use crate::error::Result;

@@ -3,12 +3,12 @@
 //! schema.org `Product` JSON-LD on product pages only (shop-wide reviews get none: Google
 //! treats a business's reviews of itself as self-serving).
 
+use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{get, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::IntoParams;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
 use crate::error::{Error, Result};

@@ -2,11 +2,11 @@
 //! plain server-rendered HTML with a form (no script), the rating preselected from the
 //! e-mail's star links, under a strict CSP.
 
+use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
 use crate::domain::funnel::FunnelSettings;

@@ -8,13 +8,13 @@
 //! no script, on the service's origin, framed only by the shop's own origins: no secret or
 //! login ever touches the shop's page.
 
+use crate::http::ServiceConfig;
 use actix_multipart::{Multipart, MultipartError};
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
 use crate::domain::contact::{Email, Phone};

@@ -7,12 +7,12 @@
 //! Twilio's form webhook verified by its `X-Twilio-Signature` (`sms.auth_token`), or any
 //! gateway posting `{"from", "text"}` JSON with the Bearer `sms.inbound_secret`.
 
+use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use base64::Engine as _;
 use serde::Serialize;
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
 use crate::error::{Error, Result};

@@ -1,12 +1,12 @@
 //! Shop-platform integrations: the vendor sets a webhook signing secret per platform and
 //! points the platform's order webhooks at `/api/v1/integrations/{platform}/{vendor_id}/orders`.
 
+use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
 use crate::error::{Error, Result};

@@ -1,10 +1,10 @@
 //! The job queue as the console shows it: `GET /api/v1/jobs?state=dead` and
 //! `POST /api/v1/jobs/{id}/retry` (owner). Payloads are not shown: they may hold contacts.
 
+use crate::http::ServiceConfig;
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
 use crate::domain::ids::PathId;

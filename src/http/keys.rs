@@ -1,9 +1,9 @@
 //! API keys: `pk_…` publishable (widget) and `sk_…` secret (server). Shown once, stored hashed.
 
+use crate::http::ServiceConfig;
 use actix_web::{delete, get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::accounts;
 use crate::app::State;

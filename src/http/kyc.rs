@@ -1,12 +1,12 @@
 //! KYC for buyers: social login, phone one-time codes; and the development SMS outbox for
 //! owners.
 
+use crate::http::ServiceConfig;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
 use crate::error::Result;

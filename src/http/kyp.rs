@@ -1,10 +1,10 @@
 //! Purchase matching for buyers (`POST /api/v1/public/kyp/match`) and the vendor's purchase
 //! rules (`GET/PUT /api/v1/kyp/rules`).
 
+use crate::http::ServiceConfig;
 use actix_web::{get, post, put, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
 use crate::domain::contact::{Email, Phone};

@@ -46,8 +46,6 @@ use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder, Trac
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::OpenApi;
 use utoipa::Modify;
-use utoipa_actix_web::service_config::ServiceConfig;
-use utoipa_actix_web::AppExt;
 
 use crate::app::State;
 use crate::error::Error;
@@ -90,6 +88,37 @@ impl Modify for SecuritySchemes {
             "publishable_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Truview-Key"))),
         );
+    }
+}
+
+/// Where routes are registered: with their OpenAPI documentation (the served document and
+/// `truview openapi`, built once), or as plain actix services (each server worker's app:
+/// documenting every route again per worker ran every handler's OpenAPI code at start-up,
+/// which kept that code resident for nothing).
+pub enum ServiceConfig<'a, 's> {
+    Documented(&'a mut utoipa_actix_web::service_config::ServiceConfig<'s>),
+    Plain(&'a mut web::ServiceConfig),
+}
+
+impl ServiceConfig<'_, '_> {
+    pub fn service<F>(&mut self, factory: F) -> &mut Self
+    where
+        F: actix_web::dev::HttpServiceFactory + utoipa_actix_web::OpenApiFactory + 'static,
+    {
+        match self {
+            ServiceConfig::Documented(cfg) => {
+                cfg.service(factory);
+            }
+            ServiceConfig::Plain(cfg) => {
+                cfg.service(factory);
+            }
+        }
+        self
+    }
+
+    pub fn configure(&mut self, f: impl FnOnce(&mut Self)) -> &mut Self {
+        f(self);
+        self
     }
 }
 
@@ -139,17 +168,15 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let (app, _) = App::new()
-        .into_utoipa_app()
+    App::new()
         .app_data(state)
         .app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(errors::json_error))
         .app_data(web::QueryConfig::default().error_handler(errors::query_error))
         .app_data(web::PathConfig::default().error_handler(errors::path_error))
         .app_data(web::FormConfig::default().limit(JSON_LIMIT).error_handler(errors::form_error))
         .app_data(web::PayloadConfig::default().limit(JSON_LIMIT))
-        .configure(routes)
-        .split_for_parts();
-    app.route("/api/v1/public/{tail:.*}", web::method(Method::OPTIONS).to(public::preflight))
+        .configure(|cfg| routes(&mut ServiceConfig::Plain(cfg)))
+        .route("/api/v1/public/{tail:.*}", web::method(Method::OPTIONS).to(public::preflight))
         .default_service(web::to(fallback))
         .wrap(actix_web::middleware::from_fn(client_limits))
         .wrap(actix_web::middleware::from_fn(metrics::track))
@@ -410,7 +437,7 @@ impl RouteTable {
 }
 
 async fn fallback(req: HttpRequest, state: State) -> HttpResponse {
-    match state.routes.allowed(req.path()) {
+    match state.routes().allowed(req.path()) {
         Some(methods) if !methods.contains(req.method()) => {
             let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
             let mut res = Problem::new(

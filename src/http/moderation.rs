@@ -1,11 +1,11 @@
 //! Moderation: the review queue, decisions, public replies, CSV export.
 
+use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
 use crate::domain::ids::PathId;

@@ -1,9 +1,9 @@
 //! Operations: liveness, readiness, metrics, the OpenAPI document.
 
+use crate::http::ServiceConfig;
 use actix_web::{get, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
 use crate::db;
@@ -63,5 +63,5 @@ async fn metrics(state: State) -> HttpResponse {
 #[utoipa::path(tag = "ops", responses((status = 200, content_type = "application/json", body = Object)))]
 #[get("/api-spec/openapi.json")]
 async fn openapi_json(state: State) -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(state.openapi_json.clone())
+    HttpResponse::Ok().content_type("application/json").body(state.openapi_json().to_owned())
 }

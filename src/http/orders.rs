@@ -8,12 +8,12 @@
 //! `Idempotency-Key`, and decoded record by record (CSV) or as one JSON array capped at
 //! 100,000 orders (the size of the T22 import).
 
+use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
 use crate::domain::order::{IdempotencyKey, OrderRef};

@@ -1,10 +1,10 @@
 //! Privacy requests (owner only): erase a buyer, export a buyer's data. Both take the
 //! buyer's contact in a JSON body, never in the URL (which proxies and logs record).
 
+use crate::http::ServiceConfig;
 use actix_web::{post, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
 use crate::domain::maturity::{Evidence, Methods};

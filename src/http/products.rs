@@ -1,9 +1,9 @@
 //! The catalogue: `PUT /api/v1/products/{sku}`, `GET /api/v1/products[/{sku}]`.
 
+use crate::http::ServiceConfig;
 use actix_web::{get, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
 use crate::catalogue;

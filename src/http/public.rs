@@ -2,12 +2,12 @@
 //! quick star ratings, summary and review list. Reads carry ETag + Cache-Control and CORS
 //! only for the vendor's registered origins.
 
+use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::{AppState, State};
 use crate::cache::{Cached, Lookup};

@@ -1,11 +1,11 @@
 //! Receipt proof: the buyer's upload in a review flow, and the staff's list, file view and
 //! decision.
 
+use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
 use crate::domain::ids::PathId;

@@ -1,9 +1,9 @@
 //! Reports: the vendor maturity level with the plan for the next level, and the funnel.
 
+use crate::http::ServiceConfig;
 use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
 use crate::domain::maturity::VendorAssessment;

@@ -1,9 +1,9 @@
 //! Staff management (owner only for changes).
 
+use crate::http::ServiceConfig;
 use actix_web::{get, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::accounts;
 use crate::app::State;

@@ -1,11 +1,11 @@
 //! Syndication (SPEC §11): Google's product-review feed at the vendor's secret URL, the
 //! feed's set-up, and the JSON export of published reviews with level and checks.
 
+use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::State;
 use crate::domain::order::parse_instant;

@@ -1,9 +1,9 @@
 //! Vendor sign-up and settings.
 
+use crate::http::ServiceConfig;
 use actix_web::{get, patch, post, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::accounts::{self, IssuedKey, NewVendor, VendorChanges};
 use crate::app::State;

@@ -3,11 +3,11 @@
 
 use std::sync::OnceLock;
 
+use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::http::assets::Asset;
 
