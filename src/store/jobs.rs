@@ -53,19 +53,42 @@ pub fn any_due(conn: &mut DbConn, now: i64) -> Result<bool> {
     Ok(found.is_some())
 }
 
-/// Claims up to `limit` due jobs for `owner` until `lease_until`: queued jobs whose time
-/// has come and running jobs whose lease lapsed, highest priority first. Backend-specific
-/// (see the module comment); run it in a write transaction and commit before running.
+/// Claims up to `limit` due jobs for `owner` until `lease_until`: running jobs whose lease
+/// lapsed first, then queued jobs whose time has come, highest priority first. Each read
+/// follows an index in its order and stops at `limit` (`jobs_lease`, `jobs_claim`), however
+/// long the queue. Backend-specific (see the module comment); run it in a write transaction
+/// and commit before running.
 pub fn claim(conn: &mut DbConn, owner: &str, now: i64, lease_until: i64, limit: i64) -> Result<Vec<Job>> {
-    let due =
-        jobs::state.eq(QUEUED).and(jobs::run_at.le(now)).or(jobs::state.eq(RUNNING).and(jobs::lease_until.lt(now)));
+    let lapsed = jobs::state.eq(RUNNING).and(jobs::lease_until.lt(now));
+    let queued = jobs::state.eq(QUEUED).and(jobs::run_at.le(now));
+    let lapsed_order = (jobs::lease_until.asc(), jobs::id.asc());
     let order = (jobs::priority.desc(), jobs::run_at.asc(), jobs::id.asc());
-    let ids: Vec<String> = match conn {
-        DbConn::Pg(c) => {
-            jobs::table.filter(due).order(order).limit(limit).select(jobs::id).for_update().skip_locked().load(c)?
-        }
-        DbConn::Sqlite(c) => jobs::table.filter(due).order(order).limit(limit).select(jobs::id).load(c)?,
+    let mut ids: Vec<String> = match conn {
+        DbConn::Pg(c) => jobs::table
+            .filter(lapsed)
+            .order(lapsed_order)
+            .limit(limit)
+            .select(jobs::id)
+            .for_update()
+            .skip_locked()
+            .load(c)?,
+        DbConn::Sqlite(c) => jobs::table.filter(lapsed).order(lapsed_order).limit(limit).select(jobs::id).load(c)?,
     };
+    let room = limit - ids.len() as i64;
+    if room > 0 {
+        let more: Vec<String> = match conn {
+            DbConn::Pg(c) => jobs::table
+                .filter(queued)
+                .order(order)
+                .limit(room)
+                .select(jobs::id)
+                .for_update()
+                .skip_locked()
+                .load(c)?,
+            DbConn::Sqlite(c) => jobs::table.filter(queued).order(order).limit(room).select(jobs::id).load(c)?,
+        };
+        ids.extend(more);
+    }
     if ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -1,0 +1,2 @@
+DROP INDEX jobs_lease;
+DROP INDEX jobs_claim;
