@@ -7,7 +7,7 @@
 //!
 //! `benches/p4.sh` runs it in release. Environment: BENCH_INVITATIONS (100000), BENCH_PG_URL
 //! (PostgreSQL admin URL; without it only SQLite runs), BENCH_SMOKE=1 (300 invitations),
-//! BENCH_OUT (default benches/p4-results.json).
+//! BENCH_OUT (default benches/p4-results.json), BENCH_PG_ONLY=1 (PostgreSQL alone).
 
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
@@ -216,6 +216,9 @@ fn main() {
         c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).unwrap();
         let sep = if admin.contains('?') { '&' } else { '?' };
         backends.push(("postgresql".to_owned(), format!("{admin}{sep}options=-csearch_path%3D{schema}")));
+        if std::env::var("BENCH_PG_ONLY").is_ok_and(|v| v == "1") {
+            backends.remove(0);
+        }
     }
     let mut results = Vec::new();
     println!(
