@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::app::Application;
-use crate::clock::{Clock, OsRandom, SystemClock};
+use crate::clock::{Clock, SystemClock, SystemRandom};
 use crate::config::Settings;
 use crate::core::{Core, Deps};
 use crate::db;
@@ -128,6 +128,15 @@ pub async fn vendor_create(
     Ok(())
 }
 
+/// The bulk import's SQLite connection (P3, measured on 1,000,000 orders):
+/// - no memory map, so the database file does not count in the command's resident memory
+///   (goal ≤ 200 MiB);
+/// - a 32 MiB page cache (the server's is 16 MiB) so a 5,000-order chunk's changed pages
+///   (the e-mail HMAC index takes them all over the tree) fit without spilling mid-chunk;
+/// - a checkpoint every 64 MiB of WAL instead of 4 MiB: an index page changed by many
+///   chunks reaches the database file once per checkpoint.
+const IMPORT_PRAGMAS: &str = "PRAGMA mmap_size = 0; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 16384;";
+
 /// `truview orders import`: a progress bar on a terminal, one line per chunk otherwise.
 pub async fn orders_import(
     settings: Settings,
@@ -139,14 +148,13 @@ pub async fn orders_import(
     use std::io::IsTerminal;
 
     use crate::kyp::bulk::{FileFormat, Progress};
-    // One connection does the whole import; on SQLite it reads without a memory map, so the
-    // database file does not count in the command's resident memory (P3: ≤ 200 MiB).
+    // One connection does the whole import, on SQLite tuned for it (see IMPORT_PRAGMAS).
     let settings = Settings { pool_size: 1, ..settings };
     let core = Core::new(settings, Deps::default())?;
     core.db
         .run(|conn| {
             if let db::DbConn::Sqlite(c) = conn {
-                diesel::connection::SimpleConnection::batch_execute(c, "PRAGMA mmap_size = 0")?;
+                diesel::connection::SimpleConnection::batch_execute(c, IMPORT_PRAGMAS)?;
             }
             Ok(())
         })
@@ -215,7 +223,7 @@ pub async fn demo(settings: Settings) -> anyhow::Result<()> {
 /// The audit handle and a read-only connection for `audit verify|checkpoint`: no
 /// migrations, no pool, no new key file (a wrong path is an error, not a new key).
 fn audit_reader(settings: &Settings) -> anyhow::Result<(crate::store::audit::AuditLog, db::DbConn)> {
-    let secrets = SecretsFile::load_existing(&settings.key_file_path(), &OsRandom)?;
+    let secrets = SecretsFile::load_existing(&settings.key_file_path(), &SystemRandom)?;
     let audit = crate::store::audit::AuditLog::new(&secrets)?;
     let conn = db::establish_read_only(&settings.database_url)
         .map_err(|e| anyhow::anyhow!("cannot open {} read-only: {e}", settings.database_url_for_logs()))?;
@@ -267,15 +275,15 @@ pub fn audit_checkpoint(settings: &Settings) -> anyhow::Result<()> {
 }
 
 pub fn keys_rotate(path: &Path) -> anyhow::Result<()> {
-    let mut secrets = SecretsFile::load_existing(path, &OsRandom)?;
-    let kid = secrets.rotate(&SystemClock, &OsRandom)?;
+    let mut secrets = SecretsFile::load_existing(path, &SystemRandom)?;
+    let kid = secrets.rotate(&SystemClock, &SystemRandom)?;
     secrets.save(path)?;
     println!("new signing key {kid}; restart every node so it signs with it (older keys keep verifying)");
     Ok(())
 }
 
 pub fn keys_revoke(path: &Path, kid: &str) -> anyhow::Result<()> {
-    let mut secrets = SecretsFile::load_existing(path, &OsRandom)?;
+    let mut secrets = SecretsFile::load_existing(path, &SystemRandom)?;
     secrets.revoke(kid)?;
     secrets.save(path)?;
     println!("revoked {kid}; restart every node");
@@ -283,7 +291,7 @@ pub fn keys_revoke(path: &Path, kid: &str) -> anyhow::Result<()> {
 }
 
 pub fn keys_list(path: &Path) -> anyhow::Result<()> {
-    let secrets = SecretsFile::load_existing(path, &OsRandom)?;
+    let secrets = SecretsFile::load_existing(path, &SystemRandom)?;
     for key in &secrets.jwt_keys {
         let created = crate::clock::from_ms(key.created_at).to_rfc3339();
         println!("{}\t{}\t{}", key.kid, created, if key.revoked { "revoked" } else { "live" });

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::cache::{PublicCache, VendorLevelCache};
-use crate::clock::{Clock, OsRandom, Random, SystemClock};
+use crate::clock::{Clock, Random, SystemClock, SystemRandom};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::domain::account::Origin;
@@ -25,7 +25,7 @@ pub struct Deps {
 
 impl Default for Deps {
     fn default() -> Self {
-        Deps { clock: Arc::new(SystemClock), random: Arc::new(OsRandom) }
+        Deps { clock: Arc::new(SystemClock), random: Arc::new(SystemRandom) }
     }
 }
 

@@ -17,15 +17,18 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// - mimalloc purges freed memory only when a later allocation or free on some thread
 ///   notices that the delay (1 s) has passed, so what start-up freed (argon2's 19 MiB, the
 ///   demo seeding) stayed resident on an idle server: purge at once instead (an explicit
-///   `MIMALLOC_PURGE_DELAY` still wins). The P1 reads showed no cost.
+///   `MIMALLOC_PURGE_DELAY` still wins). The P1 reads showed no cost. Not for a bulk
+///   import (`bulk`), a short-lived process that frees and reuses its chunk buffers
+///   continuously: purging each at once cost 12 % of its time (P3), for memory it takes
+///   again within milliseconds.
 /// - mimalloc asks for transparent huge pages on its 1 GiB arena (`no_thp` in Cargo.toml
 ///   drops that request); where THP is on for everything (`always`), the kernel would still
 ///   back every touched 2 MiB with a huge page: turn THP off for this process, as mimalloc's
 ///   own `MIMALLOC_ALLOW_THP=0` does.
-fn tune_memory() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: called first in `main`, before any other thread exists (the option
-        // setter is not thread-safe).
+fn tune_memory(bulk: bool) {
+    if !bulk && std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: called in `main` before any other thread exists (the option setter is
+        // not thread-safe).
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
     }
     #[cfg(target_os = "linux")]
@@ -188,8 +191,9 @@ enum KeysCommand {
 }
 
 fn main() -> std::process::ExitCode {
-    tune_memory();
+    // Parsing the arguments starts no thread, so the allocator can still be tuned after it.
     let cli = Cli::parse();
+    tune_memory(matches!(cli.command, Command::Orders { .. }));
     let mut settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {

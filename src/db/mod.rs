@@ -223,6 +223,24 @@ impl Db {
         .map_err(|e| Error::internal(format!("database task failed: {e}")))?
     }
 
+    /// Like [`Db::write`], but started on the blocking pool at once rather than when first
+    /// awaited: the caller can go on with other work (a bulk import prepares its next
+    /// chunk) while this one runs.
+    pub fn spawn_write<T, F>(&self, f: F) -> impl std::future::Future<Output = Result<T>> + Send + 'static
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        let task = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get()?;
+            write_tx(&mut conn, f)
+        });
+        async move { task.await.map_err(|e| Error::internal(format!("database task failed: {e}")))? }
+    }
+
     /// Like [`Db::run`], inside one write transaction (see [`write_tx`]).
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where

@@ -202,7 +202,7 @@ mod tests {
         assert_eq!(generate_code(&Seq(vec![1_234_567], AtomicU32::new(0))), "234567");
         // u32::MAX is in the biased tail: redrawn, the next value is used.
         assert_eq!(generate_code(&Seq(vec![u32::MAX, 7], AtomicU32::new(0))), "000007");
-        let os = crate::clock::OsRandom;
+        let os = crate::clock::SystemRandom;
         for _ in 0..100 {
             assert!(well_formed(&generate_code(&os)));
         }

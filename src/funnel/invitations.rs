@@ -121,10 +121,15 @@ pub async fn delete_template(core: &Core, actor: &Actor, lang: messages::Lang) -
 
 /// The invitation jobs for imported orders under the vendor's settings (queued in the
 /// import's transaction; a second import of an order queues nothing twice).
-pub fn jobs_for(core: &Core, vendor_id: &str, settings: &FunnelSettings, orders: &[Order]) -> Vec<Job> {
+pub fn jobs_for<'a>(
+    core: &Core,
+    vendor_id: &str,
+    settings: &FunnelSettings,
+    orders: impl IntoIterator<Item = &'a Order>,
+) -> Vec<Job> {
     let now = core.now_ms();
     orders
-        .iter()
+        .into_iter()
         .filter_map(|o| {
             let at = invite_at(settings, facts_of(o, &settings.channels), now)?;
             Some(job_row(

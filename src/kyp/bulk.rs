@@ -17,7 +17,7 @@ use crate::core::Core;
 use crate::domain::order::{IdempotencyKey, OrderInput};
 use crate::error::{Error, Result};
 use crate::kyp::formats::{self, Format};
-use crate::kyp::orders::{decode_csv, decode_json, import, Idempotency, ImportCounts};
+use crate::kyp::orders::{self, decode_csv, decode_json, Idempotency, ImportAnswer, ImportCounts};
 use crate::store;
 
 /// Orders per chunk (one transaction each) unless told otherwise.
@@ -392,35 +392,83 @@ pub async fn import_file(
     // Keys are `{key}:{chunk}`; check the longest one now rather than at the last chunk.
     IdempotencyKey::parse(format!("{key}:{}", u32::MAX).as_bytes())?;
 
-    // Pass 1: every chunk decodes (nothing written).
-    let mut chunks = Chunks::open(path, format, opts.chunk_orders)?;
+    // Pass 1: every chunk decodes (nothing written). Chunks decode on the blocking pool, two
+    // at a time, while the next one is read; results are taken in file order, so the
+    // first bad row of the file is the one reported.
     let total = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let mut summary = BulkSummary { key: key.clone(), ..Default::default() };
-    while let Some(chunk) = chunks.next()? {
-        summary.orders += Chunks::decode(format, &chunk)?.len() as u64;
+    let mut chunks = Chunks::open(path, format, opts.chunk_orders)?;
+    let mut checking = std::collections::VecDeque::new();
+    loop {
+        let next = chunks.next();
+        let chunk = match next {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => {
+                // An earlier chunk's bad row comes first.
+                for (task, _) in checking {
+                    joined(task).await?;
+                }
+                return Err(e);
+            }
+        };
+        let end_byte = chunk.end_byte;
+        let format = format.clone();
+        checking.push_back((
+            tokio::task::spawn_blocking(move || Chunks::decode(&format, &chunk).map(|o| o.len())),
+            end_byte,
+        ));
+        if checking.len() == 2 {
+            if let Some((task, bytes)) = checking.pop_front() {
+                summary.orders += joined(task).await? as u64;
+                summary.chunks += 1;
+                progress(Progress::Validating { bytes, total });
+            }
+        }
+    }
+    for (task, bytes) in checking {
+        summary.orders += joined(task).await? as u64;
         summary.chunks += 1;
-        progress(Progress::Validating { bytes: chunk.end_byte, total });
+        progress(Progress::Validating { bytes, total });
     }
 
-    // Pass 2: commit chunk by chunk, each under its own key.
+    // Pass 2: commit chunk by chunk, each under its own key. Chunk n+1 is decoded and
+    // prepared (contacts hashed, ids drawn) while chunk n is being written. The funnel
+    // settings are read once, when the import starts.
+    let vendor = vendor_id.to_owned();
+    let funnel = core.db.run(move |conn| store::funnel::settings(conn, &vendor)).await?;
     let mut chunks = Chunks::open(path, format, opts.chunk_orders)?;
-    let mut index = 0;
-    while let Some(chunk) = chunks.next()? {
-        let orders = Chunks::decode(format, &chunk)?;
-        let count = orders.len() as u64;
-        let chunk_key = IdempotencyKey::parse(format!("{key}:{index}").as_bytes())?;
-        let answer = import(core, vendor_id, "cli", orders, Some(Idempotency::new(chunk_key, &chunk.bytes))).await?;
-        let counts: ImportCounts = serde_json::from_str(&answer.body).map_err(Error::internal)?;
-        if answer.replayed {
-            summary.replayed_chunks += 1;
-        } else {
-            summary.created += counts.created;
-            summary.updated += counts.updated;
+    let mut writing = None;
+    for index in 0.. {
+        let next = match chunks.next() {
+            Ok(Some(chunk)) => Chunks::decode(format, &chunk).and_then(|orders| {
+                let count = orders.len() as u64;
+                let chunk_key = IdempotencyKey::parse(format!("{key}:{index}").as_bytes())?;
+                let idempotency = Idempotency::new(chunk_key, &chunk.bytes);
+                Ok(Some((orders::prepare(core, vendor_id, &funnel, orders), idempotency, count, chunk.end_byte)))
+            }),
+            other => other.map(|_| None),
+        };
+        if let Some((task, index, count, bytes)) = writing.take() {
+            let answer: ImportAnswer = task.await?;
+            let counts: ImportCounts = serde_json::from_str(&answer.body).map_err(Error::internal)?;
+            if answer.replayed {
+                summary.replayed_chunks += 1;
+            } else {
+                summary.created += counts.created;
+                summary.updated += counts.updated;
+            }
+            progress(Progress::Committed { index, orders: count, replayed: answer.replayed, bytes, total });
         }
-        progress(Progress::Committed { index, orders: count, replayed: answer.replayed, bytes: chunk.end_byte, total });
-        index += 1;
+        let Some((prepared, idempotency, count, bytes)) = next? else { break };
+        let task = orders::commit(core, vendor_id, "cli", prepared, Some(idempotency), None);
+        writing = Some((task, index, count, bytes));
     }
     Ok(summary)
+}
+
+async fn joined<T>(task: tokio::task::JoinHandle<Result<T>>) -> Result<T> {
+    task.await.map_err(|e| Error::internal(format!("decoding task failed: {e}")))?
 }
 
 #[cfg(test)]

@@ -413,9 +413,30 @@ pub async fn import_guarded(
     idempotency: Option<Idempotency>,
     guard: Option<Guard>,
 ) -> Result<ImportAnswer> {
+    let vendor = vendor_id.to_owned();
+    let funnel = core.db.run(move |conn| store::funnel::settings(conn, &vendor)).await?;
+    let prepared = prepare(core, vendor_id, &funnel, orders);
+    commit(core, vendor_id, actor, prepared, idempotency, guard).await
+}
+
+/// Orders ready to be written: contacts hashed (and sealed while invitations need them),
+/// ids drawn, invitations decided. Preparing is CPU work outside any transaction, so a
+/// big import prepares its next chunk while the last one is being written.
+pub struct Prepared {
+    rows: Vec<(Order, Vec<OrderItem>)>,
+    invitations: Vec<crate::store::jobs::Job>,
+    now: i64,
+}
+
+/// Prepares decoded orders for [`commit`] under the vendor's funnel settings.
+pub fn prepare(
+    core: &Core,
+    vendor_id: &str,
+    funnel: &crate::domain::funnel::FunnelSettings,
+    orders: Vec<OrderInput>,
+) -> Prepared {
     let now = core.now_ms();
     let keep_raw = core.settings.contact_retention_days > 0;
-    // Contacts become HMACs (and ids are drawn) before the transaction.
     let mut rows = Vec::with_capacity(orders.len());
     for order in orders {
         let id = core.new_id();
@@ -424,7 +445,7 @@ pub async fn import_guarded(
             .into_iter()
             .map(|it| OrderItem {
                 id: core.new_id(),
-                order_id: String::new(),
+                order_id: id.clone(),
                 sku: it.sku.into_string(),
                 name: it.name,
                 price_minor: it.price_minor,
@@ -456,110 +477,115 @@ pub async fn import_guarded(
     }
     // Invitations are queued in the import's transaction (their idempotency keys keep a
     // re-imported order from being invited twice).
-    let vendor = vendor_id.to_owned();
-    let funnel = core.db.run(move |conn| store::funnel::settings(conn, &vendor)).await?;
-    let orders_only: Vec<Order> = rows.iter().map(|(o, _)| o.clone()).collect();
-    let invitations = crate::funnel::invitations::jobs_for(core, vendor_id, &funnel, &orders_only);
+    let invitations = crate::funnel::invitations::jobs_for(core, vendor_id, funnel, rows.iter().map(|(o, _)| o));
+    Prepared { rows, invitations, now }
+}
+
+/// Writes prepared orders: all or nothing, in one write transaction. The returned task
+/// runs on the database's blocking pool from the moment this is called (not when it is
+/// first awaited), so the caller can prepare the next chunk meanwhile.
+pub fn commit(
+    core: &Core,
+    vendor_id: &str,
+    actor: &str,
+    prepared: Prepared,
+    idempotency: Option<Idempotency>,
+    guard: Option<Guard>,
+) -> impl std::future::Future<Output = Result<ImportAnswer>> + Send + 'static {
+    let Prepared { rows, invitations, now } = prepared;
     let vendor_id = vendor_id.to_owned();
     let actor = actor.to_owned();
     let audit = core.audit.clone();
-    core.db
-        .write(move |conn| {
-            if let Some(idem) = &idempotency {
-                if let Some(stored) = store::orders::idempotent_answer(conn, &vendor_id, idem.key.as_str())? {
-                    if stored.request_sha256 != idem.request_sha256 {
-                        return Err(Error::validation(
-                            "Idempotency-Key",
-                            "was already used with a different request body",
-                        ));
+    core.db.spawn_write(move |conn| {
+        if let Some(idem) = &idempotency {
+            if let Some(stored) = store::orders::idempotent_answer(conn, &vendor_id, idem.key.as_str())? {
+                if stored.request_sha256 != idem.request_sha256 {
+                    return Err(Error::validation("Idempotency-Key", "was already used with a different request body"));
+                }
+                let status = u16::try_from(stored.response_status).unwrap_or(200);
+                return Ok(ImportAnswer { status, body: stored.response_body, replayed: true });
+            }
+        }
+        if let Some(guard) = guard {
+            if !guard(conn)? {
+                let body = serde_json::to_string(&ImportCounts { created: 0, updated: 0, orders: 0 })
+                    .map_err(Error::internal)?;
+                return Ok(ImportAnswer { status: 200, body, replayed: true });
+            }
+        }
+        let refs: Vec<String> = rows.iter().map(|(r, _)| r.order_ref.clone()).collect();
+        let existing: HashMap<String, String> =
+            store::orders::ids_by_ref(conn, &vendor_id, &refs)?.into_iter().collect();
+        let mut created = Vec::new();
+        let mut updated_ids = Vec::new();
+        let mut all_items = Vec::new();
+        for (mut row, mut items) in rows {
+            match existing.get(&row.order_ref) {
+                Some(id) => {
+                    row.id = id.clone();
+                    row.updated_at = Some(now);
+                    store::orders::update_imported(conn, id, &row)?;
+                    for item in &mut items {
+                        item.order_id = id.clone();
                     }
-                    let status = u16::try_from(stored.response_status).unwrap_or(200);
-                    return Ok(ImportAnswer { status, body: stored.response_body, replayed: true });
+                    updated_ids.push(row.id);
                 }
+                None => created.push(row),
             }
-            if let Some(guard) = guard {
-                if !guard(conn)? {
-                    let body = serde_json::to_string(&ImportCounts { created: 0, updated: 0, orders: 0 })
-                        .map_err(Error::internal)?;
-                    return Ok(ImportAnswer { status: 200, body, replayed: true });
-                }
+            all_items.append(&mut items);
+        }
+        store::orders::delete_items(conn, &updated_ids)?;
+        store::orders::insert_imported(conn, &created)?;
+        store::orders::insert_items(conn, &all_items)?;
+        // Products are created implicitly (named after the first line item that names
+        // them); an existing product is never overwritten by an import.
+        let mut products: std::collections::BTreeMap<&str, Option<&str>> = Default::default();
+        for item in &all_items {
+            let name = products.entry(item.sku.as_str()).or_default();
+            if name.is_none() {
+                *name = item.name.as_deref();
             }
-            let refs: Vec<String> = rows.iter().map(|(r, _)| r.order_ref.clone()).collect();
-            let existing: HashMap<String, String> =
-                store::orders::ids_by_ref(conn, &vendor_id, &refs)?.into_iter().collect();
-            let mut created = Vec::new();
-            let mut updated_ids = Vec::new();
-            let mut all_items = Vec::new();
-            for (mut row, items) in rows {
-                match existing.get(&row.order_ref) {
-                    Some(id) => {
-                        row.id = id.clone();
-                        row.updated_at = Some(now);
-                        store::orders::update_imported(conn, id, &row)?;
-                        updated_ids.push(id.clone());
-                    }
-                    None => created.push(row.clone()),
-                }
-                all_items.extend(items.into_iter().map(|mut it| {
-                    it.order_id = row.id.clone();
-                    it
-                }));
-            }
-            store::orders::delete_items(conn, &updated_ids)?;
-            store::orders::insert_imported(conn, &created)?;
-            store::orders::insert_items(conn, &all_items)?;
-            // Products are created implicitly (named after the first line item that names
-            // them); an existing product is never overwritten by an import.
-            let mut products: std::collections::BTreeMap<&str, Option<&str>> = Default::default();
-            for item in &all_items {
-                let name = products.entry(item.sku.as_str()).or_default();
-                if name.is_none() {
-                    *name = item.name.as_deref();
-                }
-            }
-            let products: Vec<(&str, Option<&str>)> = products.into_iter().collect();
-            store::products::ensure_many(conn, &vendor_id, &products, now)?;
-            for job in &invitations {
-                store::jobs::enqueue(conn, job)?;
-            }
-            let counts = ImportCounts {
-                created: created.len() as u64,
-                updated: updated_ids.len() as u64,
-                orders: (created.len() + updated_ids.len()) as u64,
-            };
-            audit.append(
+        }
+        let products: Vec<(&str, Option<&str>)> = products.into_iter().collect();
+        store::products::ensure_many(conn, &vendor_id, &products, now)?;
+        store::jobs::enqueue_many(conn, &invitations)?;
+        let counts = ImportCounts {
+            created: created.len() as u64,
+            updated: updated_ids.len() as u64,
+            orders: (created.len() + updated_ids.len()) as u64,
+        };
+        audit.append(
+            conn,
+            &vendor_id,
+            now,
+            Entry {
+                actor: &actor,
+                action: "orders.imported",
+                target: "orders",
+                details: json!({
+                    "created": counts.created,
+                    "updated": counts.updated,
+                    "orders": counts.orders,
+                    "items": all_items.len(),
+                }),
+            },
+        )?;
+        let body = serde_json::to_string(&counts).map_err(Error::internal)?;
+        if let Some(idem) = idempotency {
+            store::orders::store_answer(
                 conn,
-                &vendor_id,
-                now,
-                Entry {
-                    actor: &actor,
-                    action: "orders.imported",
-                    target: "orders",
-                    details: json!({
-                        "created": counts.created,
-                        "updated": counts.updated,
-                        "orders": counts.orders,
-                        "items": all_items.len(),
-                    }),
+                &IdempotentAnswer {
+                    vendor_id: vendor_id.clone(),
+                    key: idem.key.as_str().to_owned(),
+                    request_sha256: idem.request_sha256,
+                    response_status: 200,
+                    response_body: body.clone(),
+                    created_at: now,
                 },
             )?;
-            let body = serde_json::to_string(&counts).map_err(Error::internal)?;
-            if let Some(idem) = idempotency {
-                store::orders::store_answer(
-                    conn,
-                    &IdempotentAnswer {
-                        vendor_id: vendor_id.clone(),
-                        key: idem.key.as_str().to_owned(),
-                        request_sha256: idem.request_sha256,
-                        response_status: 200,
-                        response_body: body.clone(),
-                        created_at: now,
-                    },
-                )?;
-            }
-            Ok(ImportAnswer { status: 200, body, replayed: false })
-        })
-        .await
+        }
+        Ok(ImportAnswer { status: 200, body, replayed: false })
+    })
 }
 
 /// One of the vendor's orders with its items and the ids of the reviews bound to it.

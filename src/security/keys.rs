@@ -305,7 +305,7 @@ pub fn public_pem(stored: &StoredJwtKey) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::{OsRandom, SystemClock};
+    use crate::clock::{SystemClock, SystemRandom};
 
     #[cfg(unix)]
     fn mode(path: &Path) -> u32 {
@@ -324,7 +324,7 @@ mod tests {
     fn l2_saved_key_file_is_0600_and_a_leftover_tmp_is_not_reused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("truview.keys.json");
-        let secrets = SecretsFile::load_or_create(&path, &SystemClock, &OsRandom).unwrap();
+        let secrets = SecretsFile::load_or_create(&path, &SystemClock, &SystemRandom).unwrap();
         assert_eq!(mode(&path), 0o600);
         // A world-readable leftover tmp file is refused, never written through and renamed.
         let tmp = tmp_path(&path);
@@ -345,7 +345,7 @@ mod tests {
     fn l2_symlinked_tmp_is_not_followed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("truview.keys.json");
-        let secrets = SecretsFile::generate(&SystemClock, &OsRandom).unwrap();
+        let secrets = SecretsFile::generate(&SystemClock, &SystemRandom).unwrap();
         let target = dir.path().join("attacker-readable");
         std::fs::write(&target, b"").unwrap();
         std::os::unix::fs::symlink(&target, tmp_path(&path)).unwrap();
@@ -359,16 +359,16 @@ mod tests {
     fn l2_group_or_world_readable_key_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("truview.keys.json");
-        SecretsFile::load_or_create(&path, &SystemClock, &OsRandom).unwrap();
+        SecretsFile::load_or_create(&path, &SystemClock, &SystemRandom).unwrap();
         for loose in [0o640, 0o604, 0o660] {
             chmod(&path, loose);
-            let err = SecretsFile::load_existing(&path, &OsRandom).unwrap_err().to_string();
+            let err = SecretsFile::load_existing(&path, &SystemRandom).unwrap_err().to_string();
             assert!(err.contains(&format!("mode {loose:04o}")) && err.contains("chmod 600"), "{err}");
-            let err = SecretsFile::load_or_create(&path, &SystemClock, &OsRandom).unwrap_err().to_string();
+            let err = SecretsFile::load_or_create(&path, &SystemClock, &SystemRandom).unwrap_err().to_string();
             assert!(err.contains("chmod 600"), "{err}");
         }
         chmod(&path, 0o400);
-        SecretsFile::load_existing(&path, &OsRandom).unwrap();
+        SecretsFile::load_existing(&path, &SystemRandom).unwrap();
     }
 
     #[test]
@@ -379,7 +379,7 @@ mod tests {
             crate::cli::keys_list(&path).unwrap_err(),
             crate::cli::keys_rotate(&path).unwrap_err(),
             crate::cli::keys_revoke(&path, "k1").unwrap_err(),
-            SecretsFile::load_existing(&path, &OsRandom).unwrap_err(),
+            SecretsFile::load_existing(&path, &SystemRandom).unwrap_err(),
         ] {
             assert!(err.to_string().contains("does not exist"), "{err}");
         }
@@ -391,20 +391,20 @@ mod tests {
     fn h3_audit_keys_are_added_to_an_older_file_and_kept_across_rotation() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("truview.keys.json");
-        let mut old = SecretsFile::generate(&SystemClock, &OsRandom).unwrap();
+        let mut old = SecretsFile::generate(&SystemClock, &SystemRandom).unwrap();
         old.audit_key = None;
         old.checkpoint_key = None;
         old.save(&path).unwrap();
         assert!(!std::fs::read_to_string(&path).unwrap().contains("audit_key"));
 
-        let loaded = SecretsFile::load_existing(&path, &OsRandom).unwrap();
+        let loaded = SecretsFile::load_existing(&path, &SystemRandom).unwrap();
         let audit_key = loaded.audit_key().unwrap();
         assert_eq!(audit_key.len(), 32);
         let on_disk: SecretsFile = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(on_disk.audit_key, loaded.audit_key, "the added key was saved");
 
         crate::cli::keys_rotate(&path).unwrap();
-        let rotated = SecretsFile::load_existing(&path, &OsRandom).unwrap();
+        let rotated = SecretsFile::load_existing(&path, &SystemRandom).unwrap();
         assert_eq!(rotated.jwt_keys.len(), 2);
         assert_eq!(rotated.audit_key().unwrap(), audit_key, "rotation keeps the audit key");
         assert_eq!(

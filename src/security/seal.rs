@@ -65,12 +65,12 @@ impl Sealer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::OsRandom;
+    use crate::clock::SystemRandom;
 
     #[test]
     fn opens_only_what_it_sealed_for_that_context() {
         let sealer = Sealer::new(b"0123456789abcdef0123456789abcdef");
-        let sealed = sealer.seal(&OsRandom, "integration:v1:shopify", "shpss_secret");
+        let sealed = sealer.seal(&SystemRandom, "integration:v1:shopify", "shpss_secret");
         assert!(!sealed.contains("shpss_secret"));
         assert_eq!(sealer.open("integration:v1:shopify", &sealed).as_deref(), Some("shpss_secret"));
         assert_eq!(sealer.open("integration:v2:shopify", &sealed), None);
@@ -79,6 +79,6 @@ mod tests {
         let last = tampered.len() - 2;
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
         assert_eq!(sealer.open("integration:v1:shopify", &String::from_utf8(tampered).unwrap()), None);
-        assert_ne!(sealer.seal(&OsRandom, "c", "x"), sealer.seal(&OsRandom, "c", "x"), "random nonces");
+        assert_ne!(sealer.seal(&SystemRandom, "c", "x"), sealer.seal(&SystemRandom, "c", "x"), "random nonces");
     }
 }

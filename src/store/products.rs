@@ -6,8 +6,9 @@ use crate::db::schema::products;
 use crate::db::DbConn;
 use crate::error::Result;
 
+/// `None` is inserted as NULL (the columns' default), so a batch is one statement on SQLite.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = products)]
+#[diesel(table_name = products, treat_none_as_default_value = false)]
 pub struct Product {
     pub vendor_id: String,
     pub sku: String,
@@ -92,8 +93,7 @@ pub fn ensure_many(conn: &mut DbConn, vendor_id: &str, skus: &[(&str, Option<&st
                 mpn: None,
             })
             .collect();
-        // Backend-specific: SQLite runs a batch as one statement per row inside the
-        // transaction (cheap in-process), PostgreSQL as one multi-row statement.
+        // Backend-specific: the two dialects of "insert unless it exists".
         match conn {
             DbConn::Sqlite(c) => diesel::insert_or_ignore_into(products::table).values(&rows).execute(c)?,
             DbConn::Pg(c) => diesel::insert_into(products::table).values(&rows).on_conflict_do_nothing().execute(c)?,
