@@ -9,7 +9,7 @@ use diesel::Connection;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 use truview::app::{AppState, Application, Deps};
-use truview::clock::{ManualClock, OsRandom};
+use truview::clock::{ManualClock, SystemRandom};
 use truview::config::Settings;
 
 pub struct TestApp {
@@ -106,7 +106,7 @@ fn start(db: Arc<TestDb>, settings: Settings, clock: Arc<ManualClock>) -> TestAp
     if std::env::var_os("TEST_LOG").is_some() {
         truview::telemetry::init(truview::config::LogFormat::Text, "debug");
     }
-    let deps = Deps { clock: clock.clone(), random: Arc::new(OsRandom) };
+    let deps = Deps { clock: clock.clone(), random: Arc::new(SystemRandom) };
     let app = Application::build(settings.clone(), deps).expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
@@ -257,7 +257,7 @@ pub fn free_port() -> u16 {
 
 pub fn random_suffix() -> String {
     use truview::clock::Random;
-    OsRandom.token(6).to_lowercase().replace(['-', '_'], "x")
+    SystemRandom.token(6).to_lowercase().replace(['-', '_'], "x")
 }
 
 /// Review fixtures. Verified evidence is attached through the same store functions the

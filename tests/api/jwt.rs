@@ -4,7 +4,7 @@ use base64::Engine;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use truview::clock::{Clock, OsRandom, SystemClock};
+use truview::clock::{Clock, SystemClock, SystemRandom};
 use truview::security::keys::SecretsFile;
 
 use crate::helpers::{assert_problem, json, spawn_app, TestApp};
@@ -82,7 +82,7 @@ async fn t6_jwt_matrix() {
     let rs_header = b64(json!({"alg": "RS256", "typ": "JWT", "kid": kid}).to_string().as_bytes());
     cases.push(("RS256 header", format!("{rs_header}.{payload}.{}", b64(&[7u8; 256]))));
     // A token signed by a key this deployment never had, under the right kid.
-    let foreign = SecretsFile::generate(&SystemClock, &OsRandom).unwrap();
+    let foreign = SecretsFile::generate(&SystemClock, &SystemRandom).unwrap();
     let mut fh = Header::new(Algorithm::EdDSA);
     fh.kid = Some(kid.clone());
     cases.push((
@@ -115,10 +115,10 @@ async fn t7_jwt_rotation() {
     let old_token = vendor.token.clone();
     let path = app.key_file();
 
-    let mut secrets = SecretsFile::load_or_create(&path, &SystemClock, &OsRandom).unwrap();
+    let mut secrets = SecretsFile::load_or_create(&path, &SystemClock, &SystemRandom).unwrap();
     let old_kid = secrets.jwt_keys[0].kid.clone();
     app.clock.advance(chrono::Duration::seconds(1));
-    let new_kid = secrets.rotate(app.clock.as_ref(), &OsRandom).unwrap();
+    let new_kid = secrets.rotate(app.clock.as_ref(), &SystemRandom).unwrap();
     secrets.save(&path).unwrap();
 
     let rotated = app.another_node();
