@@ -1,6 +1,5 @@
 //! The vendor's audit log, newest first.
 
-use crate::http::ServiceConfig;
 use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -9,6 +8,7 @@ use crate::app::State;
 use crate::error::{Error, Result};
 use crate::http::errors::Problem;
 use crate::http::extract::StaffSession;
+use crate::http::ServiceConfig;
 use crate::store;
 use crate::store::audit::AuditRow;
 

@@ -1,6 +1,5 @@
 //! Staff login, token refresh, logout and password change.
 
-use crate::http::ServiceConfig;
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
@@ -14,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::{client_ip, StaffSession};
+use crate::http::ServiceConfig;
 use crate::security::password;
 use crate::security::ratelimit;
 use crate::store::staff::Staff;

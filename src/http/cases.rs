@@ -1,7 +1,6 @@
 //! Cases for the vendor to follow up (a review of 1 or 2 stars, an NPS detractor) and the
 //! resolution loop: `GET /api/v1/cases`, `POST /api/v1/cases/{id}/resolve`.
 
-use crate::http::ServiceConfig;
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,6 +12,7 @@ use crate::funnel::resolution;
 use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::{Principal, StaffSession};
+use crate::http::ServiceConfig;
 use crate::store::cases::Case;
 
 pub fn routes(cfg: &mut ServiceConfig) {

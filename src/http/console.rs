@@ -4,11 +4,11 @@
 
 use std::sync::OnceLock;
 
-use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use crate::http::assets::Asset;
+use crate::http::ServiceConfig;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(bare).service(index).service(file);

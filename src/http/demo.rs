@@ -1,10 +1,10 @@
 //! `/demo`: a product page of the demo shop with the live widget, as a vendor would embed it.
 
-use crate::http::ServiceConfig;
 use actix_web::{get, HttpResponse};
 
 use crate::app::State;
 use crate::error::Result;
+use crate::http::ServiceConfig;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(demo);

@@ -3,7 +3,6 @@
 //! schema.org `Product` JSON-LD on product pages only (shop-wide reviews get none: Google
 //! treats a business's reviews of itself as self-serving).
 
-use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{get, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -15,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::http::errors::Problem;
 use crate::http::html::esc;
 use crate::http::public::{self, PublicReview, ReviewPage, ReviewsQuery, Summary};
+use crate::http::ServiceConfig;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(fragment);

@@ -2,7 +2,6 @@
 //! plain server-rendered HTML with a form (no script), the rating preselected from the
 //! e-mail's star links, under a strict CSP.
 
-use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -18,6 +17,7 @@ use crate::http::errors::Problem;
 use crate::http::extract::{Principal, StaffSession};
 use crate::http::html::{esc, headers, page};
 use crate::http::page_words::{self, Words};
+use crate::http::ServiceConfig;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(get_settings)

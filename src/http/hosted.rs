@@ -8,7 +8,6 @@
 //! no script, on the service's origin, framed only by the shop's own origins: no secret or
 //! login ever touches the shop's page.
 
-use crate::http::ServiceConfig;
 use actix_multipart::{Multipart, MultipartError};
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -28,6 +27,7 @@ use crate::http::funnel::{
 use crate::http::html::esc;
 use crate::http::kyc::CompanySize;
 use crate::http::page_words::{check_label, for_request, is_flow_token, words, Words};
+use crate::http::ServiceConfig;
 use crate::kyp::matching::{ContactHmac, MatchRequest};
 use crate::reviews::{self, FlowView, Submission};
 

@@ -7,7 +7,6 @@
 //! Twilio's form webhook verified by its `X-Twilio-Signature` (`sms.auth_token`), or any
 //! gateway posting `{"from", "text"}` JSON with the Bearer `sms.inbound_secret`.
 
-use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use base64::Engine as _;
@@ -18,6 +17,7 @@ use crate::app::State;
 use crate::error::{Error, Result};
 use crate::funnel::replies::{self, Outcome};
 use crate::http::errors::Problem;
+use crate::http::ServiceConfig;
 
 /// A reply is one e-mail: 10 MiB at most (attachments included).
 pub const MAX_BYTES: usize = 10 * 1024 * 1024;

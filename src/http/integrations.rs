@@ -1,7 +1,6 @@
 //! Shop-platform integrations: the vendor sets a webhook signing secret per platform and
 //! points the platform's order webhooks at `/api/v1/integrations/{platform}/{vendor_id}/orders`.
 
-use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
@@ -13,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::{Principal, StaffSession};
+use crate::http::ServiceConfig;
 use crate::kyp::webhooks::{self, Delivery, Platform};
 use crate::store::integrations::Integration;
 

@@ -1,7 +1,6 @@
 //! The job queue as the console shows it: `GET /api/v1/jobs?state=dead` and
 //! `POST /api/v1/jobs/{id}/retry` (owner). Payloads are not shown: they may hold contacts.
 
-use crate::http::ServiceConfig;
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::funnel::queue;
 use crate::http::errors::Problem;
 use crate::http::extract::StaffSession;
+use crate::http::ServiceConfig;
 use crate::store::jobs::{self, Job};
 
 pub fn routes(cfg: &mut ServiceConfig) {

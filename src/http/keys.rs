@@ -1,6 +1,5 @@
 //! API keys: `pk_…` publishable (widget) and `sk_…` secret (server). Shown once, stored hashed.
 
-use crate::http::ServiceConfig;
 use actix_web::{delete, get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,6 +13,7 @@ use crate::http::errors::Problem;
 use crate::http::extract::StaffSession;
 use crate::http::text::Line;
 use crate::http::vendors::IssuedKeyView;
+use crate::http::ServiceConfig;
 use crate::store;
 use crate::store::keys::ApiKey;
 

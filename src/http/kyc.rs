@@ -1,7 +1,6 @@
 //! KYC for buyers: social login, phone one-time codes; and the development SMS outbox for
 //! owners.
 
-use crate::http::ServiceConfig;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -15,6 +14,7 @@ use crate::http::errors::Problem;
 use crate::http::extract::StaffSession;
 use crate::http::kyp::MatchView;
 use crate::http::text::Line;
+use crate::http::ServiceConfig;
 use crate::kyc::{company, oauth, phone};
 
 pub fn routes(cfg: &mut ServiceConfig) {

@@ -1,7 +1,6 @@
 //! Purchase matching for buyers (`POST /api/v1/public/kyp/match`) and the vendor's purchase
 //! rules (`GET/PUT /api/v1/kyp/rules`).
 
-use crate::http::ServiceConfig;
 use actix_web::{get, post, put, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,6 +15,7 @@ use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::Principal;
 use crate::http::text::Whole;
+use crate::http::ServiceConfig;
 use crate::kyp::matching::{self, ContactHmac, MatchRequest};
 
 pub fn routes(cfg: &mut ServiceConfig) {

@@ -1,6 +1,5 @@
 //! Moderation: the review queue, decisions, public replies, CSV export.
 
-use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
 use base64::Engine;
@@ -17,6 +16,7 @@ use crate::http::errors::Problem;
 use crate::http::extract::{Principal, StaffSession};
 use crate::http::public::{PublicReview, ReplyView};
 use crate::http::text::Paragraph;
+use crate::http::ServiceConfig;
 use crate::reviews;
 use crate::store;
 use crate::store::reviews::{Reply, Review};

@@ -1,6 +1,5 @@
 //! Operations: liveness, readiness, metrics, the OpenAPI document.
 
-use crate::http::ServiceConfig;
 use actix_web::{get, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -8,6 +7,7 @@ use utoipa::ToSchema;
 use crate::app::State;
 use crate::db;
 use crate::error::{Error, Result};
+use crate::http::ServiceConfig;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health).service(ready).service(metrics).service(openapi_json);

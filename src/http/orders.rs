@@ -8,7 +8,6 @@
 //! `Idempotency-Key`, and decoded record by record (CSV) or as one JSON array capped at
 //! 100,000 orders (the size of the T22 import).
 
-use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
@@ -21,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::{Principal, StaffSession};
+use crate::http::ServiceConfig;
 use crate::kyp::orders::{self as kyp, Idempotency, ImportCounts, OrderIn};
 
 /// Largest import body.

@@ -1,7 +1,6 @@
 //! Privacy requests (owner only): erase a buyer, export a buyer's data. Both take the
 //! buyer's contact in a JSON body, never in the URL (which proxies and logs record).
 
-use crate::http::ServiceConfig;
 use actix_web::{post, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,6 +12,7 @@ use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::StaffSession;
 use crate::http::moderation::StaffReview;
+use crate::http::ServiceConfig;
 use crate::reviews::{self, Erasure};
 
 pub fn routes(cfg: &mut ServiceConfig) {

@@ -1,6 +1,5 @@
 //! The catalogue: `PUT /api/v1/products/{sku}`, `GET /api/v1/products[/{sku}]`.
 
-use crate::http::ServiceConfig;
 use actix_web::{get, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,6 +12,7 @@ use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::Principal;
 use crate::http::text::Line;
+use crate::http::ServiceConfig;
 use crate::store::products::Product;
 
 pub fn routes(cfg: &mut ServiceConfig) {

@@ -2,7 +2,6 @@
 //! quick star ratings, summary and review list. Reads carry ETag + Cache-Control and CORS
 //! only for the vendor's registered origins.
 
-use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use base64::Engine;
@@ -22,6 +21,7 @@ use crate::http::errors::Problem;
 use crate::http::extract::{check_key_shape, client_ip, lookup_key, resolve_key};
 use crate::http::text::{Line, Paragraph, Whole};
 use crate::http::widget_key;
+use crate::http::ServiceConfig;
 use crate::reviews::{self, PublicWrite, Submission};
 use crate::security::ratelimit;
 use crate::security::tokens::sha256_hex;

@@ -1,7 +1,6 @@
 //! Receipt proof: the buyer's upload in a review flow, and the staff's list, file view and
 //! decision.
 
-use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -15,6 +14,7 @@ use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::StaffSession;
 use crate::http::text::Line;
+use crate::http::ServiceConfig;
 use crate::kyp::receipts;
 use crate::store::receipts::Receipt;
 

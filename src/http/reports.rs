@@ -1,6 +1,5 @@
 //! Reports: the vendor maturity level with the plan for the next level, and the funnel.
 
-use crate::http::ServiceConfig;
 use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,6 +9,7 @@ use crate::domain::maturity::VendorAssessment;
 use crate::error::Result;
 use crate::http::errors::Problem;
 use crate::http::extract::Principal;
+use crate::http::ServiceConfig;
 use crate::reviews;
 
 pub fn routes(cfg: &mut ServiceConfig) {

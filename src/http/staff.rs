@@ -1,6 +1,5 @@
 //! Staff management (owner only for changes).
 
-use crate::http::ServiceConfig;
 use actix_web::{get, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,6 +13,7 @@ use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::StaffSession;
 use crate::http::text::Line;
+use crate::http::ServiceConfig;
 use crate::store;
 use crate::store::staff::Staff;
 

@@ -1,7 +1,6 @@
 //! Syndication (SPEC §11): Google's product-review feed at the vendor's secret URL, the
 //! feed's set-up, and the JSON export of published reviews with level and checks.
 
-use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -12,6 +11,7 @@ use crate::domain::order::parse_instant;
 use crate::error::{Error, Result};
 use crate::http::errors::Problem;
 use crate::http::extract::{Principal, StaffSession};
+use crate::http::ServiceConfig;
 use crate::syndication::{self, SyndicatedPage};
 
 pub fn routes(cfg: &mut ServiceConfig) {

@@ -1,6 +1,5 @@
 //! Vendor sign-up and settings.
 
-use crate::http::ServiceConfig;
 use actix_web::{get, patch, post, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,6 +13,7 @@ use crate::http::body::Json;
 use crate::http::errors::Problem;
 use crate::http::extract::{client_ip, Principal, StaffSession};
 use crate::http::text::{origin_strings, Line, OriginUrl, Whole};
+use crate::http::ServiceConfig;
 use crate::store;
 use crate::store::vendors::Vendor;
 

@@ -3,13 +3,13 @@
 
 use std::sync::OnceLock;
 
-use crate::http::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::http::assets::Asset;
+use crate::http::ServiceConfig;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(script);

@@ -64,6 +64,19 @@ pub fn any_due(conn: &mut DbConn, now: i64) -> Result<bool> {
     Ok(found.is_some())
 }
 
+/// The ids of up to `limit` jobs under `filter` in `order`. On PostgreSQL they are locked
+/// and rows another worker holds are skipped (`FOR UPDATE SKIP LOCKED`); on SQLite the
+/// claim's write transaction (`BEGIN IMMEDIATE`) already keeps other workers out.
+macro_rules! claimable_ids {
+    ($conn:expr, $filter:expr, $order:expr, $limit:expr) => {{
+        let query = jobs::table.filter($filter).order($order).limit($limit).select(jobs::id);
+        match $conn {
+            DbConn::Pg(c) => query.for_update().skip_locked().load::<String>(c)?,
+            DbConn::Sqlite(c) => query.load::<String>(c)?,
+        }
+    }};
+}
+
 /// Claims up to `limit` due jobs for `owner` until `lease_until`: running jobs whose lease
 /// lapsed first, then queued jobs whose time has come, highest priority first. Each read
 /// follows an index in its order and stops at `limit` (`jobs_lease`, `jobs_claim`), however
@@ -74,31 +87,10 @@ pub fn claim(conn: &mut DbConn, owner: &str, now: i64, lease_until: i64, limit: 
     let queued = jobs::state.eq(QUEUED).and(jobs::run_at.le(now));
     let lapsed_order = (jobs::lease_until.asc(), jobs::id.asc());
     let order = (jobs::priority.desc(), jobs::run_at.asc(), jobs::id.asc());
-    let mut ids: Vec<String> = match conn {
-        DbConn::Pg(c) => jobs::table
-            .filter(lapsed)
-            .order(lapsed_order)
-            .limit(limit)
-            .select(jobs::id)
-            .for_update()
-            .skip_locked()
-            .load(c)?,
-        DbConn::Sqlite(c) => jobs::table.filter(lapsed).order(lapsed_order).limit(limit).select(jobs::id).load(c)?,
-    };
+    let mut ids = claimable_ids!(conn, lapsed, lapsed_order, limit);
     let room = limit - ids.len() as i64;
     if room > 0 {
-        let more: Vec<String> = match conn {
-            DbConn::Pg(c) => jobs::table
-                .filter(queued)
-                .order(order)
-                .limit(room)
-                .select(jobs::id)
-                .for_update()
-                .skip_locked()
-                .load(c)?,
-            DbConn::Sqlite(c) => jobs::table.filter(queued).order(order).limit(room).select(jobs::id).load(c)?,
-        };
-        ids.extend(more);
+        ids.extend(claimable_ids!(conn, queued, order, room));
     }
     if ids.is_empty() {
         return Ok(Vec::new());
