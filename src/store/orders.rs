@@ -127,24 +127,31 @@ pub fn ids_by_ref(conn: &mut DbConn, vendor_id: &str, refs: &[String]) -> Result
     Ok(out)
 }
 
-/// Inserts new orders: PostgreSQL by binary `COPY`; SQLite row by row through one cached
-/// prepared statement, in process and inside the caller's transaction. (A multi-row INSERT
-/// is slower there: a statement that can fail halfway through many rows keeps a statement
-/// journal of every page it changes, 14 % of a 1,000,000-order import, P3.)
+/// Inserts `rows` into `table`: PostgreSQL by binary `COPY`; SQLite row by row through one
+/// cached prepared statement, in process and inside the caller's transaction. (A multi-row
+/// INSERT is slower there: a statement that can fail halfway through many rows keeps a
+/// statement journal of every page it changes, 14 % of a 1,000,000-order import, P3.)
 /// Backend-specific (`COPY` is PostgreSQL's).
-pub fn insert_imported(conn: &mut DbConn, rows: &[Order]) -> Result<()> {
-    match conn {
-        DbConn::Pg(c) if !rows.is_empty() => {
-            diesel::copy_from(orders::table).from_insertable(rows).execute(c)?;
-        }
-        DbConn::Pg(_) => {}
-        DbConn::Sqlite(c) => {
-            for row in rows {
-                diesel::insert_into(orders::table).values(row).execute(c)?;
+macro_rules! insert_bulk {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        match $conn {
+            DbConn::Pg(c) if !$rows.is_empty() => {
+                diesel::copy_from($table).from_insertable($rows).execute(c)?;
+            }
+            DbConn::Pg(_) => {}
+            DbConn::Sqlite(c) => {
+                for row in $rows {
+                    diesel::insert_into($table).values(row).execute(c)?;
+                }
             }
         }
-    }
-    Ok(())
+        Ok(())
+    }};
+}
+
+/// Inserts new orders (see `insert_bulk`).
+pub fn insert_imported(conn: &mut DbConn, rows: &[Order]) -> Result<()> {
+    insert_bulk!(conn, orders::table, rows)
 }
 
 /// A re-import: the fields that may change after the purchase (`id`, `vendor_id`,
@@ -177,20 +184,9 @@ pub fn delete_items(conn: &mut DbConn, order_ids: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Inserts line items like [`insert_imported`] inserts orders. Backend-specific.
+/// Inserts line items (see `insert_bulk`).
 pub fn insert_items(conn: &mut DbConn, items: &[OrderItem]) -> Result<()> {
-    match conn {
-        DbConn::Pg(c) if !items.is_empty() => {
-            diesel::copy_from(order_items::table).from_insertable(items).execute(c)?;
-        }
-        DbConn::Pg(_) => {}
-        DbConn::Sqlite(c) => {
-            for item in items {
-                diesel::insert_into(order_items::table).values(item).execute(c)?;
-            }
-        }
-    }
-    Ok(())
+    insert_bulk!(conn, order_items::table, items)
 }
 
 /// An order, its items and the ids of the reviews bound to it.
