@@ -212,15 +212,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| Error::internal(format!("database task failed: {e}")))?
+        self.spawn(f).await
     }
 
     /// Like [`Db::write`], but started on the blocking pool at once rather than when first
@@ -231,14 +223,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        let span = tracing::Span::current();
-        let task = tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            let mut conn = pool.get()?;
-            write_tx(&mut conn, f)
-        });
-        async move { task.await.map_err(|e| Error::internal(format!("database task failed: {e}")))? }
+        self.spawn(move |conn| write_tx(conn, f))
     }
 
     /// Like [`Db::run`], inside one write transaction (see [`write_tx`]).
@@ -247,7 +232,24 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
-        self.run(move |conn| write_tx(conn, f)).await
+        self.spawn_write(f).await
+    }
+
+    /// Starts `f` on the blocking pool with a pooled connection and the current span; the
+    /// future answers its result.
+    fn spawn<T, F>(&self, f: F) -> impl std::future::Future<Output = Result<T>> + Send + 'static
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        let task = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        });
+        async move { task.await.map_err(|e| Error::internal(format!("database task failed: {e}")))? }
     }
 }
 

@@ -400,8 +400,7 @@ pub async fn import_file(
     let mut chunks = Chunks::open(path, format, opts.chunk_orders)?;
     let mut checking = std::collections::VecDeque::new();
     loop {
-        let next = chunks.next();
-        let chunk = match next {
+        let chunk = match chunks.next() {
             Ok(Some(chunk)) => chunk,
             Ok(None) => break,
             Err(e) => {
@@ -435,8 +434,7 @@ pub async fn import_file(
     // Pass 2: commit chunk by chunk, each under its own key. Chunk n+1 is decoded and
     // prepared (contacts hashed, ids drawn) while chunk n is being written. The funnel
     // settings are read once, when the import starts.
-    let vendor = vendor_id.to_owned();
-    let funnel = core.db.run(move |conn| store::funnel::settings(conn, &vendor)).await?;
+    let funnel = crate::funnel::invitations::settings(core, vendor_id).await?;
     let mut chunks = Chunks::open(path, format, opts.chunk_orders)?;
     let mut writing = None;
     for index in 0.. {

@@ -413,8 +413,7 @@ pub async fn import_guarded(
     idempotency: Option<Idempotency>,
     guard: Option<Guard>,
 ) -> Result<ImportAnswer> {
-    let vendor = vendor_id.to_owned();
-    let funnel = core.db.run(move |conn| store::funnel::settings(conn, &vendor)).await?;
+    let funnel = crate::funnel::invitations::settings(core, vendor_id).await?;
     let prepared = prepare(core, vendor_id, &funnel, orders);
     commit(core, vendor_id, actor, prepared, idempotency, guard).await
 }
