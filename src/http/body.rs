@@ -97,13 +97,149 @@ pub async fn bytes_up_to(
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| Error::BadRequest(format!("the request body could not be read: {e}")))?;
+        let chunk = chunk.map_err(unreadable)?;
         if body.len() + chunk.len() > max {
             return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// A request body read as a stream, for bodies too big to hold: its first bytes are kept
+/// (to tell its format by), the rest goes to a decoder on the blocking pool as it arrives,
+/// through a queue of a few chunks. The limit holds for what is sent, whatever the
+/// declared length; the body's SHA-256 is taken on the way.
+pub struct Streamed {
+    payload: web::Payload,
+    head: web::Bytes,
+    complete: bool,
+    limit: usize,
+    too_large: fn() -> Error,
+}
+
+/// Chunks in flight between the request and its decoder.
+const QUEUE: usize = 8;
+
+impl Streamed {
+    /// Reads the first `head_len` bytes (or the whole body when shorter).
+    pub async fn start(
+        req: &HttpRequest,
+        mut payload: web::Payload,
+        limit: usize,
+        head_len: usize,
+        too_large: fn() -> Error,
+    ) -> Result<Streamed, Error> {
+        use futures_util::StreamExt as _;
+        let declared = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let mut head = web::BytesMut::new();
+        let mut complete = false;
+        while head.len() < head_len {
+            let Some(chunk) = payload.next().await else {
+                complete = true;
+                break;
+            };
+            head.extend_from_slice(&chunk.map_err(unreadable)?);
+            if head.len() > limit {
+                return Err(too_large());
+            }
+        }
+        Ok(Streamed { payload, head: head.freeze(), complete, limit, too_large })
+    }
+
+    /// The first bytes of the body.
+    pub fn head(&self) -> &[u8] {
+        &self.head
+    }
+
+    /// Whether [`Streamed::head`] is the whole body.
+    pub fn is_complete(&self) -> bool {
+        self.complete
+    }
+
+    /// Runs `decode` over the whole body on the blocking pool and answers its result and
+    /// the body's SHA-256. A decoder that fails stops the reading; a body past the limit
+    /// is `too_large` (the decoder reads an error then).
+    pub async fn decode<T: Send + 'static>(
+        self,
+        decode: impl FnOnce(&mut dyn std::io::Read) -> Result<T, Error> + Send + 'static,
+    ) -> Result<(T, [u8; 32]), Error> {
+        use futures_util::StreamExt as _;
+        use sha2::{Digest, Sha256};
+        let Streamed { mut payload, head, complete, limit, too_large } = self;
+        let (tx, rx) = tokio::sync::mpsc::channel(QUEUE);
+        let task = web::block(move || decode(&mut QueueReader { rx, current: web::Bytes::new() }));
+        let mut sha = Sha256::new();
+        let mut read = head.len();
+        sha.update(&head);
+        let mut listening = tx.send(Ok(head)).await.is_ok();
+        let mut rest = !complete;
+        while rest && listening {
+            match payload.next().await {
+                None => rest = false,
+                Some(Err(e)) => {
+                    let _ = tx.send(Err(std::io::Error::other("the request body broke off"))).await;
+                    return Err(unreadable(e));
+                }
+                Some(Ok(chunk)) => {
+                    read += chunk.len();
+                    if read > limit {
+                        let _ = tx.send(Err(std::io::Error::other(crate::kyp::input::TooLarge(limit)))).await;
+                        return Err(too_large());
+                    }
+                    sha.update(&chunk);
+                    listening = tx.send(Ok(chunk)).await.is_ok();
+                }
+            }
+        }
+        drop(tx);
+        let value = task.await.map_err(|e| Error::internal(format!("decoding task failed: {e}")))??;
+        // A decoder that stopped before the end without an error: the rest still counts.
+        while rest {
+            match payload.next().await {
+                None => rest = false,
+                Some(chunk) => {
+                    let chunk = chunk.map_err(unreadable)?;
+                    read += chunk.len();
+                    if read > limit {
+                        return Err(too_large());
+                    }
+                    sha.update(&chunk);
+                }
+            }
+        }
+        Ok((value, sha.finalize().into()))
+    }
+}
+
+fn unreadable(e: actix_web::error::PayloadError) -> Error {
+    Error::BadRequest(format!("the request body could not be read: {e}"))
+}
+
+/// The decoder's side of [`Streamed::decode`]'s queue.
+struct QueueReader {
+    rx: tokio::sync::mpsc::Receiver<std::io::Result<web::Bytes>>,
+    current: web::Bytes,
+}
+
+impl std::io::Read for QueueReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(chunk) => self.current = chunk?,
+                None => return Ok(0),
+            }
+        }
+        let n = self.current.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
 }
 
 #[cfg(test)]

@@ -3,28 +3,32 @@
 //!
 //! The import body has its own limit, [`IMPORT_LIMIT`] (50 MiB), instead of the app-wide
 //! 64 KiB: the handler reads `web::Payload` itself, refuses a `Content-Length` above the
-//! limit before reading, and stops with 413 as soon as the bytes read exceed it. Memory is
-//! bounded by the limit: the body is collected (at most 50 MiB), hashed for the
-//! `Idempotency-Key`, and decoded record by record (CSV) or as one JSON array capped at
-//! 100,000 orders (the size of the T22 import).
+//! limit before reading, and stops with 413 as soon as the bytes read exceed it. The body
+//! is not collected: its first 64 KiB tell the format, and the decoder (on the blocking
+//! pool) parses it as it arrives — CSV record by record, JSON into one array capped at
+//! 100,000 orders (the size of the T22 import) — while it is hashed for the
+//! `Idempotency-Key`. What is held is the decoded orders, not the body.
 
 use actix_web::http::header;
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
-use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::State;
-use crate::domain::order::{IdempotencyKey, OrderRef};
+use crate::domain::order::{IdempotencyKey, OrderInput, OrderRef};
 use crate::error::{Error, Result};
-use crate::http::body::Json;
+use crate::http::body::{Json, Streamed};
 use crate::http::errors::Problem;
 use crate::http::extract::{Principal, StaffSession};
 use crate::http::ServiceConfig;
+use crate::kyp::formats::{self, Format};
 use crate::kyp::orders::{self as kyp, Idempotency, ImportCounts, OrderIn};
 
 /// Largest import body.
 pub const IMPORT_LIMIT: usize = 50 * 1024 * 1024;
+
+/// The first bytes of an import, held to tell its format by.
+const FORMAT_HEAD: usize = 64 * 1024;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     // The mapping list comes before the order read, whose `{order_id}` would match it.
@@ -84,7 +88,7 @@ async fn import_orders(
     principal: Principal,
     req: HttpRequest,
     query: web::Query<ImportQuery>,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<HttpResponse> {
     if let Principal::Staff(s) = &principal {
         s.require_owner()?;
@@ -102,57 +106,38 @@ async fn import_orders(
     };
     let idempotency_key =
         req.headers().get("Idempotency-Key").map(|v| IdempotencyKey::parse(v.as_bytes())).transpose()?;
-    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > IMPORT_LIMIT as u64) {
-        return Err(too_large());
-    }
-    let mut body = web::BytesMut::with_capacity(declared.map_or(64 * 1024, |n| n as usize));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| Error::BadRequest(format!("the request body could not be read: {e}")))?;
-        if body.len() + chunk.len() > IMPORT_LIMIT {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    use crate::kyp::formats::{self, Format};
-    let body = body.freeze();
-    let idempotency = idempotency_key.map(|key| Idempotency::new(key, &body));
-    // Telling the format and decoding are CPU work (about 100 ms for 20,000 orders): on the
-    // blocking pool, not on the worker thread that serves other requests meanwhile.
-    let orders = if let Some(name) = query.mapping.as_deref() {
+    let body = Streamed::start(&req, payload, IMPORT_LIMIT, FORMAT_HEAD, too_large).await?;
+    type Decoder = Box<dyn FnOnce(&mut dyn std::io::Read) -> Result<Vec<OrderInput>> + Send>;
+    let decode: Decoder = if let Some(name) = query.mapping.as_deref() {
         if !csv || query.format.is_some() {
             return Err(Error::validation("mapping", "reads a text/csv body, without a format"));
         }
         let mapping = crate::kyp::mappings::get(&state, principal.vendor_id(), name).await?;
-        decoded(move || mapping.decode(&body)).await?
+        Box::new(move |input| mapping.decode_from(input))
     } else {
-        let format = query.format.as_deref().map(Format::parse).transpose()?;
-        decoded(move || {
-            let format = match format {
-                Some(f) => f,
-                None if csv => formats::detect_csv(&body),
-                None => formats::detect_json(&body),
-            };
-            match (format, csv) {
-                (Format::Native, true) => kyp::decode_csv(&body),
-                (Format::Native, false) => kyp::decode_json(&body),
-                (Format::Shopify, true) => formats::decode_shopify(&body),
-                (Format::WooCommerce, false) => formats::decode_woocommerce(&body),
-                (Format::Shopify, false) => Err(Error::validation("format", "shopify reads a text/csv body")),
-                (Format::WooCommerce, true) => {
-                    Err(Error::validation("format", "woocommerce reads an application/json body"))
-                }
+        let format = match query.format.as_deref().map(Format::parse).transpose()? {
+            Some(f) => f,
+            None if csv => formats::detect_csv(body.head()),
+            None if body.is_complete() => formats::detect_json(body.head()),
+            None => formats::detect_json_start(body.head()),
+        };
+        match (format, csv) {
+            (Format::Native, true) => Box::new(|input| kyp::decode_csv_from(input)),
+            (Format::Native, false) => Box::new(|input| kyp::decode_json_from(input)),
+            (Format::Shopify, true) => Box::new(|input| formats::decode_shopify_from(input)),
+            (Format::WooCommerce, false) => Box::new(|input| formats::decode_woocommerce_from(input)),
+            (Format::Shopify, false) => return Err(Error::validation("format", "shopify reads a text/csv body")),
+            (Format::WooCommerce, true) => {
+                return Err(Error::validation("format", "woocommerce reads an application/json body"))
             }
-        })
-        .await?
+        }
     };
+    // Decoding runs on the blocking pool as the body arrives (about 100 ms of CPU for
+    // 20,000 orders), not on the worker thread that serves other requests meanwhile.
+    let (orders, sha256) = body.decode(decode).await?;
+    let idempotency = idempotency_key.map(|key| Idempotency::with_sha256(key, &sha256));
     let answer = kyp::import(&state, principal.vendor_id(), &principal.actor(), orders, idempotency).await?;
     Ok(import_answer(answer))
-}
-
-/// Runs a decoder on the blocking pool.
-async fn decoded<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    web::block(f).await.map_err(|e| Error::internal(format!("decoding task failed: {e}")))?
 }
 
 fn import_answer(answer: kyp::ImportAnswer) -> HttpResponse {

@@ -294,9 +294,10 @@ fn newlines(bytes: &[u8]) -> u64 {
 /// The physical line of the record starting at `byte` (error paths only: reads the file
 /// up to there).
 fn line_in_file(path: &Path, byte: u64) -> Result<u64> {
-    let mut head = Vec::with_capacity(byte as usize + 1);
-    File::open(path).and_then(|f| f.take(byte + 1).read_to_end(&mut head)).map_err(|e| io_error(path, e))?;
-    Ok(crate::kyp::orders::Lines::new(&head).line_at(byte))
+    // (A little past it: the line ends the record's start may sit before count too.)
+    let mut head = Vec::with_capacity(byte as usize + 4096);
+    File::open(path).and_then(|f| f.take(byte + 4096).read_to_end(&mut head)).map_err(|e| io_error(path, e))?;
+    Ok(crate::kyp::input::line_at(&head, byte))
 }
 
 fn csv_err(path: &Path, e: csv::Error) -> Error {

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use crate::domain::contact::Phone;
 use crate::domain::order::{parse_order, OrderInput, RawItem, RawOrder, MAX_ORDERS_PER_IMPORT};
 use crate::error::{Error, Result};
-use crate::kyp::orders::{csv_error_in, Lines};
+use crate::kyp::input::{self, CsvRows};
 
 /// The formats `POST /api/v1/orders` and `truview orders import` take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,12 +154,12 @@ fn shopify_instant(raw: &str) -> String {
 
 /// Decodes a Shopify orders export (columns by header name; unknown columns ignored).
 pub fn decode_shopify(body: &[u8]) -> Result<Vec<OrderInput>> {
-    let body = strip_bom(body);
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(body);
-    let mut header = csv::ByteRecord::new();
-    if !reader.read_byte_record(&mut header).map_err(|e| csv_error_in(body, e))? {
-        return Err(Error::validation("line 1", "is empty: expected the header row"));
-    }
+    decode_shopify_from(body)
+}
+
+/// [`decode_shopify`] from a stream.
+pub fn decode_shopify_from(input: impl std::io::Read) -> Result<Vec<OrderInput>> {
+    let (mut rows, header) = CsvRows::open(input)?;
     let index: HashMap<String, usize> =
         header.iter().enumerate().map(|(i, h)| (String::from_utf8_lossy(h).trim().to_owned(), i)).collect();
     let col = |name: &str| index.get(name).copied();
@@ -173,12 +173,10 @@ pub fn decode_shopify(body: &[u8]) -> Result<Vec<OrderInput>> {
         raw: RawOrder,
         items: Vec<(u64, RawItem)>,
     }
-    let mut counter = Lines::new(body);
     let mut orders: Vec<Pending> = Vec::new();
     let mut by_name: HashMap<String, usize> = HashMap::new();
     let mut record = csv::ByteRecord::new();
-    while reader.read_byte_record(&mut record).map_err(|e| csv_error_in(body, e))? {
-        let line = record.position().map(|p| counter.line_at(p.byte())).unwrap_or(0);
+    while let Some(line) = rows.next(&mut record)? {
         let text = |name: &str| -> Result<Option<String>> {
             match col(name).and_then(|i| record.get(i)) {
                 None => Ok(None),
@@ -311,8 +309,15 @@ fn amount(v: &serde_json::Value) -> Option<String> {
 /// Decodes WooCommerce orders as `GET /wp-json/wc/v3/orders` returns them (a JSON array;
 /// fields other than the ones named in the module comment are ignored).
 pub fn decode_woocommerce(body: &[u8]) -> Result<Vec<OrderInput>> {
-    let values: Vec<serde_json::Value> = serde_json::from_slice(strip_bom(body))
-        .map_err(|e| Error::BadRequest(format!("malformed JSON at line {}, column {}", e.line(), e.column())))?;
+    decode_woocommerce_from(body)
+}
+
+/// [`decode_woocommerce`] from a stream.
+pub fn decode_woocommerce_from(input: impl std::io::Read) -> Result<Vec<OrderInput>> {
+    let serde_json::Value::Array(values) = input::json_value(input, "is empty: expected a JSON array of orders")?
+    else {
+        return Err(Error::validation("body", "must be a JSON array of WooCommerce orders"));
+    };
     if values.len() > MAX_ORDERS_PER_IMPORT {
         return Err(Error::validation("body", format!("must list at most {MAX_ORDERS_PER_IMPORT} orders per request")));
     }

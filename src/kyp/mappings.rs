@@ -10,7 +10,8 @@ use serde_json::json;
 use crate::core::Core;
 use crate::domain::order::{parse_order, OrderInput, RawItem, RawOrder, MAX_ORDERS_PER_IMPORT};
 use crate::error::{Error, Result};
-use crate::kyp::orders::{csv_error_in, differing_field, CSV_COLUMNS};
+use crate::kyp::input::CsvRows;
+use crate::kyp::orders::{differing_field, CSV_COLUMNS};
 use crate::store;
 use crate::store::audit::Entry;
 use crate::store::mappings::MappingRow;
@@ -99,12 +100,12 @@ impl Mapping {
     /// Decodes a CSV through the mapping (rows of one order need not be adjacent but must
     /// agree on the order's fields, as in the native format).
     pub fn decode(&self, body: &[u8]) -> Result<Vec<OrderInput>> {
-        let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(body);
-        let mut header = csv::ByteRecord::new();
-        if !reader.read_byte_record(&mut header).map_err(|e| csv_error_in(body, e))? {
-            return Err(Error::validation("line 1", "is empty: expected the header row"));
-        }
+        self.decode_from(body)
+    }
+
+    /// [`Mapping::decode`] from a stream.
+    pub fn decode_from(&self, input: impl std::io::Read) -> Result<Vec<OrderInput>> {
+        let (mut rows, header) = CsvRows::open(input)?;
         let index: HashMap<String, usize> =
             header.iter().enumerate().map(|(i, h)| (String::from_utf8_lossy(h).trim().to_owned(), i)).collect();
         let mut at: HashMap<&str, usize> = HashMap::new();
@@ -115,14 +116,12 @@ impl Mapping {
             at.insert(native.as_str(), i);
         }
         let theirs = |native: &str| self.columns.get(native).cloned().unwrap_or_else(|| native.to_owned());
-        let mut lines = crate::kyp::orders::Lines::new(body);
         // (first line, order fields, items with their lines)
         type Rows = Vec<(u64, RawItem)>;
         let mut orders: Vec<(u64, RawOrder, Rows)> = Vec::new();
         let mut by_id: HashMap<String, usize> = HashMap::new();
         let mut record = csv::ByteRecord::new();
-        while reader.read_byte_record(&mut record).map_err(|e| csv_error_in(body, e))? {
-            let line = record.position().map(|p| lines.line_at(p.byte())).unwrap_or(0);
+        while let Some(line) = rows.next(&mut record)? {
             let get = |native: &str| -> Result<Option<String>> {
                 let Some(raw) = at.get(native).and_then(|&i| record.get(i)) else { return Ok(None) };
                 let s = std::str::from_utf8(raw)

@@ -3,6 +3,7 @@
 
 pub mod bulk;
 pub mod formats;
+pub mod input;
 pub mod mappings;
 pub mod matching;
 pub mod orders;

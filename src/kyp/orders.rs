@@ -6,6 +6,7 @@
 //! of its `Idempotency-Key`. Contacts are kept only as HMACs.
 
 use std::collections::HashMap;
+use std::io::Read;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -17,6 +18,7 @@ use crate::domain::order::{
     MAX_ORDERS_PER_IMPORT,
 };
 use crate::error::{Error, Result};
+use crate::kyp::input;
 use crate::store;
 use crate::store::audit::Entry;
 use crate::store::orders::{IdempotentAnswer, Order, OrderItem};
@@ -117,61 +119,14 @@ fn at(prefix: impl FnOnce(&str) -> String, e: Error) -> Error {
     }
 }
 
-fn strip_bom(body: &[u8]) -> &[u8] {
-    body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
-}
-
-/// Physical line numbers of CSV records. The csv crate's own line count is one short after
-/// every CRLF line end (a record starts between the `\r` and the `\n`), so lines are
-/// counted here from byte offsets, forward only: `line_at` must be called with offsets in
-/// increasing order.
-pub(crate) struct Lines<'a> {
-    body: &'a [u8],
-    at: usize,
-    newlines: u64,
-}
-
-impl<'a> Lines<'a> {
-    pub(crate) fn new(body: &'a [u8]) -> Lines<'a> {
-        Lines { body, at: 0, newlines: 0 }
-    }
-
-    /// The line a record starting at `byte` is on (1-based).
-    pub(crate) fn line_at(&mut self, byte: u64) -> u64 {
-        let to = (byte as usize).min(self.body.len());
-        if to > self.at {
-            self.newlines += self.body[self.at..to].iter().filter(|&&b| b == b'\n').count() as u64;
-            self.at = to;
-        }
-        let split_crlf = u64::from(self.body.get(to) == Some(&b'\n'));
-        1 + self.newlines + split_crlf
-    }
-}
-
-/// A csv error, with the physical line it is on.
-pub(crate) fn csv_error_in(body: &[u8], e: csv::Error) -> Error {
-    let line = e.position().map(|p| Lines::new(body).line_at(p.byte())).unwrap_or(0);
-    match e.kind() {
-        csv::ErrorKind::Utf8 { .. } => Error::validation(format!("line {line}"), "is not valid UTF-8"),
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-            Error::validation(format!("line {line}"), format!("has {len} fields, the header has {expected_len}"))
-        }
-        _ => Error::validation(format!("line {line}"), "is not valid CSV"),
-    }
-}
-
 /// Decodes a JSON array of orders.
 pub fn decode_json(body: &[u8]) -> Result<Vec<OrderInput>> {
-    let body = strip_bom(body);
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        if e.is_eof() && body.iter().all(u8::is_ascii_whitespace) {
-            Error::validation("body", "is empty: expected a JSON array of orders")
-        } else if e.is_syntax() || e.is_eof() {
-            Error::BadRequest(format!("malformed JSON at line {}, column {}", e.line(), e.column()))
-        } else {
-            Error::validation("body", "is not valid JSON")
-        }
-    })?;
+    decode_json_from(body)
+}
+
+/// [`decode_json`] from a stream.
+pub fn decode_json_from(input: impl Read) -> Result<Vec<OrderInput>> {
+    let value = input::json_value(input, "is empty: expected a JSON array of orders")?;
     let serde_json::Value::Array(values) = value else {
         return Err(Error::validation("body", "must be a JSON array of orders"));
     };
@@ -237,18 +192,12 @@ const CSV_REQUIRED: [&str; 3] = ["order_id", "sku", "purchased_at"];
 /// Decodes CSV with a header row (UTF-8, optional BOM, LF or CRLF line ends). Rows of one
 /// order need not be adjacent but must agree on every order field.
 pub fn decode_csv(body: &[u8]) -> Result<Vec<OrderInput>> {
-    let body = strip_bom(body);
-    if body.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(Error::validation("line 1", "is empty: expected the header row"));
-    }
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(body);
-    let mut counter = Lines::new(body);
-    let mut records = reader.byte_records();
-    let header = match records.next() {
-        Some(Ok(h)) => h,
-        Some(Err(e)) => return Err(csv_error_in(body, e)),
-        None => return Err(Error::validation("line 1", "is empty: expected the header row")),
-    };
+    decode_csv_from(body)
+}
+
+/// [`decode_csv`] from a stream: only the rows being read are held, besides the orders.
+pub fn decode_csv_from(input: impl Read) -> Result<Vec<OrderInput>> {
+    let (mut rows, header) = input::CsvRows::open(input)?;
     // column index → position in CSV_COLUMNS
     let mut columns: Vec<usize> = Vec::with_capacity(header.len());
     for (n, name) in header.iter().enumerate() {
@@ -272,9 +221,8 @@ pub fn decode_csv(body: &[u8]) -> Result<Vec<OrderInput>> {
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut orders: Vec<(u64, RawOrder, OrderInput)> = Vec::new();
     let mut lines = 0u64;
-    for record in records {
-        let record = record.map_err(|e| csv_error_in(body, e))?;
-        let line = record.position().map(|p| counter.line_at(p.byte())).unwrap_or(0);
+    let mut record = csv::ByteRecord::new();
+    while let Some(line) = rows.next(&mut record)? {
         lines += 1;
         if record.len() != columns.len() {
             return Err(Error::validation(
@@ -372,7 +320,12 @@ pub struct Idempotency {
 impl Idempotency {
     pub fn new(key: IdempotencyKey, body: &[u8]) -> Idempotency {
         use sha2::{Digest, Sha256};
-        Idempotency { key, request_sha256: hex::encode(Sha256::digest(body)) }
+        Idempotency::with_sha256(key, &Sha256::digest(body).into())
+    }
+
+    /// The key of a body whose SHA-256 was taken as it was read.
+    pub fn with_sha256(key: IdempotencyKey, sha256: &[u8; 32]) -> Idempotency {
+        Idempotency { key, request_sha256: hex::encode(sha256) }
     }
 }
 

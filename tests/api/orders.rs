@@ -409,3 +409,74 @@ async fn raw_contacts_are_sealed_kept_for_the_retention_and_erased() {
     let row = stored_order(&app, &vendor, "R-1").await;
     assert_eq!((row.email_sealed, row.phone_sealed, row.contacts_expire_at), (None, None, None));
 }
+
+/// Posts `pieces` as a chunked body (no `Content-Length`), one chunk each, the way a client
+/// streams an export it is still reading; answers the status line's code and the body.
+async fn post_chunked(app: &TestApp, token: &str, key: &str, pieces: Vec<Vec<u8>>) -> (u16, Value) {
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    let head = format!(
+        "POST /api/v1/orders HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: text/csv\r\n\
+         Idempotency-Key: {key}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    let answer = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut socket = std::net::TcpStream::connect(&addr).unwrap();
+        socket.write_all(head.as_bytes()).unwrap();
+        // The server may answer (an early error) before the body ends: writes then fail.
+        let _ = pieces.iter().try_for_each(|piece| {
+            socket.write_all(format!("{:x}\r\n", piece.len()).as_bytes())?;
+            socket.write_all(piece)?;
+            socket.write_all(b"\r\n")
+        });
+        let _ = socket.write_all(b"0\r\n\r\n");
+        let mut answer = Vec::new();
+        let _ = socket.read_to_end(&mut answer);
+        answer
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no answer: {text}"));
+    let (_, body) = text.split_once("\r\n\r\n").unwrap();
+    (status, serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}")))
+}
+
+/// The body is parsed as it arrives, so nothing about the way it is cut into pieces
+/// matters: rows cut mid-line and CRLFs cut in two import the same orders, errors name the
+/// same lines, the Idempotency-Key's hash is the whole body's, and the limit holds for a
+/// body without a declared length.
+#[actix_web::test]
+async fn a_streamed_import_reads_the_body_as_it_arrives() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Streamed").await;
+    let mut csv = "order_id,email,sku,price,currency,purchased_at\r\n".to_owned();
+    for i in 0..30_000 {
+        csv.push_str(&format!("S-{i},buyer{i}@example.com,SKU-{},9.90,EUR,2026-11-01\r\n", i % 7));
+    }
+    assert!(csv.len() > 20 * 64 * 1024, "many reads past the 64 KiB head");
+    let pieces = |body: &[u8], size: usize| body.chunks(size).map(<[u8]>::to_vec).collect::<Vec<_>>();
+
+    // A bad row last: 422 naming its line, nothing imported.
+    let bad = format!("{csv}S-x,x@example.com,SKU-1,9.90,EUR,2026-13-01\r\n");
+    let (status, problem) = post_chunked(&app, &vendor.sk, "stream-bad", pieces(bad.as_bytes(), 7_001)).await;
+    assert_eq!((status, problem["field"].as_str()), (422, Some("line 30002, column purchased_at")), "{problem}");
+    assert_eq!(order_count(&app, &vendor).await, 0);
+
+    let (status, answer) = post_chunked(&app, &vendor.sk, "stream-1", pieces(csv.as_bytes(), 7_001)).await;
+    assert_eq!((status, answer), (200, json!({"created": 30_000, "updated": 0, "orders": 30_000})));
+    assert_eq!(order_count(&app, &vendor).await, 30_000);
+    // The same body in one piece, with its length: the same key replays the stored answer.
+    let res = import(&app, &vendor.sk, "text/csv", csv.clone().into_bytes(), Some("stream-1")).await;
+    assert_eq!(res.headers().get("Idempotent-Replayed").map(|v| v.to_str().unwrap()), Some("true"));
+    assert_eq!(json(res, StatusCode::OK).await, json!({"created": 30_000, "updated": 0, "orders": 30_000}));
+    // Cut into other pieces, it is still the same body.
+    let (status, again) = post_chunked(&app, &vendor.sk, "stream-1", pieces(csv.as_bytes(), 1 << 20)).await;
+    assert_eq!((status, again), (200, json!({"created": 30_000, "updated": 0, "orders": 30_000})));
+
+    // Past 50 MiB without a declared length (blank lines: the rows stay valid): 413.
+    let mut big = vec![b"order_id,sku,purchased_at\nL-1,SKU-1,2026-11-01\n".to_vec()];
+    big.extend(std::iter::repeat_n(vec![b'\n'; 1 << 20], 51));
+    let (status, problem) = post_chunked(&app, &vendor.sk, "stream-big", big).await;
+    assert_eq!((status, problem["type"].as_str()), (413, Some("urn:truview:problem:payload-too-large")));
+    assert_eq!(order_count(&app, &vendor).await, 30_000);
+}
