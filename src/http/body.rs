@@ -191,6 +191,7 @@ impl Streamed {
                     read += chunk.len();
                     if read > limit {
                         let _ = tx.send(Err(std::io::Error::other(crate::kyp::input::TooLarge(limit)))).await;
+                        discard(&mut payload, limit).await;
                         return Err(too_large());
                     }
                     sha.update(&chunk);
@@ -215,6 +216,21 @@ impl Streamed {
             }
         }
         Ok((value, sha.finalize().into()))
+    }
+}
+
+/// Reads and drops up to `max` more bytes of a body refused for its size. A client that
+/// sends the whole body before reading the answer then gets its 413 and the connection
+/// closes; left unread, actix-http would try to drain a chunked body itself, and that was
+/// seen to hold the connection open until its timeout.
+async fn discard(payload: &mut web::Payload, max: usize) {
+    use futures_util::StreamExt as _;
+    let mut dropped = 0;
+    while dropped <= max {
+        match payload.next().await {
+            Some(Ok(chunk)) => dropped += chunk.len(),
+            _ => return,
+        }
     }
 }
 

@@ -430,7 +430,11 @@ async fn post_chunked(app: &TestApp, token: &str, key: &str, pieces: Vec<Vec<u8>
         });
         let _ = socket.write_all(b"0\r\n\r\n");
         let mut answer = Vec::new();
-        let _ = socket.read_to_end(&mut answer);
+        socket.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+        if let Err(e) = socket.read_to_end(&mut answer) {
+            let timed_out = matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut);
+            assert!(!timed_out, "the server answered but kept the connection open: {e}");
+        }
         answer
     })
     .await
@@ -473,7 +477,8 @@ async fn a_streamed_import_reads_the_body_as_it_arrives() {
     let (status, again) = post_chunked(&app, &vendor.sk, "stream-1", pieces(csv.as_bytes(), 1 << 20)).await;
     assert_eq!((status, again), (200, json!({"created": 30_000, "updated": 0, "orders": 30_000})));
 
-    // Past 50 MiB without a declared length (blank lines: the rows stay valid): 413.
+    // Past 50 MiB without a declared length (blank lines: the rows stay valid): 413, and
+    // the connection closes (the client reads the answer only after sending everything).
     let mut big = vec![b"order_id,sku,purchased_at\nL-1,SKU-1,2026-11-01\n".to_vec()];
     big.extend(std::iter::repeat_n(vec![b'\n'; 1 << 20], 51));
     let (status, problem) = post_chunked(&app, &vendor.sk, "stream-big", big).await;
