@@ -79,6 +79,14 @@ pub fn shape_error(message: &str) -> String {
     format!("does not match the expected shape: {out}")
 }
 
+/// Whether the request's `Content-Length` is above `max` (refused before reading).
+fn declares_more_than(req: &HttpRequest, max: usize) -> bool {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|n| n > max as u64)
+}
+
 /// Reads a raw body of at most `max` bytes (a larger declared or sent length is `too_large`).
 pub async fn bytes_up_to(
     req: &HttpRequest,
@@ -87,12 +95,7 @@ pub async fn bytes_up_to(
     too_large: fn() -> Error,
 ) -> Result<web::BytesMut, Error> {
     use futures_util::StreamExt as _;
-    if req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        .is_some_and(|n| n > max as u64)
-    {
+    if declares_more_than(req, max) {
         return Err(too_large());
     }
     let mut body = web::BytesMut::new();
@@ -131,11 +134,7 @@ impl Streamed {
         too_large: fn() -> Error,
     ) -> Result<Streamed, Error> {
         use futures_util::StreamExt as _;
-        let declared = req
-            .headers()
-            .get(actix_web::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > limit as u64) {
+        if declares_more_than(req, limit) {
             return Err(too_large());
         }
         let mut head = web::BytesMut::new();
