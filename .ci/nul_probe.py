@@ -10,14 +10,18 @@ U+2028 and U+202E (a NUL in a path segment travels as `%00`; the text `%00` is s
 too, as `%2500`, to catch a second decoding); the other fields carry
 valid values (examples, enums, or sensible defaults by name, with a fresh review flow
 for `flow_token` and a real published review for review ids). Any 5xx, or a request the
-server does not answer, is a failure. Operations that accept a secret key as well as a
+server does not answer, is a failure; so is a 400 from the database backstop ("the input
+contains characters the service does not accept"): the value got past the edge's own
+checks, which answer such input with a 422 naming the field. Operations that accept a secret key as well as a
 staff session are probed with both. Standard library only.
 
-Prints `nul probe: N requests, M 5xx` and one line per 5xx; exits 1 if there is any.
+Prints `nul probe: N requests, M 5xx, B at the database backstop` and one line per
+failure; exits 1 if there is any.
 """
 
 import argparse
 import json
+import re
 import sys
 import time
 import urllib.error
@@ -41,17 +45,25 @@ CHARS = [
 
 UNSET = object()
 
+# The detail of the 400 that src/error.rs gives when the database refuses a value (a NUL
+# in PostgreSQL text): reaching it means the edge missed the field.
+BACKSTOP = "the input contains characters the service does not accept"
+
+
 
 class Probe:
-    def __init__(self, spec, base, bearer, pk, sk, verbose=False):
+    def __init__(self, spec, base, bearer, pk, sk, verbose=False, login=None):
         self.spec = spec
         self.base = base.rstrip("/")
         self.bearer = bearer
+        self.login = login  # (email, password) to start a new session when one ends
+        self.relogins = 0
         self.pk = pk
         self.sk = sk
         self.verbose = verbose
         self.requests = 0
         self.failures = []  # (method, path, parameter, variant, status, auth, detail)
+        self.backstop = 0  # of those, 400s from the database backstop
         self.accepted = []  # the same, for 2xx answers to a value holding a control character
         self.review_id = None
 
@@ -78,6 +90,30 @@ class Probe:
             return e.code, e.read().decode("utf-8", "replace")
         except Exception as e:  # connection reset, timeout: the server did not answer
             return None, f"{type(e).__name__}: {e}"
+
+    def send_as(self, auth, method, raw_path, query=None, body=UNSET, headers=None):
+        """`send` with the credential of `auth`. A 401 to the staff session is checked: if
+        the session itself has ended (the probe's own `POST /auth/logout` ends it), it logs
+        in again and sends once more, so every later staff operation is still probed past
+        authentication."""
+        token = {"staff": self.bearer, "secret_key": self.sk}.get(auth)
+        status, text = self.send(method, raw_path, query, body, token, headers)
+        if status == 401 and auth == "staff" and self.login and not self.session_alive():
+            self.relogin()
+            status, text = self.send(method, raw_path, query, body, self.bearer, headers)
+        return status, text
+
+    def session_alive(self):
+        status, _ = self.send("get", "/api/v1/vendor", token=self.bearer)
+        return status != 401
+
+    def relogin(self):
+        email, password = self.login
+        status, text = self.send("post", "/api/v1/auth/login", body={"email": email, "password": password})
+        if status != 200:
+            raise SystemExit(f"nul probe: the staff session ended and logging in again failed ({status}): {text[:200]}")
+        self.bearer = json.loads(text)["access_token"]
+        self.relogins += 1
 
     # ---- schema helpers -----------------------------------------------------------
 
@@ -166,12 +202,20 @@ class Probe:
         value = table.get(name, UNSET)
         return value() if callable(value) else value
 
+    @staticmethod
+    def fits(value, schema):
+        """Whether a string `value` matches the schema's `pattern` (other values: yes). A
+        named default that does not (`name` = "Probe Shop" for a mapping's `^[A-Za-z0-9_-]…`)
+        would stop the request at the edge before the field under probe is read."""
+        pattern = schema.get("pattern")
+        return not (isinstance(value, str) and pattern) or re.search(pattern, value) is not None
+
     def value_for(self, name, schema, depth=0):
         """A valid value for a field called `name` with `schema`."""
         schema = self.normalise(schema)
         if name is not None:
             v = self.named_default(name)
-            if v is not UNSET:
+            if v is not UNSET and self.fits(v, schema):
                 if name == "email" and "staff" in self.current_path:
                     v = f"probe-{uuid.uuid4().hex[:12]}@example.com"
                 return v
@@ -258,25 +302,20 @@ class Probe:
 
     def record(self, method, path, param, variant, status, text, auth):
         self.requests += 1
-        if status is None or status >= 500:
+        if status is None or status >= 500 or (status == 400 and BACKSTOP in text):
             detail = " ".join(text.split())[:160]
             self.failures.append((method.upper(), path, param, variant, status or "no answer", auth, detail))
+            self.backstop += status == 400
         elif 200 <= status < 300:
             self.accepted.append((method.upper(), path, param, variant, status, auth, ""))
         if self.verbose:
-            print(f"  {method.upper()} {path} {param} [{variant}] -> {status}", file=sys.stderr)
+            print(f"  {method.upper()} {path} {param} [{variant}] auth={auth} -> {status}", file=sys.stderr)
 
     def auth_options(self, op):
         security = op.get("security", self.spec.get("security", []))
         names = {n for req in security for n in req}
-        options = []
-        if "staff" in names:
-            options.append(("staff", self.bearer))
-        if "secret_key" in names:
-            options.append(("secret_key", self.sk))
-        if not options:
-            options.append(("none", None))
-        return options
+        options = [auth for auth in ("staff", "secret_key") if auth in names]
+        return options or ["none"]
 
     def probe_operation(self, path, method, op, item):
         self.current_path = path
@@ -313,7 +352,7 @@ class Probe:
                 return UNSET
             return self.value_for(None, body_schema)
 
-        for auth_name, token in self.auth_options(op):
+        for auth_name in self.auth_options(op):
             # Path and query parameters, one at a time.
             for p in params:
                 loc, name = p.get("in"), p.get("name")
@@ -332,7 +371,7 @@ class Probe:
                     values = valid_params()
                     values[(loc, name)] = value
                     raw, query = build(values)
-                    status, text = self.send(method, raw, query, valid_body(), token, headers)
+                    status, text = self.send_as(auth_name, method, raw, query, valid_body(), headers)
                     self.record(method, path, f"{loc}.{name}", variant, status, text, auth_name)
             # Body string fields, one at a time.
             if body_schema is not None:
@@ -344,7 +383,7 @@ class Probe:
                     for variant, value in self.variants(valid):
                         body = self.body_with(body_schema, position, value)
                         raw, query = build(valid_params())
-                        status, text = self.send(method, raw, query, body, token, headers)
+                        status, text = self.send_as(auth_name, method, raw, query, body, headers)
                         self.record(method, path, f"body.{field}", variant, status, text, auth_name)
 
     def prepare_fixtures(self):
@@ -385,6 +424,8 @@ def main():
     ap.add_argument("--bearer", required=True, help="staff access token")
     ap.add_argument("--pk", required=True, help="publishable key")
     ap.add_argument("--sk", required=True, help="secret key")
+    ap.add_argument("--email", help="the staff member's e-mail, to log in again when the session ends")
+    ap.add_argument("--password", help="and its password")
     ap.add_argument("--verbose", action="store_true", help="print every request and its status to stderr")
     ap.add_argument(
         "--show-accepted",
@@ -395,11 +436,13 @@ def main():
 
     with urllib.request.urlopen(args.spec_url, timeout=30) as res:
         spec = json.load(res)
-    probe = Probe(spec, args.base_url, args.bearer, args.pk, args.sk, args.verbose)
+    login = (args.email, args.password) if args.email and args.password else None
+    probe = Probe(spec, args.base_url, args.bearer, args.pk, args.sk, args.verbose, login)
     started = time.monotonic()
     probe.run()
-    print(f"nul probe: {probe.requests} requests, {len(probe.failures)} 5xx")
-    print(f"nul probe: took {time.monotonic() - started:.0f} s", file=sys.stderr)
+    fivexx = len(probe.failures) - probe.backstop
+    print(f"nul probe: {probe.requests} requests, {fivexx} 5xx, {probe.backstop} at the database backstop")
+    print(f"nul probe: took {time.monotonic() - started:.0f} s, {probe.relogins} new staff session(s)", file=sys.stderr)
     for method, path, param, variant, status, auth, detail in probe.failures:
         print(f"  {status} {method} {path} {param} [{variant}] auth={auth}: {detail}")
     if args.show_accepted:

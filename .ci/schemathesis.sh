@@ -13,8 +13,9 @@
 #
 # Prints `schemathesis (BACKEND): N cases, F failures, E errors` (N: generated cases over all
 # phases; F: distinct failures, the CLI's "unique failures"; E: errors, all from the JSON
-# report) and `nul probe: N requests, M 5xx`; exits non-zero if F or E is above zero, if
-# fewer than SCHEMATHESIS_MIN_CASES cases ran, or if the probe saw a 5xx. On failure the
+# report) and `nul probe: N requests, M 5xx, B at the database backstop`; exits non-zero if
+# F or E is above zero, if fewer than SCHEMATHESIS_MIN_CASES cases ran, or if the probe saw
+# a 5xx or a 400 from the database backstop. On failure the
 # deduplicated failures (.ci/schemathesis_digest.py) go to stderr and the work directory
 # (server log, config, reports) is kept.
 #
@@ -201,7 +202,7 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403",
 # 422 by design (one answer for no such order, wrong contact and another shop's order),
 # and exactly one of email or phone must be given, which the schema does not state.
 # tests/api/kyp_match.rs asserts every answer.
-# A mapping's date_format must be a strftime format chrono understands (`%Q` is not),
+# A mapping's date_format must be a strftime format chrono understands ("%Q" is not),
 # which a pattern cannot state; tests/api/mappings.rs asserts the refusal.
 [[operations]]
 include-name = "PUT /api/v1/orders/mappings/{name}"
@@ -334,7 +335,7 @@ if [ "${SCHEMATHESIS_SKIP_PROBE:-0}" != 1 ]; then
   probe_pk=$(new_key publishable) || probe_pk=$pk
   probe_sk=$(new_key secret) || probe_sk=$sk
   if ! python3 "$here/nul_probe.py" "$base/api-spec/openapi.json" "$base" \
-    --bearer "$token" --pk "$probe_pk" --sk "$probe_sk" --show-accepted \
+    --bearer "$token" --pk "$probe_pk" --sk "$probe_sk" --email "$email" --password "$password" --show-accepted \
     2>"$report_dir/nul_probe_accepted.txt" | tee "$report_dir/nul_probe.txt"; then
     status=1
     keep=1

@@ -70,7 +70,11 @@ pub struct FunnelSettings {
     pub nps: bool,
     /// Where promoters (9–10) are sent to recommend the shop after their review (an http(s)
     /// URL); `null` = no referral link.
-    #[schema(max_length = 500, example = "https://shop.example/refer")]
+    #[schema(
+        max_length = 500,
+        example = "https://shop.example/refer",
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#][!-~]*)?$"
+    )]
     pub referral_url: Option<String>,
     /// The shop's goals, tracked by the funnel and NPS reports and read by the vendor
     /// maturity assessment (levels 4 and 5); `null` = none set.
@@ -286,7 +290,10 @@ impl FunnelSettings {
             }
         }
         if let Some(url) = &self.referral_url {
+            // WebUrl: printable ASCII only (url::Url alone would drop a trailing control
+            // character while parsing, and the raw value is what is stored and shown).
             let ok = url.len() <= 500
+                && crate::domain::product::WebUrl::parse("referral_url", url).is_ok()
                 && url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
             if !ok {
                 return Some(("referral_url", "must be an http(s) URL of at most 500 characters"));
@@ -533,7 +540,14 @@ mod tests {
     fn the_referral_link_must_be_a_web_url() {
         let with = |u: &str| FunnelSettings { referral_url: Some(u.into()), ..Default::default() }.problem();
         assert_eq!(with("https://shop.example/refer?c=1"), None);
-        for bad in ["javascript:alert(1)", "ftp://shop.example/", "shop.example", "https://"] {
+        for bad in [
+            "javascript:alert(1)",
+            "ftp://shop.example/",
+            "shop.example",
+            "https://",
+            "https://shop.example/\u{0}",
+            "https://shop.example/a b",
+        ] {
             assert_eq!(with(bad).map(|p| p.0), Some("referral_url"), "{bad}");
         }
         assert_eq!(with(&format!("https://shop.example/{}", "a".repeat(500))).map(|p| p.0), Some("referral_url"));

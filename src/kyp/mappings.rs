@@ -66,6 +66,7 @@ impl Mapping {
         if let Some(f) = &date_format {
             let bad = f.is_empty()
                 || f.len() > 64
+                || f.chars().any(char::is_control)
                 || chrono::format::StrftimeItems::new(f).any(|i| matches!(i, chrono::format::Item::Error));
             if bad {
                 return Err(Error::validation("date_format", "must be a strftime format such as %d.%m.%Y %H:%M"));

@@ -139,9 +139,11 @@ async fn bad_mappings_are_refused() {
     no_sku["columns"].as_object_mut().unwrap().remove("sku");
     let mut bad_format = erp();
     bad_format["date_format"] = json!("%Q");
+    let mut nul_format = erp();
+    nul_format["date_format"] = json!("%d\u{0}%m");
     let mut blank = erp();
     blank["columns"]["email"] = json!(" Mail ");
-    for (body, field) in [(bad_format, "date_format"), (blank, "columns.email")] {
+    for (body, field) in [(bad_format, "date_format"), (nul_format, "date_format"), (blank, "columns.email")] {
         let res = app.request(Method::PUT, "/api/v1/orders/mappings/erp", Some(&v.sk), Some(&body)).await;
         let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
         assert_eq!(problem["field"], json!(field), "{body}");
