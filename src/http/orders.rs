@@ -132,11 +132,12 @@ async fn import_orders(
             }
         }
     };
-    // Decoding runs on the blocking pool as the body arrives (about 100 ms of CPU for
-    // 20,000 orders), not on the worker thread that serves other requests meanwhile.
-    let (orders, sha256) = body.decode(decode).await?;
+    // Decoding (as the body arrives) and preparing (contact HMACs, sealing, ids) are CPU
+    // work: on the blocking pool, not on the worker thread that serves other requests.
+    let intake = kyp::intake(&state.core, principal.vendor_id()).await?;
+    let (prepared, sha256) = body.decode(move |input| Ok(intake.prepare(decode(input)?))).await?;
     let idempotency = idempotency_key.map(|key| Idempotency::with_sha256(key, &sha256));
-    let answer = kyp::import(&state, principal.vendor_id(), &principal.actor(), orders, idempotency).await?;
+    let answer = kyp::commit(&state, principal.vendor_id(), &principal.actor(), prepared, idempotency, None).await?;
     Ok(import_answer(answer))
 }
 

@@ -371,6 +371,28 @@ pub async fn import_guarded(
     commit(core, vendor_id, actor, prepared, idempotency, guard).await
 }
 
+/// A request's import whose orders are decoded and prepared off the async worker threads
+/// (`POST /api/v1/orders` streams its body into a decoder on the blocking pool, which
+/// prepares what it decoded there too), then written by [`commit`].
+pub struct Intake {
+    core: std::sync::Arc<Core>,
+    vendor_id: String,
+    funnel: crate::domain::funnel::FunnelSettings,
+}
+
+/// Starts an import for `vendor_id`: reads the vendor's funnel settings.
+pub async fn intake(core: &std::sync::Arc<Core>, vendor_id: &str) -> Result<Intake> {
+    let funnel = crate::funnel::invitations::settings(core, vendor_id).await?;
+    Ok(Intake { core: core.clone(), vendor_id: vendor_id.to_owned(), funnel })
+}
+
+impl Intake {
+    /// [`prepare`]s decoded orders (CPU work: run it on the blocking pool).
+    pub fn prepare(&self, orders: Vec<OrderInput>) -> Prepared {
+        prepare(&self.core, &self.vendor_id, &self.funnel, orders)
+    }
+}
+
 /// Orders ready to be written: contacts hashed (and sealed while invitations need them),
 /// ids drawn, invitations decided. Preparing is CPU work outside any transaction, so a
 /// big import prepares its next chunk while the last one is being written.
