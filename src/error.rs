@@ -62,6 +62,11 @@ impl Error {
     pub fn internal(msg: impl std::fmt::Display) -> Self {
         Error::Internal(anyhow::anyhow!("{msg}"))
     }
+
+    /// A task on the blocking pool that panicked or was cancelled (`what`: "decoding", …).
+    pub fn task_failed(what: &str, e: impl std::fmt::Display) -> Self {
+        Error::internal(format!("{what} task failed: {e}"))
+    }
 }
 
 impl From<diesel::result::Error> for Error {

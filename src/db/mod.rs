@@ -249,7 +249,7 @@ impl Db {
             let mut conn = pool.get()?;
             f(&mut conn)
         });
-        async move { task.await.map_err(|e| Error::internal(format!("database task failed: {e}")))? }
+        async move { task.await.map_err(|e| Error::task_failed("database", e))? }
     }
 }
 

@@ -199,7 +199,7 @@ impl Streamed {
             }
         }
         drop(tx);
-        let value = task.await.map_err(|e| Error::internal(format!("decoding task failed: {e}")))??;
+        let value = task.await.map_err(|e| Error::task_failed("decoding", e))??;
         // A decoder that stopped before the end without an error: the rest still counts.
         while rest {
             match payload.next().await {

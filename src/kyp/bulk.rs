@@ -467,7 +467,7 @@ pub async fn import_file(
 }
 
 async fn joined<T>(task: tokio::task::JoinHandle<Result<T>>) -> Result<T> {
-    task.await.map_err(|e| Error::internal(format!("decoding task failed: {e}")))?
+    task.await.map_err(|e| Error::task_failed("decoding", e))?
 }
 
 #[cfg(test)]

@@ -175,7 +175,7 @@ impl HashPool {
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
         let _permit = self.permits.acquire().await.map_err(|e| Error::internal(format!("hashing pool closed: {e}")))?;
-        tokio::task::spawn_blocking(work).await.map_err(|e| Error::internal(format!("hashing task failed: {e}")))
+        tokio::task::spawn_blocking(work).await.map_err(|e| Error::task_failed("hashing", e))
     }
 
     /// argon2id hash of `password`, on the pool.
