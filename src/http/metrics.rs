@@ -99,14 +99,13 @@ pub async fn track(
 }
 
 /// The route a request is counted under: the first registered pattern its path matches
-/// (whatever the method), `None` when none does. Found by a walk over the route table (a
-/// regex match per route tried), except for the widget reads: they are registered first
-/// and cannot match each other's paths, so the pattern that served one (known by its index
-/// after routing) is the one the walk would find.
-fn route_label(req: &actix_web::HttpRequest) -> Option<String> {
-    match req.match_pattern() {
-        Some(served) if crate::http::public::WIDGET_READ_ROUTES.contains(&served.as_str()) => Some(served),
-        _ => req.resource_map().match_pattern(req.path()),
+/// (whatever the method), `None` when none does. A widget read is known from its path
+/// ([`WidgetRead::of`](crate::http::public::WidgetRead::of)); any other path is walked
+/// over the route table (a regex match per route tried).
+fn route_label(req: &actix_web::HttpRequest) -> Option<std::borrow::Cow<'static, str>> {
+    match crate::http::public::WidgetRead::of(req.path()) {
+        Some((read, _)) => Some(read.route().into()),
+        None => req.match_pattern().map(Into::into),
     }
 }
 

@@ -178,6 +178,7 @@ pub fn app(
         .configure(|cfg| routes(&mut ServiceConfig::Plain(cfg)))
         .route("/api/v1/public/{tail:.*}", web::method(Method::OPTIONS).to(public::preflight))
         .default_service(web::to(fallback))
+        .wrap(actix_web::middleware::from_fn(public::widget_reads_first))
         .wrap(actix_web::middleware::from_fn(client_limits))
         .wrap(actix_web::middleware::from_fn(metrics::track))
         .wrap(
@@ -309,7 +310,10 @@ impl SpanFields {
         let conn = request.connection_info();
         SpanFields {
             method: request.method().as_str().to_owned(),
-            route: request.match_pattern().unwrap_or_else(|| "default".to_owned()),
+            route: match public::WidgetRead::of(request.path()) {
+                Some((read, _)) => read.route().to_owned(),
+                None => request.match_pattern().unwrap_or_else(|| "default".to_owned()),
+            },
             scheme: conn.scheme().to_owned(),
             host: conn.host().to_owned(),
             client_ip: client.map(|ip| ip.to_string()).unwrap_or_default(),

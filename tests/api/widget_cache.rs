@@ -164,3 +164,55 @@ async fn a_key_revoked_elsewhere_stops_reading_at_the_next_refresh() {
     }
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// A widget read is answered ahead of the router when its path names it plainly; a path
+/// that spells the same key with a percent-escape goes through the router to the same
+/// handler. Both must give the same answer: status, body, ETag, caching and CORS headers,
+/// and the same problem for a key that is not one.
+#[actix_web::test]
+async fn widget_reads_answer_alike_ahead_of_the_router_and_through_it() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("Alike").await;
+    let id = app.review(&vendor, Some("LAMP"), 5).await;
+    app.publish(&vendor, &id).await;
+    let escaped = vendor.pk.replacen('_', "%5F", 1);
+    assert_ne!(escaped, vendor.pk);
+    let origin = "https://alike.example";
+    let answer = |path: String| {
+        let app = &app;
+        async move {
+            let res = app.client.get(app.url(&path)).header("origin", origin).send().await.unwrap();
+            let status = res.status();
+            let headers: Vec<(String, String)> =
+                ["etag", "cache-control", "vary", "access-control-allow-origin", "content-type"]
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.to_string(),
+                            res.headers().get(*h).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default(),
+                        )
+                    })
+                    .collect();
+            (status, headers, res.text().await.unwrap())
+        }
+    };
+    for read in ["reviews?sku=LAMP", "summary?sku=LAMP", "reviews?limit=51"] {
+        let plain = answer(format!("/api/v1/public/{}/{read}", vendor.pk)).await;
+        let routed = answer(format!("/api/v1/public/{escaped}/{read}")).await;
+        assert_eq!(plain, routed, "{read}");
+        let expected = if read.contains("limit=51") { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        assert_eq!(plain.0, expected, "{read}: {}", plain.2);
+    }
+    let plain = answer(format!("/api/v1/public/{}/reviews", vendor.pk)).await;
+    assert_eq!(plain.1[3], ("access-control-allow-origin".to_owned(), origin.to_owned()));
+    assert!(plain.2.contains(&id), "{}", plain.2);
+    // Not a publishable key: the same 401 problem either way.
+    let plain = answer("/api/v1/public/sk_nope/summary".into()).await;
+    let routed = answer("/api/v1/public/sk%5Fnope/summary".into()).await;
+    assert_eq!(plain, routed);
+    assert_eq!(plain.0, StatusCode::UNAUTHORIZED);
+    // Another method on a read's path is still the router's 405 with its Allow.
+    let res = app.request(Method::POST, &format!("/api/v1/public/{}/reviews", vendor.pk), None, None).await;
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["allow"], "GET");
+}
