@@ -285,7 +285,7 @@ impl Default for Settings {
             receipt_retention_days: 30,
             contact_retention_days: 30,
             http_workers: None,
-            public_cache_ttl_secs: 5,
+            public_cache_ttl_secs: 30,
             worker_interval_secs: 60,
             job_poll_ms: 1000,
             shutdown_drain_secs: 5,
