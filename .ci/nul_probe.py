@@ -50,7 +50,6 @@ UNSET = object()
 BACKSTOP = "the input contains characters the service does not accept"
 
 
-
 class Probe:
     def __init__(self, spec, base, bearer, pk, sk, verbose=False, login=None):
         self.spec = spec

@@ -84,7 +84,7 @@ pub async fn track(
     });
     let state = req.app_data::<State>().cloned();
     let mut res = next.call(req).await?;
-    let route = route_label(res.request());
+    let route = crate::http::route_pattern(res.request());
     if let Some(state) = state {
         let m = &state.metrics;
         let status = res.status();
@@ -96,17 +96,6 @@ pub async fn track(
         res.headers_mut().insert(HeaderName::from_static("x-request-id"), id);
     }
     Ok(res)
-}
-
-/// The route a request is counted under: the first registered pattern its path matches
-/// (whatever the method), `None` when none does. A widget read is known from its path
-/// ([`WidgetRead::of`](crate::http::public::WidgetRead::of)); any other path is walked
-/// over the route table (a regex match per route tried).
-fn route_label(req: &actix_web::HttpRequest) -> Option<std::borrow::Cow<'static, str>> {
-    match crate::http::public::WidgetRead::of(req.path()) {
-        Some((read, _)) => Some(read.route().into()),
-        None => req.match_pattern().map(Into::into),
-    }
 }
 
 pub async fn render(state: web::Data<AppState>) -> HttpResponse {

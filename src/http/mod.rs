@@ -190,6 +190,17 @@ pub fn app(
         .wrap(TracingLogger::<ClientSpan>::new())
 }
 
+/// The route a request is counted and logged under: the first registered pattern its path
+/// matches (whatever the method), `None` when none does. A widget read is known from its
+/// path ([`public::WidgetRead::of`]); any other path is walked over the route table (a
+/// regex match per route tried).
+pub fn route_pattern(req: &actix_web::HttpRequest) -> Option<std::borrow::Cow<'static, str>> {
+    match public::WidgetRead::of(req.path()) {
+        Some((read, _)) => Some(read.route().into()),
+        None => req.match_pattern().map(Into::into),
+    }
+}
+
 /// Deserialises a field that may be absent (`None`), `null` (`Some(None)`) or a value.
 pub fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
@@ -310,10 +321,7 @@ impl SpanFields {
         let conn = request.connection_info();
         SpanFields {
             method: request.method().as_str().to_owned(),
-            route: match public::WidgetRead::of(request.path()) {
-                Some((read, _)) => read.route().to_owned(),
-                None => request.match_pattern().unwrap_or_else(|| "default".to_owned()),
-            },
+            route: route_pattern(request.request()).unwrap_or(std::borrow::Cow::Borrowed("default")).into_owned(),
             scheme: conn.scheme().to_owned(),
             host: conn.host().to_owned(),
             client_ip: client.map(|ip| ip.to_string()).unwrap_or_default(),
