@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use governor::clock::{Clock as _, DefaultClock};
+use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 
@@ -48,7 +48,10 @@ pub trait Limit {
 impl<K: Hash + Eq + Clone> Limit for DefaultKeyedRateLimiter<K> {
     type Key = K;
     fn wait(&self, key: &K) -> Option<Duration> {
-        self.check_key(key).err().map(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+        // The limiter's own clock: `DefaultClock::default()` would calibrate a new quanta
+        // clock (CPUID and a timing loop) for every refused request, which made refusing a
+        // flood cost more CPU than serving it.
+        self.check_key(key).err().map(|not_until| not_until.wait_time_from(self.clock().now()))
     }
 }
 
