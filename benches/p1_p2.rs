@@ -5,7 +5,8 @@
 //! Environment: BENCH_REVIEWS (100000), BENCH_PRODUCTS (1000), BENCH_SECONDS (10),
 //! BENCH_CONNECTIONS (64), BENCH_RATE (200 req/s for P2), BENCH_PG_URL (PostgreSQL admin
 //! URL; without it only SQLite runs), BENCH_SMOKE=1 (tiny sizes, 1 s runs), BENCH_OUT
-//! (default benches/results.json), BENCH_REPEATS (3: each P1 run is paired with its own
+//! (default benches/results.json), BENCH_CACHE_TTL (the widget cache's TTL in seconds;
+//! default: the service's), BENCH_REPEATS (3: each P1 run is paired with its own
 //! baseline run this many times and the median ratio is reported). A run driven by a wrk Lua
 //! script (the 1,000 products in rotation) is paired with a baseline run driven by the same
 //! script: the script costs wrk CPU on the cores the server uses too.
@@ -161,6 +162,7 @@ fn seed(cfg: &Cfg, url: &str, dir: &std::path::Path) -> Seeded {
         // One client far above any shop's traffic: no 429 from the vendor's ceiling either
         // (the uncached rotation row otherwise counted thousands of them as errors).
         rate_limit_per_vendor_public: 100_000_000,
+        public_cache_ttl_secs: env("BENCH_CACHE_TTL", Settings::default().public_cache_ttl_secs),
         pool_size: 16,
         ..Settings::default()
     };
