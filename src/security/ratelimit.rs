@@ -288,6 +288,23 @@ mod tests {
     }
 
     #[test]
+    fn a_refusal_says_when_the_next_request_may_come() {
+        // 4 a minute: a burst of 4, then one more every 15 s.
+        let l = Limiters::new(&Settings { rate_limit_per_ip: 4, ..Settings::default() }).unwrap();
+        let client = ip("192.0.2.9");
+        for _ in 0..4 {
+            check(&l.per_ip, &client).unwrap();
+        }
+        match check(&l.per_ip, &client) {
+            Err(Error::RateLimited { retry_after }) => {
+                assert!((Duration::from_secs(14)..=Duration::from_secs(15)).contains(&retry_after), "{retry_after:?}")
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        check(&l.per_ip, &ip("192.0.2.10")).expect("another client is not limited");
+    }
+
+    #[test]
     fn a_flood_on_one_client_leaves_the_key_to_others() {
         let l =
             Limiters::new(&Settings { rate_limit_per_key: 3, rate_limit_per_vendor_public: 5, ..Settings::default() })
