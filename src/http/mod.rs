@@ -190,15 +190,26 @@ pub fn app(
         .wrap(TracingLogger::<ClientSpan>::new())
 }
 
+/// A request's route pattern once walked out of the route table (see `route_pattern`).
+#[derive(Clone)]
+struct RoutePattern(Option<String>);
+
 /// The route a request is counted and logged under: the first registered pattern its path
 /// matches (whatever the method), `None` when none does. A widget read is known from its
 /// path ([`public::WidgetRead::of`]); any other path is walked over the route table (a
-/// regex match per route tried).
+/// regex match per route tried) once per request: the request span and the metrics both
+/// ask, so the answer is kept in the request's extensions. So it must not be called while
+/// they are borrowed (as `connection_info()`'s guard borrows them).
 pub fn route_pattern(req: &actix_web::HttpRequest) -> Option<std::borrow::Cow<'static, str>> {
-    match public::WidgetRead::of(req.path()) {
-        Some((read, _)) => Some(read.route().into()),
-        None => req.match_pattern().map(Into::into),
+    if let Some((read, _)) = public::WidgetRead::of(req.path()) {
+        return Some(read.route().into());
     }
+    if let Some(known) = req.extensions().get::<RoutePattern>() {
+        return known.0.clone().map(Into::into);
+    }
+    let pattern = req.match_pattern();
+    req.extensions_mut().insert(RoutePattern(pattern.clone()));
+    pattern.map(Into::into)
 }
 
 /// Deserialises a field that may be absent (`None`), `null` (`Some(None)`) or a value.
@@ -318,10 +329,12 @@ impl SpanFields {
     fn of(request: &ServiceRequest) -> SpanFields {
         let client = client_ip_of(request);
         let request_id = request.extensions().get::<RequestId>().copied();
+        // Before `connection_info()`, whose guard borrows the extensions `route_pattern` writes.
+        let route = route_pattern(request.request()).unwrap_or(std::borrow::Cow::Borrowed("default")).into_owned();
         let conn = request.connection_info();
         SpanFields {
             method: request.method().as_str().to_owned(),
-            route: route_pattern(request.request()).unwrap_or(std::borrow::Cow::Borrowed("default")).into_owned(),
+            route,
             scheme: conn.scheme().to_owned(),
             host: conn.host().to_owned(),
             client_ip: client.map(|ip| ip.to_string()).unwrap_or_default(),
