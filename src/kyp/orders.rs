@@ -457,8 +457,32 @@ pub fn prepare(
 
 /// Writes prepared orders: all or nothing, in one write transaction. The returned task
 /// runs on the database's blocking pool from the moment this is called (not when it is
-/// first awaited), so the caller can prepare the next chunk meanwhile.
+/// first awaited), so the caller can prepare the next chunk meanwhile. Once the orders are
+/// committed, the tables' statistics are refreshed if they have fallen far behind
+/// ([`store::orders::refresh_statistics`]).
 pub fn commit(
+    core: &Core,
+    vendor_id: &str,
+    actor: &str,
+    prepared: Prepared,
+    idempotency: Option<Idempotency>,
+    guard: Option<Guard>,
+) -> impl std::future::Future<Output = Result<ImportAnswer>> + Send + 'static {
+    let write = write_prepared(core, vendor_id, actor, prepared, idempotency, guard);
+    let db = core.db.clone();
+    async move {
+        let answer = write.await?;
+        if !answer.replayed {
+            // The orders are in: a failure here is logged, not answered.
+            if let Err(e) = db.run(store::orders::refresh_statistics).await {
+                tracing::warn!(error = %e, "could not refresh the order tables' statistics");
+            }
+        }
+        Ok(answer)
+    }
+}
+
+fn write_prepared(
     core: &Core,
     vendor_id: &str,
     actor: &str,
