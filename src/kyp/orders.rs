@@ -468,33 +468,12 @@ pub fn commit(
     idempotency: Option<Idempotency>,
     guard: Option<Guard>,
 ) -> impl std::future::Future<Output = Result<ImportAnswer>> + Send + 'static {
-    let write = write_prepared(core, vendor_id, actor, prepared, idempotency, guard);
-    let db = core.db.clone();
-    async move {
-        let answer = write.await?;
-        if !answer.replayed {
-            // The orders are in: a failure here is logged, not answered.
-            if let Err(e) = db.run(store::orders::refresh_statistics).await {
-                tracing::warn!(error = %e, "could not refresh the order tables' statistics");
-            }
-        }
-        Ok(answer)
-    }
-}
-
-fn write_prepared(
-    core: &Core,
-    vendor_id: &str,
-    actor: &str,
-    prepared: Prepared,
-    idempotency: Option<Idempotency>,
-    guard: Option<Guard>,
-) -> impl std::future::Future<Output = Result<ImportAnswer>> + Send + 'static {
     let Prepared { rows, invitations, now } = prepared;
     let vendor_id = vendor_id.to_owned();
     let actor = actor.to_owned();
     let audit = core.audit.clone();
-    core.db.spawn_write(move |conn| {
+    let db = core.db.clone();
+    let write = core.db.spawn_write(move |conn| {
         if let Some(idem) = &idempotency {
             if let Some(stored) = store::orders::idempotent_answer(conn, &vendor_id, idem.key.as_str())? {
                 if stored.request_sha256 != idem.request_sha256 {
@@ -583,7 +562,17 @@ fn write_prepared(
             )?;
         }
         Ok(ImportAnswer { status: 200, body, replayed: false })
-    })
+    });
+    async move {
+        let answer = write.await?;
+        if !answer.replayed {
+            // The orders are in: a failure here is logged, not answered.
+            if let Err(e) = db.run(store::orders::refresh_statistics).await {
+                tracing::warn!(error = %e, "could not refresh the order tables' statistics");
+            }
+        }
+        Ok(answer)
+    }
 }
 
 /// One of the vendor's orders with its items and the ids of the reviews bound to it.
