@@ -100,13 +100,15 @@ http_import() {
   echo "$(python3 -c "print(round($end - $start, 2))") $rss"
 }
 
+ratio_of() { python3 -c "print(round($1 / $2, 2))"; }
+
 declare -a lines=()
 json="["
 record() { # backend, path, ours_s, ours_rss, base_s, base_rss, indexed_base_s, own_schema_base_s
   local ratio ratio_same ratio_own
-  ratio=$(python3 -c "print(round($3 / $5, 2))")
-  ratio_same=$(python3 -c "print(round($3 / $7, 2))")
-  ratio_own=$(python3 -c "print(round($3 / $8, 2))")
+  ratio=$(ratio_of "$3" "$5")
+  ratio_same=$(ratio_of "$3" "$7")
+  ratio_own=$(ratio_of "$3" "$8")
   lines+=("$(printf '| %-10s | %-4s | %8.1f s | %6d MiB | %8.1f s | %6.2f× | %10.1f s | %6.2f× | %8.1f s | %6.2f× |' "$1" "$2" "$3" $(($4 / 1024)) "$5" "$ratio" "$7" "$ratio_same" "$8" "$ratio_own")")
   json+="{\"backend\":\"$1\",\"path\":\"$2\",\"orders\":$orders,\"seconds\":$3,\"peak_rss_kib\":$4,\"baseline_seconds\":$5,\"ratio\":$ratio,\"same_lookups_baseline_seconds\":$7,\"ratio_same_lookups\":$ratio_same,\"own_schema_baseline_seconds\":$8,\"ratio_own_schema\":$ratio_own},"
 }

@@ -565,7 +565,8 @@ pub fn commit(
     });
     async move {
         let answer = write.await?;
-        if !answer.replayed {
+        // Only PostgreSQL plans from statistics that can fall behind (SQLite needs none).
+        if !answer.replayed && db.backend() == crate::db::Backend::Postgres {
             // The orders are in: a failure here is logged, not answered.
             if let Err(e) = db.run(store::orders::refresh_statistics).await {
                 tracing::warn!(error = %e, "could not refresh the order tables' statistics");

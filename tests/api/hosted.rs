@@ -215,6 +215,13 @@ async fn the_widget_flows_page_speaks_russian_takes_a_work_email_and_a_receipt_a
     let res = upload(ct, body).await;
     assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(res.text().await.unwrap().contains("Файл отправлен как application/pdf, но на самом деле это image/jpeg."));
+    // An image of another format (here the smallest GIF) is not a receipt the shop can check.
+    let gif = b"GIF87a\x01\x00\x01\x00\x81\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x08\x04\x00\x01\x04\x04\x00;";
+    let (ct, body) = multipart("file", "receipt.gif", "image/gif", gif);
+    let res = upload(ct, body).await;
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let t = res.text().await.unwrap();
+    assert!(t.contains("role=\"alert\">Этот файл не подходит: нужен JPEG, PNG или PDF.</p>"), "{t}");
     let (ct, body) = multipart("other", "receipt.jpg", "image/jpeg", &jpeg);
     let res = upload(ct, body).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
