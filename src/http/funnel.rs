@@ -381,9 +381,7 @@ pub(crate) fn page_detail_in(e: &Error, w: &Words) -> String {
     match e {
         Error::Internal(_) => w.internal.to_owned(),
         _ if w.lang == page_words::RU.lang => page_words::detail_ru(e),
-        Error::Validation { field, detail } => format!("{field} {detail}"),
-        Error::PayloadTooLarge(detail) | Error::UnsupportedMediaType(detail) => detail.clone(),
-        other => other.to_string(),
+        _ => page_words::detail_en(e),
     }
 }
 
@@ -1010,6 +1008,6 @@ mod tests {
         assert!(!html.contains("hunter2") && !html.contains("db.internal"));
         // Refusals the buyer can act on keep their words.
         let e = Error::UnsupportedMediaType("the file was sent as image/png but its content is application/pdf".into());
-        assert_eq!(page_detail_in(&e, &EN), "the file was sent as image/png but its content is application/pdf");
+        assert_eq!(page_detail_in(&e, &EN), "The file was sent as image/png but its content is application/pdf.");
     }
 }

@@ -357,6 +357,71 @@ pub const RU: Words = Words {
     },
 };
 
+/// What a hosted page tells the buyer about `e` in English: a sentence naming the field as
+/// the form labels it ("The name is required: …", "Order number: no order …"), never the
+/// API's field identifier; a link that is wrong or gone, a rate limit, a file too large and
+/// an unavailable service in plain words like the Russian page. (An internal error's text
+/// is never shown: callers answer `Words::internal` for it.)
+pub fn detail_en(e: &Error) -> String {
+    match e {
+        Error::Validation { field, detail } => {
+            let noun = field_en(field);
+            let continues = ["is ", "must ", "was ", "has ", "does ", "cannot ", "or "];
+            if continues.iter().any(|w| detail.starts_with(w)) {
+                sentence(&format!("the {noun} {detail}"))
+            } else {
+                sentence(&format!("{noun}: {detail}"))
+            }
+        }
+        Error::RateLimited { retry_after } => {
+            let minutes = retry_after.as_secs().div_ceil(60).max(1);
+            format!("Too many attempts. Try again in {minutes} min.")
+        }
+        Error::NotFound(_) => "This link is wrong or no longer works.".into(),
+        Error::PayloadTooLarge(_) => "The file is too large: at most 5 MB.".into(),
+        Error::Unavailable(_) => "The service is unavailable right now; try again a little later.".into(),
+        Error::Unauthorized(_) => "Signing in did not work: please start again.".into(),
+        Error::UnsupportedMediaType(m) | Error::Conflict(m) | Error::Forbidden(m) | Error::BadRequest(m) => sentence(m),
+        Error::Internal(_) => EN.internal.into(),
+    }
+}
+
+/// `text` with a capital first letter and a full stop.
+fn sentence(text: &str) -> String {
+    let mut chars = text.trim().chars();
+    let Some(first) = chars.next() else { return String::new() };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+/// A form field as the English page names it.
+fn field_en(field: &str) -> String {
+    match field {
+        "rating" => "rating",
+        "title" => "title",
+        "body" => "review text",
+        "display_name" | "author_name" | "name" => "name",
+        "phone" => "phone number",
+        "code" => "code",
+        "order_id" => "order number",
+        "contact" => "order's e-mail or phone",
+        "work_email" => "work e-mail",
+        "email" => "e-mail address",
+        "company" => "company name",
+        "role" => "role",
+        "size" => "company size",
+        "file" => "file",
+        "score" => "recommendation score",
+        "locale" | "lang" => "language",
+        "sku" => "product",
+        other => return other.replace('_', " "),
+    }
+    .to_owned()
+}
+
 /// What a hosted page tells the buyer about `e` in Russian: the field by the form's own
 /// label and the reason in words, for every error a buyer's page can meet; anything not
 /// known here gets a plain sentence by kind rather than English text. (An internal error's
@@ -604,6 +669,43 @@ mod tests {
         );
         assert_eq!(detail_ru(&Error::Conflict("an unknown sentence".into())), "Это уже сделано или больше невозможно.");
         assert_eq!(detail_ru(&Error::not_found("flow")), "Ссылка неверна или больше не действует.");
+    }
+
+    #[test]
+    fn errors_read_in_english_as_sentences_with_the_fields_name() {
+        use std::time::Duration;
+        let v = |f: &str, d: &str| detail_en(&Error::validation(f, d));
+        assert_eq!(
+            v("display_name", "is required: the name shown with your review"),
+            "The name is required: the name shown with your review."
+        );
+        assert_eq!(v("title", "must be at most 120 characters"), "The title must be at most 120 characters.");
+        assert_eq!(v("file", "is empty"), "The file is empty.");
+        assert_eq!(v("score", "must be between 0 and 10"), "The recommendation score must be between 0 and 10.");
+        assert_eq!(
+            v("order_id", crate::kyp::matching::NO_MATCH),
+            "Order number: no order of this shop matches this order number and contact."
+        );
+        assert_eq!(v("some_field", "is odd"), "The some field is odd.");
+        assert_eq!(
+            detail_en(&Error::UnsupportedMediaType(
+                "a receipt must be a JPEG, PNG or PDF file (the content is none of these)".into()
+            )),
+            "A receipt must be a JPEG, PNG or PDF file (the content is none of these)."
+        );
+        assert_eq!(
+            detail_en(&Error::Conflict("this invitation has expired: ask the shop for a new one".into())),
+            "This invitation has expired: ask the shop for a new one."
+        );
+        assert_eq!(
+            detail_en(&Error::RateLimited { retry_after: Duration::from_secs(61) }),
+            "Too many attempts. Try again in 2 min."
+        );
+        assert_eq!(detail_en(&Error::not_found("flow")), "This link is wrong or no longer works.");
+        assert_eq!(
+            detail_en(&Error::PayloadTooLarge("a receipt may be at most 5242880 bytes".into())),
+            "The file is too large: at most 5 MB."
+        );
     }
 
     #[test]

@@ -133,7 +133,7 @@ async fn an_imported_order_is_invited_once_and_the_link_takes_a_verified_review(
     // A second review of the same product through the link: 409.
     let res = app.client.post(app.url(path)).form(&form).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::CONFLICT);
-    assert!(res.text().await.unwrap().contains("a review for this order and product already exists"));
+    assert!(res.text().await.unwrap().contains("A review for this order and product already exists."));
 
     // A forged link is unknown; an expired one says so.
     let forged = format!("{}x", path);
@@ -141,7 +141,7 @@ async fn an_imported_order_is_invited_once_and_the_link_takes_a_verified_review(
     app.clock.advance(chrono::Duration::days(31));
     let res = app.get(path).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
-    assert!(res.text().await.unwrap().contains("this invitation has expired: ask the shop for a new one"));
+    assert!(res.text().await.unwrap().contains("<p>This invitation has expired: ask the shop for a new one.</p>"));
 }
 
 #[actix_web::test]

@@ -71,7 +71,11 @@ async fn a_review_started_on_the_shops_site_reaches_verified_buyer_on_the_hosted
     // The review: a name is required; then it is sent at level 5.
     let res = post(page.clone(), vec![("rating", "5".into()), ("title", "Bright".into())]).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(res.text().await.unwrap().contains("display_name is required"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("role=\"alert\">The name is required: the name shown with your review.</p>"));
     let res =
         post(page.clone(), vec![("rating", "5".into()), ("title", "Bright".into()), ("display_name", "Hana".into())])
             .await;
@@ -142,7 +146,7 @@ async fn the_widget_flows_page_speaks_russian_takes_a_work_email_and_a_receipt_a
     // The widget's language comes with the link; an unknown one is refused with a page.
     let res = app.get(&format!("/r/new?key={}&lang=de", v.pk)).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(res.text().await.unwrap().contains("lang must be en or ru"));
+    assert!(res.text().await.unwrap().contains("The language must be en or ru."));
     let res = app.get(&format!("/r/new?key={}&lang=ru", v.pk)).await;
     let page = location(&res);
     let res = app.get(&page).await;

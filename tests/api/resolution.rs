@@ -187,7 +187,7 @@ async fn a_negative_review_opens_a_case_and_its_author_may_update_it_once_after_
     // Once only.
     let problem_html = form(&app, &update, &fixed).await;
     assert_eq!(problem_html.0, StatusCode::CONFLICT);
-    assert!(problem_html.1.contains("you have already updated this review"));
+    assert!(problem_html.1.contains("<p>You have already updated this review.</p>"));
     assert_eq!(app.get(&update).await.status(), StatusCode::CONFLICT);
     let case = &cases(&app, &v, "").await[0];
     assert!(case["author_updated_at"].is_string());
@@ -266,7 +266,7 @@ async fn the_nps_question_comes_first_never_gates_the_review_and_is_reported() {
     let bad = answer(&pages[3], "11").await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let text = bad.text().await.unwrap();
-    assert!(text.contains("score must be between 0 and 10"), "{text}");
+    assert!(text.contains("<p>The recommendation score must be between 0 and 10.</p>"), "{text}");
     let html = app.get(&format!("{}?skip_nps=true", pages[3])).await.text().await.unwrap();
     assert!(html.contains("Send review") && !html.contains("How likely"), "{html}");
     assert_eq!(cases(&app, &v, "?state=open").await.len(), 1, "only the 2-star review's case is open");
