@@ -497,12 +497,13 @@ fn review_form(
     phone: &Phone,
 ) -> HttpResponse {
     let stars = star_inputs(chosen);
-    let products = match opened.items.as_slice() {
-        [] => String::new(),
-        [(sku, name)] => format!(
-            "<input type=\"hidden\" name=\"sku\" value=\"{}\"><p>{}</p>",
-            esc(sku),
-            esc(name.as_deref().unwrap_or(sku))
+    // The product reviewed: named under the heading, sent with the review form (a field
+    // outside the form would never be sent, leaving the review shop-wide).
+    let (product, product_field) = match opened.items.as_slice() {
+        [] => (String::new(), String::new()),
+        [(sku, name)] => (
+            format!("<p>{}</p>", esc(name.as_deref().unwrap_or(sku))),
+            format!("<input type=\"hidden\" name=\"sku\" value=\"{}\">", esc(sku)),
         ),
         items => {
             let options: String = items
@@ -511,7 +512,9 @@ fn review_form(
                     format!("<option value=\"{}\">{}</option>", esc(sku), esc(name.as_deref().unwrap_or(sku)))
                 })
                 .collect();
-            format!("<label for=\"sku\">{}</label><select id=\"sku\" name=\"sku\">{options}</select>", w.product)
+            let select =
+                format!("<label for=\"sku\">{}</label><select id=\"sku\" name=\"sku\">{options}</select>", w.product);
+            (String::new(), select)
         }
     };
     let keep = chosen.map(|r| format!("<input type=\"hidden\" name=\"rating\" value=\"{r}\">")).unwrap_or_default();
@@ -533,8 +536,8 @@ fn review_form(
         ),
     };
     let body = format!(
-        "<h1>{head}</h1>{products}<p class=\"note\">{verified}</p>{thanks}\
-         {phone_box}<form method=\"post\" action=\"/r/{token}\">{confirmed}<fieldset><legend><strong>{rating}</strong></legend><div class=\"stars\">{stars}</div></fieldset>\
+        "<h1>{head}</h1>{product}<p class=\"note\">{verified}</p>{thanks}\
+         {phone_box}<form method=\"post\" action=\"/r/{token}\">{confirmed}{product_field}<fieldset><legend><strong>{rating}</strong></legend><div class=\"stars\">{stars}</div></fieldset>\
          <label for=\"title\">{title}</label><input type=\"text\" id=\"title\" name=\"title\" maxlength=\"120\">\
          <label for=\"body\">{body}</label><textarea id=\"body\" name=\"body\" maxlength=\"5000\"></textarea>\
          <label for=\"display_name\">{name}</label><input type=\"text\" id=\"display_name\" name=\"display_name\" maxlength=\"80\">\

@@ -1177,7 +1177,10 @@ async fn an_invitation_for_a_russian_order_opens_a_russian_page_that_only_the_sh
     );
     let html = res.text().await.unwrap();
     assert!(html.starts_with("<!doctype html><html lang=\"ru\">"), "the order's language wins over the browser's");
-    assert!(html.contains("<h1>Отзыв о заказе RU-1 в магазине Russian Page</h1><input type=\"hidden\" name=\"sku\" value=\"LAMP\"><p>Лампа</p>"), "{html}");
+    assert!(html.contains("<h1>Отзыв о заказе RU-1 в магазине Russian Page</h1><p>Лампа</p>"), "{html}");
+    // The product goes with the review form (the page's last form), so a browser sends it.
+    let form = &html[html.rfind("<form").unwrap()..];
+    assert!(form.contains("<input type=\"hidden\" name=\"sku\" value=\"LAMP\">"), "{form}");
     // A refusal is told in the page's language too, the field by its label.
     let long = "д".repeat(121);
     let res = app.client.post(&page).form(&[("rating", "5"), ("title", long.as_str())]).send().await.unwrap();
@@ -1185,7 +1188,8 @@ async fn an_invitation_for_a_russian_order_opens_a_russian_page_that_only_the_sh
     let refused = res.text().await.unwrap();
     assert!(refused.starts_with("<!doctype html><html lang=\"ru\">"), "{refused}");
     assert!(refused.contains("<p>Заголовок: не длиннее 120 символов</p>"), "{refused}");
-    let res = app.client.post(&page).form(&[("rating", "5"), ("title", "Отлично")]).send().await.unwrap();
+    let res =
+        app.client.post(&page).form(&[("sku", "LAMP"), ("rating", "5"), ("title", "Отлично")]).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     assert!(res
         .text()
@@ -1194,8 +1198,12 @@ async fn an_invitation_for_a_russian_order_opens_a_russian_page_that_only_the_sh
         .contains("<h1>Спасибо за отзыв</h1><p>Он будет показан с уровнем 3, когда магазин его опубликует.</p>"));
     let queue = json(app.request(Method::GET, "/api/v1/reviews", Some(&v.sk), None).await, StatusCode::OK).await;
     assert_eq!(
-        (queue["reviews"][0]["locale"].clone(), queue["reviews"][0]["title"].clone()),
-        (json!("ru"), json!("Отлично"))
+        (
+            queue["reviews"][0]["locale"].clone(),
+            queue["reviews"][0]["title"].clone(),
+            queue["reviews"][0]["sku"].clone()
+        ),
+        (json!("ru"), json!("Отлично"), json!("LAMP"))
     );
 
     // The unsubscribe page speaks the order's language as well, before and after.
