@@ -6,7 +6,8 @@
 //! What the shops' data means here:
 //! - Shopify: `Name` (`#1001`) is the order number; order fields are on the first row of an
 //!   order only; `Financial Status` `refunded`/`voided` → refunded, a `Cancelled at` →
-//!   cancelled (neither backs a review); `Fulfillment Status` `fulfilled` → fulfilled;
+//!   cancelled (neither backs a review); `Fulfillment Status` `fulfilled` → fulfilled, with
+//!   `Fulfilled at` as its delivery date (the export has none of its own);
 //!   `Phone`, else `Billing Phone`, else `Shipping Phone`; a line item without `Lineitem
 //!   sku` gets a SKU made from its name (`name:desk-lamp`), so reviews of it still group.
 //! - WooCommerce: `number` is the order number; `completed` → delivered (at
@@ -213,7 +214,9 @@ pub fn decode_shopify_from(input: impl std::io::Read) -> Result<Vec<OrderInput>>
                     total: text("Total")?,
                     currency: text("Currency")?,
                     purchased_at: text("Created at")?.map(|t| shopify_instant(&t)),
-                    delivered_at: None,
+                    // The export has no delivery date: fulfilment (shipping) stands for it, so
+                    // the funnel's delay and the "delivered only" rule count from there.
+                    delivered_at: text("Fulfilled at")?.map(|t| shopify_instant(&t)),
                     status: Some(status.into()),
                     locale: None,
                 };

@@ -73,7 +73,13 @@ pub async fn match_order(core: &Core, req: MatchRequest, from: PublicWrite) -> R
                 let wait = u64::try_from(lapses_at - now).unwrap_or(0);
                 return Err(Error::RateLimited { retry_after: std::time::Duration::from_millis(wait) });
             }
-            let order = store::orders::by_ref(conn, &vendor.id, req.order_ref.as_str())?;
+            // Shopify numbers its orders `#1001`, and buyers type `1001` as often as not: the
+            // other form is looked up too (always, so timing says nothing either way).
+            let typed = req.order_ref.as_str();
+            let other_form = typed.strip_prefix('#').map(str::to_owned).unwrap_or_else(|| format!("#{typed}"));
+            let order = store::orders::by_ref(conn, &vendor.id, typed)?;
+            let other = store::orders::by_ref(conn, &vendor.id, &other_form)?;
+            let order = order.or(other);
             // The comparison runs whether or not the order exists (against a value no HMAC
             // equals), so timing does not tell the two apart.
             let stored = |o: &store::orders::Order| match &req.contact {

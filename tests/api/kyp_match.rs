@@ -136,6 +136,26 @@ async fn the_matching_matrix() {
     assert_eq!(matched["maturity_level"], json!(5));
     assert_eq!(matched["checks"].as_array().unwrap().last().unwrap()["code"], json!("verified_buyer"));
 
+    // Shopify's `#1001` matches as typed with or without its `#`, and so does any order.
+    let orders: Vec<Value> = ["#7001", "#7002", "A-7003"]
+        .iter()
+        .map(|id| order(id, ann, "delivered", "49.99", day(&app, -3), Some(day(&app, -1))))
+        .collect();
+    import(&app, &a, Value::Array(orders)).await;
+    for (typed, stored) in [("7001", "#7001"), ("#7002", "#7002"), ("#A-7003", "A-7003")] {
+        let flow = app.flow(&a, None).await;
+        let matched = json(try_match(&app, &flow, typed, json!({"email": ann})).await, StatusCode::OK).await;
+        assert_eq!(matched["maturity_level"], json!(3), "{typed}");
+        let review = json(app.submit(&flow, 4, json!({})).await, StatusCode::CREATED).await;
+        let row = json(
+            app.request(Method::GET, &format!("/api/v1/orders/{}", stored.replace('#', "%23")), Some(&a.sk), None)
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert!(row["review_ids"].as_array().unwrap().contains(&review["id"]), "{typed}: {row}");
+    }
+
     // Five failed tries per flow, then 429 even for the right answer.
     let guessing = app.flow(&a, None).await;
     for n in 0..5 {

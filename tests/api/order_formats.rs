@@ -45,7 +45,7 @@ async fn a_shopify_export_imports_as_it_is() {
         order(&app, &v, "#1001").await,
         json!({
             "order_id": "#1001", "status": "fulfilled", "purchased_at": "2026-10-02T08:14:31+00:00",
-            "delivered_at": null, "total_minor": 6490, "currency": "EUR", "locale": null,
+            "delivered_at": "2026-10-03T07:00:00+00:00", "total_minor": 6490, "currency": "EUR", "locale": null,
             "has_email": true, "has_phone": true, "has_customer_name": true,
             "items": [item("LAMP-OAK", "Oak Desk Lamp", 4990), item("name:led-bulb-9w-warm", "LED Bulb 9W (warm)", 750)],
             "review_ids": [],
