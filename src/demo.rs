@@ -4,6 +4,7 @@
 use crate::accounts::{self, CreatedVendor, NewVendor};
 use crate::core::Core;
 use crate::domain::contact::Email;
+use crate::domain::funnel::FunnelSettings;
 use crate::error::Result;
 
 pub const DEMO_EMAIL: &str = "owner@demo.truview.example";
@@ -42,11 +43,21 @@ struct Seed {
     title: &'static str,
     body: &'static str,
     author: &'static str,
-    /// The order it is bound to (by invitation) and whether the buyer's phone was verified.
+    /// The order it is bound to (by invitation) and which phone the author confirmed.
     order: Option<&'static str>,
-    phone_verified: bool,
+    phone: Confirmed,
     receipt: bool,
     reply: Option<&'static str>,
+}
+
+/// The phone a seeded review's author confirmed by code.
+#[derive(Clone, Copy, PartialEq)]
+enum Confirmed {
+    None,
+    /// The order's phone (a verified buyer with an order; any phone without one).
+    OrdersPhone,
+    /// A phone other than the order's: identity and purchase, not the same person proven.
+    OtherPhone,
 }
 
 const SEEDS: &[Seed] = &[
@@ -57,7 +68,7 @@ const SEEDS: &[Seed] = &[
         body: "Bought it for my desk. The oak is real, the switch feels sturdy and the light is warm without flicker.",
         author: "Anna K.",
         order: Some("D-1001"),
-        phone_verified: true,
+        phone: Confirmed::OrdersPhone,
         receipt: false,
         reply: Some("Thank you, Anna! Enjoy the lamp."),
     },
@@ -68,7 +79,7 @@ const SEEDS: &[Seed] = &[
         body: "The base is fine but the shade was cracked in the box.\nSupport answered the same day though.",
         author: "Boris P.",
         order: Some("D-1002"),
-        phone_verified: true,
+        phone: Confirmed::OrdersPhone,
         receipt: false,
         reply: Some("Sorry about the shade, Boris: a replacement is on its way, and we now pack shades separately."),
     },
@@ -79,7 +90,7 @@ const SEEDS: &[Seed] = &[
         body: "Nice lamp for the price. The cable could be a little longer.",
         author: "Chen L.",
         order: Some("D-1003"),
-        phone_verified: false,
+        phone: Confirmed::None,
         receipt: false,
         reply: None,
     },
@@ -90,7 +101,7 @@ const SEEDS: &[Seed] = &[
         body: "Ordered another one after a month: same quality.",
         author: "Dana M.",
         order: None,
-        phone_verified: false,
+        phone: Confirmed::None,
         receipt: true,
         reply: None,
     },
@@ -101,7 +112,7 @@ const SEEDS: &[Seed] = &[
         body: "Works well. Heavier than I expected, which is good for stability but not for moving it around.",
         author: "Emil R.",
         order: None,
-        phone_verified: true,
+        phone: Confirmed::OrdersPhone,
         receipt: false,
         reply: None,
     },
@@ -112,7 +123,7 @@ const SEEDS: &[Seed] = &[
         body: "With the bulb it came with it is too dim to read by. A brighter bulb fixed it.",
         author: "Fatima S.",
         order: None,
-        phone_verified: false,
+        phone: Confirmed::None,
         receipt: false,
         reply: Some("Thanks for the tip, Fatima: we now ship it with a brighter bulb."),
     },
@@ -123,7 +134,7 @@ const SEEDS: &[Seed] = &[
         body: "Everything arrived in two days and well packed.",
         author: "Greta H.",
         order: Some("D-1004"),
-        phone_verified: false,
+        phone: Confirmed::None,
         receipt: false,
         reply: None,
     },
@@ -134,7 +145,29 @@ const SEEDS: &[Seed] = &[
         body: "Had a question about bulbs and got a clear answer within an hour.",
         author: "Hugo N.",
         order: None,
-        phone_verified: false,
+        phone: Confirmed::None,
+        receipt: false,
+        reply: None,
+    },
+    Seed {
+        rating: 4,
+        sku: Some("SHADE-LIN"),
+        title: "Softens the light nicely",
+        body: "Swapped it onto an old lamp: the light is softer and the linen looks good.",
+        author: "Ines V.",
+        order: Some("D-1005"),
+        phone: Confirmed::OtherPhone,
+        receipt: false,
+        reply: None,
+    },
+    Seed {
+        rating: 5,
+        sku: Some("SHADE-LIN"),
+        title: "Fits the oak lamp",
+        body: "Bought it as a spare for the desk lamp; same linen, fits perfectly.",
+        author: "Jonas W.",
+        order: Some("D-1006"),
+        phone: Confirmed::None,
         receipt: false,
         reply: None,
     },
@@ -148,7 +181,8 @@ async fn content(core: &Core, created: &CreatedVendor) -> Result<()> {
     use crate::domain::moderation::Action;
     use crate::domain::review::{Locale, Rating, Sku};
     let vendor = created.vendor.id.clone();
-    for (sku, name) in [(DEMO_SKU, "Oak Desk Lamp"), ("SHADE-LIN", "Linen Lamp Shade")] {
+    for product in PRODUCTS {
+        let (sku, name) = (product.sku, product.name);
         let input = crate::domain::product::ProductInput {
             name: name.into(),
             url: None,
@@ -160,13 +194,16 @@ async fn content(core: &Core, created: &CreatedVendor) -> Result<()> {
         crate::catalogue::upsert(core, &vendor, "demo", crate::domain::product::PathSku::parse(sku)?, input).await?;
     }
     let phone = |n: usize| format!("+4474001234{n:02}");
-    let orders: Vec<serde_json::Value> = ["D-1001", "D-1002", "D-1003", "D-1004"]
+    let lamp_and_shade = [DEMO_SKU, DEMO_SKU, DEMO_SKU, DEMO_SKU, "SHADE-LIN", "SHADE-LIN"];
+    let orders: Vec<serde_json::Value> = lamp_and_shade
         .iter()
         .enumerate()
-        .map(|(n, id)| {
+        .map(|(n, sku)| {
+            let product = PRODUCTS.iter().find(|p| p.sku == *sku).unwrap_or(&PRODUCTS[0]);
             serde_json::json!({
-                "order_id": id, "email": format!("buyer{n}@demo.truview.example"), "phone": phone(n),
-                "items": [{"sku": DEMO_SKU, "price": "49.90"}], "total": "49.90", "currency": "EUR",
+                "order_id": format!("D-{}", 1001 + n), "email": format!("buyer{n}@demo.truview.example"),
+                "phone": phone(n), "items": [{"sku": sku, "price": product.price}], "total": product.price,
+                "currency": "EUR",
                 "purchased_at": "2026-10-01", "delivered_at": "2026-10-03", "status": "delivered",
             })
         })
@@ -177,13 +214,18 @@ async fn content(core: &Core, created: &CreatedVendor) -> Result<()> {
     for seed in SEEDS {
         let (flow, token) = crate::reviews::open_flow(core, &vendor, seed.sku.map(str::to_owned)).await?;
         let (vendor_id, order_ref, phone_verified, receipt) =
-            (vendor.clone(), seed.order, seed.phone_verified, seed.receipt);
+            (vendor.clone(), seed.order, seed.phone != Confirmed::None, seed.receipt);
         let order_phone = seed
             .order
             .and_then(|o| o.strip_prefix("D-100"))
             .and_then(|n| n.parse::<usize>().ok())
             .map(|n| phone(n - 1));
-        let phone_hmac = core.contacts.phone(&order_phone.unwrap_or_else(|| phone(50)));
+        let confirmed = match (seed.phone, order_phone) {
+            (Confirmed::OrdersPhone, Some(p)) => p,
+            (Confirmed::OtherPhone, _) => phone(60),
+            _ => phone(50),
+        };
+        let phone_hmac = core.contacts.phone(&confirmed);
         core.db
             .write(move |conn| {
                 let flow = crate::store::flows::get(conn, &flow.id)?.ok_or_else(|| crate::Error::not_found("flow"))?;
@@ -235,6 +277,19 @@ async fn content(core: &Core, created: &CreatedVendor) -> Result<()> {
                 .await?;
         }
     }
+    // A running funnel: an order placed on /demo is invited at once, by e-mail to the
+    // development mailbox (no quiet hours, no cooldown between a visitor's test orders).
+    let funnel = demo_funnel();
+    let (audit, now, vendor_id) = (core.audit.clone(), core.now_ms(), vendor.clone());
+    core.db
+        .write(move |conn| {
+            crate::store::funnel::put_settings(conn, &vendor_id, &funnel, now)?;
+            let details = serde_json::to_value(&funnel).map_err(crate::Error::internal)?;
+            let entry =
+                crate::store::audit::Entry { actor: "demo", action: "funnel.updated", target: &vendor_id, details };
+            audit.append(conn, &vendor_id, now, entry).map(|_| ())
+        })
+        .await?;
     let site = crate::store::demo::DemoSite {
         vendor_id: vendor.clone(),
         publishable_key: created.publishable.plaintext.clone(),
@@ -243,6 +298,120 @@ async fn content(core: &Core, created: &CreatedVendor) -> Result<()> {
     };
     core.db.write(move |conn| crate::store::demo::put(conn, &site)).await?;
     Ok(())
+}
+
+/// The demo shop's funnel: on, invitations as soon as an order is delivered, no quiet hours
+/// and no cooldown, so every test order of a visitor brings its e-mail within seconds.
+fn demo_funnel() -> FunnelSettings {
+    FunnelSettings {
+        enabled: true,
+        invite_delay_days: 0,
+        cooldown_days: 0,
+        sender_name: "Demo Shop".into(),
+        quiet_hours: None,
+        ..FunnelSettings::default()
+    }
+}
+
+/// The products of the demo shop: SKU, name, price, description.
+pub const PRODUCTS: &[DemoProduct] = &[
+    DemoProduct {
+        sku: DEMO_SKU,
+        name: "Oak Desk Lamp",
+        price: "49.90",
+        text: "Solid oak base, linen shade, warm 2700 K light.",
+    },
+    DemoProduct {
+        sku: "SHADE-LIN",
+        name: "Linen Lamp Shade",
+        price: "19.90",
+        text: "Natural linen, 30 cm, fits E27 lamps.",
+    },
+];
+
+#[derive(Debug)]
+pub struct DemoProduct {
+    pub sku: &'static str,
+    pub name: &'static str,
+    pub price: &'static str,
+    pub text: &'static str,
+}
+
+impl DemoProduct {
+    /// A demo product by SKU (422 for any other).
+    pub fn find(sku: &str) -> Result<&'static DemoProduct> {
+        PRODUCTS.iter().find(|p| p.sku == sku).ok_or_else(|| {
+            crate::Error::validation("sku", format!("must be one of the demo shop's products: {}", skus()))
+        })
+    }
+}
+
+fn skus() -> String {
+    PRODUCTS.iter().map(|p| p.sku).collect::<Vec<_>>().join(", ")
+}
+
+/// Demo orders a client address may place per day.
+pub const ORDERS_PER_IP_PER_DAY: i64 = 20;
+
+/// An order placed on the demo shop's page.
+pub struct DemoOrder {
+    pub email: String,
+    pub phone: Option<String>,
+    pub sku: String,
+}
+
+/// The order a visitor placed: its number and the product.
+#[derive(Debug)]
+pub struct Placed {
+    pub order_ref: String,
+    pub product: &'static DemoProduct,
+}
+
+/// Places an order on the demo shop, delivered at once, so the demo's funnel invites its
+/// buyer within seconds: the newcomer's loop (order → invitation → in-mail star → hosted
+/// page → phone code → review → moderation → widget) starts here. Only while the demo is on
+/// and mail and texts go to the development outbox (it never writes to a typed address);
+/// from the demo shop's own origin (or none); at most [`ORDERS_PER_IP_PER_DAY`] per client
+/// address per day.
+pub async fn place_order(core: &Core, order: DemoOrder, from: crate::reviews::PublicWrite) -> Result<Placed> {
+    if !(core.settings.demo && core.mailer.is_outbox()) {
+        return Err(crate::Error::not_found("demo shop"));
+    }
+    let site = core.db.run(crate::store::demo::get).await?.ok_or_else(|| crate::Error::not_found("demo shop"))?;
+    let product = DemoProduct::find(order.sku.trim())?;
+    let email = Email::parse("email", &order.email)?;
+    let phone = match order.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => Some(crate::domain::contact::Phone::parse("phone", p)?.as_str().to_owned()),
+        None => None,
+    };
+    let now = core.now_ms();
+    let mut digits = [0u8; 4];
+    core.random.fill(&mut digits);
+    let order_ref = format!("D-{}", 100_000 + u32::from_le_bytes(digits) % 900_000);
+    let (vendor_id, own) = (site.vendor_id.clone(), core.own_origin.clone());
+    core.db
+        .write(move |conn| {
+            let vendor = crate::store::vendors::get(conn, &vendor_id)?;
+            crate::reviews::check_origin(from.origin.as_deref(), &vendor.origin_list(), own.as_ref())?;
+            let (cap, lapses_at) = crate::domain::review::daily_cap("demo_order", &vendor.id, from.ip, now);
+            if !crate::store::reviews::take_cap(conn, &cap, ORDERS_PER_IP_PER_DAY, lapses_at)? {
+                let wait = u64::try_from(lapses_at - now).unwrap_or(0);
+                return Err(crate::Error::RateLimited { retry_after: std::time::Duration::from_millis(wait) });
+            }
+            Ok(())
+        })
+        .await?;
+    let today = crate::clock::from_ms(now).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let body = serde_json::to_vec(&serde_json::json!([{
+        "order_id": order_ref, "email": email.as_str(), "phone": phone,
+        "items": [{"sku": product.sku, "name": product.name, "price": product.price}],
+        "total": product.price, "currency": "EUR", "purchased_at": today, "delivered_at": today,
+        "status": "delivered", "locale": "en",
+    }]))
+    .map_err(crate::Error::internal)?;
+    let decoded = crate::kyp::orders::decode_json(&body)?;
+    crate::kyp::orders::import(core, &site.vendor_id, "demo", decoded, None).await?;
+    Ok(Placed { order_ref, product })
 }
 
 /// What an operator needs to use a new vendor: printed once, never logged.

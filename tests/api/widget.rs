@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{json, spawn_app};
+use crate::helpers::{json, spawn_app, spawn_app_with};
 
 #[actix_web::test]
 async fn the_script_is_served_compressed_cached_and_small() {
@@ -82,6 +82,139 @@ async fn demo_shows_the_seeded_shop_with_the_live_widget() {
     for code in ["verified_buyer", "purchase_invitation", "purchase_receipt", "identity_phone", "self_declared"] {
         assert!(checks.contains(&code), "{code} in {checks:?}");
     }
+    // The second product's reviews: identity and purchase (4), purchase (3).
+    let shade = json(app.get(&format!("/api/v1/public/{pk}/summary?sku=SHADE-LIN")).await, StatusCode::OK).await;
+    assert_eq!(shade["count"], Value::from(2));
+    assert_eq!(
+        (shade["levels"]["4"].clone(), shade["levels"]["3"].clone()),
+        (Value::from(1), Value::from(1)),
+        "{shade}"
+    );
+}
+
+/// The demo checkout starts a newcomer's loop: an order placed on /demo is invited at once by
+/// the demo's running funnel, into the development mailbox; bad input is the page again with
+/// the reason and what was typed; another origin, a flood, and a server that mails for real
+/// are refused.
+#[actix_web::test]
+async fn a_demo_order_is_invited_into_the_development_mailbox() {
+    let app = spawn_app_with(|s| s.demo = true).await;
+    let order = |form: Vec<(&'static str, String)>| {
+        let request = app.client.post(app.url("/demo/order")).form(&form);
+        async move { request.send().await.unwrap() }
+    };
+    let ann = || vec![("email", "Ann@Example.com".to_owned()), ("phone", "+44 7400 123477".to_owned())];
+    let none = order(ann()).await;
+    assert_eq!(none.status(), StatusCode::NOT_FOUND);
+    assert!(none.text().await.unwrap().contains("<h1>No demo shop here</h1>"));
+
+    let (created, _) = truview::demo::seed(&app.state).await.unwrap();
+    let res = app.get("/demo").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-security-policy"].to_str().unwrap().contains("form-action 'self'"));
+    let page = res.text().await.unwrap();
+    for part in [
+        "<form class=\"buy\" method=\"post\" action=\"/demo/order\">",
+        "<input type=\"hidden\" name=\"sku\" value=\"LAMP-OAK\">",
+        "<a href=\"/demo?product=SHADE-LIN\">Linen Lamp Shade</a>",
+        "<footer><h2>Reviews of the shop</h2><truview-badge data-key=\"pk_",
+    ] {
+        assert!(page.contains(part), "{part} in {page}");
+    }
+    let shade = app.get("/demo?product=SHADE-LIN").await;
+    assert_eq!(shade.status(), StatusCode::OK);
+    let shade = shade.text().await.unwrap();
+    assert!(shade.contains("<h1>Linen Lamp Shade</h1>") && shade.contains("data-sku=\"SHADE-LIN\""), "{shade}");
+    let unknown = app.get("/demo?product=CHAIR").await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown
+        .text()
+        .await
+        .unwrap()
+        .contains("The product must be one of the demo shop&#39;s products: LAMP-OAK, SHADE-LIN."));
+
+    // The order, delivered at once: its invitation is due now and lands in the mailbox.
+    let mut form = ann();
+    form.push(("sku", "SHADE-LIN".to_owned()));
+    let res = order(form).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let done = res.text().await.unwrap();
+    let at = done.find("Thank you for your order D-").expect("the order's number") + "Thank you for your order ".len();
+    let order_ref = done[at..at + 8].to_owned();
+    assert!(
+        done.contains("<a href=\"/dev/mailbox\">development mailbox</a>") && done.contains("Text me a code"),
+        "{done}"
+    );
+    let row = app
+        .request(reqwest::Method::GET, &format!("/api/v1/orders/{order_ref}"), Some(&created.secret.plaintext), None)
+        .await;
+    let row = json(row, StatusCode::OK).await;
+    assert_eq!(row["status"], "delivered");
+    assert_eq!(row["items"][0]["sku"], "SHADE-LIN");
+    assert_eq!(truview::funnel::queue::drain(&app.state, "test-worker").await.unwrap().done, 1);
+    let mailbox = app.get("/dev/mailbox").await.text().await.unwrap();
+    let mail = &mailbox[mailbox.find("email to ann@example.com").expect("the invitation in the mailbox")..];
+    assert!(mail.contains(&format!("Thank you for your order {order_ref} at Demo Shop.")), "{mail}");
+    assert!(mail.contains("rating=5"), "{mail}");
+
+    // Bad input: the page again, with the reason and what was typed (escaped).
+    for (email, phone, sku, reason) in [
+        ("\"><b>ann", "", "LAMP-OAK", "The e-mail address is not a valid e-mail address."),
+        (
+            "ann@example.com",
+            "+1 555",
+            "LAMP-OAK",
+            "The phone number is not a phone number in international form (+ country code).",
+        ),
+        (
+            "ann@example.com",
+            "",
+            "CHAIR",
+            "The product must be one of the demo shop&#39;s products: LAMP-OAK, SHADE-LIN.",
+        ),
+    ] {
+        let form = vec![("email", email.to_owned()), ("phone", phone.to_owned()), ("sku", sku.to_owned())];
+        let res = order(form).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{email} {phone} {sku}");
+        let page = res.text().await.unwrap();
+        assert!(page.contains(&format!("<p class=\"error\" role=\"alert\">{reason}</p>")), "{reason} in {page}");
+        assert!(!page.contains("<b>ann"), "unescaped: {page}");
+    }
+    let missing = app.client.post(app.url("/demo/order")).form(&[("phone", "+447400123477")]).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    // A browser posting the page's form says `Origin: null` (the pages send no referrer).
+    let browser = app.client.post(app.url("/demo/order")).header("origin", "null").form(&ann()).send().await.unwrap();
+    assert_eq!(browser.status(), StatusCode::OK);
+    let foreign = app
+        .client
+        .post(app.url("/demo/order"))
+        .header("origin", "https://evil.example")
+        .form(&ann())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    assert!(foreign.text().await.unwrap().contains("https://evil.example"));
+
+    // At most 20 a day per client address (the two accepted above counted).
+    for n in 3..=truview::demo::ORDERS_PER_IP_PER_DAY {
+        assert_eq!(order(ann()).await.status(), StatusCode::OK, "order {n}");
+    }
+    let flood = order(ann()).await;
+    assert_eq!(flood.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(flood.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() > 0);
+    assert!(flood.text().await.unwrap().contains("Too many attempts."));
+
+    // A server that delivers mail for real takes no demo orders: it would mail a typed address.
+    let real = spawn_app_with(|s| {
+        s.demo = true;
+        s.mail.smtp_url = "smtp://127.0.0.1:9".into();
+    })
+    .await;
+    truview::demo::seed(&real.state).await.unwrap();
+    let res = real.client.post(real.url("/demo/order")).form(&ann()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(!real.get("/demo").await.text().await.unwrap().contains("action=\"/demo/order\""));
 }
 
 #[actix_web::test]

@@ -1,21 +1,22 @@
-// The demo loop as a buyer walks it, on a phone: an order, its invitation in the
+// The demo loop as a newcomer walks it, on a phone: an order on /demo, its invitation in the
 // development mailbox, the e-mail's star, the hosted page, the review — counting the
 // buyer's interactions — then the review in the moderation queue at level 3.
-/// Imports an order and has the shop invite it now; the invitation's e-mail in the
-/// development mailbox, opened on `page`. Returns the e-mail's five-star link.
-async function invited(t, page, order, email, phoneNumber) {
-  const imported = await t.api("POST", "/api/v1/orders", {
-    key: t.secretKey,
-    body: [{ order_id: order, email, phone: phoneNumber, items: [{ sku: "LAMP-OAK", price: "49.90" }], total: "49.90", currency: "EUR", purchased_at: "2026-11-20", delivered_at: "2026-11-22", status: "delivered" }],
-  });
-  t.check(imported.status === 200, `order import: ${imported.status} ${imported.text}`);
-  const sent = await t.api("POST", "/api/v1/invitations", { key: t.secretKey, body: { order_id: order } });
-  t.check(sent.status === 202, `invitation: ${sent.status} ${sent.text}`);
+/// A demo order placed on /demo's checkout on `page` (as a newcomer would), and the
+/// invitation the demo's running funnel sends for it, opened in the development mailbox.
+/// Returns the order's number and the e-mail's five-star link.
+async function invited(t, page, email, phoneNumber) {
+  await page.goto(`${t.base}/demo`);
+  await page.locator("#email").fill(email);
+  await page.locator("#phone").fill(phoneNumber);
+  await Promise.all([page.waitForURL(/\/demo\/order$/), page.getByRole("button", { name: "Buy (demo order)" }).tap()]);
+  const heading = await page.locator("h1").textContent();
+  const order = heading.match(/Thank you for your order (D-\d{6})$/)?.[1];
+  t.check(order, `after the demo checkout: "${heading}"`);
   // The worker sends it within about a second (job_poll_ms).
   for (let i = 0; i < 50; i++) {
     await page.goto(`${t.base}/dev/mailbox`);
     const mail = page.locator("article", { hasText: email });
-    if ((await mail.count()) > 0) return mail.first().locator('a[href*="rating=5"]').first();
+    if ((await mail.count()) > 0) return { order, star: mail.first().locator('a[href*="rating=5"]').first() };
     await page.waitForTimeout(200);
   }
   throw new Error(`no invitation to ${email} in the development mailbox`);
@@ -32,10 +33,9 @@ async function reviewOf(t, order) {
 export default async function run(t) {
   const { check } = t;
   const stamp = Date.now();
-  const order = `WALK-${stamp}`;
   const email = `walker-${stamp}@demo.truview.example`;
   const phone = await t.newPage({ viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true });
-  const star = await invited(t, phone, order, email, "+447400123477");
+  const { order, star } = await invited(t, phone, email, "+447400123477");
   check((await star.count()) === 1, "the e-mail has a five-star link");
 
   // Interaction 1: the e-mail's fifth star.
@@ -63,12 +63,12 @@ export default async function run(t) {
   // The shop sees it bound to the order, at level 3, waiting for moderation.
   const r = await reviewOf(t, order);
   check(r.maturity_level === 3 && r.rating === 5 && r.status === "pending", `the review: level ${r.maturity_level}, ${r.rating}★, ${r.status}`);
+  check(r.sku === "LAMP-OAK", `the review is of the product ordered on /demo: sku ${r.sku}`);
   check((r.checks ?? []).some((c) => c.code === "purchase_invitation"), `its checks: ${JSON.stringify(r.checks)}`);
 
   // Level 5: the same, plus a code to the phone on the order.
-  const order5 = `WALK5-${stamp}`;
   const buyer = await t.newPage({ viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true });
-  const star5 = await invited(t, buyer, order5, `walker5-${stamp}@demo.truview.example`, "+447400123466");
+  const { order: order5, star: star5 } = await invited(t, buyer, `walker5-${stamp}@demo.truview.example`, "+447400123466");
   let taps = 0;
   await Promise.all([buyer.waitForURL(/\/r\//), star5.tap()]);
   taps++;
