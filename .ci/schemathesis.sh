@@ -236,9 +236,10 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403",
 # invitation page's phone step refuses a code that is not the one sent (funnel.rs); the
 # widget flows' hosted page refuses a bad product, language, phone, code, order, work e-mail,
 # company size or missing name (hosted.rs), and a receipt that is not a
-# JPEG, PNG or PDF is refused as above (415), one that is broken or empty with 422.
+# JPEG, PNG or PDF is refused as above (415), one that is broken or empty with 422; the
+# demo checkout refuses an e-mail or a phone that is not one (widget.rs).
 [[operations]]
-include-name = ["POST /r/{token}/phone", "POST /r/{token}/phone/verify", "GET /r/new", "POST /r/flow/{token}", "POST /r/flow/{token}/phone", "POST /r/flow/{token}/phone/verify", "POST /r/flow/{token}/order", "POST /r/flow/{token}/nps", "POST /r/flow/{token}/company", "POST /r/flow/{token}/company/verify", "POST /api/v1/public/kyc/company/start", "POST /api/v1/public/kyc/company/verify", "PATCH /api/v1/vendor", "PUT /api/v1/funnel", "POST /r/{token}", "POST /api/v1/invitations", "POST /api/v1/incentives/coupons", "POST /api/v1/triggers", "POST /r/update/{token}", "POST /api/v1/cases/{id}/resolve", "PUT /api/v1/funnel/templates/{locale}"]
+include-name = ["POST /demo/order", "POST /r/{token}/phone", "POST /r/{token}/phone/verify", "GET /r/new", "POST /r/flow/{token}", "POST /r/flow/{token}/phone", "POST /r/flow/{token}/phone/verify", "POST /r/flow/{token}/order", "POST /r/flow/{token}/nps", "POST /r/flow/{token}/company", "POST /r/flow/{token}/company/verify", "POST /api/v1/public/kyc/company/start", "POST /api/v1/public/kyc/company/verify", "PATCH /api/v1/vendor", "PUT /api/v1/funnel", "POST /r/{token}", "POST /api/v1/invitations", "POST /api/v1/incentives/coupons", "POST /api/v1/triggers", "POST /r/update/{token}", "POST /api/v1/cases/{id}/resolve", "PUT /api/v1/funnel/templates/{locale}"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 
 [[operations]]

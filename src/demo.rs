@@ -378,8 +378,11 @@ pub async fn place_order(core: &Core, order: DemoOrder, from: crate::reviews::Pu
         return Err(crate::Error::not_found("demo shop"));
     }
     let site = core.db.run(crate::store::demo::get).await?.ok_or_else(|| crate::Error::not_found("demo shop"))?;
-    let product = DemoProduct::find(order.sku.trim())?;
+    let product = DemoProduct::find(&order.sku)?;
     let email = Email::parse("email", &order.email)?;
+    if order.phone.as_deref().is_some_and(|p| p.chars().count() > 32) {
+        return Err(crate::Error::validation("phone", "must be at most 32 characters"));
+    }
     let phone = match order.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         Some(p) => Some(crate::domain::contact::Phone::parse("phone", p)?.as_str().to_owned()),
         None => None,

@@ -172,6 +172,18 @@ async fn a_demo_order_is_invited_into_the_development_mailbox() {
             "CHAIR",
             "The product must be one of the demo shop&#39;s products: LAMP-OAK, SHADE-LIN.",
         ),
+        (
+            "ann@example.com",
+            "",
+            " LAMP-OAK",
+            "The product must be one of the demo shop&#39;s products: LAMP-OAK, SHADE-LIN.",
+        ),
+        (
+            "ann@example.com",
+            "+44 7400 123477                   ",
+            "LAMP-OAK",
+            "The phone number must be at most 32 characters.",
+        ),
     ] {
         let form = vec![("email", email.to_owned()), ("phone", phone.to_owned()), ("sku", sku.to_owned())];
         let res = order(form).await;
