@@ -46,12 +46,40 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-/// Decodes a parsed body: objects only, shape errors as 422 on `body`.
+/// Decodes a parsed body: objects only, shape errors as 422 on the field they are about
+/// (`rating`, `items[0].sku`; a missing field "is required"), or on `body` when they are
+/// about the whole object (an unknown field, which is not echoed).
 pub fn decode<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
     if !value.is_object() {
         return Err(Error::validation("body", "must be a JSON object"));
     }
-    serde_json::from_value(value).map_err(|e| Error::validation("body", shape_error(&e.to_string())))
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let message = e.inner().to_string();
+        // An unknown field is reported on the object that holds it: its name is the
+        // caller's input, not echoed.
+        let segments: Vec<_> = e.path().iter().collect();
+        let keep = if message.starts_with("unknown field") { segments.len().saturating_sub(1) } else { segments.len() };
+        let path = segments[..keep].iter().fold(String::new(), |mut path, segment| {
+            use serde_path_to_error::Segment;
+            match segment {
+                Segment::Seq { index } => path.push_str(&format!("[{index}]")),
+                Segment::Map { key } | Segment::Enum { variant: key } => {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(key);
+                }
+                Segment::Unknown => path.push_str(if path.is_empty() { "?" } else { ".?" }),
+            }
+            path
+        });
+        let at_root = path.is_empty();
+        if let Some(missing) = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
+            let field = if at_root { missing.to_owned() } else { format!("{path}.{missing}") };
+            return Error::validation(field, "is required");
+        }
+        Error::validation(if at_root { "body".to_owned() } else { path }, shape_error(&message))
+    })
 }
 
 /// serde's message without the caller's input: quoted strings and backticked variants
@@ -64,10 +92,11 @@ pub fn shape_error(message: &str) -> String {
         out.push_str(&rest[..start]);
         match rest[start + 1..].find(quote) {
             Some(len) => {
-                // Field names (`name`) and expected variants are the server's own words.
+                // Missing field names and expected variants are the server's own words (an
+                // unknown field's name is the caller's).
                 let inner = &rest[start + 1..start + 1 + len];
                 let ours = quote == '`' && out.contains("expected");
-                out.push_str(if ours || out.ends_with("field ") { inner } else { "…" });
+                out.push_str(if ours || out.ends_with("missing field ") { inner } else { "…" });
                 rest = &rest[start + 1 + len + 1..];
             }
             None => {
@@ -262,6 +291,7 @@ mod tests {
     use super::*;
 
     #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     struct Named {
         name: String,
@@ -278,12 +308,37 @@ mod tests {
     }
 
     #[test]
-    fn shape_errors_do_not_echo_input() {
-        let err = decode::<Named>(serde_json::json!({"name": 5})).unwrap_err();
-        assert_eq!(err.to_string(), "does not match the expected shape: invalid type: integer …, expected a string");
-        let err = decode::<Named>(serde_json::json!({"name": "x", "level": "<script>"})).unwrap_err();
-        assert_eq!(err.to_string(), "does not match the expected shape: invalid type: string …, expected i32");
-        let err = decode::<Named>(serde_json::json!({})).unwrap_err();
-        assert_eq!(err.to_string(), "does not match the expected shape: missing field name");
+    fn shape_errors_name_their_field_and_do_not_echo_input() {
+        let field_and_detail = |value| match decode::<Named>(value).unwrap_err() {
+            Error::Validation { field, detail } => (field, detail),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            field_and_detail(serde_json::json!({"name": 5})),
+            ("name".into(), "does not match the expected shape: invalid type: integer …, expected a string".into())
+        );
+        assert_eq!(
+            field_and_detail(serde_json::json!({"name": "x", "level": "<script>"})),
+            ("level".into(), "does not match the expected shape: invalid type: string …, expected i32".into())
+        );
+        assert_eq!(field_and_detail(serde_json::json!({})), ("name".into(), "is required".into()));
+        let nested = match decode::<Outer>(serde_json::json!({"items": [{"name": "a"}, {"name": []}]})).unwrap_err() {
+            Error::Validation { field, .. } => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(nested, "items[1].name");
+        // An unknown field: reported on its object, its name not echoed.
+        let unknown = match decode::<Outer>(serde_json::json!({"items": [{"name": "a", "<b>": 1}]})).unwrap_err() {
+            Error::Validation { field, detail } => (field, detail),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(unknown.0, "items[0]");
+        assert!(!unknown.1.contains("<b>"), "{}", unknown.1);
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Outer {
+        items: Vec<Named>,
     }
 }

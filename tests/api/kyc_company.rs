@@ -183,7 +183,7 @@ async fn free_mail_never_proves_a_company_and_the_outbox_keeps_codes_without_smt
     .await;
     assert_eq!(
         problem["detail"],
-        "body does not match the expected shape: unknown variant …, expected one of 1-10, 11-50, 51-250, 251-1000, 1001+"
+        "size does not match the expected shape: unknown variant …, expected one of 1-10, 11-50, 51-250, 251-1000, 1001+"
     );
 
     // No SMTP server configured: the code goes to the owner's development outbox.

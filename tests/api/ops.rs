@@ -175,6 +175,12 @@ async fn json_bodies_must_be_objects() {
     let res =
         app.request(Method::POST, "/api/v1/keys", Some(&vendor.token), Some(&json!({"kind": 5, "label": "x"}))).await;
     let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
-    assert_eq!(problem["field"], "body");
-    assert!(!problem["detail"].as_str().unwrap().contains("malformed"), "{problem}");
+    assert_eq!(problem["field"], "kind");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("kind does not match the expected shape: invalid type: integer"),
+        "{problem}"
+    );
 }
