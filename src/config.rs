@@ -312,6 +312,8 @@ impl Settings {
         if config_file.is_some() && !file.exists() {
             anyhow::bail!("configuration file {} does not exist", file.display());
         }
+        unknown_keys(&Figment::from(Toml::file(&file)))
+            .map_err(|e| anyhow::anyhow!("invalid configuration in {}: {e}", file.display()))?;
         let given = Figment::new()
             .merge(Toml::file(&file))
             .merge(Env::raw().only(&["DATABASE_URL"]))
@@ -402,5 +404,38 @@ impl Settings {
             }
             _ => self.database_url.clone(),
         }
+    }
+}
+
+/// Refuses a configuration file with a setting the service does not know (a misspelt
+/// `signup_enabled` would otherwise leave sign-up on without a word). Keys are checked
+/// against the defaults' shape, as deep as those are tables with named fields; inside maps
+/// of the operator's own naming (`kyc.providers`, a gateway's `headers`) or optional tables
+/// without a default, anything goes.
+fn unknown_keys(file: &Figment) -> anyhow::Result<()> {
+    let known = serde_json::to_value(Settings::default())?;
+    let given: serde_json::Value = file.extract().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut unknown = Vec::new();
+    fn walk(known: &serde_json::Value, given: &serde_json::Value, path: &str, unknown: &mut Vec<String>) {
+        let (Some(known), Some(given)) = (known.as_object(), given.as_object()) else { return };
+        if known.is_empty() {
+            return;
+        }
+        for (key, value) in given {
+            let at = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+            match known.get(key) {
+                Some(default) => walk(default, value, &at, unknown),
+                None => unknown.push(at),
+            }
+        }
+    }
+    walk(&known, &given, "", &mut unknown);
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "unknown setting(s) {}: check the spelling against the configuration table in the README",
+            unknown.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+        )
     }
 }

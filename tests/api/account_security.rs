@@ -389,6 +389,29 @@ fn l3_demo_is_off_by_default_on_postgres() {
     assert!(!load("database_url = \"truview.db\"\ndemo = false\n"));
 }
 
+/// A misspelt setting in the file refuses to start, naming it, rather than being ignored
+/// (a misspelt `signup_enabled` would leave sign-up on); the operator's own names inside
+/// maps and every documented setting are accepted.
+#[test]
+fn a_misspelt_setting_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("truview.toml");
+    let load = |toml: &str| {
+        std::fs::write(&file, toml).unwrap();
+        truview::config::Settings::load(Some(&file)).map(|_| ()).map_err(|e| e.to_string())
+    };
+    let refused =
+        load("database_url = \"truview.db\"\nsigup_enabled = false\n[mail]\nsmtp_ur = \"smtp://x\"\n").unwrap_err();
+    assert!(
+        refused.ends_with(
+            "unknown setting(s) `mail.smtp_ur`, `sigup_enabled`: check the spelling against the configuration table in the README"
+        ),
+        "{refused}"
+    );
+    load("database_url = \"truview.db\"\nsignup_enabled = false\n[kyc.providers.corp]\npreset = \"google\"\nclient_id = \"a\"\nclient_secret = \"b\"\n")
+        .unwrap();
+}
+
 #[test]
 fn l6_default_owner_name_is_cleaned() {
     use truview::domain::contact::Email;
