@@ -377,6 +377,24 @@ pub async fn quick_rate(
         .inspect(|vendor| core.public_cache.forget_vendor(&vendor.id))
 }
 
+/// One of the vendor's reviews as staff see it: with the shop's reply and the earlier
+/// versions of an updated review (404 for another vendor's).
+pub async fn staff_view(
+    core: &Core,
+    vendor_id: String,
+    review_id: String,
+) -> Result<(Review, Option<store::reviews::Reply>, Vec<store::cases::Revision>)> {
+    core.db
+        .run(move |conn| {
+            let review = store::reviews::get(conn, &vendor_id, &review_id)?;
+            let ids = std::slice::from_ref(&review.id);
+            let reply = store::reviews::replies_for(conn, ids)?.into_iter().next();
+            let revisions = store::cases::revisions_for(conn, ids)?;
+            Ok((review, reply, revisions))
+        })
+        .await
+}
+
 /// Applies a moderation decision; the rating plays no part in it (R7, FTC 16 CFR 465).
 pub async fn decide(
     core: &Core,

@@ -129,17 +129,8 @@ async fn list(state: State, who: Principal, query: web::Query<QueueQuery>) -> Re
 #[utoipa::path(tag = "moderation", security(("staff" = []), ("secret_key" = [])), params(("id" = String, Path, pattern = "^[A-Za-z0-9._~-]{1,64}$")), responses((status = 200, body = StaffReview), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
 #[get("/api/v1/reviews/{id}")]
 async fn get_one(state: State, who: Principal, id: web::Path<PathId>) -> Result<HttpResponse> {
-    let (vendor_id, review_id) = (who.vendor_id().to_owned(), id.into_inner().into_string());
-    let (review, reply, revisions) = state
-        .db
-        .run(move |conn| {
-            let review = store::reviews::get(conn, &vendor_id, &review_id)?;
-            let ids = std::slice::from_ref(&review.id);
-            let reply = store::reviews::replies_for(conn, ids)?.into_iter().next();
-            let revisions = store::cases::revisions_for(conn, ids)?;
-            Ok((review, reply, revisions))
-        })
-        .await?;
+    let (review, reply, revisions) =
+        reviews::staff_view(&state, who.vendor_id().to_owned(), id.into_inner().into_string()).await?;
     Ok(HttpResponse::Ok().json(StaffReview::with_history(review, reply, &revisions)))
 }
 
@@ -191,17 +182,12 @@ async fn decision(
     body: Json<DecisionRequest>,
 ) -> Result<HttpResponse> {
     session.require_moderator()?;
-    let body = body.into_inner();
-    let review = reviews::decide(
-        &state,
-        session.vendor_id.clone(),
-        id.into_inner().into_string(),
-        session.actor(),
-        body.action,
-        body.reason,
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(StaffReview::from(review)))
+    let (body, review_id) = (body.into_inner(), id.into_inner().into_string());
+    reviews::decide(&state, session.vendor_id.clone(), review_id.clone(), session.actor(), body.action, body.reason)
+        .await?;
+    // The whole review as `GET` shows it (the console redraws its card from this).
+    let (review, reply, revisions) = reviews::staff_view(&state, session.vendor_id.clone(), review_id).await?;
+    Ok(HttpResponse::Ok().json(StaffReview::with_history(review, reply, &revisions)))
 }
 
 #[derive(Deserialize, ToSchema)]

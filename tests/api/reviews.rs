@@ -303,6 +303,13 @@ async fn public_list_sorts_filters_and_paginates_with_replies() {
     let reply_path = format!("/api/v1/reviews/{}/reply", ids[6]);
     let reply = app.request(Method::POST, &reply_path, Some(&vendor.token), Some(&json!({"body": "Thank you!"}))).await;
     assert_eq!(json(reply, StatusCode::OK).await["body"], "Thank you!");
+    // A decision answers with the whole review, its reply included (the console redraws
+    // the card from it), exactly as GET shows it.
+    let flagged = json(app.decide(&vendor, &ids[6], json!({"action": "flag"})).await, StatusCode::OK).await;
+    assert_eq!((flagged["status"].clone(), flagged["reply"]["body"].clone()), (json!("flagged"), json!("Thank you!")));
+    let republished = json(app.decide(&vendor, &ids[6], json!({"action": "publish"})).await, StatusCode::OK).await;
+    let shown = app.request(Method::GET, &format!("/api/v1/reviews/{}", ids[6]), Some(&vendor.token), None).await;
+    assert_eq!(republished, json(shown, StatusCode::OK).await);
 
     // Recent first, three per page, every review exactly once.
     let mut seen = Vec::new();
