@@ -347,10 +347,14 @@ pub fn vendor_level(facts: &VendorFacts, t: &VendorThresholds) -> VendorAssessme
             level: 2,
             code: "negative_answered",
             met: facts.negative_published == 0 || answered >= t.negative_answered_pct,
-            detail: format!(
-                "{answered}% of negative (≤2★) reviews answered publicly ({} of {}); level 2 needs {}%",
-                facts.negative_answered, facts.negative_published, t.negative_answered_pct
-            ),
+            detail: if facts.negative_published == 0 {
+                "no negative (≤2★) review published in the window, so none is waiting for an answer".to_owned()
+            } else {
+                format!(
+                    "{answered}% of negative (≤2★) reviews answered publicly ({} of {}); level 2 needs {}%",
+                    facts.negative_answered, facts.negative_published, t.negative_answered_pct
+                )
+            },
         },
         flag(
             2,
@@ -635,6 +639,16 @@ mod tests {
         assert_eq!(
             a.missing_for_next,
             vec!["20% of negative (≤2★) reviews answered publicly (1 of 5); level 2 needs 80%".to_owned()]
+        );
+        // No negative review: met, and said so in words rather than "0% (0 of 0)".
+        let mut f = facts_at(2);
+        f.negative_published = 0;
+        f.negative_answered = 0;
+        let answered = vendor_level(&f, &t).criteria.into_iter().find(|c| c.code == "negative_answered").unwrap();
+        assert!(answered.met);
+        assert_eq!(
+            answered.detail,
+            "no negative (≤2★) review published in the window, so none is waiting for an answer"
         );
     }
 }

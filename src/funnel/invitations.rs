@@ -994,13 +994,24 @@ pub(crate) fn opened(
         store::funnel::record(conn, &e)?;
     }
     let settings = store::funnel::settings(conn, &invitation.vendor_id)?;
+    // An item the shop sent without a name is shown by the catalogue's name, if any.
+    let items = items
+        .into_iter()
+        .map(|i| {
+            let name = match i.name {
+                Some(name) => Some(name),
+                None => store::products::get(conn, &invitation.vendor_id, &i.sku)?.map(|p| p.name),
+            };
+            Ok((i.sku, name))
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(Opened {
         origins: vendor.origin_list(),
         vendor_name: vendor.name,
         order_ref: order.order_ref,
         customer_name: order.customer_name,
         locale: order.locale,
-        items: items.into_iter().map(|i| (i.sku, i.name)).collect(),
+        items,
         incentive: settings.incentive,
         ask_nps: settings.nps && invitation.nps_score.is_none(),
         referral_url: settings.referral_url,

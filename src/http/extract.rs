@@ -240,6 +240,12 @@ impl FromRequest for Principal {
         from_bearer(req, |state, token| async move {
             if token.starts_with("sk_") {
                 Ok(Principal::Secret(secret_from_token(state, token).await?))
+            } else if token.starts_with("pk_") {
+                Err(Error::Unauthorized(
+                    "a publishable key (pk_…) only reads the public widget API: use a secret key (sk_…) or a staff \
+                     session token here"
+                        .into(),
+                ))
             } else {
                 Ok(Principal::Staff(staff_from_token(state, token).await?))
             }

@@ -386,9 +386,13 @@ pub(crate) fn page_detail_in(e: &Error, w: &Words) -> String {
 }
 
 pub(crate) fn problem_page_in(e: &Error, w: &Words) -> HttpResponse {
+    titled_problem_page(e, w, w.problem_title)
+}
+
+fn titled_problem_page(e: &Error, w: &Words, title: &str) -> HttpResponse {
     let status = actix_web::ResponseError::status_code(e);
-    let body = format!("<h1>{}</h1><p>{}</p>", w.problem_title, esc(&page_detail_in(e, w)));
-    html_in(status, w, w.problem_title, &body, &[])
+    let body = format!("<h1>{title}</h1><p>{}</p>", esc(&page_detail_in(e, w)));
+    html_in(status, w, title, &body, &[])
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -920,8 +924,15 @@ async fn opt_out_page(state: State, req: HttpRequest, token: web::Path<String>) 
             );
             html_in(actix_web::http::StatusCode::OK, w, w.unsubscribe_title, &body, &[])
         }
-        Err(e) => problem_page_in(&e, browser_words(&req)),
+        Err(e) => unsubscribe_problem(&e, &req),
     }
+}
+
+/// An unsubscribe link that does not work: said under its own heading (no review is
+/// being taken here).
+fn unsubscribe_problem(e: &Error, req: &HttpRequest) -> HttpResponse {
+    let w = browser_words(req);
+    titled_problem_page(e, w, w.unsubscribe_problem)
 }
 
 /// What a mail client's one-click unsubscribe posts (RFC 8058).
@@ -939,7 +950,7 @@ pub struct OneClick {
 async fn opt_out(state: State, req: HttpRequest, token: web::Path<String>) -> HttpResponse {
     match invitations::opt_out(&state, &token).await {
         Ok(o) => unsubscribed(page_words::words(page_words::for_request(o.locale.as_deref(), &req)), &o.vendor_name),
-        Err(e) => problem_page_in(&e, browser_words(&req)),
+        Err(e) => unsubscribe_problem(&e, &req),
     }
 }
 

@@ -68,7 +68,7 @@ pub struct NewQuery {
 }
 
 /// Opens a review flow for the shop (and product) and leads to its page.
-#[utoipa::path(tag = "public", params(NewQuery), responses((status = 303, description = "to `/r/flow/{token}`"), (status = 400, body = Problem), (status = 401, content_type = "text/html", body = String), (status = 422, content_type = "text/html", body = String), (status = 429, body = Problem)))]
+#[utoipa::path(tag = "public", params(NewQuery), responses((status = 303, description = "to `/r/flow/{token}`"), (status = 400, body = Problem), (status = 404, content_type = "text/html", body = String), (status = 422, content_type = "text/html", body = String), (status = 429, body = Problem)))]
 #[get("/r/new")]
 async fn start(state: State, req: HttpRequest, query: web::Query<NewQuery>) -> HttpResponse {
     let opened = async {
@@ -83,6 +83,9 @@ async fn start(state: State, req: HttpRequest, query: web::Query<NewQuery>) -> H
     };
     match opened.await {
         Ok((_, token)) => to_page(&token),
+        // A key that is wrong or revoked makes the widget's link a wrong link (not a
+        // failed sign-in: the buyer signed in to nothing).
+        Err(Error::Unauthorized(_)) => problem_page_in(&Error::not_found("shop"), words(browser_lang(&req))),
         Err(e) => problem_page_in(&e, words(browser_lang(&req))),
     }
 }

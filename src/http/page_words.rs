@@ -110,6 +110,8 @@ pub struct Words {
     pub next: &'static str,
     pub skip: &'static str,
     pub problem_title: &'static str,
+    /// The heading of an unsubscribe link that does not work.
+    pub unsubscribe_problem: &'static str,
     pub internal: &'static str,
     /// "Review your order {order} at {shop}" (both escaped).
     pub invite_head: fn(&str, &str) -> String,
@@ -206,6 +208,7 @@ pub const EN: Words = Words {
     next: "Next",
     skip: "Skip this question",
     problem_title: "We could not take this review",
+    unsubscribe_problem: "We could not unsubscribe you",
     internal: "Something went wrong on our side; try again.",
     invite_head: |order, shop| format!("Review your order {order} at {shop}"),
     product: "Product",
@@ -314,6 +317,7 @@ pub const RU: Words = Words {
     next: "Далее",
     skip: "Пропустить вопрос",
     problem_title: "Не удалось принять отзыв",
+    unsubscribe_problem: "Не удалось отписаться",
     internal: "У нас что-то пошло не так; попробуйте ещё раз.",
     invite_head: |order, shop| format!("Отзыв о заказе {order} в магазине {shop}"),
     product: "Товар",

@@ -288,7 +288,13 @@ async fn reminders_go_out_on_schedule_until_a_review_an_opt_out_or_a_refund_stop
     assert!(res.text().await.unwrap().contains("<h1>You are unsubscribed</h1>"));
     let again = app.get(dan_link).await.text().await.unwrap();
     assert!(again.contains("Reminder Shop sends you no more review requests."), "{again}");
-    assert_eq!(app.get("/u/not-a-token").await.status(), StatusCode::NOT_FOUND);
+    let wrong = app.get("/u/not-a-token").await;
+    assert_eq!(wrong.status(), StatusCode::NOT_FOUND);
+    assert!(wrong
+        .text()
+        .await
+        .unwrap()
+        .contains("<h1>We could not unsubscribe you</h1><p>This link is wrong or no longer works.</p>"));
 
     // Day 3: only Bob is reminded; day 7: Bob again; then nothing more.
     app.clock.advance(chrono::Duration::days(3) + chrono::Duration::minutes(1));
@@ -756,7 +762,7 @@ async fn triggers_prompt_a_review_at_once_under_the_funnel_rules_and_the_report_
     .await;
     assert_eq!(
         problem["detail"],
-        "body does not match the expected shape: unknown variant …, expected one of repeat_purchase, successful_use, social_mention, long_session, referral"
+        "trigger does not match the expected shape: unknown variant …, expected one of repeat_purchase, successful_use, social_mention, long_session, referral"
     );
     // Another shop's order is unknown here.
     let other = app.vendor("Other Trigger Shop").await;
@@ -1101,8 +1107,13 @@ async fn the_invitation_page_confirms_the_buyers_phone_for_a_verified_buyer_revi
     };
     let (path, other) = (path_of("pia@mail.example"), path_of("quin@mail.example"));
 
+    // The item came without a name: the page names it as the catalogue does.
+    let product = json!({"name": "Oak Lamp"});
+    let put = app.request(Method::PUT, "/api/v1/products/LAMP", Some(&v.sk), Some(&product)).await;
+    assert!(put.status().is_success(), "{}", put.status());
     // Offered where the order has a phone, not where it has none.
     let page = app.get(&format!("{path}?rating=5")).await.text().await.unwrap();
+    assert!(page.contains("<p>Oak Lamp</p>"), "{page}");
     assert!(page.contains("we text a code to the phone on your order, •••• 88."), "{page}");
     let none = app.get(&format!("{other}?rating=5")).await.text().await.unwrap();
     assert!(!none.contains("Text me a code"), "{none}");
@@ -1225,5 +1236,9 @@ async fn an_invitation_for_a_russian_order_opens_a_russian_page_that_only_the_sh
     // A link that is not one of ours: the browser's language.
     let res = app.client.get(app.url("/u/not-a-token")).header("accept-language", "ru").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    assert!(res.text().await.unwrap().contains("<p>Ссылка неверна или больше не действует.</p>"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("<h1>Не удалось отписаться</h1><p>Ссылка неверна или больше не действует.</p>"));
 }

@@ -92,11 +92,13 @@ async fn a_review_started_on_the_shops_site_reaches_verified_buyer_on_the_hosted
 async fn the_hosted_page_refuses_bad_links_with_a_page_not_an_error() {
     let app = spawn_app().await;
     let v = app.vendor("Hosted Refusals").await;
+    // A wrong key makes a wrong link (the buyer signed in to nothing).
     let res = app.get("/r/new?key=pk_unknown").await;
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(res.text().await.unwrap().contains("<p>This link is wrong or no longer works.</p>"));
     let res = app.get(&format!("/r/new?key={}", v.sk)).await;
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "a secret key opens nothing");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "a secret key opens nothing");
     let res = app.get(&format!("/r/new?key={}&sku=bad%20sku", v.pk)).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.get("/r/flow/fl_nothing").await.status(), StatusCode::NOT_FOUND);
