@@ -85,6 +85,7 @@ pub async fn submit(core: &Core, s: Submission, origin: Option<String>) -> Resul
     let case_id = core.new_id();
     let public_origin = core.own_origin.clone();
     let makers = crate::funnel::incentives::Makers::of(core);
+    let (sealer, contacts) = (core.sealer.clone(), core.contacts.clone());
     core.db
         .write(move |conn| {
             let flow = store::flows::by_token_hash(conn, &hash)?.ok_or_else(|| Error::not_found("review flow"))?;
@@ -105,10 +106,12 @@ pub async fn submit(core: &Core, s: Submission, origin: Option<String>) -> Resul
             let mut evidence = flow.evidence();
             evidence.self_declared = true;
             // An order cancelled or refunded since it was matched no longer backs a review.
+            let mut backing_order = None;
             if let Some(p) = evidence.purchase.as_ref().filter(|p| p.method != PurchaseMethod::Receipt) {
                 let order = store::orders::get(conn, &vendor.id, &p.order_id).ok();
-                if order.is_none_or(|o| matches!(o.status.as_str(), "cancelled" | "refunded")) {
-                    evidence.purchase = None;
+                match order {
+                    Some(o) if !matches!(o.status.as_str(), "cancelled" | "refunded") => backing_order = Some(o),
+                    _ => evidence.purchase = None,
                 }
             }
             let identity_key = evidence.identity.as_ref().and_then(Identity::key);
@@ -132,7 +135,14 @@ pub async fn submit(core: &Core, s: Submission, origin: Option<String>) -> Resul
                 .map(|o| o.site_domain().to_owned())
                 .collect();
             let staff_emails = store::staff::emails(conn, &vendor.id)?;
-            let insider = is_insider(s.email.as_ref().map(Email::as_str), &sites, &staff_emails);
+            // The author's own e-mail, and the e-mail on the order behind the review (an
+            // employee's order, or a staff member's, matched or invited), both count.
+            let order_is_insiders = backing_order.as_ref().is_some_and(|o| {
+                let plain = crate::funnel::invitations::open_email(&sealer, &vendor.id, o);
+                plain.as_deref().is_some_and(|e| is_insider(Some(e), &sites, &staff_emails))
+                    || o.email_hmac.as_ref().is_some_and(|h| staff_emails.iter().any(|e| &contacts.email(e) == h))
+            });
+            let insider = order_is_insiders || is_insider(s.email.as_ref().map(Email::as_str), &sites, &staff_emails);
             let status = moderation::initial_status(assessment.level, insider, vendor.auto_publish_min_level);
             if !store::flows::complete(conn, &flow.id, now)? {
                 return Err(Error::Conflict("this review flow has already been used for a review".into()));

@@ -421,6 +421,35 @@ async fn insiders_are_flagged_and_never_auto_published() {
     let shown = public(&app, &vendor, "reviews").await;
     let insider = shown["reviews"].as_array().unwrap().iter().find(|x| x["id"] == id).unwrap();
     assert_eq!(insider["insider"], true);
+
+    // Through an order: one placed with the shop's domain, or by a staff member, makes the
+    // review an insider's however its author signs (matched by number and contact, here).
+    let orders = json!([
+        {"order_id": "IN-1", "email": "staffer@inside.example", "items": [{"sku": "LAMP"}], "purchased_at": "2026-01-01T00:00:00Z"},
+        {"order_id": "IN-2", "email": vendor.email, "items": [{"sku": "LAMP"}], "purchased_at": "2026-01-01T00:00:00Z"},
+        {"order_id": "OUT-1", "email": "fan@gmail.example", "items": [{"sku": "LAMP"}], "purchased_at": "2026-01-01T00:00:00Z"}
+    ]);
+    let imported = app.request(Method::POST, "/api/v1/orders", Some(&vendor.sk), Some(&orders)).await;
+    assert_eq!(imported.status(), StatusCode::OK);
+    for (order, email, insider) in [
+        ("IN-1", "staffer@inside.example", true),
+        ("IN-2", vendor.email.as_str(), true),
+        ("OUT-1", "fan@gmail.example", false),
+    ] {
+        let flow = app.flow(&vendor, None).await;
+        let matched =
+            app.post("/api/v1/public/kyp/match", &json!({"flow_token": flow, "order_id": order, "email": email})).await;
+        assert_eq!(matched.status(), StatusCode::OK, "{order}");
+        let r = json(app.submit(&flow, 5, json!({})).await, StatusCode::CREATED).await;
+        let id = r["id"].as_str().unwrap().to_owned();
+        assert_eq!(r["status"], json!(if insider { "pending" } else { "published" }), "{order}");
+        if insider {
+            app.publish(&vendor, &id).await;
+        }
+        let shown = public(&app, &vendor, "reviews").await;
+        let listed = shown["reviews"].as_array().unwrap().iter().find(|x| x["id"] == id.as_str()).unwrap();
+        assert_eq!(listed["insider"], json!(insider), "{order}");
+    }
 }
 
 /// T15: 100 concurrent submissions for one order → exactly one review row, 99 × 409.
