@@ -282,8 +282,12 @@ pub async fn trigger(
             let order = match &target {
                 TriggerTarget::Order(order_ref) => order_by_ref(conn, &vendor_id, order_ref)?,
                 TriggerTarget::Customer(hmac) => {
+                    let orders = store::orders::by_contact(conn, &vendor_id, hmac)?;
+                    if orders.is_empty() {
+                        return Err(Error::not_found("order of this customer"));
+                    }
                     let mut candidates = Vec::new();
-                    for (order, _) in store::orders::by_contact(conn, &vendor_id, hmac)? {
+                    for (order, _) in orders {
                         let open = !matches!(order.status.as_str(), "cancelled" | "refunded")
                             && kept_channel(&order, &settings.channels).is_some()
                             && store::funnel::for_order(conn, &vendor_id, &order.id)?.is_none();
@@ -291,10 +295,13 @@ pub async fn trigger(
                             candidates.push(order);
                         }
                     }
-                    candidates
-                        .into_iter()
-                        .max_by_key(|o| o.purchased_at)
-                        .ok_or_else(|| Error::not_found("an order of this customer that can be invited"))?
+                    candidates.into_iter().max_by_key(|o| o.purchased_at).ok_or_else(|| {
+                        Error::Conflict(
+                            "no order of this customer can be invited now: each is cancelled, refunded, without a \
+                             kept contact, or already invited"
+                                .into(),
+                        )
+                    })?
                 }
             };
             let order_ref = order.order_ref.clone();

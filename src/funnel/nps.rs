@@ -71,7 +71,7 @@ pub struct NpsReport {
 /// The NPS of the answers of the last `days` days (1–366).
 pub async fn report(core: &Core, vendor_id: &str, days: i64) -> Result<NpsReport> {
     if !(1..=366).contains(&days) {
-        return Err(Error::validation("days", "must be between 1 and 366"));
+        return Err(Error::BadRequest("days must be between 1 and 366".into()));
     }
     let since = core.now_ms() - days * 86_400_000;
     let vendor_id = vendor_id.to_owned();

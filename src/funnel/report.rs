@@ -87,7 +87,7 @@ pub struct FunnelReport {
 /// The report over the last `days` days (1–366).
 pub async fn funnel(core: &Core, vendor_id: &str, days: i64) -> Result<FunnelReport> {
     if !(1..=366).contains(&days) {
-        return Err(Error::validation("days", "must be between 1 and 366"));
+        return Err(Error::BadRequest("days must be between 1 and 366".into()));
     }
     let to = core.now_ms();
     let from = to - days * 86_400_000;

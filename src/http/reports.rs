@@ -25,7 +25,7 @@ pub struct FunnelQuery {
 
 /// What happened to the vendor's invitations over the window: invited, opened, reminded,
 /// reviewed, opted out, bounced — in total and per channel, with the conversion from invited.
-#[utoipa::path(tag = "reports", security(("staff" = []), ("secret_key" = [])), params(FunnelQuery), responses((status = 200, body = crate::funnel::report::FunnelReport), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(tag = "reports", security(("staff" = []), ("secret_key" = [])), params(FunnelQuery), responses((status = 200, body = crate::funnel::report::FunnelReport), (status = 400, body = Problem), (status = 401, body = Problem)))]
 #[get("/api/v1/reports/funnel")]
 async fn funnel(state: State, who: Principal, query: web::Query<FunnelQuery>) -> Result<HttpResponse> {
     let report = crate::funnel::report::funnel(&state, who.vendor_id(), query.days.unwrap_or(30)).await?;
@@ -34,7 +34,7 @@ async fn funnel(state: State, who: Principal, query: web::Query<FunnelQuery>) ->
 
 /// The NPS of the pre-survey's answers over the window (% promoters (9–10) − % detractors
 /// (0–6)), with the counts, in total and per week.
-#[utoipa::path(tag = "reports", security(("staff" = []), ("secret_key" = [])), params(FunnelQuery), responses((status = 200, body = crate::funnel::nps::NpsReport), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(tag = "reports", security(("staff" = []), ("secret_key" = [])), params(FunnelQuery), responses((status = 200, body = crate::funnel::nps::NpsReport), (status = 400, body = Problem), (status = 401, body = Problem)))]
 #[get("/api/v1/reports/nps")]
 async fn nps(state: State, who: Principal, query: web::Query<FunnelQuery>) -> Result<HttpResponse> {
     let report = crate::funnel::nps::report(&state, who.vendor_id(), query.days.unwrap_or(30)).await?;

@@ -326,8 +326,8 @@ async fn reminders_go_out_on_schedule_until_a_review_an_opt_out_or_a_refund_stop
     assert_eq!(report["by_channel"][0]["invited"], 4);
     let problem = assert_problem(
         app.request(Method::GET, "/api/v1/reports/funnel?days=400", Some(&token), None).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
+        StatusCode::BAD_REQUEST,
+        "bad-request",
     )
     .await;
     assert_eq!(problem["detail"], "days must be between 1 and 366");
@@ -746,7 +746,18 @@ async fn triggers_prompt_a_review_at_once_under_the_funnel_rules_and_the_report_
         "not-found",
     )
     .await;
-    assert_eq!(problem["detail"], "an order of this customer that can be invited not found");
+    assert_eq!(problem["detail"], "order of this customer not found");
+    // Hal has an order, but none that can be invited (G-3 was cancelled).
+    let problem = assert_problem(
+        trigger(json!({"trigger": "social_mention", "email": "hal@mail.example"})).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    assert_eq!(
+        problem["detail"],
+        "no order of this customer can be invited now: each is cancelled, refunded, without a kept contact, or already invited"
+    );
     for bad in [
         json!({"trigger": "social_mention"}),
         json!({"trigger": "social_mention", "order_id": "G-1", "email": "gil@mail.example"}),

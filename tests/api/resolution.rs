@@ -287,8 +287,8 @@ async fn the_nps_question_comes_first_never_gates_the_review_and_is_reported() {
     assert_eq!((empty["responses"].clone(), empty["nps"].clone()), (json!(0), Value::Null));
     assert_problem(
         app.request(Method::GET, "/api/v1/reports/nps?days=0", Some(&v.sk), None).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
+        StatusCode::BAD_REQUEST,
+        "bad-request",
     )
     .await;
 
