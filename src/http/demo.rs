@@ -23,7 +23,7 @@ header{background:#1f2328;color:#fff;padding:.75rem 1.25rem;display:flex;flex-wr
 header a{color:#fff}header a[aria-current]{font-weight:700;text-decoration:none}header nav{display:flex;gap:1rem}footer{max-width:60rem;margin:0 auto;padding:0 1.25rem 2rem}\
 main{max-width:60rem;margin:0 auto;padding:1.25rem}\
 .product{display:grid;gap:1.25rem;grid-template-columns:minmax(0,1fr);background:#fff;border:1px solid #d1d9e0;border-radius:12px;padding:1.25rem}\
-@media(min-width:720px){.product{grid-template-columns:minmax(0,1fr) minmax(0,1fr)}}.product truview-badge{display:block;min-height:3rem}.photo{aspect-ratio:4/3;border-radius:8px;\
+@media(min-width:720px){.product{grid-template-columns:minmax(0,1fr) minmax(0,1fr)}}.photo{aspect-ratio:4/3;border-radius:8px;\
 background:linear-gradient(135deg,#f3e3c3,#c89b5d)}.photo.shade{background:linear-gradient(135deg,#f4f1ea,#b9ad95)}\
 h1{margin:.25rem 0}.price{font-size:1.5rem;font-weight:700}\
 form.buy{border-top:1px solid #d1d9e0;margin-top:1rem;padding-top:.5rem}form.buy h2{font-size:1.1rem;margin:.5rem 0}\
@@ -33,7 +33,8 @@ margin-top:1rem;min-height:44px;padding:.6rem 1.2rem;border:0;border-radius:6px;
 .note{color:#59636e;font-size:.9rem}.error{color:#b3261e;font-weight:600}.done{background:#fff;border:1px solid #d1d9e0;\
 border-radius:12px;padding:1.25rem}.done li{margin:.4rem 0}\
 pre{background:#fff;border:1px solid #d1d9e0;border-radius:8px;padding:1rem;overflow:auto}section{margin-top:1.5rem}\
-truview-reviews:not(:defined){display:block;min-height:40rem}truview-badge:not(:defined){display:block;min-height:1.5rem}";
+truview-reviews:not(:defined){display:block;min-height:40rem}truview-badge:not(:defined){display:block;min-height:1.5rem}\
+.product truview-badge,.product truview-badge:not(:defined){display:block;min-height:3rem}";
 
 /// The pages post the demo checkout to this origin and load the widget from it.
 const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; \

@@ -60,6 +60,8 @@ export default async function run(t) {
     window.__cls = 0;
     new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__cls += e.value; }).observe({ type: "layout-shift", buffered: true });
   });
+  // The script arrives late, as on a slow network: the space must be reserved before it runs.
+  await still.route("**/widget/v1/truview.js*", async (route) => { await new Promise((r) => setTimeout(r, 500)); await route.continue(); });
   await still.goto(`${t.base}/demo`);
   await waitForReviews(still, 1);
   await still.waitForTimeout(300);
