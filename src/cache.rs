@@ -29,7 +29,8 @@ pub struct Cached {
     pub vendor_id: String,
     pub origins: Arc<Vec<String>>,
     pub body: Bytes,
-    pub etag: String,
+    /// The strong ETag, quoted: shared bytes, so a response's header copies nothing.
+    pub etag: Bytes,
 }
 
 /// How long an expired entry may still be served while it is being refreshed.

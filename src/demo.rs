@@ -199,15 +199,15 @@ async fn content(core: &Core, created: &CreatedVendor) -> Result<()> {
         .iter()
         .enumerate()
         .map(|(n, sku)| {
-            let product = PRODUCTS.iter().find(|p| p.sku == *sku).unwrap_or(&PRODUCTS[0]);
-            serde_json::json!({
+            let price = DemoProduct::find(sku)?.price;
+            Ok(serde_json::json!({
                 "order_id": format!("D-{}", 1001 + n), "email": format!("buyer{n}@demo.truview.example"),
-                "phone": phone(n), "items": [{"sku": sku, "price": product.price}], "total": product.price,
+                "phone": phone(n), "items": [{"sku": sku, "price": price}], "total": price,
                 "currency": "EUR",
                 "purchased_at": "2026-10-01", "delivered_at": "2026-10-03", "status": "delivered",
-            })
+            }))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let body = serde_json::to_vec(&orders).map_err(crate::Error::internal)?;
     let decoded = crate::kyp::orders::decode_json(&body)?;
     crate::kyp::orders::import(core, &vendor, "demo", decoded, None).await?;
@@ -398,8 +398,7 @@ pub async fn place_order(core: &Core, order: DemoOrder, from: crate::reviews::Pu
             crate::reviews::check_origin(from.origin.as_deref(), &vendor.origin_list(), own.as_ref())?;
             let (cap, lapses_at) = crate::domain::review::daily_cap("demo_order", &vendor.id, from.ip, now);
             if !crate::store::reviews::take_cap(conn, &cap, ORDERS_PER_IP_PER_DAY, lapses_at)? {
-                let wait = u64::try_from(lapses_at - now).unwrap_or(0);
-                return Err(crate::Error::RateLimited { retry_after: std::time::Duration::from_millis(wait) });
+                return Err(crate::reviews::over_cap(now, lapses_at));
             }
             Ok(())
         })

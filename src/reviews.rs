@@ -322,7 +322,8 @@ pub fn check_origin(origin: Option<&str>, allowed: &[String], own: Option<&Origi
     }
 }
 
-fn over_cap(now: i64, lapses_at: i64) -> Error {
+/// The refusal of a request past a cap that lapses at `lapses_at` (Retry-After: until then).
+pub(crate) fn over_cap(now: i64, lapses_at: i64) -> Error {
     let wait = u64::try_from(lapses_at - now).unwrap_or(0);
     Error::RateLimited { retry_after: std::time::Duration::from_millis(wait) }
 }

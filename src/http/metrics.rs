@@ -6,9 +6,12 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpResponse};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 use tracing_actix_web::RequestId;
 
 use crate::app::{AppState, State};
@@ -22,6 +25,10 @@ pub struct Metrics {
     cache_bytes: IntGauge,
     cache_entries: IntGauge,
     limiter_keys: IntGauge,
+    /// The series of the widget reads (`GET` of each of `WIDGET_READ_ROUTES`, answered 200
+    /// or 304), resolved once on first use: the most frequent requests skip the label
+    /// lookup (three strings hashed under a lock, twice per request).
+    widget_reads: [std::sync::OnceLock<(IntCounter, Histogram)>; 4],
 }
 
 impl Metrics {
@@ -51,7 +58,43 @@ impl Metrics {
         registry.register(Box::new(cache_bytes.clone()))?;
         registry.register(Box::new(cache_entries.clone()))?;
         registry.register(Box::new(limiter_keys.clone()))?;
-        Ok(Metrics { registry, requests, latency, pool_in_use, pool_open, cache_bytes, cache_entries, limiter_keys })
+        Ok(Metrics {
+            registry,
+            requests,
+            latency,
+            pool_in_use,
+            pool_open,
+            cache_bytes,
+            cache_entries,
+            limiter_keys,
+            widget_reads: Default::default(),
+        })
+    }
+
+    /// Counts one request and records how long it took.
+    fn observe(&self, method: &Method, route: Option<&str>, status: StatusCode, seconds: f64) {
+        let labels = [method.as_str(), route.unwrap_or("unmatched"), status.as_str()];
+        let read = (method == Method::GET)
+            .then(|| crate::http::public::WIDGET_READ_ROUTES.iter().position(|r| Some(*r) == route))
+            .flatten();
+        let slot = match (read, status) {
+            (Some(read), StatusCode::OK) => Some(2 * read),
+            (Some(read), StatusCode::NOT_MODIFIED) => Some(2 * read + 1),
+            _ => None,
+        };
+        match slot {
+            Some(slot) => {
+                let (count, latency) = self.widget_reads[slot].get_or_init(|| {
+                    (self.requests.with_label_values(&labels), self.latency.with_label_values(&labels))
+                });
+                count.inc();
+                latency.observe(seconds);
+            }
+            None => {
+                self.requests.with_label_values(&labels).inc();
+                self.latency.with_label_values(&labels).observe(seconds);
+            }
+        }
     }
 
     pub fn render(&self, state: &AppState) -> String {
@@ -86,11 +129,7 @@ pub async fn track(
     let mut res = next.call(req).await?;
     let route = crate::http::route_pattern(res.request());
     if let Some(state) = state {
-        let m = &state.metrics;
-        let status = res.status();
-        let labels = [method.as_str(), route.as_deref().unwrap_or("unmatched"), status.as_str()];
-        m.requests.with_label_values(&labels).inc();
-        m.latency.with_label_values(&labels).observe(start.elapsed().as_secs_f64());
+        state.metrics.observe(&method, route.as_deref(), res.status(), start.elapsed().as_secs_f64());
     }
     if let Some(id) = request_id {
         res.headers_mut().insert(HeaderName::from_static("x-request-id"), id);

@@ -81,11 +81,7 @@ pub async fn widget_reads_first(
     };
     let (pk, state) = (pk.to_owned(), state.clone());
     let (req, _) = req.into_parts();
-    let answer = match read {
-        WidgetRead::Reviews => reviews_read(&state, &req, pk).await,
-        WidgetRead::Summary => summary_read(&state, &req, pk).await,
-    };
-    let res = match answer {
+    let res = match widget_read_answer(&state, &req, read, pk).await {
         Ok(res) => ServiceResponse::new(req, res),
         Err(e) => ServiceResponse::from_err(e, req),
     };
@@ -188,21 +184,31 @@ fn to_cached<T: Serialize>(vendor: &Vendor, value: &T) -> Result<Cached> {
     Ok(Cached {
         vendor_id: vendor.id.clone(),
         origins: Arc::new(vendor.origin_list()),
-        etag: format!("\"{}\"", &hex::encode(digest)[..32]),
+        etag: web::Bytes::from(format!("\"{}\"", &hex::encode(digest)[..32])),
         body: web::Bytes::from(body),
     })
 }
 
 /// The response for a widget read: `304` when the client already has this ETag.
 fn widget_response(req: &HttpRequest, cached: &Cached) -> HttpResponse {
+    use actix_web::http::StatusCode;
     let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == cached.etag || t.trim() == "*"));
-    let mut res = if matches { HttpResponse::NotModified() } else { HttpResponse::Ok() };
-    res.insert_header((header::ETAG, cached.etag.clone())).insert_header((header::CACHE_CONTROL, "public, max-age=60"));
-    let mut res = if matches { res.finish() } else { res.content_type("application/json").body(cached.body.clone()) };
+        .is_some_and(|v| v.split(',').any(|t| t.trim().as_bytes() == cached.etag || t.trim() == "*"));
+    // Built directly (no builder): the body and the ETag are shared bytes, the rest static.
+    let mut res = if matches {
+        HttpResponse::new(StatusCode::NOT_MODIFIED)
+    } else {
+        let mut res = HttpResponse::new(StatusCode::OK).set_body(actix_web::body::BoxBody::new(cached.body.clone()));
+        res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+        res
+    };
+    if let Ok(etag) = header::HeaderValue::from_maybe_shared(cached.etag.clone()) {
+        res.headers_mut().insert(header::ETAG, etag);
+    }
+    res.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("public, max-age=60"));
     cors(&mut res, origin_of(req).as_deref(), &cached.origins);
     res
 }
@@ -210,13 +216,13 @@ fn widget_response(req: &HttpRequest, cached: &Cached) -> HttpResponse {
 /// Serves a widget read from the node's cache under `key` (built from the parsed query by
 /// `widget_key`): fresh entries at once, stale ones at once while one background task
 /// refreshes them, and misses by computing inline.
-async fn cached_read<F, Fut>(state: &State, req: &HttpRequest, key: String, compute: F) -> Result<HttpResponse>
+async fn cached_read<F, Fut>(state: &State, req: &HttpRequest, key: &str, compute: F) -> Result<HttpResponse>
 where
     F: FnOnce() -> Fut + 'static,
     Fut: std::future::Future<Output = Result<Cached>> + 'static,
 {
     let cache = &state.public_cache;
-    match cache.lookup(&key, state.clock.as_ref()) {
+    match cache.lookup(key, state.clock.as_ref()) {
         Lookup::Fresh(hit) => Ok(widget_response(req, &hit)),
         Lookup::Stale { value, refresh } => {
             if refresh {
@@ -225,7 +231,7 @@ where
                 // refreshes, so a burst of expiries is worked off a few at a time while
                 // the stale values are served.
                 let state = state.clone();
-                let vendor_id = value.vendor_id.clone();
+                let (vendor_id, key) = (value.vendor_id.clone(), key.to_owned());
                 actix_web::rt::spawn(async move {
                     let _turn = state.public_cache.refresh_turn().await;
                     let generation = state.public_cache.generation();
@@ -248,7 +254,7 @@ where
             let generation = cache.generation();
             let fresh = compute().await?;
             let res = widget_response(req, &fresh);
-            cache.put(key, fresh, generation, state.clock.as_ref());
+            cache.put(key.to_owned(), fresh, generation, state.clock.as_ref());
             Ok(res)
         }
     }
@@ -552,16 +558,7 @@ fn average(count: i64, sum: i64) -> Option<f64> {
 #[get("/api/v1/public/{pk}/summary")]
 async fn summary(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let pk = req.match_info().query("pk").to_owned();
-    summary_read(&state, &req, pk).await
-}
-
-async fn summary_read(state: &State, req: &HttpRequest, pk: String) -> Result<HttpResponse> {
-    check_key_shape(&pk, "publishable")?;
-    let query: SummaryQuery = parse_query(req.query_string())?;
-    let sku = query.sku.as_deref().map(|s| parse_sku("sku", s)).transpose().map_err(Error::into_query_error)?;
-    let key = widget_key::summary(&pk, sku.as_deref());
-    let st = state.clone();
-    cached_read(state, req, key, move || async move { summary_of(&st, pk, sku).await }).await
+    widget_read_answer(&state, &req, WidgetRead::Summary, pk).await
 }
 
 /// The `{pk}` path segment, refused unless it can be a publishable key.
@@ -779,15 +776,72 @@ fn decode_cursor(raw: &str) -> Result<PublicCursor> {
 #[get("/api/v1/public/{pk}/reviews")]
 async fn list_reviews(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let pk = req.match_info().query("pk").to_owned();
-    reviews_read(&state, &req, pk).await
+    widget_read_answer(&state, &req, WidgetRead::Reviews, pk).await
 }
 
-async fn reviews_read(state: &State, req: &HttpRequest, pk: String) -> Result<HttpResponse> {
+/// A widget read's query, parsed and validated: what a cache miss reads.
+#[derive(Clone)]
+enum ReadQuery {
+    Reviews(PublicQuery),
+    Summary { sku: Option<String> },
+}
+
+/// A widget read's parsed query and its cache key.
+struct ParsedRead {
+    key: String,
+    query: ReadQuery,
+}
+
+/// Widget reads parsed on this worker, keyed by their raw path and query.
+const PARSED_READS_PER_WORKER: usize = 4096;
+
+thread_local! {
+    /// Parsing is pure, so an entry never goes stale: a repeated read skips the query's
+    /// parse and its key's serialisation (a fifth of a cache hit's own CPU in a profile,
+    /// `benches/RESULTS.md`). Emptied when it holds [`PARSED_READS_PER_WORKER`] entries,
+    /// so distinct query strings cannot grow it; a refused query is not kept.
+    static PARSED_READS: std::cell::RefCell<std::collections::HashMap<Box<str>, std::rc::Rc<ParsedRead>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The parsed query of a widget read, from this worker's memo or parsed now.
+fn parsed_read(req: &HttpRequest, read: WidgetRead, pk: &str) -> Result<std::rc::Rc<ParsedRead>> {
+    let raw = req.uri().path_and_query().map_or(req.path(), |pq| pq.as_str());
+    if let Some(known) = PARSED_READS.with_borrow(|memo| memo.get(raw).cloned()) {
+        return Ok(known);
+    }
+    let parsed = std::rc::Rc::new(match read {
+        WidgetRead::Reviews => {
+            let query = parse_reviews_query(parse_query(req.query_string())?)?;
+            ParsedRead { key: widget_key::reviews(pk, &query), query: ReadQuery::Reviews(query) }
+        }
+        WidgetRead::Summary => {
+            let query: SummaryQuery = parse_query(req.query_string())?;
+            let sku = query.sku.as_deref().map(|s| parse_sku("sku", s)).transpose().map_err(Error::into_query_error)?;
+            ParsedRead { key: widget_key::summary(pk, sku.as_deref()), query: ReadQuery::Summary { sku } }
+        }
+    });
+    PARSED_READS.with_borrow_mut(|memo| {
+        if memo.len() >= PARSED_READS_PER_WORKER {
+            memo.clear();
+        }
+        memo.insert(raw.into(), parsed.clone());
+    });
+    Ok(parsed)
+}
+
+/// Answers a widget read (ahead of the router or through it: the same code).
+async fn widget_read_answer(state: &State, req: &HttpRequest, read: WidgetRead, pk: String) -> Result<HttpResponse> {
     check_key_shape(&pk, "publishable")?;
-    let query = parse_reviews_query(parse_query(req.query_string())?)?;
-    let key = widget_key::reviews(&pk, &query);
-    let st = state.clone();
-    cached_read(state, req, key, move || async move { page_of(&st, pk, query).await }).await
+    let parsed = parsed_read(req, read, &pk)?;
+    let (st, query) = (state.clone(), parsed.clone());
+    cached_read(state, req, &parsed.key, move || async move {
+        match query.query.clone() {
+            ReadQuery::Reviews(q) => page_of(&st, pk, q).await,
+            ReadQuery::Summary { sku } => summary_of(&st, pk, sku).await,
+        }
+    })
+    .await
 }
 
 pub(crate) fn parse_reviews_query(q: ReviewsQuery) -> Result<PublicQuery> {

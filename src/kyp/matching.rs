@@ -61,17 +61,14 @@ pub async fn match_order(core: &Core, req: MatchRequest, from: PublicWrite) -> R
             let (flow, vendor) = flow_step(conn, &token_hash, now, true, &from, own.as_ref())?;
             let flow_cap = format!("kyp_match_flow:{}", flow.id);
             if store::reviews::cap_used(conn, &flow_cap, now)? >= FAILURES_PER_FLOW {
-                return Err(Error::RateLimited {
-                    retry_after: std::time::Duration::from_millis(u64::try_from(flow.expires_at - now).unwrap_or(0)),
-                });
+                return Err(crate::reviews::over_cap(now, flow.expires_at));
             }
             let (ip_cap, lapses_at) = daily_cap("kyp_match", &vendor.id, from.ip, now);
             let (vendor_cap, _) = daily_cap("kyp_match_vendor", &vendor.id, None, now);
             if !store::reviews::take_cap(conn, &ip_cap, ATTEMPTS_PER_IP_PER_DAY, lapses_at)?
                 || !store::reviews::take_cap(conn, &vendor_cap, ATTEMPTS_PER_VENDOR_PER_DAY, lapses_at)?
             {
-                let wait = u64::try_from(lapses_at - now).unwrap_or(0);
-                return Err(Error::RateLimited { retry_after: std::time::Duration::from_millis(wait) });
+                return Err(crate::reviews::over_cap(now, lapses_at));
             }
             // Shopify numbers its orders `#1001`, and buyers type `1001` as often as not: the
             // other form is looked up too (always, so timing says nothing either way).

@@ -130,6 +130,7 @@ pub enum Sort {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PublicCursor(pub i64, pub i64, pub String);
 
+#[derive(Debug, Clone)]
 pub struct PublicQuery {
     pub sku: Option<String>,
     pub min_level: i32,
