@@ -380,10 +380,10 @@ pub async fn refresh(core: &Core, presented: &str) -> Result<(Tokens, Staff)> {
 }
 
 /// Ends the session: the family of the access token the request came with is revoked, and
-/// the presented refresh token's family too (if it is the actor's); every access token
-/// carrying either `sid` stops working at once.
-pub async fn logout(core: &Core, actor: &Actor, refresh_token: &str) -> Result<()> {
-    let hash = sha256_hex(refresh_token.trim());
+/// the presented refresh token's family too (if any, and if it is the actor's); every access
+/// token carrying either `sid` stops working at once.
+pub async fn logout(core: &Core, actor: &Actor, refresh_token: Option<&str>) -> Result<()> {
+    let hash = refresh_token.map(|token| sha256_hex(token.trim()));
     let now = core.clock.now_ms();
     let actor = actor.clone();
     let audit = core.audit.clone();
@@ -391,8 +391,10 @@ pub async fn logout(core: &Core, actor: &Actor, refresh_token: &str) -> Result<(
         .write(move |conn| {
             db::lock_staff_row(conn, &actor.staff_id)?;
             store::sessions::revoke_family(conn, &actor.session_id, now)?;
-            if let Some(token) = store::sessions::by_hash(conn, &hash)?.filter(|t| t.staff_id == actor.staff_id) {
-                store::sessions::revoke_family(conn, &token.family_id, now)?;
+            if let Some(hash) = &hash {
+                if let Some(token) = store::sessions::by_hash(conn, hash)?.filter(|t| t.staff_id == actor.staff_id) {
+                    store::sessions::revoke_family(conn, &token.family_id, now)?;
+                }
             }
             let entry =
                 Entry { actor: &actor.label(), action: "staff.logout", target: &actor.staff_id, details: json!({}) };

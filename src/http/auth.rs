@@ -166,7 +166,8 @@ async fn refresh(state: State, req: HttpRequest, body: Json<RefreshRequest>) -> 
 }
 
 /// Ends the session: the refresh token's family is revoked, and the session's access
-/// tokens stop working at once.
+/// tokens stop working at once. The refresh token is optional: without one (none in the
+/// body, no cookie) the session of the access token ends all the same.
 #[utoipa::path(tag = "auth", security(("staff" = [])), request_body = RefreshRequest, responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem)))]
 #[post("/api/v1/auth/logout")]
 async fn logout(
@@ -175,10 +176,13 @@ async fn logout(
     session: StaffSession,
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse> {
-    let (token, carrier) = presented(&state, &req, &body)?;
-    accounts::logout(&state, &session.as_actor(), &token).await?;
+    let presented = match (&body.refresh_token, req.cookie(REFRESH_COOKIE)) {
+        (None, None) => None,
+        _ => Some(presented(&state, &req, &body)?),
+    };
+    accounts::logout(&state, &session.as_actor(), presented.as_ref().map(|(token, _)| token.as_str())).await?;
     let mut res = HttpResponse::NoContent();
-    if let Carrier::Cookie { secure, .. } = carrier {
+    if let Some((_, Carrier::Cookie { secure, .. })) = presented {
         res.cookie(refresh_cookie(String::new(), secure, 0));
     }
     Ok(res.finish())

@@ -437,6 +437,22 @@ async fn m11_logout_ends_the_callers_session_whatever_refresh_token_is_sent() {
     assert_eq!(me(&app, &vendor.token).await, StatusCode::OK, "another session is not affected");
 }
 
+/// A console that lost its refresh cookie can still log out: without any refresh token the
+/// access token's session ends (its refresh token with it); other sessions live on.
+#[actix_web::test]
+async fn m11_logout_without_a_refresh_token_ends_the_callers_session() {
+    let app = spawn_app().await;
+    let vendor = app.vendor("No Cookie").await;
+    let session = login_json(&app, &vendor.email, &vendor.password).await;
+    let access = session["access_token"].as_str().unwrap();
+    let res = app.request(Method::POST, "/api/v1/auth/logout", Some(access), Some(&json!({}))).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me(&app, access).await, StatusCode::UNAUTHORIZED, "the caller's session ended");
+    let refresh = app.post("/api/v1/auth/refresh", &json!({"refresh_token": session["refresh_token"]})).await;
+    assert_problem(refresh, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_eq!(me(&app, &vendor.token).await, StatusCode::OK, "another session is not affected");
+}
+
 /// Review finding: a success on another account with the same e-mail (e-mails are unique
 /// per vendor; anyone can sign up with any address) does not reset the lockout that
 /// guards the victim's account.
