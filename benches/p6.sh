@@ -8,6 +8,9 @@
 # RssAnon, RssFile), VmHWM (peak) and the thread count. The server is stopped after each
 # reading. With P6_LOAD_SECS=N (and wrk installed) the restart is also loaded for N seconds
 # with the P1 read (the demo product's first review page, 64 connections) and read again.
+# With P6_PHONES=1 the restart then imports orders with phone numbers (one GB; then a US and
+# a DE one; then six more regions), each followed by P6_IDLE_SECS of idleness and a reading:
+# what parsing phone numbers of more and more regions costs a node.
 #
 # Usage: benches/p6.sh [path/to/truview]   (default: $CARGO_TARGET_DIR/release/truview)
 # P6_SMAPS_DIR=DIR keeps each reading's /proc/PID/smaps there (0.smaps, 1.smaps, ...).
@@ -68,6 +71,25 @@ if [ "$load" -gt 0 ] && command -v wrk >/dev/null; then
   record "restart, after ${load} s of P1 reads" "—"
   sleep "$idle"
   record "restart, ${idle} s after the load" "—"
+fi
+if [ "${P6_PHONES:-0}" = 1 ]; then
+  sk=$(grep -o 'sk_[A-Za-z0-9_-]*' "$work/first start (empty DB, demo seeded).out" | head -1)
+  n=0
+  phones() { # LABEL PHONE...: imports one order per phone, idles, records.
+    local label=$1 body= p
+    shift
+    for p in "$@"; do
+      n=$((n + 1))
+      body="$body${body:+,}{\"order_id\":\"P6-$n\",\"phone\":\"$p\",\"items\":[{\"sku\":\"LAMP-OAK\"}],\"purchased_at\":\"2026-10-01\"}"
+    done
+    curl -sf -o /dev/null -H "Authorization: Bearer $sk" -H 'Content-Type: application/json' \
+      --data "[$body]" "http://127.0.0.1:$port/api/v1/orders" || { echo "order import failed" >&2; exit 1; }
+    sleep "$idle"
+    record "$label" "—"
+  }
+  phones "restart, then one GB phone" +447400123123
+  phones "then a US and a DE phone" +12015550123 +4915123456789
+  phones "then FR, RU, IT, JP, BR, IN phones" +33612345678 +79161234567 +390612345678 +819012345678 +5511912345678 +919812345678
 fi
 stop
 

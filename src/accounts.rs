@@ -604,10 +604,7 @@ fn check_kyc_choices(core: &Core, changes: &mut VendorChanges) -> Result<()> {
         if list.len() > 250 {
             return Err(Error::validation("phone_countries", "may name at most 250 countries"));
         }
-        if let Some(bad) = list
-            .iter()
-            .find(|c| c.len() != 2 || c.parse::<phonenumber::country::Id>().is_err() || *c != &c.to_ascii_uppercase())
-        {
+        if let Some(bad) = list.iter().find(|c| !crate::domain::contact::is_plan_country(c)) {
             return Err(Error::validation(
                 "phone_countries",
                 format!("names {bad}, which is not an ISO 3166 alpha-2 country code (upper case, e.g. GB)"),

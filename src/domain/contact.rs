@@ -43,17 +43,18 @@ impl Email {
 }
 
 /// A phone number in E.164 form, checked against libphonenumber's numbering plan
-/// (`phonenumber` crate): written forms with `+` or `00` and separators are accepted,
+/// (`rlibphonenumber` crate): written forms with `+` or `00` and separators are accepted,
 /// numbers outside any assigned range are refused.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Phone {
     e164: String,
-    kind: phonenumber::Type,
-    country: Option<phonenumber::country::Id>,
+    kind: PhoneKind,
+    country: Option<Region>,
 }
 
 /// What kind of line a number is, as far as the numbering plan tells.
-pub use phonenumber::Type as PhoneKind;
+pub use rlibphonenumber::PhoneNumberType as PhoneKind;
+use rlibphonenumber::{PhoneNumber, PhoneNumberFormat, Region};
 
 impl Phone {
     /// `+` and 8–15 digits from a written international form (separators dropped).
@@ -93,16 +94,17 @@ impl Phone {
     pub fn parse(field: &str, raw: &str) -> Result<Phone> {
         let invalid = || Error::validation(field, "is not a phone number in international form (+ country code)");
         let digits = Phone::international_digits(field, raw)?;
-        let number = phonenumber::parse(None, digits).map_err(|_| invalid())?;
+        let number = PhoneNumber::parse(&digits, None).map_err(|_| invalid())?;
         if !number.is_valid() {
             return Err(Error::validation(
                 field,
                 "is not an assigned phone number (checked against the numbering plan)",
             ));
         }
-        let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
-        let kind = number.number_type(&phonenumber::metadata::DATABASE);
-        Ok(Phone { e164, kind, country: number.country().id() })
+        let e164 = number.format_as(PhoneNumberFormat::E164).into_owned();
+        // Non-geographic numbers (+800 …) belong to no country ("001" in the plan).
+        let country = number.get_region_code().filter(|r| *r != Region::World);
+        Ok(Phone { e164, kind: number.get_type(), country })
     }
 
     pub fn as_str(&self) -> &str {
@@ -116,8 +118,16 @@ impl Phone {
 
     /// ISO 3166-1 alpha-2 code of the number's country (`GB`), if the plan names one.
     pub fn country(&self) -> Option<String> {
-        self.country.map(|c| c.as_ref().to_owned())
+        self.country.map(|c| c.to_string())
     }
+}
+
+/// Is `code` (upper case) a country of the numbering plan: `GB` yes, `XX` and `gb` no?
+pub fn is_plan_country(code: &str) -> bool {
+    code.len() == 2
+        && code.bytes().all(|b| b.is_ascii_uppercase())
+        && Region::from_code(code)
+            .is_ok_and(|r| rlibphonenumber::PHONE_NUMBER_UTIL.get_supported_regions().any(|known| known == r))
 }
 
 #[cfg(test)]
@@ -168,5 +178,19 @@ mod tests {
         assert_eq!(Phone::lookup_form("p", "+44 999 999 9999").unwrap(), "+449999999999");
         assert_eq!(Phone::lookup_form("p", "0044 7400 123456").unwrap(), "+447400123456");
         assert!(Phone::lookup_form("p", "07400 123456").is_err());
+        // A non-geographic number (international freephone) has no country.
+        let freephone = Phone::parse("p", "+800 1234 5678").unwrap();
+        assert_eq!((freephone.kind(), freephone.country()), (PhoneKind::TollFree, None));
+        let (us, ru) = (Phone::parse("p", "+1 201 555 0123").unwrap(), Phone::parse("p", "+7 916 123-45-67").unwrap());
+        assert_eq!((us.kind(), us.country().as_deref()), (PhoneKind::FixedLineOrMobile, Some("US")));
+        assert_eq!((ru.as_str(), ru.kind(), ru.country().as_deref()), ("+79161234567", PhoneKind::Mobile, Some("RU")));
+    }
+
+    #[test]
+    fn plan_countries() {
+        assert!(is_plan_country("GB") && is_plan_country("US") && is_plan_country("RU"));
+        for bad in ["XX", "gb", "G", "GBR", "001", ""] {
+            assert!(!is_plan_country(bad), "{bad}");
+        }
     }
 }
