@@ -110,20 +110,20 @@ fn cookie_carrier(state: &State, req: &HttpRequest) -> Carrier {
     Carrier::Cookie { secure, max_age_days: state.settings.refresh_token_ttl_days }
 }
 
-/// The refresh token a call presents: the body's, else the cookie's — and a cookie is
-/// taken only from a same-origin call (`Origin` is this service), on top of SameSite=Strict.
-fn presented<'a>(state: &State, req: &'a HttpRequest, body: &'a RefreshRequest) -> Result<(String, Carrier)> {
+/// The refresh token a call presents, if any: the body's, else the cookie's — and a cookie
+/// is taken only from a same-origin call (`Origin` is this service), on top of SameSite=Strict.
+fn presented(state: &State, req: &HttpRequest, body: &RefreshRequest) -> Result<Option<(String, Carrier)>> {
     if let Some(token) = &body.refresh_token {
-        return Ok((presented_token(token)?.to_owned(), Carrier::Body));
+        return Ok(Some((presented_token(token)?.to_owned(), Carrier::Body)));
     }
     let Some(cookie) = req.cookie(REFRESH_COOKIE) else {
-        return Err(Error::Unauthorized("no refresh token: send refresh_token, or log in with cookie: true".into()));
+        return Ok(None);
     };
     let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
     if origin != Some(crate::http::public_base(state, req).as_str()) {
         return Err(Error::Forbidden("the refresh cookie is accepted only from this service's own pages".into()));
     }
-    Ok((presented_token(cookie.value())?.to_owned(), cookie_carrier(state, req)))
+    Ok(Some((presented_token(cookie.value())?.to_owned(), cookie_carrier(state, req))))
 }
 
 /// Logs a staff member in. Unknown e-mail and wrong password give the same 401; five
@@ -160,7 +160,9 @@ pub struct RefreshRequest {
 #[utoipa::path(tag = "auth", responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 403, body = Problem)))]
 #[post("/api/v1/auth/refresh")]
 async fn refresh(state: State, req: HttpRequest, body: Json<RefreshRequest>) -> Result<HttpResponse> {
-    let (token, carrier) = presented(&state, &req, &body)?;
+    let (token, carrier) = presented(&state, &req, &body)?.ok_or_else(|| {
+        Error::Unauthorized("no refresh token: send refresh_token, or log in with cookie: true".into())
+    })?;
     let (tokens, member) = accounts::refresh(&state, &token).await?;
     Ok(token_response(tokens, member, carrier))
 }
@@ -176,10 +178,7 @@ async fn logout(
     session: StaffSession,
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse> {
-    let presented = match (&body.refresh_token, req.cookie(REFRESH_COOKIE)) {
-        (None, None) => None,
-        _ => Some(presented(&state, &req, &body)?),
-    };
+    let presented = presented(&state, &req, &body)?;
     accounts::logout(&state, &session.as_actor(), presented.as_ref().map(|(token, _)| token.as_str())).await?;
     let mut res = HttpResponse::NoContent();
     if let Some((_, Carrier::Cookie { secure, .. })) = presented {

@@ -15,6 +15,7 @@ use prometheus::{
 use tracing_actix_web::RequestId;
 
 use crate::app::{AppState, State};
+use crate::http::public::WIDGET_READ_ROUTES;
 
 pub struct Metrics {
     registry: Registry,
@@ -28,7 +29,7 @@ pub struct Metrics {
     /// The series of the widget reads (`GET` of each of `WIDGET_READ_ROUTES`, answered 200
     /// or 304), resolved once on first use: the most frequent requests skip the label
     /// lookup (three strings hashed under a lock, twice per request).
-    widget_reads: [std::sync::OnceLock<(IntCounter, Histogram)>; 4],
+    widget_reads: [std::sync::OnceLock<(IntCounter, Histogram)>; 2 * WIDGET_READ_ROUTES.len()],
 }
 
 impl Metrics {
@@ -74,9 +75,7 @@ impl Metrics {
     /// Counts one request and records how long it took.
     fn observe(&self, method: &Method, route: Option<&str>, status: StatusCode, seconds: f64) {
         let labels = [method.as_str(), route.unwrap_or("unmatched"), status.as_str()];
-        let read = (method == Method::GET)
-            .then(|| crate::http::public::WIDGET_READ_ROUTES.iter().position(|r| Some(*r) == route))
-            .flatten();
+        let read = (method == Method::GET).then(|| WIDGET_READ_ROUTES.iter().position(|r| Some(*r) == route)).flatten();
         let slot = match (read, status) {
             (Some(read), StatusCode::OK) => Some(2 * read),
             (Some(read), StatusCode::NOT_MODIFIED) => Some(2 * read + 1),
