@@ -1,5 +1,7 @@
 //! Contacts, parsed once at the edge.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use crate::error::{Error, Result};
 
 /// A normalised e-mail address (trimmed, lower-cased).
@@ -54,7 +56,39 @@ pub struct Phone {
 
 /// What kind of line a number is, as far as the numbering plan tells.
 pub use rlibphonenumber::PhoneNumberType as PhoneKind;
-use rlibphonenumber::{PhoneNumber, PhoneNumberFormat, Region};
+use rlibphonenumber::{PhoneNumberFormat, PhoneNumberUtil, Region};
+
+/// libphonenumber's numbering plan, decoded with its patterns compiled: about 5.6 MiB of
+/// heap that most of a node's life has no use for (phones arrive with order imports and
+/// phone codes). It is loaded on first use and released by [`release_unused_plan`] once a
+/// whole trim interval passed without a phone number (P6: an idle node's memory).
+struct Plan {
+    loaded: Option<Arc<PhoneNumberUtil>>,
+    used: bool,
+}
+
+static PLAN: Mutex<Plan> = Mutex::new(Plan { loaded: None, used: false });
+
+fn plan() -> Arc<PhoneNumberUtil> {
+    let mut plan = PLAN.lock().unwrap_or_else(PoisonError::into_inner);
+    plan.used = true;
+    plan.loaded
+        .get_or_insert_with(|| Arc::new(PhoneNumberUtil::new().expect("the built-in numbering plan loads")))
+        .clone()
+}
+
+/// Releases the numbering plan if nothing used it since the previous call (called every
+/// limiter-trim interval); true when it was loaded and is now released.
+pub fn release_unused_plan() -> bool {
+    let mut plan = PLAN.lock().unwrap_or_else(PoisonError::into_inner);
+    let used = std::mem::replace(&mut plan.used, false);
+    !used && plan.loaded.take().is_some()
+}
+
+/// Releases the numbering plan now (the next phone number loads it again).
+pub fn release_plan() {
+    PLAN.lock().unwrap_or_else(PoisonError::into_inner).loaded = None;
+}
 
 impl Phone {
     /// `+` and 8–15 digits from a written international form (separators dropped).
@@ -94,17 +128,18 @@ impl Phone {
     pub fn parse(field: &str, raw: &str) -> Result<Phone> {
         let invalid = || Error::validation(field, "is not a phone number in international form (+ country code)");
         let digits = Phone::international_digits(field, raw)?;
-        let number = PhoneNumber::parse(&digits, None).map_err(|_| invalid())?;
-        if !number.is_valid() {
+        let plan = plan();
+        let number = plan.parse(&digits, None).map_err(|_| invalid())?;
+        if !plan.is_valid_number(&number) {
             return Err(Error::validation(
                 field,
                 "is not an assigned phone number (checked against the numbering plan)",
             ));
         }
-        let e164 = number.format_as(PhoneNumberFormat::E164).into_owned();
+        let e164 = plan.format(&number, PhoneNumberFormat::E164).into_owned();
         // Non-geographic numbers (+800 …) belong to no country ("001" in the plan).
-        let country = number.get_region_code().filter(|r| *r != Region::World);
-        Ok(Phone { e164, kind: number.get_type(), country })
+        let country = plan.get_region_for_number(&number).filter(|r| *r != Region::World);
+        Ok(Phone { e164, kind: plan.get_number_type(&number), country })
     }
 
     pub fn as_str(&self) -> &str {
@@ -126,8 +161,7 @@ impl Phone {
 pub fn is_plan_country(code: &str) -> bool {
     code.len() == 2
         && code.bytes().all(|b| b.is_ascii_uppercase())
-        && Region::from_code(code)
-            .is_ok_and(|r| rlibphonenumber::PHONE_NUMBER_UTIL.get_supported_regions().any(|known| known == r))
+        && Region::from_code(code).is_ok_and(|r| plan().get_supported_regions().any(|known| known == r))
 }
 
 #[cfg(test)]
@@ -184,6 +218,15 @@ mod tests {
         let (us, ru) = (Phone::parse("p", "+1 201 555 0123").unwrap(), Phone::parse("p", "+7 916 123-45-67").unwrap());
         assert_eq!((us.kind(), us.country().as_deref()), (PhoneKind::FixedLineOrMobile, Some("US")));
         assert_eq!((ru.as_str(), ru.kind(), ru.country().as_deref()), ("+79161234567", PhoneKind::Mobile, Some("RU")));
+    }
+
+    #[test]
+    fn the_plan_is_kept_while_used_and_loads_again_once_released() {
+        Phone::parse("p", "+44 7400 123123").unwrap();
+        assert!(!release_unused_plan(), "used since the last trim: kept");
+        release_plan();
+        assert_eq!(Phone::parse("p", "+1 201 555 0123").unwrap().country().as_deref(), Some("US"));
+        assert!(is_plan_country("DE"));
     }
 
     #[test]

@@ -73,7 +73,7 @@ impl Metrics {
     }
 
     /// Counts one request and records how long it took.
-    fn observe(&self, method: &Method, route: Option<&str>, status: StatusCode, seconds: f64) {
+    pub(crate) fn observe(&self, method: &Method, route: Option<&str>, status: StatusCode, seconds: f64) {
         let labels = [method.as_str(), route.unwrap_or("unmatched"), status.as_str()];
         let read = (method == Method::GET).then(|| WIDGET_READ_ROUTES.iter().position(|r| Some(*r) == route)).flatten();
         let slot = match (read, status) {
@@ -120,10 +120,7 @@ pub async fn track(
     let start = Instant::now();
     let method = req.method().clone();
     // Formatted on the stack: no `to_string` and no second copy for the header value.
-    let request_id = req.extensions().get::<RequestId>().and_then(|id| {
-        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        HeaderValue::from_bytes(id.hyphenated().encode_lower(&mut buf).as_bytes()).ok()
-    });
+    let request_id = req.extensions().get::<RequestId>().map(|id| **id);
     let state = req.app_data::<State>().cloned();
     let mut res = next.call(req).await?;
     let route = crate::http::route_pattern(res.request());
@@ -131,9 +128,17 @@ pub async fn track(
         state.metrics.observe(&method, route.as_deref(), res.status(), start.elapsed().as_secs_f64());
     }
     if let Some(id) = request_id {
-        res.headers_mut().insert(HeaderName::from_static("x-request-id"), id);
+        set_request_id(res.headers_mut(), &id);
     }
     Ok(res)
+}
+
+/// Echoes the request id (formatted on the stack: no `to_string`, no second copy).
+pub fn set_request_id(headers: &mut actix_web::http::header::HeaderMap, id: &uuid::Uuid) {
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    if let Ok(value) = HeaderValue::from_bytes(id.hyphenated().encode_lower(&mut buf).as_bytes()) {
+        headers.insert(HeaderName::from_static("x-request-id"), value);
+    }
 }
 
 pub async fn render(state: web::Data<AppState>) -> HttpResponse {

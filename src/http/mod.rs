@@ -178,16 +178,81 @@ pub fn app(
         .configure(|cfg| routes(&mut ServiceConfig::Plain(cfg)))
         .route("/api/v1/public/{tail:.*}", web::method(Method::OPTIONS).to(public::preflight))
         .default_service(web::to(fallback))
-        .wrap(actix_web::middleware::from_fn(public::widget_reads_first))
         .wrap(actix_web::middleware::from_fn(client_limits))
         .wrap(actix_web::middleware::from_fn(metrics::track))
-        .wrap(
-            DefaultHeaders::new()
-                .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-                .add((header::REFERRER_POLICY, "no-referrer"))
-                .add((header::X_FRAME_OPTIONS, "DENY")),
-        )
+        .wrap(SECURITY_HEADERS.into_iter().fold(DefaultHeaders::new(), |headers, h| headers.add(h)))
         .wrap(TracingLogger::<ClientSpan>::new())
+        .wrap(actix_web::middleware::from_fn(widget_reads_first))
+}
+
+/// Headers every response carries (R5) unless its handler set them.
+const SECURITY_HEADERS: [(header::HeaderName, &str); 3] = [
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+];
+
+/// Middleware, outermost: a `GET` of a widget read, by far the most frequent request, is
+/// answered here by the same code as its route, doing inline what the layers inside do
+/// for every other request: request id and span (as `TracingLogger`), per-IP limit and
+/// client scope (`client_limits`), metrics and the request id header (`metrics::track`),
+/// security headers. It skips their boxed futures and extension writes and the router's
+/// regex capture and method guard (P1: `benches/RESULTS.md`).
+async fn widget_reads_first(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    use tracing::Instrument;
+    let read = if req.method() == Method::GET { public::WidgetRead::of(req.path()) } else { None };
+    let (Some((read, pk)), Some(state)) = (read, req.app_data::<State>()) else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    let started = std::time::Instant::now();
+    let (pk, state) = (pk.to_owned(), state.clone());
+    let request_id = uuid::Uuid::new_v4();
+    let span = request_span(&req, Some(request_id));
+    let ip = client_ip(&req);
+    let (req, _) = req.into_parts();
+    let answer = async {
+        if let Some(ip) = ip {
+            ratelimit::check(&state.limits.per_ip, &ip)?;
+        }
+        ratelimit::serving(ip, public::widget_read_answer(&state, &req, read, pk)).await
+    }
+    .instrument(span.clone())
+    .await;
+    let mut res = match answer {
+        Ok(res) => ServiceResponse::new(req, res),
+        Err(e) => ServiceResponse::from_err(e, req),
+    };
+    let headers = res.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        if !headers.contains_key(&name) {
+            headers.insert(name, header::HeaderValue::from_static(value));
+        }
+    }
+    metrics::set_request_id(headers, &request_id);
+    state.metrics.observe(&Method::GET, Some(read.route()), res.status(), started.elapsed().as_secs_f64());
+    let outcome = Ok(res);
+    span.in_scope(|| {
+        if let Ok(res) = &outcome {
+            if let Some(e) = res.response().error() {
+                log_error(e.as_response_error(), res.status());
+            }
+        }
+    });
+    ClientSpan::on_request_end(span, &outcome);
+    Ok(outcome?.map_into_right_body())
+}
+
+/// As `TracingLogger` logs a request that ended in an error.
+fn log_error(e: &dyn actix_web::ResponseError, status: StatusCode) {
+    let prefix = "Error encountered while processing the incoming HTTP request";
+    if status.is_client_error() {
+        tracing::warn!("{prefix}: {e:?}");
+    } else {
+        tracing::error!("{prefix}: {e:?}");
+    }
 }
 
 /// A request's route pattern once walked out of the route table (see `route_pattern`).
@@ -236,7 +301,14 @@ pub fn client_ip_of(req: &ServiceRequest) -> Option<std::net::IpAddr> {
     if let Some(known) = req.extensions().get::<ClientIp>() {
         return known.0;
     }
-    let ip = match req.app_data::<State>() {
+    let ip = client_ip(req);
+    req.extensions_mut().insert(ClientIp(ip));
+    ip
+}
+
+/// The request's client (trusted-proxy aware), computed afresh.
+fn client_ip(req: &ServiceRequest) -> Option<std::net::IpAddr> {
+    match req.app_data::<State>() {
         Some(state) if state.limits.trusts_some_proxy() => {
             // All lines, read as one list from the right (`get_all` only iterates forwards,
             // so the last `MAX_FORWARDED_LINES` are buffered on the stack). A line that is
@@ -253,9 +325,7 @@ pub fn client_ip_of(req: &ServiceRequest) -> Option<std::net::IpAddr> {
         }
         Some(state) => state.limits.client_ip(req.peer_addr().map(|a| a.ip()), std::iter::empty()),
         None => req.peer_addr().map(|a| a.ip()),
-    };
-    req.extensions_mut().insert(ClientIp(ip));
-    ip
+    }
 }
 
 /// Applies the per-IP limit to every path but `/health` (decided on the raw path, so no
@@ -326,9 +396,8 @@ struct SpanFields {
 }
 
 impl SpanFields {
-    fn of(request: &ServiceRequest) -> SpanFields {
+    fn of(request: &ServiceRequest, request_id: Option<uuid::Uuid>) -> SpanFields {
         let client = client_ip_of(request);
-        let request_id = request.extensions().get::<RequestId>().copied();
         // Before `connection_info()`, whose guard borrows the extensions `route_pattern` writes.
         let route = route_pattern(request.request()).unwrap_or(std::borrow::Cow::Borrowed("default")).into_owned();
         let conn = request.connection_info();
@@ -356,30 +425,9 @@ pub struct ClientSpan;
 
 impl RootSpanBuilder for ClientSpan {
     fn on_request_start(request: &ServiceRequest) -> tracing::Span {
-        // The macro evaluates field values only when the span is enabled: at a level that
-        // drops it, a request pays for none of them (the route alone is a regex walk over
-        // the route table, as routing has not happened yet).
-        let fields = std::cell::OnceCell::new();
-        let f = || fields.get_or_init(|| SpanFields::of(request));
-        tracing::info_span!(
-            "HTTP request",
-            http.method = %f().method,
-            http.route = %f().route,
-            http.flavor = ?request.version(),
-            http.scheme = %f().scheme,
-            http.host = %f().host,
-            http.client_ip = %f().client_ip,
-            http.user_agent = %f().user_agent,
-            http.target = %loggable_target(request.uri()),
-            http.status_code = tracing::field::Empty,
-            otel.name = %format!("{} {}", f().method, f().route),
-            otel.kind = "server",
-            otel.status_code = tracing::field::Empty,
-            trace_id = tracing::field::Empty,
-            request_id = %f().request_id,
-            exception.message = tracing::field::Empty,
-            exception.details = tracing::field::Empty,
-        )
+        // Read before the span: its fields write the extensions this borrows.
+        let request_id = request.extensions().get::<RequestId>().map(|id| **id);
+        request_span(request, request_id)
     }
 
     fn on_request_end<B: MessageBody>(span: tracing::Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
@@ -387,8 +435,37 @@ impl RootSpanBuilder for ClientSpan {
     }
 }
 
+/// A request's root span (see [`ClientSpan`]).
+fn request_span(request: &ServiceRequest, request_id: Option<uuid::Uuid>) -> tracing::Span {
+    // The macro evaluates field values only when the span is enabled: at a level that
+    // drops it, a request pays for none of them (the route alone is a regex walk over
+    // the route table, as routing has not happened yet).
+    let fields = std::cell::OnceCell::new();
+    let f = || fields.get_or_init(|| SpanFields::of(request, request_id));
+    tracing::info_span!(
+        "HTTP request",
+        http.method = %f().method,
+        http.route = %f().route,
+        http.flavor = ?request.version(),
+        http.scheme = %f().scheme,
+        http.host = %f().host,
+        http.client_ip = %f().client_ip,
+        http.user_agent = %f().user_agent,
+        http.target = %loggable_target(request.uri()),
+        http.status_code = tracing::field::Empty,
+        otel.name = %format!("{} {}", f().method, f().route),
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+        request_id = %f().request_id,
+        exception.message = tracing::field::Empty,
+        exception.details = tracing::field::Empty,
+    )
+}
+
 /// Trims the node's limiter memory every `interval` (per-IP, per-key and login buckets
-/// that have refilled are forgotten), so it stays bounded under `serve --no-worker` too.
+/// that have refilled are forgotten), so it stays bounded under `serve --no-worker` too,
+/// and releases the phone numbering plan when no phone number came in for a whole interval.
 /// Holds only a weak reference: it ends once the application state is gone.
 pub async fn trim_limiters(state: std::sync::Weak<crate::app::AppState>, interval: std::time::Duration) {
     let mut ticks = tokio::time::interval(interval);
@@ -398,7 +475,8 @@ pub async fn trim_limiters(state: std::sync::Weak<crate::app::AppState>, interva
         let remaining = state.limits.trim();
         state.login_failures.trim(state.clock.now_ms());
         state.signups.trim(state.clock.now_ms());
-        tracing::debug!(remaining, "limiter memory trimmed");
+        let plan_released = crate::domain::contact::release_unused_plan();
+        tracing::debug!(remaining, plan_released, "limiter memory trimmed");
     }
 }
 

@@ -2,10 +2,7 @@
 //! quick star ratings, summary and review list. Reads carry ETag + Cache-Control and CORS
 //! only for the vendor's registered origins.
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::middleware::Next;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -37,8 +34,8 @@ use std::sync::Arc;
 pub const WIDGET_READ_ROUTES: [&str; 2] = ["/api/v1/public/{pk}/reviews", "/api/v1/public/{pk}/summary"];
 
 /// One of the widget's reads, recognised from the path alone: by far the most frequent
-/// requests, so they are served ahead of the router ([`widget_reads_first`]) and labelled
-/// without a walk over the route table (metrics, the request span).
+/// requests, so they are served ahead of the other middleware and the router
+/// ([`crate::http::widget_reads_first`]) and labelled without a walk over the route table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WidgetRead {
     Reviews,
@@ -64,28 +61,6 @@ impl WidgetRead {
     pub fn route(self) -> &'static str {
         WIDGET_READ_ROUTES[self as usize]
     }
-}
-
-/// Middleware, innermost: a `GET` of a widget read is answered here by the same code as
-/// its route, without the router. The router would capture it with a regex and run the
-/// method guard, which records the allowed methods in the request's extensions: 6 % of
-/// such a request's CPU in a profile (`benches/RESULTS.md`), and with routes matched by
-/// regex-lite (for P6) its capture would cost more than that.
-pub async fn widget_reads_first(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> std::result::Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let read = if req.method() == actix_web::http::Method::GET { WidgetRead::of(req.path()) } else { None };
-    let (Some((read, pk)), Some(state)) = (read, req.app_data::<State>()) else {
-        return Ok(next.call(req).await?.map_into_left_body());
-    };
-    let (pk, state) = (pk.to_owned(), state.clone());
-    let (req, _) = req.into_parts();
-    let res = match widget_read_answer(&state, &req, read, pk).await {
-        Ok(res) => ServiceResponse::new(req, res),
-        Err(e) => ServiceResponse::from_err(e, req),
-    };
-    Ok(res.map_into_right_body())
 }
 
 /// The widget's reads (registered first: see `http::routes`).
@@ -831,7 +806,12 @@ fn parsed_read(req: &HttpRequest, read: WidgetRead, pk: &str) -> Result<std::rc:
 }
 
 /// Answers a widget read (ahead of the router or through it: the same code).
-async fn widget_read_answer(state: &State, req: &HttpRequest, read: WidgetRead, pk: String) -> Result<HttpResponse> {
+pub(crate) async fn widget_read_answer(
+    state: &State,
+    req: &HttpRequest,
+    read: WidgetRead,
+    pk: String,
+) -> Result<HttpResponse> {
     check_key_shape(&pk, "publishable")?;
     let parsed = parsed_read(req, read, &pk)?;
     let (st, query) = (state.clone(), parsed.clone());

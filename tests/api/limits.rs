@@ -97,6 +97,9 @@ async fn h1_percent_encoded_path_is_limited() {
     let body = json!({"vendor_name": "Past the limit", "owner_email": "h1@h1.example", "owner_password": "correct-horse-staple-91"});
     assert_limited(app.post("/%61pi/v1/vendors", &body).await).await;
     assert_limited(app.post("/api/v1/vendors", &body).await).await;
+    // So are the widget reads (answered ahead of the router), under any spelling.
+    assert_limited(app.get("/api/v1/public/pk_any/reviews?sku=A").await).await;
+    assert_limited(app.get("/%61pi/v1/public/pk_any/summary").await).await;
     // Unknown paths and the ops endpoints are limited too; liveness is not.
     assert_limited(app.get("/%2e%2e/whatever").await).await;
     assert_limited(app.get("/metrics").await).await;

@@ -55,14 +55,31 @@ async fn metrics_label_widget_reads_and_their_preflights_by_the_read_route() {
     }
 }
 
+/// Also the widget reads, which are answered ahead of the other middleware, whether they
+/// succeed or fail (a 401 for an unknown key, a 400 for a bad query), and 404s.
 #[actix_web::test]
 async fn every_response_carries_a_request_id_and_security_headers() {
     let app = spawn_app().await;
-    let res = app.get("/health").await;
-    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
-    assert_eq!(res.headers()["referrer-policy"], "no-referrer");
-    let id = res.headers()["x-request-id"].to_str().unwrap();
-    assert_eq!(id.len(), 36, "uuid request id: {id}");
+    let vendor = app.vendor("Headers").await;
+    let mut ids = std::collections::HashSet::new();
+    for (path, status) in [
+        ("/health".to_owned(), StatusCode::OK),
+        (format!("/api/v1/public/{}/reviews?sku=A", vendor.pk), StatusCode::OK),
+        (format!("/api/v1/public/{}/summary", vendor.pk), StatusCode::OK),
+        ("/api/v1/public/pk_unknown/reviews".to_owned(), StatusCode::UNAUTHORIZED),
+        (format!("/api/v1/public/{}/reviews?limit=0", vendor.pk), StatusCode::BAD_REQUEST),
+        ("/api/v1/nothing-here".to_owned(), StatusCode::NOT_FOUND),
+    ] {
+        let res = app.get(&path).await;
+        assert_eq!(res.status(), status, "{path}");
+        let headers = res.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        let id = headers["x-request-id"].to_str().unwrap();
+        assert!(uuid::Uuid::parse_str(id).is_ok_and(|u| u.get_version_num() == 4), "uuid v4 request id: {id}");
+        assert!(ids.insert(id.to_owned()), "request ids are not reused: {id}");
+    }
 }
 
 #[actix_web::test]
