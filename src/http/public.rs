@@ -35,7 +35,7 @@ pub const WIDGET_READ_ROUTES: [&str; 2] = ["/api/v1/public/{pk}/reviews", "/api/
 
 /// One of the widget's reads, recognised from the path alone: by far the most frequent
 /// requests, so they are served ahead of the other middleware and the router
-/// ([`crate::http::widget_reads_first`]) and labelled without a walk over the route table.
+/// (`http::widget_reads_first`) and labelled without a walk over the route table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WidgetRead {
     Reviews,
