@@ -446,7 +446,15 @@ pub struct NewStaff {
     pub password: String,
 }
 
-/// Adds a staff member (owner only). E-mails are unique within the vendor.
+/// Staff members (active or not) a vendor may have: the list is served whole.
+pub const MAX_STAFF: i64 = 500;
+
+/// Live keys a vendor may hold at once (integrations rotate by creating one and revoking
+/// another); revoked keys are kept for the record (see `store::keys::list`).
+pub const MAX_LIVE_KEYS: i64 = 50;
+
+/// Adds a staff member (owner only). E-mails are unique within the vendor; at most
+/// [`MAX_STAFF`] members.
 pub async fn add_staff(core: &Core, actor: &Actor, input: NewStaff) -> Result<Staff> {
     actor.require_owner()?;
     password::check_policy(&input.password, input.email.as_str())?;
@@ -468,7 +476,14 @@ pub async fn add_staff(core: &Core, actor: &Actor, input: NewStaff) -> Result<St
     let audit = core.audit.clone();
     core.db
         .write(move |conn| {
+            // Counted under the vendor's lock: two additions cannot both take the last place.
+            db::lock_vendor_row(conn, &actor.vendor_id)?;
             actor.still_owner(conn)?;
+            if store::staff::count(conn, &actor.vendor_id)? >= MAX_STAFF {
+                return Err(Error::Conflict(format!(
+                    "a vendor has at most {MAX_STAFF} staff members: deactivated members count too"
+                )));
+            }
             store::staff::insert(conn, &row)?;
             let details = json!({"email": row.email, "role": row.role});
             audit.append(
@@ -527,7 +542,8 @@ pub async fn update_staff(
         .await
 }
 
-/// Creates a key (owner only); the returned plaintext is shown once.
+/// Creates a key (owner only; at most [`MAX_LIVE_KEYS`] live); the returned plaintext is
+/// shown once.
 pub async fn create_key(core: &Core, actor: &Actor, kind: KeyKind, label: &str) -> Result<IssuedKey> {
     actor.require_owner()?;
     let issued = new_key(core, &actor.vendor_id, kind, label);
@@ -537,7 +553,13 @@ pub async fn create_key(core: &Core, actor: &Actor, kind: KeyKind, label: &str) 
     let audit = core.audit.clone();
     core.db
         .write(move |conn| {
+            db::lock_vendor_row(conn, &actor.vendor_id)?;
             actor.still_owner(conn)?;
+            if store::keys::live_count(conn, &actor.vendor_id)? >= MAX_LIVE_KEYS {
+                return Err(Error::Conflict(format!(
+                    "a vendor holds at most {MAX_LIVE_KEYS} live keys: revoke one first"
+                )));
+            }
             store::keys::insert(conn, &row)?;
             let details = json!({"kind": row.kind, "prefix": row.prefix, "label": row.label});
             let entry = Entry { actor: &actor.label(), action: "key.created", target: &row.id, details };

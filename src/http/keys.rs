@@ -48,7 +48,8 @@ impl From<ApiKey> for KeyView {
     }
 }
 
-/// The vendor's keys (owner only); secrets are never shown again.
+/// The vendor's keys (owner only): every live one (at most 50) and the 100 most recently
+/// revoked, oldest first; secrets are never shown again.
 #[utoipa::path(tag = "keys", security(("staff" = [])), responses((status = 200, body = Vec<KeyView>), (status = 403, body = Problem)))]
 #[get("/api/v1/keys")]
 async fn list_keys(state: State, session: StaffSession) -> Result<HttpResponse> {
@@ -64,8 +65,9 @@ pub struct NewKey {
     pub label: Line<1, 60>,
 }
 
-/// Creates a key (owner only); the response is the only time the key is shown.
-#[utoipa::path(tag = "keys", security(("staff" = [])), responses((status = 201, body = IssuedKeyView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+/// Creates a key (owner only); the response is the only time the key is shown. A vendor
+/// holds at most 50 live keys (409 past that: revoke one first).
+#[utoipa::path(tag = "keys", security(("staff" = [])), responses((status = 201, body = IssuedKeyView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[post("/api/v1/keys")]
 async fn create_key(state: State, session: StaffSession, body: Json<NewKey>) -> Result<HttpResponse> {
     let label = body.label.clean("label")?;

@@ -64,7 +64,8 @@ pub struct NewStaff {
     pub password: String,
 }
 
-/// Adds a staff member (owner only). E-mails are unique within a vendor (409).
+/// Adds a staff member (owner only). E-mails are unique within a vendor, and a vendor has
+/// at most 500 members, deactivated ones included (409 for either).
 #[utoipa::path(tag = "staff", security(("staff" = [])), responses((status = 201, body = StaffView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[post("/api/v1/staff")]
 async fn add_staff(state: State, session: StaffSession, body: Json<NewStaff>) -> Result<HttpResponse> {

@@ -33,12 +33,34 @@ pub fn live_by_hash(conn: &mut DbConn, key_hash: &str) -> Result<Option<ApiKey>>
         .optional()?)
 }
 
+/// Revoked keys a list shows: the most recently revoked ones.
+pub const LISTED_REVOKED: i64 = 100;
+
+/// The vendor's live keys and its [`LISTED_REVOKED`] most recently revoked ones, oldest
+/// first: bounded however often keys are rotated.
 pub fn list(conn: &mut DbConn, vendor_id: &str) -> Result<Vec<ApiKey>> {
-    Ok(api_keys::table
-        .filter(api_keys::vendor_id.eq(vendor_id))
-        .order(api_keys::created_at.asc())
+    let mut keys: Vec<ApiKey> = api_keys::table
+        .filter(api_keys::vendor_id.eq(vendor_id).and(api_keys::revoked_at.is_null()))
         .select(ApiKey::as_select())
-        .load(conn)?)
+        .load(conn)?;
+    keys.extend(
+        api_keys::table
+            .filter(api_keys::vendor_id.eq(vendor_id).and(api_keys::revoked_at.is_not_null()))
+            .order((api_keys::revoked_at.desc(), api_keys::id.desc()))
+            .limit(LISTED_REVOKED)
+            .select(ApiKey::as_select())
+            .load::<ApiKey>(conn)?,
+    );
+    keys.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    Ok(keys)
+}
+
+/// How many live keys the vendor holds.
+pub fn live_count(conn: &mut DbConn, vendor_id: &str) -> Result<i64> {
+    Ok(api_keys::table
+        .filter(api_keys::vendor_id.eq(vendor_id).and(api_keys::revoked_at.is_null()))
+        .count()
+        .get_result(conn)?)
 }
 
 /// Revokes a key of this vendor; returns false when it does not exist or was revoked already.

@@ -72,6 +72,11 @@ pub fn list(conn: &mut DbConn, vendor_id: &str) -> Result<Vec<Staff>> {
         .load(conn)?)
 }
 
+/// How many members (active or not) the vendor has.
+pub fn count(conn: &mut DbConn, vendor_id: &str) -> Result<i64> {
+    Ok(staff::table.filter(staff::vendor_id.eq(vendor_id)).count().get_result(conn)?)
+}
+
 pub fn active_owner_count(conn: &mut DbConn, vendor_id: &str) -> Result<i64> {
     Ok(staff::table
         .filter(staff::vendor_id.eq(vendor_id).and(staff::role.eq("owner")).and(staff::active.eq(true)))

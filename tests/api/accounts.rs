@@ -398,3 +398,104 @@ async fn a_cookie_session_keeps_the_refresh_token_out_of_page_scripts() {
     let res = refresh(cookie, Some(app.address.clone())).await.unwrap();
     assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
+
+/// A vendor holds at most `MAX_LIVE_KEYS` live keys (409 past that, for that vendor only;
+/// revoking one makes room), and the key list stays bounded however often keys are rotated:
+/// every live key and the `LISTED_REVOKED` most recently revoked ones, oldest first.
+#[actix_web::test]
+async fn live_keys_are_capped_and_the_key_list_stays_bounded() {
+    use truview::accounts::MAX_LIVE_KEYS;
+    use truview::store::keys::LISTED_REVOKED;
+    let app = spawn_app_with(|s| s.rate_limit_per_ip = 1_000_000).await;
+    let (vendor, other) = (app.vendor("Capped keys").await, app.vendor("Other keys").await);
+    let create = |token: String, label: String| {
+        let app = &app;
+        async move {
+            let body = json!({"kind": "secret", "label": label});
+            app.request(Method::POST, "/api/v1/keys", Some(&token), Some(&body)).await
+        }
+    };
+    let list = || async {
+        json(app.request(Method::GET, "/api/v1/keys", Some(&vendor.token), None).await, StatusCode::OK).await
+    };
+    let live = |keys: &serde_json::Value| keys.as_array().unwrap().iter().filter(|k| k["revoked_at"].is_null()).count();
+    let from_signup = live(&list().await);
+    let mut created = Vec::new();
+    for i in from_signup..MAX_LIVE_KEYS as usize {
+        let key = json(create(vendor.token.clone(), format!("key {i}")).await, StatusCode::CREATED).await;
+        created.push(key["id"].as_str().unwrap().to_owned());
+    }
+    let refused = create(vendor.token.clone(), "one too many".into()).await;
+    assert_problem(refused, StatusCode::CONFLICT, "conflict").await;
+    assert_eq!(live(&list().await), MAX_LIVE_KEYS as usize, "the refused key was not created");
+    assert_eq!(create(other.token.clone(), "another vendor".into()).await.status(), StatusCode::CREATED);
+
+    // Rotate past what the list shows: revoke one, create one, LISTED_REVOKED + 1 times.
+    let mut revoked = Vec::new();
+    for i in 0..=LISTED_REVOKED as usize {
+        app.clock.advance(chrono::Duration::seconds(1));
+        let id = created.remove(0);
+        let path = format!("/api/v1/keys/{id}");
+        assert_eq!(
+            app.request(Method::DELETE, &path, Some(&vendor.token), None).await.status(),
+            StatusCode::NO_CONTENT
+        );
+        revoked.push(id);
+        let key = json(create(vendor.token.clone(), format!("rotated {i}")).await, StatusCode::CREATED).await;
+        created.push(key["id"].as_str().unwrap().to_owned());
+    }
+    let keys = list().await;
+    let keys = keys.as_array().unwrap();
+    assert_eq!(keys.len(), MAX_LIVE_KEYS as usize + LISTED_REVOKED as usize);
+    assert_eq!(live(&serde_json::Value::Array(keys.clone())), MAX_LIVE_KEYS as usize);
+    let ids: Vec<&str> = keys.iter().map(|k| k["id"].as_str().unwrap()).collect();
+    assert!(!ids.contains(&revoked[0].as_str()), "the earliest revoked key is no longer listed");
+    assert!(revoked[1..].iter().all(|id| ids.contains(&id.as_str())), "the later revoked keys are");
+    let created_at: Vec<&str> = keys.iter().map(|k| k["created_at"].as_str().unwrap()).collect();
+    assert!(created_at.windows(2).all(|w| w[0] <= w[1]), "oldest first: {created_at:?}");
+}
+
+/// A vendor has at most `MAX_STAFF` members, deactivated ones included (409 past that, for
+/// that vendor only).
+#[actix_web::test]
+async fn staff_members_are_capped_per_vendor() {
+    use truview::accounts::MAX_STAFF;
+    let app = spawn_app().await;
+    let (vendor, other) = (app.vendor("Big team").await, app.vendor("Small team").await);
+    // All but one place taken (the owner holds one), written directly: hashing 498
+    // passwords through the API would take minutes.
+    let vendor_id = vendor.id.clone();
+    app.state
+        .db
+        .write(move |conn| {
+            for i in 2..MAX_STAFF {
+                let member = truview::store::staff::Staff {
+                    id: format!("member-{i}"),
+                    vendor_id: vendor_id.clone(),
+                    email: format!("member-{i}@big-team.example"),
+                    display_name: format!("Member {i}"),
+                    password_hash: "not-a-hash".into(),
+                    role: "moderator".into(),
+                    active: i % 2 == 0,
+                    created_at: i,
+                    updated_at: i,
+                };
+                truview::store::staff::insert(conn, &member)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let add = |token: String, email: &str| {
+        let body =
+            json!({"email": email, "display_name": "New", "role": "moderator", "password": "correct-horse-staple-91"});
+        let app = &app;
+        async move { app.request(Method::POST, "/api/v1/staff", Some(&token), Some(&body)).await }
+    };
+    assert_eq!(add(vendor.token.clone(), "last@big-team.example").await.status(), StatusCode::CREATED);
+    assert_problem(add(vendor.token.clone(), "too-many@big-team.example").await, StatusCode::CONFLICT, "conflict")
+        .await;
+    let staff = json(app.request(Method::GET, "/api/v1/staff", Some(&vendor.token), None).await, StatusCode::OK).await;
+    assert_eq!(staff.as_array().unwrap().len(), MAX_STAFF as usize);
+    assert_eq!(add(other.token.clone(), "new@small-team.example").await.status(), StatusCode::CREATED);
+}
