@@ -233,14 +233,10 @@ async fn widget_reads_first(
     }
     metrics::set_request_id(headers, &request_id);
     state.metrics.observe(&Method::GET, Some(read.route()), res.status(), started.elapsed().as_secs_f64());
+    if let Some(e) = res.response().error() {
+        span.in_scope(|| log_error(e.as_response_error(), res.status()));
+    }
     let outcome = Ok(res);
-    span.in_scope(|| {
-        if let Ok(res) = &outcome {
-            if let Some(e) = res.response().error() {
-                log_error(e.as_response_error(), res.status());
-            }
-        }
-    });
     ClientSpan::on_request_end(span, &outcome);
     Ok(outcome?.map_into_right_body())
 }
