@@ -62,32 +62,57 @@ use rlibphonenumber::{PhoneNumberFormat, PhoneNumberUtil, Region};
 /// heap that most of a node's life has no use for (phones arrive with order imports and
 /// phone codes). It is loaded on first use and released by [`release_unused_plan`] once a
 /// whole trim interval passed without a phone number (P6: an idle node's memory).
-struct Plan {
+struct Plan(Mutex<PlanState>);
+
+struct PlanState {
     loaded: Option<Arc<PhoneNumberUtil>>,
     used: bool,
 }
 
-static PLAN: Mutex<Plan> = Mutex::new(Plan { loaded: None, used: false });
+impl Plan {
+    const fn new() -> Plan {
+        Plan(Mutex::new(PlanState { loaded: None, used: false }))
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, PlanState> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn get(&self) -> Arc<PhoneNumberUtil> {
+        let mut state = self.state();
+        state.used = true;
+        state
+            .loaded
+            .get_or_insert_with(|| Arc::new(PhoneNumberUtil::new().expect("the built-in numbering plan loads")))
+            .clone()
+    }
+
+    fn release_unused(&self) -> bool {
+        let mut state = self.state();
+        let used = std::mem::replace(&mut state.used, false);
+        !used && state.loaded.take().is_some()
+    }
+
+    fn release(&self) {
+        self.state().loaded = None;
+    }
+}
+
+static PLAN: Plan = Plan::new();
 
 fn plan() -> Arc<PhoneNumberUtil> {
-    let mut plan = PLAN.lock().unwrap_or_else(PoisonError::into_inner);
-    plan.used = true;
-    plan.loaded
-        .get_or_insert_with(|| Arc::new(PhoneNumberUtil::new().expect("the built-in numbering plan loads")))
-        .clone()
+    PLAN.get()
 }
 
 /// Releases the numbering plan if nothing used it since the previous call (called every
 /// limiter-trim interval); true when it was loaded and is now released.
 pub fn release_unused_plan() -> bool {
-    let mut plan = PLAN.lock().unwrap_or_else(PoisonError::into_inner);
-    let used = std::mem::replace(&mut plan.used, false);
-    !used && plan.loaded.take().is_some()
+    PLAN.release_unused()
 }
 
 /// Releases the numbering plan now (the next phone number loads it again).
 pub fn release_plan() {
-    PLAN.lock().unwrap_or_else(PoisonError::into_inner).loaded = None;
+    PLAN.release();
 }
 
 impl Phone {
@@ -218,6 +243,24 @@ mod tests {
         let (us, ru) = (Phone::parse("p", "+1 201 555 0123").unwrap(), Phone::parse("p", "+7 916 123-45-67").unwrap());
         assert_eq!((us.kind(), us.country().as_deref()), (PhoneKind::FixedLineOrMobile, Some("US")));
         assert_eq!((ru.as_str(), ru.kind(), ru.country().as_deref()), ("+79161234567", PhoneKind::Mobile, Some("RU")));
+    }
+
+    /// On a plan of its own (the node's is shared with every test running at once): kept
+    /// through a trim after a use, released by the next trim without one, loaded again.
+    #[test]
+    fn a_plan_unused_for_a_whole_interval_is_released() {
+        let plan = Plan::new();
+        assert!(!plan.release_unused(), "nothing loaded, nothing released");
+        let first = plan.get();
+        assert!(!plan.release_unused(), "used since the last trim: kept");
+        assert!(plan.state().loaded.as_ref().is_some_and(|p| Arc::ptr_eq(p, &first)));
+        assert!(plan.release_unused(), "unused for a whole interval: released");
+        assert!(plan.state().loaded.is_none());
+        assert!(!plan.release_unused(), "released once");
+        let again = plan.get();
+        assert!(!Arc::ptr_eq(&first, &again), "loaded afresh");
+        plan.release();
+        assert!(plan.state().loaded.is_none());
     }
 
     #[test]
