@@ -192,8 +192,9 @@ phases.coverage.checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx
 
 # Order imports: a text/csv body is a string to JSON Schema (its header and rows cannot be
 # described), an Idempotency-Key reused with another body is a 422 by design, and orders
-# carry cross-field rules (amount precision per currency, delivery after purchase). 422 is
-# expected here in every phase; tests/api/orders.rs asserts each of these rules exactly.
+# carry cross-field rules (amount precision per currency, delivery after purchase, no date
+# more than a day after the import). 422 is expected here in every phase;
+# tests/api/orders.rs asserts each of these rules exactly.
 [[operations]]
 include-name = "POST /api/v1/orders"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]

@@ -165,7 +165,10 @@ pub async fn orders_import(
         Some(name) => {
             let mapping = crate::kyp::mappings::get(&core, vendor_id, name).await?;
             let order_column = mapping.order_column().to_owned();
-            FileFormat::Csv { order_column, decode: std::sync::Arc::new(move |body: &[u8]| mapping.decode(body)) }
+            FileFormat::Csv {
+                order_column,
+                decode: std::sync::Arc::new(move |body: &[u8], at| mapping.decode(body, at)),
+            }
         }
         None if format == "auto" => FileFormat::for_file(file, None)?,
         None => FileFormat::for_file(file, Some(crate::kyp::formats::Format::parse(format)?))?,

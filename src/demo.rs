@@ -209,7 +209,7 @@ async fn content(core: &Core, created: &CreatedVendor) -> Result<()> {
         })
         .collect::<Result<_>>()?;
     let body = serde_json::to_vec(&orders).map_err(crate::Error::internal)?;
-    let decoded = crate::kyp::orders::decode_json(&body)?;
+    let decoded = crate::kyp::orders::decode_json(&body, core.now_ms())?;
     crate::kyp::orders::import(core, &vendor, "demo", decoded, None).await?;
     for seed in SEEDS {
         let (flow, token) = crate::reviews::open_flow(core, &vendor, seed.sku.map(str::to_owned)).await?;
@@ -411,7 +411,7 @@ pub async fn place_order(core: &Core, order: DemoOrder, from: crate::reviews::Pu
         "status": "delivered", "locale": "en",
     }]))
     .map_err(crate::Error::internal)?;
-    let decoded = crate::kyp::orders::decode_json(&body)?;
+    let decoded = crate::kyp::orders::decode_json(&body, core.now_ms())?;
     crate::kyp::orders::import(core, &site.vendor_id, "demo", decoded, None).await?;
     Ok(Placed { order_ref, product })
 }

@@ -14,6 +14,13 @@ pub const MAX_ORDERS_PER_IMPORT: usize = 100_000;
 /// Line items of one order.
 pub const MAX_ITEMS_PER_ORDER: usize = 1_000;
 
+/// How far an order's dates may lie after the moment the import was received: a
+/// date-only value is midnight UTC of the shop's own calendar date, which in UTC+14 is up
+/// to 14 hours ahead of the service's clock, and shops' clocks drift. Anything later is a
+/// typo or an expected date (a year 2062 purchase would hold its invitation back for
+/// decades and open the review window then) and is refused with the field named.
+pub const FUTURE_TOLERANCE_MS: i64 = 86_400_000;
+
 /// The vendor's own order number: 1–64 printable ASCII characters (space allowed inside,
 /// not at either end).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -238,8 +245,9 @@ fn present(raw: &Option<String>) -> Option<&str> {
     raw.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// The order-level fields (everything but the items), validated.
-pub fn parse_order_fields(raw: &RawOrder) -> Result<OrderInput> {
+/// The order-level fields (everything but the items), validated; `received_at` is when the
+/// import arrived (Unix ms), which no date may lie more than [`FUTURE_TOLERANCE_MS`] after.
+pub fn parse_order_fields(raw: &RawOrder, received_at: i64) -> Result<OrderInput> {
     let order_ref = OrderRef::parse("order_id", &raw.order_id)?;
     let email = present(&raw.email).map(|e| Email::parse("email", e)).transpose()?;
     let phone = present(&raw.phone).map(|p| Phone::parse("phone", p)).transpose()?;
@@ -255,6 +263,11 @@ pub fn parse_order_fields(raw: &RawOrder) -> Result<OrderInput> {
         None => return Err(Error::validation("purchased_at", "is required")),
     };
     let delivered_at = present(&raw.delivered_at).map(|d| parse_instant("delivered_at", d)).transpose()?;
+    for (field, at) in [("purchased_at", Some(purchased_at)), ("delivered_at", delivered_at)] {
+        if at.is_some_and(|at| at > received_at.saturating_add(FUTURE_TOLERANCE_MS)) {
+            return Err(Error::validation(field, "must not be in the future (more than a day after the import)"));
+        }
+    }
     if delivered_at.is_some_and(|d| d < purchased_at) {
         return Err(Error::validation("delivered_at", "must not be before purchased_at"));
     }
@@ -298,9 +311,10 @@ pub fn parse_item(raw: &RawItem, currency: Option<Currency>, field: impl Fn(&str
 pub fn parse_order(
     raw: &RawOrder,
     items: &[RawItem],
+    received_at: i64,
     item_field: impl Fn(usize, &str) -> String,
 ) -> Result<OrderInput> {
-    let mut order = parse_order_fields(raw)?;
+    let mut order = parse_order_fields(raw, received_at)?;
     if items.is_empty() {
         return Err(Error::validation("items", "must list at least one item"));
     }
@@ -369,6 +383,9 @@ mod tests {
         }
     }
 
+    /// 2026-11-24T12:00:00Z, when the tests' imports arrive.
+    const RECEIVED: i64 = 1_795_521_600_000;
+
     #[test]
     fn whole_orders() {
         let raw = RawOrder {
@@ -381,21 +398,45 @@ mod tests {
             ..RawOrder::default()
         };
         let items = [RawItem { sku: "S1".into(), name: None, price: Some("10.00".into()) }];
-        let order = parse_order(&raw, &items, |i, f| format!("items[{i}].{f}")).unwrap();
+        let order = parse_order(&raw, &items, RECEIVED, |i, f| format!("items[{i}].{f}")).unwrap();
         assert_eq!(order.email.unwrap().as_str(), "ann@shop.example");
         assert_eq!(order.customer_name.as_deref(), Some("=HYPERLINK(\"x\")"));
         assert_eq!((order.total_minor, order.items[0].price_minor), (Some(1000), Some(1000)));
         assert_eq!(order.status, OrderStatus::Paid);
 
         let bad = [RawItem { sku: "S1".into(), name: None, price: Some("-1".into()) }];
-        match parse_order(&raw, &bad, |i, f| format!("items[{i}].{f}")).unwrap_err() {
+        match parse_order(&raw, &bad, RECEIVED, |i, f| format!("items[{i}].{f}")).unwrap_err() {
             Error::Validation { field, .. } => assert_eq!(field, "items[0].price"),
             other => panic!("{other:?}"),
         }
-        assert!(parse_order(&raw, &[], |i, f| format!("{i}{f}")).is_err());
+        assert!(parse_order(&raw, &[], RECEIVED, |i, f| format!("{i}{f}")).is_err());
         let no_currency = RawOrder { currency: None, ..raw.clone() };
-        assert!(parse_order_fields(&no_currency).is_err());
-        let early = RawOrder { delivered_at: Some("2026-10-01".into()), ..raw };
-        assert!(parse_order_fields(&early).is_err());
+        assert!(parse_order_fields(&no_currency, RECEIVED).is_err());
+        let early = RawOrder { delivered_at: Some("2026-10-01".into()), ..raw.clone() };
+        assert!(parse_order_fields(&early, RECEIVED).is_err());
+    }
+
+    #[test]
+    fn dates_more_than_a_day_after_the_import_are_refused() {
+        let raw = RawOrder { order_id: "A-1".into(), ..RawOrder::default() };
+        let at = |purchased: &str, delivered: Option<&str>| {
+            let raw = RawOrder {
+                purchased_at: Some(purchased.into()),
+                delivered_at: delivered.map(Into::into),
+                ..raw.clone()
+            };
+            parse_order_fields(&raw, RECEIVED).map(|o| (o.purchased_at, o.delivered_at)).map_err(|e| match e {
+                Error::Validation { field, detail } => format!("{field}: {detail}"),
+                other => panic!("{other:?}"),
+            })
+        };
+        // The shop's calendar date in UTC+14 (midnight UTC tomorrow) and exactly a day ahead pass.
+        assert_eq!(at("2026-11-25", None), Ok((1_795_564_800_000, None)));
+        assert_eq!(at("2026-11-25T12:00:00Z", None), Ok((RECEIVED + FUTURE_TOLERANCE_MS, None)));
+        let late = "must not be in the future (more than a day after the import)";
+        assert_eq!(at("2026-11-25T12:00:00.001Z", None), Err(format!("purchased_at: {late}")));
+        assert_eq!(at("2062-11-24", None), Err(format!("purchased_at: {late}")));
+        assert_eq!(at("2026-11-20", Some("2026-11-26")), Err(format!("delivered_at: {late}")));
+        assert_eq!(at("2026-11-20", Some("2026-11-24T13:00:00+01:00")), Ok((1_795_132_800_000, Some(RECEIVED))));
     }
 }

@@ -58,7 +58,8 @@ pub struct ImportQuery {
 /// `order_id,email,phone,customer_name,sku,item_name,price,total,currency,purchased_at,delivered_at,status,locale`
 /// (columns in any order, only `order_id`, `sku` and `purchased_at` required; one row per
 /// line item; UTF-8, optional BOM, LF or CRLF). All or nothing: the first bad row or field
-/// is a 422 naming its line (CSV) or index (JSON) and column or field. Orders are upserted
+/// is a 422 naming its line (CSV) or index (JSON) and column or field (a date more than a
+/// day after the import arrives is one). Orders are upserted
 /// on `order_id` (a re-import updates status, delivery, total and contacts and replaces the
 /// items). With an `Idempotency-Key`, a repeat of the same body gets the stored answer and
 /// writes nothing; the same key with another body is a 422. Body limit 50 MiB.
@@ -107,13 +108,13 @@ async fn import_orders(
     let idempotency_key =
         req.headers().get("Idempotency-Key").map(|v| IdempotencyKey::parse(v.as_bytes())).transpose()?;
     let body = Streamed::start(&req, payload, IMPORT_LIMIT, FORMAT_HEAD, too_large).await?;
-    type Decoder = Box<dyn FnOnce(&mut dyn std::io::Read) -> Result<Vec<OrderInput>> + Send>;
+    type Decoder = Box<dyn FnOnce(&mut dyn std::io::Read, i64) -> Result<Vec<OrderInput>> + Send>;
     let decode: Decoder = if let Some(name) = query.mapping.as_deref() {
         if !csv || query.format.is_some() {
             return Err(Error::validation("mapping", "reads a text/csv body, without a format"));
         }
         let mapping = crate::kyp::mappings::get(&state, principal.vendor_id(), name).await?;
-        Box::new(move |input| mapping.decode_from(input))
+        Box::new(move |input, at| mapping.decode_from(input, at))
     } else {
         let format = match query.format.as_deref().map(Format::parse).transpose()? {
             Some(f) => f,
@@ -122,10 +123,10 @@ async fn import_orders(
             None => formats::detect_json_start(body.head()),
         };
         match (format, csv) {
-            (Format::Native, true) => Box::new(|input| kyp::decode_csv_from(input)),
-            (Format::Native, false) => Box::new(|input| kyp::decode_json_from(input)),
-            (Format::Shopify, true) => Box::new(|input| formats::decode_shopify_from(input)),
-            (Format::WooCommerce, false) => Box::new(|input| formats::decode_woocommerce_from(input)),
+            (Format::Native, true) => Box::new(|input, at| kyp::decode_csv_from(input, at)),
+            (Format::Native, false) => Box::new(|input, at| kyp::decode_json_from(input, at)),
+            (Format::Shopify, true) => Box::new(|input, at| formats::decode_shopify_from(input, at)),
+            (Format::WooCommerce, false) => Box::new(|input, at| formats::decode_woocommerce_from(input, at)),
             (Format::Shopify, false) => return Err(Error::validation("format", "shopify reads a text/csv body")),
             (Format::WooCommerce, true) => {
                 return Err(Error::validation("format", "woocommerce reads an application/json body"))
@@ -135,7 +136,7 @@ async fn import_orders(
     // Decoding (as the body arrives) and preparing (contact HMACs, sealing, ids) are CPU
     // work: on the blocking pool, not on the worker thread that serves other requests.
     let intake = kyp::intake(&state.core, principal.vendor_id()).await?;
-    let (prepared, sha256) = body.decode(move |input| Ok(intake.prepare(decode(input)?))).await?;
+    let (prepared, sha256) = body.decode(move |input| Ok(intake.prepare(decode(input, intake.received_at())?))).await?;
     let idempotency = idempotency_key.map(|key| Idempotency::with_sha256(key, &sha256));
     let answer = kyp::commit(&state, principal.vendor_id(), &principal.actor(), prepared, idempotency, None).await?;
     Ok(import_answer(answer))

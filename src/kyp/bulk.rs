@@ -25,7 +25,9 @@ pub const DEFAULT_CHUNK: usize = 5000;
 
 /// Turns one chunk of a file (CSV: the header and whole orders' rows; JSON: an array of
 /// some of the orders) into orders, as `POST /api/v1/orders` would.
-pub type Decoder = std::sync::Arc<dyn Fn(&[u8]) -> Result<Vec<OrderInput>> + Send + Sync>;
+/// Decodes one chunk's bytes; the `i64` is when the import started (Unix ms), which no
+/// order date may lie more than a day after.
+pub type Decoder = std::sync::Arc<dyn Fn(&[u8], i64) -> Result<Vec<OrderInput>> + Send + Sync>;
 
 /// How the file's orders are written.
 #[derive(Clone)]
@@ -52,14 +54,20 @@ impl FileFormat {
             None => formats::detect_csv(&head),
         };
         Ok(match format {
-            Format::Native if json => FileFormat::Json { decode: std::sync::Arc::new(decode_json) },
-            Format::Native => {
-                FileFormat::Csv { order_column: "order_id".into(), decode: std::sync::Arc::new(decode_csv) }
+            Format::Native if json => {
+                FileFormat::Json { decode: std::sync::Arc::new(|b: &[u8], at| decode_json(b, at)) }
             }
-            Format::Shopify => {
-                FileFormat::Csv { order_column: "Name".into(), decode: std::sync::Arc::new(formats::decode_shopify) }
+            Format::Native => FileFormat::Csv {
+                order_column: "order_id".into(),
+                decode: std::sync::Arc::new(|b: &[u8], at| decode_csv(b, at)),
+            },
+            Format::Shopify => FileFormat::Csv {
+                order_column: "Name".into(),
+                decode: std::sync::Arc::new(|b: &[u8], at| formats::decode_shopify(b, at)),
+            },
+            Format::WooCommerce => {
+                FileFormat::Json { decode: std::sync::Arc::new(|b: &[u8], at| formats::decode_woocommerce(b, at)) }
             }
-            Format::WooCommerce => FileFormat::Json { decode: std::sync::Arc::new(formats::decode_woocommerce) },
         })
     }
 }
@@ -359,10 +367,14 @@ impl Chunks {
     }
 
     /// The chunk's orders, with errors naming the file's line or index.
-    fn decode(format: &FileFormat, chunk: &Chunk) -> Result<Vec<OrderInput>> {
+    fn decode(format: &FileFormat, chunk: &Chunk, received_at: i64) -> Result<Vec<OrderInput>> {
         match format {
-            FileFormat::Csv { decode, .. } => decode(&chunk.bytes).map_err(|e| shift(e, "line ", chunk.offset)),
-            FileFormat::Json { decode } => decode(&chunk.bytes).map_err(|e| shift(e, "index ", chunk.offset)),
+            FileFormat::Csv { decode, .. } => {
+                decode(&chunk.bytes, received_at).map_err(|e| shift(e, "line ", chunk.offset))
+            }
+            FileFormat::Json { decode } => {
+                decode(&chunk.bytes, received_at).map_err(|e| shift(e, "index ", chunk.offset))
+            }
         }
     }
 }
@@ -392,6 +404,7 @@ pub async fn import_file(
     };
     // Keys are `{key}:{chunk}`; check the longest one now rather than at the last chunk.
     IdempotencyKey::parse(format!("{key}:{}", u32::MAX).as_bytes())?;
+    let received_at = core.now_ms();
 
     // Pass 1: every chunk decodes (nothing written). Chunks decode on the blocking pool, two
     // at a time, while the next one is read; results are taken in file order, so the
@@ -415,7 +428,7 @@ pub async fn import_file(
         let end_byte = chunk.end_byte;
         let format = format.clone();
         checking.push_back((
-            tokio::task::spawn_blocking(move || Chunks::decode(&format, &chunk).map(|o| o.len())),
+            tokio::task::spawn_blocking(move || Chunks::decode(&format, &chunk, received_at).map(|o| o.len())),
             end_byte,
         ));
         if checking.len() == 2 {
@@ -440,7 +453,7 @@ pub async fn import_file(
     let mut writing = None;
     for index in 0.. {
         let next = match chunks.next() {
-            Ok(Some(chunk)) => Chunks::decode(format, &chunk).and_then(|orders| {
+            Ok(Some(chunk)) => Chunks::decode(format, &chunk, received_at).and_then(|orders| {
                 let count = orders.len() as u64;
                 let chunk_key = IdempotencyKey::parse(format!("{key}:{index}").as_bytes())?;
                 let idempotency = Idempotency::new(chunk_key, &chunk.bytes);

@@ -153,13 +153,14 @@ fn shopify_instant(raw: &str) -> String {
         .unwrap_or_else(|_| raw.trim().to_owned())
 }
 
-/// Decodes a Shopify orders export (columns by header name; unknown columns ignored).
-pub fn decode_shopify(body: &[u8]) -> Result<Vec<OrderInput>> {
-    decode_shopify_from(body)
+/// Decodes a Shopify orders export (columns by header name; unknown columns ignored)
+/// received at `received_at` (Unix ms; no order date may lie more than a day after it).
+pub fn decode_shopify(body: &[u8], received_at: i64) -> Result<Vec<OrderInput>> {
+    decode_shopify_from(body, received_at)
 }
 
 /// [`decode_shopify`] from a stream.
-pub fn decode_shopify_from(input: impl std::io::Read) -> Result<Vec<OrderInput>> {
+pub fn decode_shopify_from(input: impl std::io::Read, received_at: i64) -> Result<Vec<OrderInput>> {
     let (mut rows, header) = CsvRows::open(input)?;
     let index: HashMap<String, usize> =
         header.iter().enumerate().map(|(i, h)| (String::from_utf8_lossy(h).trim().to_owned(), i)).collect();
@@ -248,7 +249,7 @@ pub fn decode_shopify_from(input: impl std::io::Read) -> Result<Vec<OrderInput>>
         .map(|o| {
             let lines: Vec<u64> = o.items.iter().map(|(l, _)| *l).collect();
             let items: Vec<RawItem> = o.items.into_iter().map(|(_, i)| i).collect();
-            parse_order(&o.raw, &items, |n, f| format!("items[{n}].{f}")).map_err(|e| {
+            parse_order(&o.raw, &items, received_at, |n, f| format!("items[{n}].{f}")).map_err(|e| {
                 // An item's error names the item's own line; an order field's, the order's first line.
                 let line = match &e {
                     Error::Validation { field, .. } if field.starts_with("items[") => field[6..]
@@ -310,13 +311,14 @@ fn amount(v: &serde_json::Value) -> Option<String> {
 }
 
 /// Decodes WooCommerce orders as `GET /wp-json/wc/v3/orders` returns them (a JSON array;
-/// fields other than the ones named in the module comment are ignored).
-pub fn decode_woocommerce(body: &[u8]) -> Result<Vec<OrderInput>> {
-    decode_woocommerce_from(body)
+/// fields other than the ones named in the module comment are ignored), received at
+/// `received_at` as for [`decode_shopify`].
+pub fn decode_woocommerce(body: &[u8], received_at: i64) -> Result<Vec<OrderInput>> {
+    decode_woocommerce_from(body, received_at)
 }
 
 /// [`decode_woocommerce`] from a stream.
-pub fn decode_woocommerce_from(input: impl std::io::Read) -> Result<Vec<OrderInput>> {
+pub fn decode_woocommerce_from(input: impl std::io::Read, received_at: i64) -> Result<Vec<OrderInput>> {
     let serde_json::Value::Array(values) = input::json_value(input, "is empty: expected a JSON array of orders")?
     else {
         return Err(Error::validation("body", "must be a JSON array of WooCommerce orders"));
@@ -384,10 +386,11 @@ pub fn decode_woocommerce_from(input: impl std::io::Read) -> Result<Vec<OrderInp
             });
             items.push(RawItem { sku, name: item.name, price });
         }
-        let parsed = parse_order(&raw, &items, |n, f| format!("line_items[{n}].{f}")).map_err(|e| match e {
-            Error::Validation { field, detail } => Error::validation(format!("{at}, field {field}"), detail),
-            other => other,
-        })?;
+        let parsed =
+            parse_order(&raw, &items, received_at, |n, f| format!("line_items[{n}].{f}")).map_err(|e| match e {
+                Error::Validation { field, detail } => Error::validation(format!("{at}, field {field}"), detail),
+                other => other,
+            })?;
         out.push(parsed);
     }
     if out.is_empty() {
@@ -422,7 +425,7 @@ fn webhook_instant(field: &str, raw: Option<String>) -> Result<i64> {
 }
 
 /// A Shopify order webhook (`orders/create`, `orders/updated`, `orders/fulfilled`) body.
-pub fn shopify_webhook(body: &[u8]) -> Result<WebhookOrder> {
+pub fn shopify_webhook(body: &[u8], received_at: i64) -> Result<WebhookOrder> {
     let v: serde_json::Value =
         serde_json::from_slice(body).map_err(|_| Error::validation("body", "is not a Shopify order (JSON)"))?;
     let get = |path: &[&str]| -> Option<String> {
@@ -488,13 +491,13 @@ pub fn shopify_webhook(body: &[u8]) -> Result<WebhookOrder> {
         };
         items.push(RawItem { sku, name, price: item.get("price").and_then(json_text) });
     }
-    let order = parse_order(&raw, &items, |n, f| format!("line_items[{n}].{f}"))?;
+    let order = parse_order(&raw, &items, received_at, |n, f| format!("line_items[{n}].{f}"))?;
     Ok(WebhookOrder { platform_id, updated_at, order: Some(order) })
 }
 
 /// A WooCommerce order webhook (`order.created`, `order.updated`) body: the order as the
 /// REST API shows it.
-pub fn woocommerce_webhook(body: &[u8]) -> Result<WebhookOrder> {
+pub fn woocommerce_webhook(body: &[u8], received_at: i64) -> Result<WebhookOrder> {
     let v: serde_json::Value =
         serde_json::from_slice(body).map_err(|_| Error::validation("body", "is not a WooCommerce order (JSON)"))?;
     let platform_id = v.get("id").and_then(json_text).ok_or_else(|| Error::validation("id", "is missing"))?;
@@ -504,7 +507,7 @@ pub fn woocommerce_webhook(body: &[u8]) -> Result<WebhookOrder> {
     let mut array = b"[".to_vec();
     array.extend_from_slice(body);
     array.push(b']');
-    let order = match decode_woocommerce(&array) {
+    let order = match decode_woocommerce(&array, received_at) {
         Ok(mut orders) => orders.pop(),
         // Pending, failed and draft orders are not purchases: nothing to import.
         Err(Error::Validation { field, .. }) if field == "body" => None,

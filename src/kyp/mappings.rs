@@ -99,13 +99,14 @@ impl Mapping {
     }
 
     /// Decodes a CSV through the mapping (rows of one order need not be adjacent but must
-    /// agree on the order's fields, as in the native format).
-    pub fn decode(&self, body: &[u8]) -> Result<Vec<OrderInput>> {
-        self.decode_from(body)
+    /// agree on the order's fields, as in the native format), received at `received_at`
+    /// (Unix ms; no order date may lie more than a day after it).
+    pub fn decode(&self, body: &[u8], received_at: i64) -> Result<Vec<OrderInput>> {
+        self.decode_from(body, received_at)
     }
 
     /// [`Mapping::decode`] from a stream.
-    pub fn decode_from(&self, input: impl std::io::Read) -> Result<Vec<OrderInput>> {
+    pub fn decode_from(&self, input: impl std::io::Read, received_at: i64) -> Result<Vec<OrderInput>> {
         let (mut rows, header) = CsvRows::open(input)?;
         let index: HashMap<String, usize> =
             header.iter().enumerate().map(|(i, h)| (String::from_utf8_lossy(h).trim().to_owned(), i)).collect();
@@ -176,7 +177,7 @@ impl Mapping {
             .map(|(first_line, raw, items)| {
                 let lines: Vec<u64> = items.iter().map(|(l, _)| *l).collect();
                 let items: Vec<RawItem> = items.into_iter().map(|(_, i)| i).collect();
-                parse_order(&raw, &items, |n, f| format!("items[{n}].{f}")).map_err(|e| match e {
+                parse_order(&raw, &items, received_at, |n, f| format!("items[{n}].{f}")).map_err(|e| match e {
                     Error::Validation { field, detail } => {
                         let (line, native) = match field.strip_prefix("items[") {
                             Some(rest) => {

@@ -80,10 +80,12 @@ pub struct OrderIn {
     /// ISO 4217 code (required with `total` or a `price`).
     #[schema(pattern = "^[A-Za-z]{3}$")]
     pub currency: Option<String>,
-    /// RFC 3339 date-time (a plain `YYYY-MM-DD` date, midnight UTC, is accepted too).
+    /// RFC 3339 date-time (a plain `YYYY-MM-DD` date, midnight UTC, is accepted too), at
+    /// most a day after the import arrives.
     #[schema(format = DateTime)]
     pub purchased_at: String,
-    /// RFC 3339 date-time (or `YYYY-MM-DD`), not before `purchased_at`.
+    /// RFC 3339 date-time (or `YYYY-MM-DD`), not before `purchased_at` and at most a day
+    /// after the import arrives.
     #[schema(format = DateTime)]
     pub delivered_at: Option<String>,
     /// `paid` (default), `fulfilled`, `delivered`, `cancelled` or `refunded`.
@@ -119,13 +121,14 @@ fn at(prefix: impl FnOnce(&str) -> String, e: Error) -> Error {
     }
 }
 
-/// Decodes a JSON array of orders.
-pub fn decode_json(body: &[u8]) -> Result<Vec<OrderInput>> {
-    decode_json_from(body)
+/// Decodes a JSON array of orders received at `received_at` (Unix ms; no order date may
+/// lie more than a day after it).
+pub fn decode_json(body: &[u8], received_at: i64) -> Result<Vec<OrderInput>> {
+    decode_json_from(body, received_at)
 }
 
 /// [`decode_json`] from a stream.
-pub fn decode_json_from(input: impl Read) -> Result<Vec<OrderInput>> {
+pub fn decode_json_from(input: impl Read, received_at: i64) -> Result<Vec<OrderInput>> {
     let value = input::json_value(input, "is empty: expected a JSON array of orders")?;
     let serde_json::Value::Array(values) = value else {
         return Err(Error::validation("body", "must be a JSON array of orders"));
@@ -162,7 +165,8 @@ pub fn decode_json_from(input: impl Read) -> Result<Vec<OrderInput>> {
             .into_iter()
             .map(|it| RawItem { sku: it.sku, name: it.name, price: it.price.map(Amount::into_string) })
             .collect();
-        let parsed = parse_order(&raw, &items, |n, f| format!("items[{n}].{f}")).map_err(|e| at(where_, e))?;
+        let parsed =
+            parse_order(&raw, &items, received_at, |n, f| format!("items[{n}].{f}")).map_err(|e| at(where_, e))?;
         if let Some(first) = seen.insert(parsed.order_ref.as_str().to_owned(), i) {
             return Err(Error::validation(where_("order_id"), format!("repeats the order at index {first}")));
         }
@@ -190,13 +194,14 @@ pub const CSV_COLUMNS: [&str; 13] = [
 const CSV_REQUIRED: [&str; 3] = ["order_id", "sku", "purchased_at"];
 
 /// Decodes CSV with a header row (UTF-8, optional BOM, LF or CRLF line ends). Rows of one
-/// order need not be adjacent but must agree on every order field.
-pub fn decode_csv(body: &[u8]) -> Result<Vec<OrderInput>> {
-    decode_csv_from(body)
+/// order need not be adjacent but must agree on every order field. `received_at` as for
+/// [`decode_json`].
+pub fn decode_csv(body: &[u8], received_at: i64) -> Result<Vec<OrderInput>> {
+    decode_csv_from(body, received_at)
 }
 
 /// [`decode_csv`] from a stream: only the rows being read are held, besides the orders.
-pub fn decode_csv_from(input: impl Read) -> Result<Vec<OrderInput>> {
+pub fn decode_csv_from(input: impl Read, received_at: i64) -> Result<Vec<OrderInput>> {
     let (mut rows, header) = input::CsvRows::open(input)?;
     // column index → position in CSV_COLUMNS
     let mut columns: Vec<usize> = Vec::with_capacity(header.len());
@@ -269,7 +274,7 @@ pub fn decode_csv_from(input: impl Read) -> Result<Vec<OrderInput>> {
                 pos
             }
             None => {
-                let parsed = parse_order_fields(&raw).map_err(|e| at(where_, e))?;
+                let parsed = parse_order_fields(&raw, received_at).map_err(|e| at(where_, e))?;
                 if orders.len() == MAX_ORDERS_PER_IMPORT {
                     return Err(Error::validation(
                         format!("line {line}"),
@@ -378,15 +383,23 @@ pub struct Intake {
     core: std::sync::Arc<Core>,
     vendor_id: String,
     funnel: crate::domain::funnel::FunnelSettings,
+    received_at: i64,
 }
 
-/// Starts an import for `vendor_id`: reads the vendor's funnel settings.
+/// Starts an import for `vendor_id`: reads the vendor's funnel settings and notes when the
+/// import arrived.
 pub async fn intake(core: &std::sync::Arc<Core>, vendor_id: &str) -> Result<Intake> {
+    let received_at = core.now_ms();
     let funnel = crate::funnel::invitations::settings(core, vendor_id).await?;
-    Ok(Intake { core: core.clone(), vendor_id: vendor_id.to_owned(), funnel })
+    Ok(Intake { core: core.clone(), vendor_id: vendor_id.to_owned(), funnel, received_at })
 }
 
 impl Intake {
+    /// When the import arrived (Unix ms): what the decoders check order dates against.
+    pub fn received_at(&self) -> i64 {
+        self.received_at
+    }
+
     /// [`prepare`]s decoded orders (CPU work: run it on the blocking pool).
     pub fn prepare(&self, orders: Vec<OrderInput>) -> Prepared {
         prepare(&self.core, &self.vendor_id, &self.funnel, orders)
@@ -592,12 +605,12 @@ mod tests {
     #[test]
     fn crlf_files_report_physical_lines() {
         let body = b"order_id,sku,purchased_at\r\nA,s1,2026-01-01\r\nB,s2,2026-13-01\r\n";
-        match decode_csv(body) {
+        match decode_csv(body, 1_795_521_600_000) {
             Err(Error::Validation { field, .. }) => assert_eq!(field, "line 3, column purchased_at"),
             other => panic!("{other:?}"),
         }
         let lf = b"order_id,sku,purchased_at\nA,s1,2026-01-01\nB,s2,2026-13-01\n";
-        match decode_csv(lf) {
+        match decode_csv(lf, 1_795_521_600_000) {
             Err(Error::Validation { field, .. }) => assert_eq!(field, "line 3, column purchased_at"),
             other => panic!("{other:?}"),
         }

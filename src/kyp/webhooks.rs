@@ -150,8 +150,8 @@ pub async fn receive(
         return Ok(Delivery::Ignored);
     }
     let WebhookOrder { platform_id, updated_at, order } = match platform {
-        Platform::Shopify => formats::shopify_webhook(body)?,
-        Platform::WooCommerce => formats::woocommerce_webhook(body)?,
+        Platform::Shopify => formats::shopify_webhook(body, now)?,
+        Platform::WooCommerce => formats::woocommerce_webhook(body, now)?,
     };
     let Some(order) = order else { return Ok(Delivery::Ignored) };
     let (guard_vendor, name) = (vendor_id.clone(), platform.as_str());

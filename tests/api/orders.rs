@@ -219,6 +219,41 @@ async fn json_import_is_strict_and_all_or_nothing() {
 }
 
 #[actix_web::test]
+async fn order_dates_more_than_a_day_after_the_import_are_refused() {
+    let app = spawn_app().await;
+    app.clock.set("2026-11-24T12:00:00Z".parse().unwrap());
+    let vendor = app.vendor("Future Dates").await;
+    let late = "must not be in the future (more than a day after the import)";
+
+    let mut orders = two_orders();
+    orders[1]["purchased_at"] = json!("2062-11-02");
+    let res = import_json(&app, &vendor, &orders).await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(problem["field"], "index 1, field purchased_at");
+    assert_eq!(problem["detail"], format!("index 1, field purchased_at {late}"));
+
+    let good = "F-1,,,Ann,SKU-1,,,,,2026-11-20,2026-11-22,delivered,";
+    let body = format!("{HEADER}\n{good}\nF-2,,,Bob,SKU-2,,,,,2026-11-20,2026-11-25T12:00:01Z,delivered,\n");
+    let res = import_csv(&app, &vendor, body.as_bytes()).await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(problem["field"], "line 3, column delivered_at");
+    assert_eq!(problem["detail"], format!("line 3, column delivered_at {late}"));
+    assert_eq!(order_count(&app, &vendor).await, 0, "a refused import writes nothing");
+
+    // The shop's own calendar date ahead of UTC, and up to a day of clock drift, pass.
+    let mut orders = two_orders();
+    orders[0]["purchased_at"] = json!("2026-11-25");
+    orders[0]["delivered_at"] = json!("2026-11-25T12:00:00Z");
+    let res = import_json(&app, &vendor, &orders).await;
+    assert_eq!(json(res, StatusCode::OK).await, json!({"created": 2, "updated": 0, "orders": 2}));
+    let order = json(get_order(&app, &vendor.sk, "A-1001").await, StatusCode::OK).await;
+    assert_eq!(
+        (order["purchased_at"].as_str(), order["delivered_at"].as_str()),
+        (Some("2026-11-25T00:00:00+00:00"), Some("2026-11-25T12:00:00+00:00"))
+    );
+}
+
+#[actix_web::test]
 async fn idempotency_key_replays_the_answer_and_refuses_another_body() {
     let app = spawn_app().await;
     let vendor = app.vendor("Idempotent").await;

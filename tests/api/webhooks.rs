@@ -69,6 +69,35 @@ async fn status_of(app: &TestApp, v: &Vendor, number: &str) -> Value {
 }
 
 #[actix_web::test]
+async fn a_webhook_order_dated_more_than_a_day_ahead_of_the_clock_is_refused_until_it_is_not() {
+    let app = spawn_app().await;
+    let v = app.vendor("Early Hook Shop").await;
+    configure(&app, &v, "shopify", SHOPIFY_SECRET).await;
+    let created = shopify_order("2026-10-02T10:14:35+02:00", "paid", None);
+    let signed =
+        [("X-Shopify-Topic", "orders/create".to_owned()), ("X-Shopify-Hmac-Sha256", sign(SHOPIFY_SECRET, &created))];
+    // Created at 08:14:31 UTC on 2 October: 32 hours after this clock, a shop clock gone wrong.
+    app.clock.set("2026-10-01T00:00:00Z".parse().unwrap());
+    let problem = assert_problem(
+        deliver(&app, "shopify", &v.id, &signed, &created).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    assert_eq!(problem["field"], "purchased_at");
+    assert_eq!(problem["detail"], "purchased_at must not be in the future (more than a day after the import)");
+    assert_eq!(
+        app.request(Method::GET, "/api/v1/orders/%231001", Some(&v.sk), None).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // Shopify retries the delivery; once the date is within a day it is applied.
+    app.clock.set("2026-10-01T09:00:00Z".parse().unwrap());
+    let res = deliver(&app, "shopify", &v.id, &signed, &created).await;
+    assert_eq!(json(res, StatusCode::OK).await, json!({"result": "applied"}));
+    assert_eq!(status_of(&app, &v, "#1001").await, json!("paid"));
+}
+
+#[actix_web::test]
 async fn shopify_webhooks_are_verified_and_replay_safe() {
     let app = spawn_app().await;
     let v = app.vendor("Hook Shop").await;
