@@ -19,8 +19,10 @@ pub async fn serve(settings: Settings, with_worker: bool) -> anyhow::Result<()> 
         let empty = core.db.run(crate::store::vendors::count).await? == 0;
         if empty {
             let (created, password) = crate::demo::seed(&core).await?;
-            // The seed's phone numbers loaded the numbering plan; nothing needs it now.
+            // The seed's phone numbers loaded the numbering plan; nothing needs it now, nor
+            // what the seed allocated and freed.
             crate::domain::contact::release_plan();
+            crate::memory::release_freed();
             println!("TruView is running at http://127.0.0.1:{}", app.port());
             println!("Demo shop with the live widget: http://127.0.0.1:{}/demo", app.port());
             println!("Console for the shop's team:    http://127.0.0.1:{}/console/", app.port());

@@ -22,6 +22,7 @@ pub mod funnel;
 pub mod http;
 pub mod kyc;
 pub mod kyp;
+pub mod memory;
 pub mod notify;
 pub mod reviews;
 pub mod security;

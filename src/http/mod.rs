@@ -461,7 +461,8 @@ fn request_span(request: &ServiceRequest, request_id: Option<uuid::Uuid>) -> tra
 
 /// Trims the node's limiter memory every `interval` (per-IP, per-key and login buckets
 /// that have refilled are forgotten), so it stays bounded under `serve --no-worker` too,
-/// and releases the phone numbering plan when no phone number came in for a whole interval.
+/// releases the phone numbering plan when no phone number came in for a whole interval,
+/// and hands freed heap memory back to the kernel ([`crate::memory::release_freed`]).
 /// Holds only a weak reference: it ends once the application state is gone.
 pub async fn trim_limiters(state: std::sync::Weak<crate::app::AppState>, interval: std::time::Duration) {
     let mut ticks = tokio::time::interval(interval);
@@ -472,6 +473,7 @@ pub async fn trim_limiters(state: std::sync::Weak<crate::app::AppState>, interva
         state.login_failures.trim(state.clock.now_ms());
         state.signups.trim(state.clock.now_ms());
         let plan_released = crate::domain::contact::release_unused_plan();
+        crate::memory::release_freed();
         tracing::debug!(remaining, plan_released, "limiter memory trimmed");
     }
 }

