@@ -10,7 +10,6 @@
 //! (64 of them not in the top 100,000) for 100,064 entries, lower-case, sorted bytewise, one
 //! per line. How to rebuild it: `PASSWORDS-SOURCE.md` beside this file.
 
-
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
