@@ -24,9 +24,8 @@ use crate::store;
 pub const DEFAULT_CHUNK: usize = 5000;
 
 /// Turns one chunk of a file (CSV: the header and whole orders' rows; JSON: an array of
-/// some of the orders) into orders, as `POST /api/v1/orders` would.
-/// Decodes one chunk's bytes; the `i64` is when the import started (Unix ms), which no
-/// order date may lie more than a day after.
+/// some of the orders) into orders, as `POST /api/v1/orders` would. The `i64` is when the
+/// import started (Unix ms), which no order date may lie more than a day after.
 pub type Decoder = std::sync::Arc<dyn Fn(&[u8], i64) -> Result<Vec<OrderInput>> + Send + Sync>;
 
 /// How the file's orders are written.
@@ -54,20 +53,14 @@ impl FileFormat {
             None => formats::detect_csv(&head),
         };
         Ok(match format {
-            Format::Native if json => {
-                FileFormat::Json { decode: std::sync::Arc::new(|b: &[u8], at| decode_json(b, at)) }
+            Format::Native if json => FileFormat::Json { decode: std::sync::Arc::new(decode_json) },
+            Format::Native => {
+                FileFormat::Csv { order_column: "order_id".into(), decode: std::sync::Arc::new(decode_csv) }
             }
-            Format::Native => FileFormat::Csv {
-                order_column: "order_id".into(),
-                decode: std::sync::Arc::new(|b: &[u8], at| decode_csv(b, at)),
-            },
-            Format::Shopify => FileFormat::Csv {
-                order_column: "Name".into(),
-                decode: std::sync::Arc::new(|b: &[u8], at| formats::decode_shopify(b, at)),
-            },
-            Format::WooCommerce => {
-                FileFormat::Json { decode: std::sync::Arc::new(|b: &[u8], at| formats::decode_woocommerce(b, at)) }
+            Format::Shopify => {
+                FileFormat::Csv { order_column: "Name".into(), decode: std::sync::Arc::new(formats::decode_shopify) }
             }
+            Format::WooCommerce => FileFormat::Json { decode: std::sync::Arc::new(formats::decode_woocommerce) },
         })
     }
 }
