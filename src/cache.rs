@@ -10,6 +10,15 @@
 //! shows, so its own writes show at once; other nodes' writes show within the TTL under
 //! traffic.
 //!
+//! An expired entry is first *revalidated*: the vendor's `widget_version` (moved by the
+//! database's triggers with every change to what a widget shows, on any node or worker)
+//! is read for the entry's publishable key, one point query per key however many entries
+//! expire together, and an entry read at that same version is fresh again without
+//! computing it (`confirm`; a check less than a `JITTER_SHARE`th of the TTL old confirms
+//! the key's other expired entries inline in `lookup`). Only a changed version, or a read
+//! older than `RECOMPUTE_AFTER_MS` (what no version covers: the vendor's level, a key's
+//! expiry), computes the read again.
+//!
 //! Memory is bounded by bytes (body, ETag, key, origins and a fixed per-entry overhead),
 //! not entries, with least-recently-used eviction; one vendor may hold at most
 //! `1 / VENDOR_SHARE` of the bytes, so a flood of distinct queries against one vendor evicts
@@ -17,6 +26,7 @@
 //! neither drops nor refuses another vendor's entries, and costs O(that vendor's entries).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -27,6 +37,10 @@ use crate::clock::Clock;
 #[derive(Debug, Clone)]
 pub struct Cached {
     pub vendor_id: String,
+    /// The publishable key the read was made with: its checks revalidate the entry.
+    pub pk: Arc<str>,
+    /// The vendor's `widget_version` when the read was made (read before the data).
+    pub version: i64,
     pub origins: Arc<Vec<String>>,
     pub body: Bytes,
     /// The strong ETag, quoted: shared bytes, so a response's header copies nothing.
@@ -53,6 +67,15 @@ pub const REFRESH_CONCURRENCY: usize = 2;
 /// other before their next turn and every read went to the database.
 pub const VENDOR_SHARE: usize = 4;
 
+/// A read is computed again at its first expiry after this long even when its vendor's
+/// widget version has not moved: the version does not cover the vendor's level (cached for
+/// as long by `VendorLevelCache`) or a key's expiry on the clock. Less a jitter of up to
+/// half, so reads computed together do not come due together.
+pub const RECOMPUTE_AFTER_MS: i64 = 5 * 60_000;
+
+/// Version checks remembered (one per publishable key) before the old ones are dropped.
+const MAX_CHECKS: usize = 4096;
+
 /// Bytes charged per entry on top of its strings: the entry, its `Arc`s, the two LRU
 /// nodes and the hash-table slots.
 pub const ENTRY_OVERHEAD: usize = 256;
@@ -62,9 +85,15 @@ pub const ENTRY_OVERHEAD: usize = 256;
 const MAX_IDLE_VENDORS: usize = 65_536;
 
 struct Entry {
+    /// When the value was computed.
     stored_at: i64,
-    /// How long this entry is fresh: the TTL less a per-entry jitter (see `fresh_for`).
+    /// When the value was last known current: computed, or confirmed by a version check.
+    validated_at: i64,
+    /// How long after `validated_at` this entry is fresh: the TTL less a per-entry jitter
+    /// (see `fresh_for`).
     fresh_for: i64,
+    /// How long after `stored_at` it is computed again whatever the version says.
+    recompute_after: i64,
     value: Arc<Cached>,
     refreshing: bool,
     size: usize,
@@ -93,6 +122,33 @@ struct Inner {
     epoch: u64,
     /// Puts computed before this epoch are refused (stamps of forgotten idle vendors).
     floor: u64,
+    /// The latest version check of each publishable key.
+    checks: HashMap<Arc<str>, VersionCheck>,
+}
+
+/// What a version check of a publishable key found: the vendor it names and that vendor's
+/// `widget_version`, as of `at` (taken before the query).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionCheck {
+    pub vendor_id: String,
+    pub version: i64,
+    pub at: i64,
+}
+
+impl VersionCheck {
+    /// Whether this check shows `value` (read at `validated_at`) still current.
+    fn confirms(&self, value: &Cached, validated_at: i64) -> bool {
+        self.at > validated_at && self.version == value.version && self.vendor_id == value.vendor_id
+    }
+}
+
+/// How a node's expired entries were refreshed, counted since start (`/metrics`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshCounts {
+    /// Confirmed by a version check, not computed again.
+    pub unchanged: u64,
+    /// Computed again (the version moved, or the read was too old to confirm).
+    pub recomputed: u64,
 }
 
 impl Inner {
@@ -146,6 +202,8 @@ pub struct PublicCache {
     max_bytes: usize,
     inner: Mutex<Inner>,
     refreshes: tokio::sync::Semaphore,
+    unchanged: AtomicU64,
+    recomputed: AtomicU64,
 }
 
 impl PublicCache {
@@ -161,8 +219,11 @@ impl PublicCache {
                 bytes: 0,
                 epoch: 0,
                 floor: 0,
+                checks: HashMap::new(),
             }),
             refreshes: tokio::sync::Semaphore::new(REFRESH_CONCURRENCY),
+            unchanged: AtomicU64::new(0),
+            recomputed: AtomicU64::new(0),
         }
     }
 
@@ -175,14 +236,71 @@ impl PublicCache {
     /// up to a `JITTER_SHARE`th of it, spread by a hash of the key and the time (so it is
     /// reproducible on the injected clock).
     fn fresh_for(&self, key: &str, now: i64) -> i64 {
-        use std::hash::{Hash, Hasher};
-        let spread = self.ttl_ms / JITTER_SHARE;
-        if spread <= 0 {
-            return self.ttl_ms;
+        self.ttl_ms - jitter(key, now, self.ttl_ms / JITTER_SHARE)
+    }
+
+    /// How long after `now` a value stored under `key` is computed again whatever its
+    /// version (see `RECOMPUTE_AFTER_MS`).
+    fn recompute_after(key: &str, now: i64) -> i64 {
+        RECOMPUTE_AFTER_MS - jitter(key, now ^ 1, RECOMPUTE_AFTER_MS / 2)
+    }
+
+    /// How long a version check confirms a key's other expired entries without a query of
+    /// their own: a `JITTER_SHARE`th of the TTL, so a confirmed entry is fresh again for
+    /// at least half the TTL and another node's write still shows within the TTL.
+    fn check_reuse_ms(&self) -> i64 {
+        self.ttl_ms / JITTER_SHARE
+    }
+
+    /// The latest version check of `pk`, when recent enough to confirm entries with
+    /// (`check_reuse_ms`): a refresh then needs no query of its own.
+    pub fn recent_check(&self, pk: &str, clock: &dyn Clock) -> Option<VersionCheck> {
+        let now = clock.now_ms();
+        self.lock().checks.get(pk).filter(|c| now - c.at < self.check_reuse_ms()).cloned()
+    }
+
+    /// Remembers a version check of `pk`; expired entries it confirms are then fresh again
+    /// as they are looked up.
+    pub fn record_check(&self, pk: &str, check: VersionCheck, clock: &dyn Clock) {
+        if !self.enabled() {
+            return;
         }
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (key, now).hash(&mut h);
-        self.ttl_ms - (h.finish() % spread.unsigned_abs()) as i64
+        let now = clock.now_ms();
+        let reuse = self.check_reuse_ms();
+        let mut inner = self.lock();
+        if inner.checks.len() >= MAX_CHECKS {
+            inner.checks.retain(|_, c| now - c.at < reuse);
+        }
+        inner.checks.insert(pk.into(), check);
+    }
+
+    /// Makes the entry under `key` fresh again from `check` if the check shows it current
+    /// and it is not due to be computed again; false when it must be computed.
+    pub fn confirm(&self, key: &str, check: &VersionCheck) -> bool {
+        let mut inner = self.lock();
+        let Some(entry) = inner.entries.peek_mut(key) else { return false };
+        let young = check.at - entry.stored_at < entry.recompute_after;
+        if !(young && check.confirms(&entry.value, entry.validated_at)) {
+            return false;
+        }
+        entry.validated_at = check.at;
+        entry.fresh_for = self.fresh_for(key, check.at);
+        entry.refreshing = false;
+        self.unchanged.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// An expired entry was computed again (see `RefreshCounts`).
+    pub fn note_recomputed(&self) {
+        self.recomputed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How expired entries were refreshed since start.
+    pub fn refresh_counts(&self) -> RefreshCounts {
+        RefreshCounts {
+            unchanged: self.unchanged.load(Ordering::Relaxed),
+            recomputed: self.recomputed.load(Ordering::Relaxed),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -202,7 +320,13 @@ impl PublicCache {
     /// counted twice (the global and the vendor's index each hold a copy).
     pub fn entry_size(key: &str, value: &Cached) -> usize {
         let origins: usize = value.origins.iter().map(|o| o.len() + 24).sum();
-        2 * key.len() + value.body.len() + value.etag.len() + value.vendor_id.len() + origins + ENTRY_OVERHEAD
+        2 * key.len()
+            + value.body.len()
+            + value.etag.len()
+            + value.vendor_id.len()
+            + value.pk.len()
+            + origins
+            + ENTRY_OVERHEAD
     }
 
     pub fn lookup(&self, key: &str, clock: &dyn Clock) -> Lookup {
@@ -210,9 +334,24 @@ impl PublicCache {
             return Lookup::Miss;
         }
         let now = clock.now_ms();
+        let reuse = self.check_reuse_ms();
         let mut inner = self.lock();
-        let Some(entry) = inner.entries.get_mut(key) else { return Lookup::Miss };
-        let age = now - entry.stored_at;
+        let Inner { entries, checks, .. } = &mut *inner;
+        let Some(entry) = entries.get_mut(key) else { return Lookup::Miss };
+        let mut age = now - entry.validated_at;
+        if age >= entry.fresh_for && now - entry.stored_at < entry.recompute_after {
+            // A recent check of its key that found the version it was read at confirms it.
+            if let Some(check) = checks
+                .get(&entry.value.pk)
+                .filter(|c| now - c.at < reuse && c.confirms(&entry.value, entry.validated_at))
+            {
+                entry.validated_at = check.at;
+                entry.fresh_for = self.fresh_for(key, check.at);
+                entry.refreshing = false;
+                age = now - check.at;
+                self.unchanged.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         let found = if age < entry.fresh_for {
             Lookup::Fresh(entry.value.clone())
         } else if age < self.ttl_ms.max(STALE_WINDOW_MS) {
@@ -291,8 +430,17 @@ impl PublicCache {
         vendor.keys.put(key.clone(), ());
         vendor.bytes += size;
         inner.bytes += size;
-        let fresh_for = self.fresh_for(&key, now);
-        inner.entries.put(key, Entry { stored_at: now, fresh_for, value: Arc::new(value), refreshing: false, size });
+        let (fresh_for, recompute_after) = (self.fresh_for(&key, now), Self::recompute_after(&key, now));
+        let entry = Entry {
+            stored_at: now,
+            validated_at: now,
+            fresh_for,
+            recompute_after,
+            value: Arc::new(value),
+            refreshing: false,
+            size,
+        };
+        inner.entries.put(key, entry);
     }
 
     /// The refresh a `Stale { refresh: true }` asked for failed: let another caller try.
@@ -360,6 +508,18 @@ impl PublicCache {
     }
 }
 
+/// Up to `spread` (exclusive) from a hash of the key and the time: reproducible on the
+/// injected clock, different for entries stored together.
+fn jitter(key: &str, now: i64, spread: i64) -> i64 {
+    use std::hash::{Hash, Hasher};
+    if spread <= 0 {
+        return 0;
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (key, now).hash(&mut h);
+    (h.finish() % spread.unsigned_abs()) as i64
+}
+
 /// Vendor levels for the public summary, cached briefly (they change slowly and cost
 /// several queries). `reviews::vendor_level` fills it; writes that change a level forget it.
 #[derive(Default)]
@@ -396,6 +556,8 @@ mod tests {
     fn sized(vendor: &str, body: usize) -> Cached {
         Cached {
             vendor_id: vendor.into(),
+            pk: Arc::from(format!("pk_{vendor}")),
+            version: 7,
             origins: Arc::new(vec![]),
             body: Bytes::from(vec![b'x'; body]),
             etag: "\"e\"".into(),
@@ -551,6 +713,82 @@ mod tests {
         assert!((20..180).contains(&fresh), "{fresh} of 200 still fresh halfway through the jitter");
         clock.advance(chrono::Duration::milliseconds(501));
         assert!(keys.iter().all(|k| cache.get(k, &clock).is_none()), "none fresh at the TTL");
+    }
+
+    fn check(vendor: &str, version: i64, clock: &ManualClock) -> VersionCheck {
+        VersionCheck { vendor_id: vendor.into(), version, at: clock.now_ms() }
+    }
+
+    /// An expired entry whose vendor's version has not moved is fresh again from one check,
+    /// without being computed; so are the same key's other expired entries, from the same
+    /// check, in their lookup.
+    #[test]
+    fn an_unchanged_version_confirms_expired_entries_without_computing_them() {
+        let clock = clock();
+        let cache = PublicCache::new(4, 1 << 20);
+        cache.put("/a".into(), entry("v1"), cache.generation(), &clock);
+        cache.put("/b".into(), entry("v1"), cache.generation(), &clock);
+        clock.advance(chrono::Duration::seconds(4));
+        assert!(matches!(cache.lookup("/a", &clock), Lookup::Stale { refresh: true, .. }));
+        assert_eq!(cache.recent_check("pk_v1", &clock), None, "no check made yet");
+        let found = check("v1", 7, &clock);
+        cache.record_check("pk_v1", found.clone(), &clock);
+        assert!(cache.confirm("/a", &found));
+        assert!(matches!(cache.lookup("/a", &clock), Lookup::Fresh(_)));
+        assert!(matches!(cache.lookup("/b", &clock), Lookup::Fresh(_)), "confirmed by the same check");
+        assert_eq!(cache.refresh_counts(), RefreshCounts { unchanged: 2, recomputed: 0 });
+        // Fresh again for at least half the TTL from the check, then expired again.
+        clock.advance(chrono::Duration::milliseconds(1999));
+        assert!(matches!(cache.lookup("/a", &clock), Lookup::Fresh(_)));
+        clock.advance(chrono::Duration::milliseconds(2001));
+        assert!(matches!(cache.lookup("/a", &clock), Lookup::Stale { refresh: true, .. }), "the old check is spent");
+    }
+
+    #[test]
+    fn a_moved_version_another_vendor_or_an_old_check_confirms_nothing() {
+        let clock = clock();
+        let cache = PublicCache::new(4, 1 << 20);
+        let before = check("v1", 7, &clock);
+        clock.advance(chrono::Duration::milliseconds(1));
+        cache.put("/a".into(), entry("v1"), cache.generation(), &clock);
+        clock.advance(chrono::Duration::seconds(4));
+        assert!(!cache.confirm("/a", &before), "a check from before the read");
+        assert!(!cache.confirm("/a", &check("v1", 8, &clock)), "the version moved");
+        assert!(!cache.confirm("/a", &check("v2", 7, &clock)), "the key now names another vendor");
+        assert!(!cache.confirm("/missing", &check("v1", 7, &clock)));
+        cache.record_check("pk_v1", check("v1", 8, &clock), &clock);
+        assert!(matches!(cache.lookup("/a", &clock), Lookup::Stale { refresh: true, .. }));
+        assert_eq!(cache.refresh_counts(), RefreshCounts::default());
+        // A check older than a JITTER_SHARE-th of the TTL is not reused.
+        cache.record_check("pk_v1", check("v1", 7, &clock), &clock);
+        clock.advance(chrono::Duration::seconds(1));
+        assert_eq!(cache.recent_check("pk_v1", &clock), None);
+    }
+
+    /// Past `RECOMPUTE_AFTER_MS` (less its jitter) a read is computed again even when its
+    /// version has not moved.
+    #[test]
+    fn old_reads_are_computed_again_whatever_their_version() {
+        let clock = clock();
+        let cache = PublicCache::new(4, 1 << 20);
+        cache.put("/a".into(), entry("v1"), cache.generation(), &clock);
+        // Confirmed at every expiry until it comes due, between half of RECOMPUTE_AFTER_MS
+        // and all of it after the read.
+        let mut elapsed = 0;
+        loop {
+            clock.advance(chrono::Duration::seconds(4));
+            elapsed += 4000;
+            if !cache.confirm("/a", &check("v1", 7, &clock)) {
+                break;
+            }
+            assert!(elapsed < RECOMPUTE_AFTER_MS, "still confirmed {elapsed} ms after the read");
+        }
+        assert!(elapsed > RECOMPUTE_AFTER_MS / 2, "due after {elapsed} ms");
+        cache.record_check("pk_v1", check("v1", 7, &clock), &clock);
+        assert!(matches!(cache.lookup("/a", &clock), Lookup::Stale { refresh: true, .. }), "not confirmed inline");
+        cache.put("/a".into(), entry("v1"), cache.generation(), &clock);
+        clock.advance(chrono::Duration::seconds(4));
+        assert!(cache.confirm("/a", &check("v1", 7, &clock)), "a new read is confirmed again");
     }
 
     #[test]

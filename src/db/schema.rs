@@ -479,6 +479,12 @@ diesel::table! {
         replaced_at -> BigInt,
     }
 }
+diesel::table! {
+    widget_versions (vendor_id) {
+        vendor_id -> Text,
+        version -> BigInt,
+    }
+}
 
 diesel::joinable!(staff -> vendors (vendor_id));
 diesel::joinable!(api_keys -> vendors (vendor_id));
@@ -523,6 +529,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     public_write_caps,
     idempotency_keys,
     audit_log,
+    widget_versions,
 );
 
 /// Every table name, for the migration-parity test.
@@ -563,4 +570,5 @@ pub const TABLES: &[&str] = &[
     "cases",
     "review_revisions",
     "funnel_templates",
+    "widget_versions",
 ];

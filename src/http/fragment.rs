@@ -72,8 +72,8 @@ async fn fragment(state: State, req: HttpRequest) -> Result<HttpResponse> {
         limit: q.limit,
     })?;
     let sku = query.sku.clone();
-    let (vendor, summary) = public::summary_data(&state, pk.clone(), sku).await?;
-    let (_, page) = public::page_data(&state, pk, query).await?;
+    let public::WidgetData { vendor, body: summary, .. } = public::summary_data(&state, pk.clone(), sku).await?;
+    let page = public::page_data(&state, pk, query).await?.body;
     let mut res = HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=60"))

@@ -25,6 +25,9 @@ pub struct Metrics {
     pool_open: IntGauge,
     cache_bytes: IntGauge,
     cache_entries: IntGauge,
+    /// Expired widget reads by how they were refreshed: `unchanged` (confirmed by the
+    /// vendor's widget version) or `recomputed`.
+    cache_refreshes: IntCounterVec,
     limiter_keys: IntGauge,
     /// The series of the widget reads (`GET` of each of `WIDGET_READ_ROUTES`, answered 200
     /// or 304), resolved once on first use: the most frequent requests skip the label
@@ -54,6 +57,11 @@ impl Metrics {
         registry.register(Box::new(pool_in_use.clone()))?;
         let cache_bytes = IntGauge::new("truview_public_cache_bytes", "Bytes held by the widget-read cache")?;
         let cache_entries = IntGauge::new("truview_public_cache_entries", "Entries in the widget-read cache")?;
+        let cache_refreshes = IntCounterVec::new(
+            Opts::new("truview_public_cache_refreshes_total", "Expired widget reads refreshed, by outcome"),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(cache_refreshes.clone()))?;
         let limiter_keys = IntGauge::new("truview_rate_limiter_keys", "Buckets held by the node's rate limiters")?;
         registry.register(Box::new(pool_open.clone()))?;
         registry.register(Box::new(cache_bytes.clone()))?;
@@ -67,6 +75,7 @@ impl Metrics {
             pool_open,
             cache_bytes,
             cache_entries,
+            cache_refreshes,
             limiter_keys,
             widget_reads: Default::default(),
         })
@@ -102,6 +111,11 @@ impl Metrics {
         self.pool_open.set(i64::from(open));
         self.cache_bytes.set(i64::try_from(state.public_cache.bytes()).unwrap_or(i64::MAX));
         self.cache_entries.set(i64::try_from(state.public_cache.len()).unwrap_or(i64::MAX));
+        let refreshes = state.public_cache.refresh_counts();
+        for (outcome, total) in [("unchanged", refreshes.unchanged), ("recomputed", refreshes.recomputed)] {
+            let counter = self.cache_refreshes.with_label_values(&[outcome]);
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
         self.limiter_keys.set(i64::try_from(state.limits.tracked()).unwrap_or(i64::MAX));
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {

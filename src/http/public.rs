@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::{AppState, State};
-use crate::cache::{Cached, Lookup};
+use crate::cache::{Cached, Lookup, VersionCheck};
 use crate::db::DbConn;
 use crate::domain::contact::Email;
 use crate::domain::ids::PathId;
@@ -152,13 +152,15 @@ pub(crate) fn cors(res: &mut HttpResponse, origin: Option<&str>, origins: &[Stri
     }
 }
 
-/// Serialises a widget read once: body, strong ETag, and what CORS needs.
-fn to_cached<T: Serialize>(vendor: &Vendor, value: &T) -> Result<Cached> {
-    let body = serde_json::to_vec(value).map_err(Error::internal)?;
+/// Serialises a widget read once: body, strong ETag, and what CORS and revalidation need.
+fn to_cached<T: Serialize>(pk: &str, read: &WidgetData<T>) -> Result<Cached> {
+    let body = serde_json::to_vec(&read.body).map_err(Error::internal)?;
     let digest = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&body));
     Ok(Cached {
-        vendor_id: vendor.id.clone(),
-        origins: Arc::new(vendor.origin_list()),
+        vendor_id: read.vendor.id.clone(),
+        pk: Arc::from(pk),
+        version: read.version,
+        origins: Arc::new(read.vendor.origin_list()),
         etag: web::Bytes::from(format!("\"{}\"", &hex::encode(digest)[..32])),
         body: web::Bytes::from(body),
     })
@@ -190,7 +192,8 @@ fn widget_response(req: &HttpRequest, cached: &Cached) -> HttpResponse {
 
 /// Serves a widget read from the node's cache under `key` (built from the parsed query by
 /// `widget_key`): fresh entries at once, stale ones at once while one background task
-/// refreshes them, and misses by computing inline.
+/// refreshes them (revalidates them by the vendor's widget version, or computes them
+/// again), and misses by computing inline.
 async fn cached_read<F, Fut>(state: &State, req: &HttpRequest, key: &str, compute: F) -> Result<HttpResponse>
 where
     F: FnOnce() -> Fut + 'static,
@@ -206,12 +209,28 @@ where
                 // refreshes, so a burst of expiries is worked off a few at a time while
                 // the stale values are served.
                 let state = state.clone();
-                let (vendor_id, key) = (value.vendor_id.clone(), key.to_owned());
+                let (vendor_id, pk, key) = (value.vendor_id.clone(), value.pk.clone(), key.to_owned());
                 actix_web::rt::spawn(async move {
                     let _turn = state.public_cache.refresh_turn().await;
                     let generation = state.public_cache.generation();
-                    match compute().await {
-                        Ok(fresh) => state.public_cache.put(key, fresh, generation, state.clock.as_ref()),
+                    // First whether the vendor's widget changed at all since the read: one
+                    // point query per key, shared by the key's other expired entries.
+                    let check = match state.public_cache.recent_check(&pk, state.clock.as_ref()) {
+                        Some(check) => Ok(check),
+                        None => version_check(&state, pk.to_string())
+                            .await
+                            .inspect(|check| state.public_cache.record_check(&pk, check.clone(), state.clock.as_ref())),
+                    };
+                    let outcome = match check {
+                        Ok(check) if state.public_cache.confirm(&key, &check) => return,
+                        Ok(_) => compute().await,
+                        Err(e) => Err(e),
+                    };
+                    match outcome {
+                        Ok(fresh) => {
+                            state.public_cache.note_recomputed();
+                            state.public_cache.put(key, fresh, generation, state.clock.as_ref())
+                        }
                         // The key was revoked (or the vendor is gone): stop serving what it read.
                         Err(Error::Unauthorized(_) | Error::NotFound(_)) => {
                             state.public_cache.forget_vendor(&vendor_id)
@@ -235,11 +254,37 @@ where
     }
 }
 
+/// The vendor a publishable key names and its widget version now, for revalidating cached
+/// reads; the key is looked up as a read looks it up (an unknown, revoked or expired key
+/// is refused alike). No client's budget is spent: no client asked for it.
+async fn version_check(state: &AppState, pk: String) -> Result<VersionCheck> {
+    check_key_shape(&pk, "publishable")?;
+    let at = state.clock.now_ms();
+    state
+        .db
+        .run(move |conn| {
+            let key = lookup_key(conn, &pk, "publishable", at)?;
+            let version = store::vendors::widget_version(conn, &key.vendor_id)?;
+            Ok(VersionCheck { vendor_id: key.vendor_id, version, at })
+        })
+        .await
+}
+
+/// A widget read's data with the vendor it belongs to and that vendor's widget version
+/// as it was before the data was read.
+pub(crate) struct WidgetData<T> {
+    pub vendor: Vendor,
+    pub version: i64,
+    pub body: T,
+}
+
 /// Resolves the publishable key in the path and runs `read` on the same connection (one
 /// blocking hop per cache miss); notes that the widget API served this vendor (a maturity
 /// criterion). The key's budget (per key and client, under the vendor's ceiling; see
-/// `ratelimit::KeyLimits`) is spent right after the lookup, before the read.
-async fn widget_read<T, F>(state: &AppState, pk: String, read: F) -> Result<(Vendor, T)>
+/// `ratelimit::KeyLimits`) is spent right after the lookup, before the read. The vendor's
+/// widget version is read before the data, so a write between the two leaves the entry
+/// marked older than what it holds (computed once more), never the other way.
+async fn widget_read<T, F>(state: &AppState, pk: String, read: F) -> Result<WidgetData<T>>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConn, &Vendor) -> Result<T> + Send + 'static,
@@ -256,8 +301,9 @@ where
             if store::vendors::widget_mark_is_stale(&vendor, now) {
                 store::vendors::mark_widget_served(conn, &vendor.id, now)?;
             }
-            let out = read(conn, &vendor)?;
-            Ok((vendor, out))
+            let version = store::vendors::widget_version(conn, &vendor.id)?;
+            let body = read(conn, &vendor)?;
+            Ok(WidgetData { vendor, version, body })
         })
         .await
 }
@@ -551,14 +597,13 @@ pub(crate) fn parse_query<T: serde::de::DeserializeOwned>(query_string: &str) ->
 }
 
 async fn summary_of(state: &AppState, pk: String, sku: Option<String>) -> Result<Cached> {
-    let (vendor, body) = summary_data(state, pk, sku).await?;
-    to_cached(&vendor, &body)
+    to_cached(&pk.clone(), &summary_data(state, pk, sku).await?)
 }
 
 /// The summary a widget shows, with the vendor it belongs to.
-pub(crate) async fn summary_data(state: &AppState, pk: String, sku: Option<String>) -> Result<(Vendor, Summary)> {
+pub(crate) async fn summary_data(state: &AppState, pk: String, sku: Option<String>) -> Result<WidgetData<Summary>> {
     let scope = sku.clone();
-    let (vendor, (agg, (quick_count, quick_sum), product)) = widget_read(state, pk, move |conn, vendor| {
+    let read = widget_read(state, pk, move |conn, vendor| {
         let agg = store::reviews::aggregate(conn, &vendor.id, scope.as_deref().unwrap_or(ALL))?;
         let quick = store::reviews::quick_totals(conn, &vendor.id, scope.as_deref())?;
         let product = match scope.as_deref() {
@@ -568,6 +613,7 @@ pub(crate) async fn summary_data(state: &AppState, pk: String, sku: Option<Strin
         Ok((agg, quick, product))
     })
     .await?;
+    let WidgetData { vendor, version, body: (agg, (quick_count, quick_sum), product) } = read;
     let vendor_level = reviews::cached_vendor_level(state, &vendor.id).await?;
     let count: i64 = agg.ratings.iter().sum();
     let sum: i64 = agg.ratings.iter().enumerate().map(|(i, c)| (i as i64 + 1) * c).sum();
@@ -583,7 +629,7 @@ pub(crate) async fn summary_data(state: &AppState, pk: String, sku: Option<Strin
         quick_ratings: QuickRatings { count: quick_count, average: average(quick_count, quick_sum) },
         vendor_level,
     };
-    Ok((vendor, body))
+    Ok(WidgetData { vendor, version, body })
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -849,19 +895,19 @@ pub(crate) fn parse_reviews_query(q: ReviewsQuery) -> Result<PublicQuery> {
 }
 
 async fn page_of(state: &AppState, pk: String, query: PublicQuery) -> Result<Cached> {
-    let (vendor, page) = page_data(state, pk, query).await?;
-    to_cached(&vendor, &page)
+    to_cached(&pk.clone(), &page_data(state, pk, query).await?)
 }
 
 /// A page of published reviews, with the vendor they belong to.
-pub(crate) async fn page_data(state: &AppState, pk: String, query: PublicQuery) -> Result<(Vendor, ReviewPage)> {
+pub(crate) async fn page_data(state: &AppState, pk: String, query: PublicQuery) -> Result<WidgetData<ReviewPage>> {
     let (sort, limit) = (query.sort, query.limit);
-    let (vendor, (rows, revisions)) = widget_read(state, pk, move |conn, vendor| {
+    let read = widget_read(state, pk, move |conn, vendor| {
         let rows = store::reviews::public_page(conn, &vendor.id, &query)?;
         let ids: Vec<String> = rows.iter().map(|(r, _)| r.id.clone()).collect();
         Ok((rows, store::cases::revisions_for(conn, &ids)?))
     })
     .await?;
+    let WidgetData { vendor, version, body: (rows, revisions) } = read;
     let next_cursor = (rows.len() as i64 == limit).then(|| rows.last()).flatten().map(|(r, _)| {
         let key = match sort {
             Sort::Recent => 0,
@@ -871,7 +917,7 @@ pub(crate) async fn page_data(state: &AppState, pk: String, query: PublicQuery) 
         encode_cursor(&PublicCursor(key, r.published_at.unwrap_or(0), r.id.clone()))
     });
     let reviews = rows.into_iter().map(|(r, reply)| PublicReview::new(r, reply).with_history(&revisions));
-    Ok((vendor, ReviewPage { reviews: reviews.collect(), next_cursor }))
+    Ok(WidgetData { vendor, version, body: ReviewPage { reviews: reviews.collect(), next_cursor } })
 }
 
 #[cfg(test)]

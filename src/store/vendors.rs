@@ -96,6 +96,15 @@ pub fn update_settings(
     Ok(())
 }
 
+/// The version of what the vendor's widget shows: moved by the database's triggers with
+/// every change to the rows the widget's reads are made of (migration `widget_version`);
+/// 0 before the first.
+pub fn widget_version(conn: &mut DbConn, vendor_id: &str) -> Result<i64> {
+    use crate::db::schema::widget_versions;
+    let version = widget_versions::table.find(vendor_id).select(widget_versions::version).first(conn).optional()?;
+    Ok(version.unwrap_or(0))
+}
+
 /// Whether the "widget served" mark is due (see [`super::mark_is_stale`]).
 pub fn widget_mark_is_stale(vendor: &Vendor, now: i64) -> bool {
     super::mark_is_stale(vendor.widget_served_at, now)

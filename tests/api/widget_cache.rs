@@ -110,6 +110,8 @@ async fn m7_votes_for_one_vendor_do_not_defeat_another_vendors_cache() {
     );
     let value = Cached {
         vendor_id: quiet.id.clone(),
+        pk: Arc::from(quiet.pk.as_str()),
+        version: 0,
         origins: Arc::new(vec![]),
         body: actix_web::web::Bytes::from_static(b"{\"reviews\":[],\"next_cursor\":null}"),
         etag: "\"m7\"".into(),
@@ -127,7 +129,12 @@ async fn m7_votes_for_one_vendor_do_not_defeat_another_vendors_cache() {
             limit: 20,
         },
     );
-    cache.put(noisy_key.clone(), Cached { vendor_id: noisy.id.clone(), ..value }, before, app.clock.as_ref());
+    cache.put(
+        noisy_key.clone(),
+        Cached { vendor_id: noisy.id.clone(), pk: Arc::from(noisy.pk.as_str()), ..value },
+        before,
+        app.clock.as_ref(),
+    );
     assert!(!cache.contains(&noisy_key));
     assert!(cache.contains(&widget_key::summary(&quiet.pk, None)));
     assert_eq!(read(&app, &noisy_path).await["quick_ratings"]["count"], 5, "recomputed after its writes");
@@ -215,4 +222,147 @@ async fn widget_reads_answer_alike_ahead_of_the_router_and_through_it() {
     let res = app.request(Method::POST, &format!("/api/v1/public/{}/reviews", vendor.pk), None, None).await;
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(res.headers()["allow"], "GET");
+}
+
+/// Waits (in real time: the refresh is database work on another task) until `done`.
+async fn settle(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..1000 {
+        if done() {
+            return;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{what}: not within 10 s");
+}
+
+/// Lets this node's entry for `path` expire, reads it once more (served stale while it
+/// refreshes) and returns what the read shows once the refresh landed, or after 10 s
+/// whatever it shows then.
+async fn after_refresh(app: &TestApp, path: &str, before: &Value) -> Value {
+    app.clock.advance(chrono::Duration::seconds(5));
+    assert_eq!(&read(app, path).await, before, "{path}: the stale value is served while it refreshes");
+    let mut now = before.clone();
+    for _ in 0..1000 {
+        now = read(app, path).await;
+        if &now != before {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    now
+}
+
+/// Expired reads of a vendor whose widget did not change are confirmed by one check of its
+/// widget version (one query for all of the key's expired entries) instead of being
+/// computed again.
+#[actix_web::test]
+async fn expired_reads_of_an_unchanged_vendor_are_confirmed_not_computed() {
+    let app = spawn_app_with(|s| s.public_cache_ttl_secs = 5).await;
+    let vendor = app.vendor("Unchanged").await;
+    let id = app.review(&vendor, Some("LAMP-1"), 4).await;
+    app.publish(&vendor, &id).await;
+    let cache = &app.state.public_cache;
+    let summary_path = format!("/api/v1/public/{}/summary?sku=LAMP-1", vendor.pk);
+    let page_path = format!("/api/v1/public/{}/reviews?sku=LAMP-1", vendor.pk);
+    let (summary, page) = (read(&app, &summary_path).await, read(&app, &page_path).await);
+    assert_eq!((summary["count"].clone(), page["reviews"][0]["id"].clone()), (json!(1), json!(id)));
+    app.clock.advance(chrono::Duration::seconds(5));
+    assert_eq!(read(&app, &summary_path).await, summary, "served while it is revalidated");
+    settle("the summary confirmed", || cache.refresh_counts().unchanged == 1).await;
+    // The same check confirms the page (no query of its own) as it is read.
+    assert_eq!(read(&app, &page_path).await, page);
+    let counts = cache.refresh_counts();
+    assert_eq!((counts.unchanged, counts.recomputed), (2, 0));
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("truview_public_cache_refreshes_total{outcome=\"unchanged\"} 2"), "{metrics}");
+    assert!(metrics.contains("truview_public_cache_refreshes_total{outcome=\"recomputed\"} 0"), "{metrics}");
+}
+
+/// Every kind of change another node (or a worker) makes to what a widget shows moves the
+/// vendor's widget version, so this node shows it at its next refresh instead of
+/// confirming what it holds: a published review (count and aggregates), a reply, a
+/// helpful vote, a quick rating, the product's name and the vendor's origins (CORS).
+#[actix_web::test]
+async fn changes_made_on_another_node_show_at_the_next_refresh() {
+    let app = spawn_app_with(|s| s.public_cache_ttl_secs = 5).await;
+    let other = app.another_node();
+    let vendor = app.vendor("Elsewhere").await;
+    let put_product = |name: &str| {
+        let body = json!({"name": name});
+        let path = "/api/v1/products/LAMP-1".to_owned();
+        let other = &other;
+        let token = vendor.token.clone();
+        async move { other.request(Method::PUT, &path, Some(&token), Some(&body)).await }
+    };
+    assert_eq!(put_product("Desk lamp").await.status(), StatusCode::CREATED);
+    let first = app.review(&vendor, Some("LAMP-1"), 4).await;
+    app.publish(&vendor, &first).await;
+    let summary_path = format!("/api/v1/public/{}/summary?sku=LAMP-1", vendor.pk);
+    let page_path = format!("/api/v1/public/{}/reviews?sku=LAMP-1", vendor.pk);
+    let mut summary = read(&app, &summary_path).await;
+    let mut page = read(&app, &page_path).await;
+    let recomputed = app.state.public_cache.refresh_counts().recomputed;
+
+    // A review published on the other node: not shown here while the entry is fresh.
+    let second = other.review(&vendor, Some("LAMP-1"), 2).await;
+    other.publish(&vendor, &second).await;
+    assert_eq!(read(&app, &summary_path).await["count"], 1, "fresh until the TTL");
+    summary = after_refresh(&app, &summary_path, &summary).await;
+    assert_eq!((summary["count"].clone(), summary["histogram"]["2"].clone()), (json!(2), json!(1)));
+    page = after_refresh(&app, &page_path, &page).await;
+    assert_eq!(page["reviews"].as_array().map(Vec::len), Some(2));
+    let shown = |page: &Value, field: &str| {
+        let review = page["reviews"].as_array().unwrap().iter().find(|r| r["id"] == json!(first)).unwrap();
+        review[field].clone()
+    };
+
+    let reply = format!("/api/v1/reviews/{first}/reply");
+    let res = other.request(Method::POST, &reply, Some(&vendor.token), Some(&json!({"body": "Thanks, Ann!"}))).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    page = after_refresh(&app, &page_path, &page).await;
+    assert_eq!(shown(&page, "reply")["body"], "Thanks, Ann!");
+
+    let vote = format!("/api/v1/public/{}/reviews/{first}/helpful", vendor.pk);
+    let res = other.post(&vote, &json!({"voter_token": "elsewhere-voter-token-01"})).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    page = after_refresh(&app, &page_path, &page).await;
+    assert_eq!(shown(&page, "helpful_count"), 1);
+
+    let quick = json!({"rating": 5, "voter_token": "elsewhere-voter-token-02", "sku": "LAMP-1"});
+    assert_eq!(
+        other.post(&format!("/api/v1/public/{}/ratings", vendor.pk), &quick).await.status(),
+        StatusCode::CREATED
+    );
+    summary = after_refresh(&app, &summary_path, &summary).await;
+    assert_eq!(summary["quick_ratings"]["count"], 1);
+
+    assert_eq!(put_product("Desk lamp, brass").await.status(), StatusCode::OK);
+    summary = after_refresh(&app, &summary_path, &summary).await;
+    assert_eq!(summary["product"]["name"], "Desk lamp, brass");
+
+    // The origins are not in the body but in the CORS answer cached with it.
+    let allowed = |origin: &'static str| {
+        let (app, path) = (&app, summary_path.clone());
+        async move {
+            let res = app.client.get(app.url(&path)).header("Origin", origin).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            res.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap().to_owned())
+        }
+    };
+    assert_eq!(allowed("https://new-shop.example").await, None);
+    let origins = json!({"origins": ["https://elsewhere.example", "https://new-shop.example"]});
+    let res = other.request(Method::PATCH, "/api/v1/vendor", Some(&vendor.token), Some(&origins)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    app.clock.advance(chrono::Duration::seconds(5));
+    let mut cors = None;
+    for _ in 0..1000 {
+        cors = allowed("https://new-shop.example").await;
+        if cors.is_some() {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(cors.as_deref(), Some("https://new-shop.example"));
+    // Each of the seven refreshes computed its read again: no change was confirmed away.
+    assert_eq!(app.state.public_cache.refresh_counts().recomputed, recomputed + 7);
 }
