@@ -487,13 +487,15 @@ fn main() {
                 .collect();
             runs.sort_by(|a, b| a.0.total_cmp(&b.0));
             let all: Vec<f64> = runs.iter().map(|r| (r.0 * 100.0).round() / 100.0).collect();
+            // Each run's p99 beside its ratio (same order): a spike shows which run had it.
+            let p99s: Vec<f64> = runs.iter().map(|r| r.1.p99_ms).collect();
             let (ratio, load, base) = runs.swap_remove(runs.len() / 2);
             if script.is_none() {
                 baselines.push(base.clone());
             }
             p1.insert(
                 (*key).to_owned(),
-                json!({"load": load, "ratio": ratio, "baseline": base, "ratios_all_runs": all}),
+                json!({"load": load, "ratio": ratio, "baseline": base, "ratios_all_runs": all, "p99_ms_all_runs": p99s}),
             );
         }
         baselines.sort_by(|a, b| a.requests_per_sec.total_cmp(&b.requests_per_sec));

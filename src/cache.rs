@@ -15,9 +15,11 @@
 //! is read for the entry's publishable key, one point query per key however many entries
 //! expire together, and an entry read at that same version is fresh again without
 //! computing it (`confirm`; a check less than a `JITTER_SHARE`th of the TTL old confirms
-//! the key's other expired entries inline in `lookup`). Only a changed version, or a read
-//! older than `RECOMPUTE_AFTER_MS` (what no version covers: the vendor's level, a key's
-//! expiry), computes the read again.
+//! the key's other expired entries inline in `lookup`). Past the stale window an entry is
+//! kept, but served only once a check on the request confirms it (`Lookup::Unconfirmed`),
+//! so a read after a quiet spell costs a point query, not the read. Only a changed version,
+//! or a read older than `RECOMPUTE_AFTER_MS` (what no version covers: the vendor's level,
+//! a key's expiry), computes the read again.
 //!
 //! Memory is bounded by bytes (body, ETag, key, origins and a fixed per-entry overhead),
 //! not entries, with least-recently-used eviction; one vendor may hold at most
@@ -194,6 +196,10 @@ pub enum Lookup {
         value: Arc<Cached>,
         refresh: bool,
     },
+    /// Past the stale window but not yet due to be computed again: servable only once a
+    /// version check confirms it (`confirm`), which costs the caller one point query
+    /// instead of the read.
+    Unconfirmed(Arc<Cached>),
     Miss,
 }
 
@@ -358,12 +364,14 @@ impl PublicCache {
             let refresh = !entry.refreshing;
             entry.refreshing = true;
             Lookup::Stale { value: entry.value.clone(), refresh }
+        } else if now - entry.stored_at < entry.recompute_after {
+            Lookup::Unconfirmed(entry.value.clone())
         } else {
             inner.remove(key);
             return Lookup::Miss;
         };
         let value = match &found {
-            Lookup::Fresh(v) | Lookup::Stale { value: v, .. } => v.clone(),
+            Lookup::Fresh(v) | Lookup::Stale { value: v, .. } | Lookup::Unconfirmed(v) => v.clone(),
             Lookup::Miss => return found,
         };
         if let Some(v) = inner.vendors.get_mut(&value.vendor_id) {
@@ -595,7 +603,11 @@ mod tests {
         cache.put("/a".into(), entry("v1"), cache.generation(), &clock);
         assert!(matches!(cache.lookup("/a", &clock), Lookup::Fresh(_)));
         clock.advance(chrono::Duration::seconds(61));
-        assert!(matches!(cache.lookup("/a", &clock), Lookup::Miss), "past the stale window");
+        assert!(matches!(cache.lookup("/a", &clock), Lookup::Unconfirmed(_)), "past the stale window");
+        assert!(cache.confirm("/a", &check("v1", 7, &clock)), "servable once a check confirms it");
+        assert!(matches!(cache.lookup("/a", &clock), Lookup::Fresh(_)));
+        clock.advance(chrono::Duration::milliseconds(RECOMPUTE_AFTER_MS));
+        assert!(matches!(cache.lookup("/a", &clock), Lookup::Miss), "past the stale window and due");
         assert_eq!((cache.len(), cache.bytes(), cache.vendor_bytes("v1")), (0, 0, 0), "and dropped");
     }
 

@@ -33,6 +33,8 @@ pub async fn serve(settings: Settings, with_worker: bool) -> anyhow::Result<()> 
             );
         }
     }
+    let advised = crate::memory::page_out_code();
+    tracing::debug!(advised, "start-up code paged out");
     let owner = crate::funnel::queue::worker_name(&core);
     let worker = with_worker.then(|| actix_web::rt::spawn(crate::worker::run_forever(core.clone(), owner.clone())));
     // `Application` trims the node's limiter memory itself, with or without the worker.

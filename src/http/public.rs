@@ -193,7 +193,8 @@ fn widget_response(req: &HttpRequest, cached: &Cached) -> HttpResponse {
 /// Serves a widget read from the node's cache under `key` (built from the parsed query by
 /// `widget_key`): fresh entries at once, stale ones at once while one background task
 /// refreshes them (revalidates them by the vendor's widget version, or computes them
-/// again), and misses by computing inline.
+/// again), entries past the stale window once a version check confirms them, and misses
+/// (and what a check did not confirm) by computing inline.
 async fn cached_read<F, Fut>(state: &State, req: &HttpRequest, key: &str, compute: F) -> Result<HttpResponse>
 where
     F: FnOnce() -> Fut + 'static,
@@ -213,15 +214,7 @@ where
                 actix_web::rt::spawn(async move {
                     let _turn = state.public_cache.refresh_turn().await;
                     let generation = state.public_cache.generation();
-                    // First whether the vendor's widget changed at all since the read: one
-                    // point query per key, shared by the key's other expired entries.
-                    let check = match state.public_cache.recent_check(&pk, state.clock.as_ref()) {
-                        Some(check) => Ok(check),
-                        None => version_check(&state, pk.to_string())
-                            .await
-                            .inspect(|check| state.public_cache.record_check(&pk, check.clone(), state.clock.as_ref())),
-                    };
-                    let outcome = match check {
+                    let outcome = match revalidation(&state, &pk).await {
                         Ok(check) if state.public_cache.confirm(&key, &check) => return,
                         Ok(_) => compute().await,
                         Err(e) => Err(e),
@@ -244,14 +237,45 @@ where
             }
             Ok(widget_response(req, &value))
         }
-        Lookup::Miss => {
-            let generation = cache.generation();
-            let fresh = compute().await?;
-            let res = widget_response(req, &fresh);
-            cache.put(key.to_owned(), fresh, generation, state.clock.as_ref());
-            Ok(res)
-        }
+        Lookup::Unconfirmed(value) => match revalidation(state, &value.pk).await {
+            Ok(check) if cache.confirm(key, &check) => Ok(widget_response(req, &value)),
+            Ok(_) => {
+                cache.note_recomputed();
+                compute_and_store(state, req, key, compute).await
+            }
+            Err(e @ (Error::Unauthorized(_) | Error::NotFound(_))) => {
+                cache.forget_vendor(&value.vendor_id);
+                Err(e)
+            }
+            Err(e) => Err(e),
+        },
+        Lookup::Miss => compute_and_store(state, req, key, compute).await,
     }
+}
+
+/// Computes a widget read on the request, answers with it and stores it under `key`.
+async fn compute_and_store<F, Fut>(state: &State, req: &HttpRequest, key: &str, compute: F) -> Result<HttpResponse>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Cached>>,
+{
+    let generation = state.public_cache.generation();
+    let fresh = compute().await?;
+    let res = widget_response(req, &fresh);
+    state.public_cache.put(key.to_owned(), fresh, generation, state.clock.as_ref());
+    Ok(res)
+}
+
+/// Whether the vendor's widget changed since a cached read: the key's latest version check
+/// when recent enough, else a new one (one point query), remembered for the key's other
+/// expired reads.
+async fn revalidation(state: &AppState, pk: &Arc<str>) -> Result<VersionCheck> {
+    if let Some(check) = state.public_cache.recent_check(pk, state.clock.as_ref()) {
+        return Ok(check);
+    }
+    let check = version_check(state, pk.to_string()).await?;
+    state.public_cache.record_check(pk, check.clone(), state.clock.as_ref());
+    Ok(check)
 }
 
 /// The vendor a publishable key names and its widget version now, for revalidating cached
@@ -282,8 +306,9 @@ pub(crate) struct WidgetData<T> {
 /// blocking hop per cache miss); notes that the widget API served this vendor (a maturity
 /// criterion). The key's budget (per key and client, under the vendor's ceiling; see
 /// `ratelimit::KeyLimits`) is spent right after the lookup, before the read. The vendor's
-/// widget version is read before the data, so a write between the two leaves the entry
-/// marked older than what it holds (computed once more), never the other way.
+/// widget version is read before anything the read shows (its origins included), so a
+/// write in between leaves the entry marked older than what it holds (computed once
+/// more), never the other way.
 async fn widget_read<T, F>(state: &AppState, pk: String, read: F) -> Result<WidgetData<T>>
 where
     T: Send + 'static,
@@ -297,11 +322,11 @@ where
         .run(move |conn| {
             let key = lookup_key(conn, &pk, "publishable", now)?;
             limits.check(&key.id, &key.vendor_id, true, client)?;
+            let version = store::vendors::widget_version(conn, &key.vendor_id)?;
             let vendor = store::vendors::get(conn, &key.vendor_id)?;
             if store::vendors::widget_mark_is_stale(&vendor, now) {
                 store::vendors::mark_widget_served(conn, &vendor.id, now)?;
             }
-            let version = store::vendors::widget_version(conn, &vendor.id)?;
             let body = read(conn, &vendor)?;
             Ok(WidgetData { vendor, version, body })
         })

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use truview::cache::Cached;
+use truview::cache::{Cached, RefreshCounts};
 use truview::http::widget_key;
 
-use crate::helpers::{json, spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{json, spawn_app, spawn_app_with, TestApp, Vendor};
 
 async fn read(app: &TestApp, path: &str) -> Value {
     json(app.get(path).await, StatusCode::OK).await
@@ -365,4 +365,31 @@ async fn changes_made_on_another_node_show_at_the_next_refresh() {
     assert_eq!(cors.as_deref(), Some("https://new-shop.example"));
     // Each of the seven refreshes computed its read again: no change was confirmed away.
     assert_eq!(app.state.public_cache.refresh_counts().recomputed, recomputed + 7);
+}
+
+/// After a quiet spell longer than the stale window, a read is served only once a version
+/// check on the request confirms it: an unchanged vendor's from the cache (a point query,
+/// not the read), a changed one's computed on the request (never the old content).
+#[actix_web::test]
+async fn after_a_quiet_spell_a_read_is_confirmed_or_computed_on_the_request() {
+    let app = spawn_app_with(|s| s.public_cache_ttl_secs = 5).await;
+    let other = app.another_node();
+    let (quiet, changed) = (app.vendor("Quiet Spell").await, app.vendor("Changed Spell").await);
+    for vendor in [&quiet, &changed] {
+        let id = app.review(vendor, None, 5).await;
+        app.publish(vendor, &id).await;
+    }
+    let path = |vendor: &Vendor| format!("/api/v1/public/{}/summary", vendor.pk);
+    let quiet_summary = read(&app, &path(&quiet)).await;
+    assert_eq!(read(&app, &path(&changed)).await["count"], 1);
+    let id = other.review(&changed, None, 1).await;
+    other.publish(&changed, &id).await;
+    app.clock.advance(chrono::Duration::seconds(90));
+    let cache = &app.state.public_cache;
+    let RefreshCounts { unchanged, recomputed } = cache.refresh_counts();
+    assert_eq!(read(&app, &path(&quiet)).await, quiet_summary);
+    assert_eq!(cache.refresh_counts(), RefreshCounts { unchanged: unchanged + 1, recomputed });
+    let summary = read(&app, &path(&changed)).await;
+    assert_eq!((summary["count"].clone(), summary["histogram"]["1"].clone()), (json!(2), json!(1)));
+    assert_eq!(cache.refresh_counts(), RefreshCounts { unchanged: unchanged + 1, recomputed: recomputed + 1 });
 }
