@@ -289,11 +289,16 @@ impl PublicCache {
         if !(young && check.confirms(&entry.value, entry.validated_at)) {
             return false;
         }
-        entry.validated_at = check.at;
-        entry.fresh_for = self.fresh_for(key, check.at);
+        self.restamp(key, entry, check.at);
+        true
+    }
+
+    /// Makes `entry` fresh again as of `at`, when a version check confirmed it.
+    fn restamp(&self, key: &str, entry: &mut Entry, at: i64) {
+        entry.validated_at = at;
+        entry.fresh_for = self.fresh_for(key, at);
         entry.refreshing = false;
         self.unchanged.fetch_add(1, Ordering::Relaxed);
-        true
     }
 
     /// An expired entry was computed again (see `RefreshCounts`).
@@ -351,11 +356,8 @@ impl PublicCache {
                 .get(&entry.value.pk)
                 .filter(|c| now - c.at < reuse && c.confirms(&entry.value, entry.validated_at))
             {
-                entry.validated_at = check.at;
-                entry.fresh_for = self.fresh_for(key, check.at);
-                entry.refreshing = false;
+                self.restamp(key, entry, check.at);
                 age = now - check.at;
-                self.unchanged.fetch_add(1, Ordering::Relaxed);
             }
         }
         let found = if age < entry.fresh_for {
