@@ -91,7 +91,8 @@
     select, button { font: inherit; font-size: .875rem; padding: .375rem .625rem; border: 1px solid var(--border);
       border-radius: 8px; background: #fff; color: inherit; min-height: 2.25rem; }
     button { cursor: pointer; }
-    button:focus-visible, select:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+    button:focus-visible, select:focus-visible, .review:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+    .review:focus:not(:focus-visible) { outline: none; }
     .review { padding: 1rem 0; border-bottom: 1px solid var(--border); }
     .head { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
     .title { font-weight: 600; margin: .25rem 0; }
@@ -199,7 +200,7 @@
       this.status = h("p", { class: "muted sr", role: "status", "aria-live": "polite" }, this.t.loading);
       this.summaryEl = h("section", { part: "summary", class: "summary", "aria-label": this.t.reviews(0) });
       this.listEl = h("ul", { part: "list", class: "list" });
-      this.moreBtn = h("button", { part: "more", class: "more", type: "button", hidden: true, onclick: () => this.page(false) }, this.t.more);
+      this.moreBtn = h("button", { part: "more", class: "more", type: "button", hidden: true, onclick: () => this.more() }, this.t.more);
       // Space is reserved until the first page is in (--tv-reserve), so the shop's content
       // below does not jump when it arrives; kept if the reviews turn out shorter.
       this.controlsEl = this.controls();
@@ -248,8 +249,40 @@
         this.status.textContent = this.t.error;
       }
       this.status.classList.remove("sr");
-      const content = [...this.frame.children].reduce((sum, el) => sum + el.offsetHeight, 0);
-      if (content >= this.frame.offsetHeight) this.frame.classList.add("fits");
+      this.fit();
+    }
+
+    /** Keeps the shop's page still when the first reviews are taller than the reserve: if
+     * what lies below the widget is on screen, only the reviews that fit are shown and
+     * "Show more" shows the rest (a move the shopper asked for). Measured before the paint. */
+    fit() {
+      const f = this.frame;
+      const reserve = parseFloat(getComputedStyle(f).minHeight) || 0;
+      f.classList.add("fits");
+      if (f.offsetHeight <= reserve) return f.classList.remove("fits");
+      if (f.getBoundingClientRect().top + reserve >= innerHeight) return;
+      this.moreBtn.hidden = false;
+      let over = f.offsetHeight - reserve;
+      for (const li of [...this.listEl.children].reverse()) {
+        if (over <= 0) break;
+        over -= li.offsetHeight;
+        li.hidden = true;
+      }
+      f.classList.remove("fits");
+    }
+
+    /** "Show more": the reviews already in but held back by fit(), else the next page; focus
+     * goes to the first review it shows. */
+    async more() {
+      const first = this.listEl.children.length;
+      const held = [...this.listEl.children].filter((li) => li.hidden);
+      if (held.length) {
+        for (const li of held) li.hidden = false;
+        this.moreBtn.hidden = !this.cursor;
+      } else {
+        await this.page(false);
+      }
+      (held[0] || this.listEl.children[first])?.focus();
     }
 
     /** schema.org Product JSON-LD in the page's <head>, for product pages only (shop-wide
@@ -331,7 +364,7 @@
       const date = r.published_at ? new Date(r.published_at).toLocaleDateString(ru ? "ru" : undefined) : "";
       const helpful = h("button", { type: "button" }, t.helpfulBtn(r.helpful_count || 0));
       helpful.addEventListener("click", () => this.vote(r, helpful));
-      const li = h("li", { part: "review", class: "review", "data-level": r.maturity_level },
+      const li = h("li", { part: "review", class: "review", tabindex: "-1", "data-level": r.maturity_level },
         h("div", { class: "head" },
           stars(t, r.rating),
           h("span", { class: `badge l${r.maturity_level}`, title: t.levels[r.maturity_level] }, `${t.level(r.maturity_level)} · ${t.levels[r.maturity_level]}`),
