@@ -393,3 +393,86 @@ async fn after_a_quiet_spell_a_read_is_confirmed_or_computed_on_the_request() {
     assert_eq!((summary["count"].clone(), summary["histogram"]["1"].clone()), (json!(2), json!(1)));
     assert_eq!(cache.refresh_counts(), RefreshCounts { unchanged: unchanged + 1, recomputed: recomputed + 1 });
 }
+
+/// PostgreSQL: a moderation decision takes a vendor's rows in one order (the review, then
+/// the vendor row as it appends to the audit chain) and a change of the vendor's origins in
+/// the other (the vendor row, then, by trigger, the widget version). Run at the same moment,
+/// both commit, and the widget version moves once for each. (On SQLite one writer at a time
+/// holds the whole database, so there is no order to get wrong.)
+#[actix_web::test]
+async fn writes_taking_a_vendors_rows_in_opposite_orders_both_commit() {
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use diesel::sql_types::{Integer, Text};
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    let app = spawn_app().await;
+    if !app.db.is_postgres() {
+        return;
+    }
+    let vendor = app.vendor("Opposite").await;
+    let review = app.review(&vendor, None, 4).await;
+    let url = app.settings.database_url.clone();
+    let version = |vendor_id: &str| {
+        let mut conn = truview::db::establish(&url).unwrap();
+        truview::store::vendors::widget_version(&mut conn, vendor_id).unwrap()
+    };
+    let before = version(&vendor.id);
+
+    #[derive(QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = Integer)]
+        pid: i32,
+    }
+    let mut moderation = PgConnection::establish(&url).unwrap();
+    let pid = diesel::sql_query("SELECT pg_backend_pid() AS pid").get_result::<Pid>(&mut moderation).unwrap().pid;
+    moderation.batch_execute("BEGIN").unwrap();
+    diesel::sql_query("UPDATE reviews SET status = status WHERE id = $1")
+        .bind::<Text, _>(&review)
+        .execute(&mut moderation)
+        .unwrap();
+
+    let (written, was_written) = mpsc::channel();
+    let (url2, vendor_id) = (url.clone(), vendor.id.clone());
+    let origins = std::thread::spawn(move || -> QueryResult<()> {
+        let mut conn = PgConnection::establish(&url2).unwrap();
+        conn.batch_execute("BEGIN")?;
+        diesel::sql_query("UPDATE vendors SET origins = '[\"https://shop.example\"]' WHERE id = $1")
+            .bind::<Text, _>(&vendor_id)
+            .execute(&mut conn)?;
+        written.send(()).unwrap();
+        // Commit once the moderation waits for this transaction's vendor row.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        #[derive(QueryableByName)]
+        struct Waiting {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut probe = PgConnection::establish(&url2).unwrap();
+        while diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
+        )
+        .bind::<Integer, _>(pid)
+        .get_result::<Waiting>(&mut probe)?
+        .n == 0
+        {
+            assert!(Instant::now() < deadline, "the moderation never waited for the vendor row");
+            std::thread::yield_now();
+        }
+        conn.batch_execute("COMMIT")
+    });
+    assert!(
+        was_written.recv_timeout(Duration::from_secs(5)).is_ok(),
+        "the change of origins waited for the moderation's uncommitted review write"
+    );
+    // The audit append: the vendor row, which the change of origins holds until it commits.
+    let audit = diesel::sql_query("UPDATE vendors SET audit_seq = audit_seq WHERE id = $1")
+        .bind::<Text, _>(&vendor.id)
+        .execute(&mut moderation);
+    let committed = audit.and_then(|_| moderation.batch_execute("COMMIT"));
+    assert!(committed.is_ok(), "moderation: {committed:?}");
+    let other = origins.join().unwrap();
+    assert!(other.is_ok(), "change of origins: {other:?}");
+    assert_eq!(version(&vendor.id), before + 2, "one move for each transaction");
+}
