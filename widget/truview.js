@@ -261,13 +261,15 @@
       f.classList.add("fits");
       if (f.offsetHeight <= reserve) return f.classList.remove("fits");
       if (f.getBoundingClientRect().top + reserve >= innerHeight) return;
+      const items = [...this.listEl.children];
+      const noMore = this.moreBtn.hidden;
       this.moreBtn.hidden = false;
       let over = f.offsetHeight - reserve;
-      for (const li of [...this.listEl.children].reverse()) {
-        if (over <= 0) break;
-        over -= li.offsetHeight;
-        li.hidden = true;
-      }
+      let keep = items.length;
+      while (over > 0 && keep > 0) over -= items[--keep].offsetHeight;
+      // Not even one review fits (a reserve smaller than the summary): draw them all.
+      if (keep === 0) return void (this.moreBtn.hidden = noMore);
+      for (const li of items.slice(keep)) li.hidden = true;
       f.classList.remove("fits");
     }
 

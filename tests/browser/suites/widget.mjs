@@ -105,6 +105,7 @@ export default async function run(t) {
     "/unregistered": shopPage(t.base, t.publishableKey, "P5-LAMP"),
     "/shop": shopPage(t.base, t.publishableKey, null),
     "/overlay": shopPage(t.base, t.publishableKey, "P5-LAMP", { attrs: ' data-write="overlay"' }),
+    "/no-reserve": shopPage(t.base, t.publishableKey, "P5-LAMP", { attrs: ' style="--tv-reserve:0"' }),
   });
   try {
     // Before its origin is registered, the browser refuses the service's answers (CORS).
@@ -175,6 +176,14 @@ export default async function run(t) {
     const focusedNext = await focusedReview(shop);
     check(all.visible === 20 && requests === 1 && focusedNext === 10, `after the second "Show more": ${all.visible} shown, ${requests} requests, focus on ${focusedNext}`);
     await t.axe(shop, "widget on another origin");
+
+    // A shop that reserves nothing (--tv-reserve: 0) gets the whole first page: holding
+    // reviews back could not keep its page still.
+    const bare = await t.newPage({ viewport: { width: 1280, height: 800 } });
+    await bare.goto(`${site.origin}/no-reserve`);
+    await waitForReviews(bare, 10);
+    const bareShown = await reviewsIn(bare);
+    check(bareShown.visible === 10, `with no reserve the widget draws ${bareShown.visible} of 10`);
 
     // Shop-wide reviews: shown, but no markup (self-serving for Google).
     const wide = await t.newPage();
