@@ -83,6 +83,10 @@ impl From<diesel::result::Error> for Error {
             D::InvalidCString(_) => {
                 Error::BadRequest("the input contains characters the service does not accept".into())
             }
+            D::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => lost_conflict(info.message()),
+            D::DatabaseError(DatabaseErrorKind::Unknown, info) if is_transient_conflict(info.message()) => {
+                lost_conflict(info.message())
+            }
             other => Error::Internal(anyhow::Error::new(other).context("database")),
         }
     }
@@ -95,6 +99,19 @@ impl From<diesel::result::Error> for Error {
 /// that keeps a missed field a 400 instead of a 500 (M4).
 fn is_bad_text_encoding(message: &str) -> bool {
     message.contains("invalid byte sequence for encoding") || message.contains("unsupported Unicode escape sequence")
+}
+
+/// A transaction that lost to another and was rolled back: PostgreSQL's deadlock victim
+/// (SQLSTATE 40P01, which diesel does not classify) and SQLite's writer that waited out its
+/// busy timeout. Nothing was written, so the answer is a 503 to retry, not a 500.
+fn is_transient_conflict(message: &str) -> bool {
+    message.starts_with("deadlock detected") || message.starts_with("database is locked")
+}
+
+fn lost_conflict(message: &str) -> Error {
+    // The transaction was rolled back whole: the same request again can succeed.
+    tracing::warn!(error = message, "a transaction lost a conflict with another; answered 503");
+    Error::Unavailable("the request conflicted with a concurrent change and was not applied; retry it".into())
 }
 
 impl From<diesel::r2d2::PoolError> for Error {
@@ -143,6 +160,21 @@ mod tests {
     fn m4_postgres_encoding_errors_are_bad_requests() {
         assert!(matches!(unknown("invalid byte sequence for encoding \"UTF8\": 0x00"), Error::BadRequest(_)));
         assert!(matches!(unknown("unsupported Unicode escape sequence"), Error::BadRequest(_)));
-        assert!(matches!(unknown("deadlock detected"), Error::Internal(_)));
+        assert!(matches!(unknown("relation \"reviews\" does not exist"), Error::Internal(_)));
+    }
+
+    #[test]
+    fn a_transaction_that_lost_a_conflict_is_a_retry_not_an_internal_error() {
+        let retry = "the request conflicted with a concurrent change and was not applied; retry it";
+        for lost in [unknown("deadlock detected"), unknown("database is locked")] {
+            assert!(matches!(&lost, Error::Unavailable(m) if m == retry), "{lost:?}");
+        }
+        let kind = diesel::result::DatabaseErrorKind::SerializationFailure;
+        let serialization = Error::from(diesel::result::Error::DatabaseError(
+            kind,
+            Box::new(Info("could not serialize access due to concurrent update")),
+        ));
+        assert!(matches!(&serialization, Error::Unavailable(m) if m == retry), "{serialization:?}");
+        assert!(matches!(unknown("something else entirely"), Error::Internal(_)));
     }
 }
