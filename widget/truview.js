@@ -257,20 +257,24 @@
      * "Show more" shows the rest (a move the shopper asked for). Measured before the paint. */
     fit() {
       const f = this.frame;
-      const reserve = parseFloat(getComputedStyle(f).minHeight) || 0;
-      f.classList.add("fits");
-      if (f.offsetHeight <= reserve) return f.classList.remove("fits");
-      if (f.getBoundingClientRect().top + reserve >= innerHeight) return;
       const items = [...this.listEl.children];
+      const reserve = parseFloat(getComputedStyle(f).minHeight) || 0;
+      const height = () => f.getBoundingClientRect().height;
+      f.classList.add("fits");
+      if (height() <= reserve) return f.classList.remove("fits");
+      if (f.getBoundingClientRect().top + reserve >= innerHeight) return;
       const noMore = this.moreBtn.hidden;
       this.moreBtn.hidden = false;
-      let over = f.offsetHeight - reserve;
+      let over = height() - reserve;
       let keep = items.length;
-      while (over > 0 && keep > 0) over -= items[--keep].offsetHeight;
-      // Not even one review fits (a reserve smaller than the summary): draw them all.
-      if (keep === 0) return void (this.moreBtn.hidden = noMore);
+      while (over > 0 && keep > 0) over -= items[--keep].getBoundingClientRect().height;
       for (const li of items.slice(keep)) li.hidden = true;
-      f.classList.remove("fits");
+      // Margins between what is left: hide one more while it still does not fit.
+      while (keep > 0 && height() > reserve) items[--keep].hidden = true;
+      if (keep > 0) return f.classList.remove("fits");
+      // Not even one review fits (a reserve smaller than the summary): draw them all.
+      for (const li of items) li.hidden = false;
+      this.moreBtn.hidden = noMore;
     }
 
     /** "Show more": the reviews already in but held back by fit(), else the next page; focus
@@ -284,11 +288,14 @@
       } else {
         await this.page(false);
       }
-      (held[0] || this.listEl.children[first])?.focus();
+      // If the next page could not be loaded, the button is back to try again.
+      (held[0] || this.listEl.children[first] || this.moreBtn).focus();
     }
 
     /** schema.org Product JSON-LD in the page's <head>, for product pages only (shop-wide
-     * reviews get none: Google treats a business's reviews of itself as self-serving). */
+     * reviews get none: Google treats a business's reviews of itself as self-serving). It
+     * lists the whole first page, reviews held for "Show more" included: they are on the
+     * page, one click away. */
     markup(s) {
       if (!this.dataset.sku || !s.product || !s.count) return;
       const p = s.product;
@@ -337,6 +344,7 @@
         (await this.fetchPage(reset))();
       } catch (_) {
         this.status.textContent = this.t.error;
+        this.moreBtn.hidden = !this.cursor;
       }
     }
 

@@ -162,7 +162,7 @@ export default async function run(t) {
     check(shown.visible >= 1 && shown.visible < 10 && height === 640, `shows ${shown.visible} of 10 in ${height} px (reserve 640)`);
     t.figures.p5.reviews_drawn_of_10 = shown.visible;
     // "Show more" first shows the reviews held back, without a request, and moves focus to
-    // the first of them; then it loads the next ten.
+    // the first of them; then it loads the next ten (the second request: the first fails).
     let requests = 0;
     shop.on("request", (r) => { if (r.url().includes("/reviews?")) requests++; });
     await shop.locator("truview-reviews .more").click();
@@ -170,11 +170,23 @@ export default async function run(t) {
     const focusedAt = await focusedReview(shop);
     check(revealed.visible === 10 && requests === 0, `after "Show more": ${revealed.visible} shown, ${requests} requests`);
     check(focusedAt === shown.visible, `focus after "Show more" on review ${focusedAt}, the first shown is ${shown.visible}`);
+    // A next page that cannot be loaded leaves the button there, focused, to try again.
+    const nextPage = (url) => url.pathname.endsWith("/reviews") && url.searchParams.has("cursor");
+    await shop.route(nextPage, (route) => route.abort());
+    await shop.locator("truview-reviews .more").click();
+    await shop.waitForFunction(() => /could not be loaded/.test(document.querySelector("truview-reviews").shadowRoot.querySelector("[role=status]").textContent));
+    const failed = await shop.evaluate(() => {
+      const root = document.querySelector("truview-reviews").shadowRoot;
+      const more = root.querySelector(".more");
+      return { hidden: more.hidden, focused: root.activeElement === more, shown: root.querySelectorAll("li.review").length };
+    });
+    check(!failed.hidden && failed.focused && failed.shown === 10, `after a failed "Show more": ${JSON.stringify(failed)}`);
+    await shop.unroute(nextPage);
     await shop.locator("truview-reviews .more").click();
     await waitForReviews(shop, 20);
     const all = await reviewsIn(shop);
     const focusedNext = await focusedReview(shop);
-    check(all.visible === 20 && requests === 1 && focusedNext === 10, `after the second "Show more": ${all.visible} shown, ${requests} requests, focus on ${focusedNext}`);
+    check(all.visible === 20 && requests === 2 && focusedNext === 10, `after the second "Show more": ${all.visible} shown, ${requests} requests, focus on ${focusedNext}`);
     await t.axe(shop, "widget on another origin");
 
     // A shop that reserves nothing (--tv-reserve: 0) gets the whole first page: holding
