@@ -476,3 +476,49 @@ async fn writes_taking_a_vendors_rows_in_opposite_orders_both_commit() {
     assert!(other.is_ok(), "change of origins: {other:?}");
     assert_eq!(version(&vendor.id), before + 2, "one move for each transaction");
 }
+
+/// PostgreSQL: however many widget rows one transaction writes, in whichever tables and by
+/// insert, update or delete, the vendor's widget version moves once, as it commits; rows
+/// rolled back to a savepoint move nothing; another vendor's version stays where it was.
+#[actix_web::test]
+async fn one_transaction_moves_a_vendors_widget_version_once() {
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+
+    let app = spawn_app().await;
+    if !app.db.is_postgres() {
+        return;
+    }
+    let (vendor, other) = (app.vendor("Once").await, app.vendor("Bystander").await);
+    app.review(&vendor, None, 4).await;
+    app.review(&vendor, None, 2).await;
+    app.review(&other, None, 5).await;
+    let url = app.settings.database_url.clone();
+    let version = |vendor_id: &str| {
+        let mut conn = truview::db::establish(&url).unwrap();
+        truview::store::vendors::widget_version(&mut conn, vendor_id).unwrap()
+    };
+    let (before, other_before) = (version(&vendor.id), version(&other.id));
+
+    let mut conn = PgConnection::establish(&url).unwrap();
+    let run =
+        |conn: &mut PgConnection, sql: &str| diesel::sql_query(sql).bind::<Text, _>(&vendor.id).execute(conn).unwrap();
+    conn.batch_execute("BEGIN").unwrap();
+    assert_eq!(run(&mut conn, "UPDATE reviews SET status = status WHERE vendor_id = $1"), 2);
+    run(&mut conn, "UPDATE review_aggregates SET vendor_id = vendor_id WHERE vendor_id = $1");
+    run(
+        &mut conn,
+        "INSERT INTO products (vendor_id, sku, name, created_at, updated_at) VALUES ($1, 'ONCE', 'Once', 0, 0)",
+    );
+    assert_eq!(run(&mut conn, "DELETE FROM products WHERE vendor_id = $1 AND sku = 'ONCE'"), 1);
+    assert_eq!(version(&vendor.id), before, "nothing moves before the commit");
+    conn.batch_execute("COMMIT").unwrap();
+    assert_eq!(version(&vendor.id), before + 1, "one move for the transaction");
+
+    conn.batch_execute("BEGIN; SAVEPOINT s").unwrap();
+    run(&mut conn, "UPDATE reviews SET status = status WHERE vendor_id = $1");
+    conn.batch_execute("ROLLBACK TO SAVEPOINT s; COMMIT").unwrap();
+    assert_eq!(version(&vendor.id), before + 1, "a write rolled back to a savepoint moves nothing");
+    assert_eq!(version(&other.id), other_before, "another vendor's version does not move");
+}

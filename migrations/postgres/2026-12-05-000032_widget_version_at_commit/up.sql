@@ -5,11 +5,16 @@
 -- changed the vendor's origins (vendor row, then version row) could deadlock, and one of
 -- them failed. Deferred constraint triggers take the version row last, inside the commit,
 -- when the transaction takes no other lock: whatever order a transaction takes its other
--- locks in, the version row cannot close a cycle. It is also held for the commit alone,
--- instead of from a vendor's first widget write to its commit.
+-- locks in, a version row cannot close a cycle with them. (A transaction that writes
+-- several vendors' rows still takes their version rows in the order it wrote them, so two
+-- such transactions can wait on each other, as they could before.) The version row is also
+-- held for the commit alone, instead of from a vendor's first widget write to its commit.
 --
 -- Constraint triggers fire per row; a transaction-local setting lists the vendors already
 -- moved, so the version moves once per vendor per transaction however many rows it wrote.
+-- Each row searches that list: cheap for the one vendor a request writes (50,000 rows in
+-- 62 ms), quadratic in the vendors of one transaction (none of the service's writes spans
+-- vendors; a bulk data fix over 10,000 vendors would spend seconds here).
 DROP TRIGGER reviews_widget_insert ON reviews;
 DROP TRIGGER reviews_widget_update ON reviews;
 DROP TRIGGER reviews_widget_delete ON reviews;
