@@ -102,8 +102,9 @@ fn is_bad_text_encoding(message: &str) -> bool {
 }
 
 /// A transaction that lost to another and was rolled back: PostgreSQL's deadlock victim
-/// (SQLSTATE 40P01, which diesel does not classify) and SQLite's writer that waited out its
-/// busy timeout. Nothing was written, so the answer is a 503 to retry, not a 500.
+/// (SQLSTATE 40P01, which diesel does not classify, so its message is matched: the server's
+/// messages must be in English, as for `is_bad_text_encoding`) and SQLite's writer that
+/// waited out its busy timeout. The answer is a 503 to retry, not a 500.
 fn is_transient_conflict(message: &str) -> bool {
     message.starts_with("deadlock detected") || message.starts_with("database is locked")
 }
