@@ -277,11 +277,13 @@ fn seed(cfg: &Cfg, url: &str, dir: &std::path::Path) -> Seeded {
         // first measured runs (it vacuums a table after inserts of a fifth of its rows),
         // on the cores the load and the server share, as a database in service is not.
         // CHECKPOINT likewise writes out the load's pages now, not spread over the measured
-        // minutes that follow.
-        c.batch_execute(
-            "VACUUM ANALYZE reviews, replies, review_aggregates, products, vendors, api_keys; ANALYZE; CHECKPOINT",
-        )
-        .ok();
+        // minutes that follow. One statement per call: VACUUM refuses to run in a
+        // multi-statement string.
+        for sql in
+            ["VACUUM ANALYZE reviews, replies, review_aggregates, products, vendors, api_keys", "ANALYZE", "CHECKPOINT"]
+        {
+            c.batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
     }
     eprintln!(
         "  seeded {} reviews over {} products in {:.1} s",
